@@ -1,0 +1,464 @@
+//! The write path: validation against the ledger, then one all-or-nothing write.
+//!
+//! [`append_all`] takes a stream of JSON objects (from files, stdin or flags),
+//! checks each against the ledger as it stands plus everything earlier in the same
+//! stream, seals it into the hash chain, and writes it in chunks past the committed
+//! head. Only when the whole stream has been accepted does the head move; on any
+//! error the chunks are deleted and the ledger is exactly as it was. Memory stays
+//! bounded by the chunk size plus a few bytes per new id and entity.
+//!
+//! An object that carries the stored-record fields (`seq`, `recorded_at`,
+//! `prev_hash`, `hash`) is a restored record from an export: it must continue the
+//! chain exactly, and keeps its record time and hash.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::chain::Record;
+use crate::error::{suggest, Error, Location, Result};
+use crate::event::{parse_event, Body, Event, Kind, Slug, RECORD_FIELDS};
+use crate::index;
+use crate::store::{Head, Ledger};
+use crate::time::Instant;
+
+/// Records per sled batch. Large enough to amortise a batch, small enough to bound memory.
+const CHUNK: usize = 10_000;
+
+/// One JSON object to append, and where it came from.
+pub struct Item {
+    pub at: Location,
+    pub object: Map<String, Value>,
+}
+
+/// The clock and the id generator, passed in so the library never reads the wall clock.
+pub struct Clock<'a> {
+    pub now: Instant,
+    pub new_id: &'a mut dyn FnMut() -> Uuid,
+}
+
+/// What an append did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    /// Records written.
+    pub appended: u64,
+    /// Objects already in the ledger with the same content (no-ops).
+    pub unchanged: u64,
+    /// The head after the append.
+    pub head: Head,
+    /// The id and seq of the last object of the input (appended or already present).
+    pub last: Option<(Uuid, u64)>,
+}
+
+/// Appends every item or none. `expect_seq` fails the append unless the head is at that seq.
+pub fn append_all(
+    ledger: &mut Ledger,
+    items: impl IntoIterator<Item = Result<Item>>,
+    clock: Clock<'_>,
+    expect_seq: Option<u64>,
+) -> Result<Summary> {
+    if let Some(expected) = expect_seq {
+        let actual = ledger.head().seq;
+        if actual != expected {
+            return Err(Error::Conflict(format!(
+                "the ledger head is at seq {actual}, not {expected} (--expect-seq): another write came first"
+            )));
+        }
+    }
+    let mut stage = Stage::new(ledger, clock);
+    let result = items.into_iter().try_for_each(|item| stage.push(item?));
+    match result.and_then(|()| stage.commit()) {
+        Ok(summary) => Ok(summary),
+        Err(err) => {
+            stage.abort()?;
+            Err(err)
+        }
+    }
+}
+
+/// An append in progress: the records staged past the head and what they register.
+struct Stage<'l, 'c> {
+    ledger: &'l mut Ledger,
+    clock: Clock<'c>,
+    next_seq: u64,
+    prev_hash: String,
+    last_recorded: Option<Instant>,
+    chunk_start: u64,
+    chunk: Vec<Record>,
+    batch: sled::Batch,
+    wrote_chunks: bool,
+    ids: HashMap<Uuid, u64>,
+    registered: HashMap<(Kind, Slug), u64>,
+    drafts: HashMap<(Slug, Slug), u64>,
+    held: HashMap<Slug, u64>,
+    removed: HashMap<Uuid, u64>,
+    appended: u64,
+    unchanged: u64,
+    last: Option<(Uuid, u64)>,
+}
+
+impl<'l, 'c> Stage<'l, 'c> {
+    fn new(ledger: &'l mut Ledger, clock: Clock<'c>) -> Self {
+        let head = ledger.head().clone();
+        Stage {
+            ledger,
+            clock,
+            next_seq: head.seq + 1,
+            prev_hash: head.hash,
+            last_recorded: head.recorded_at,
+            chunk_start: head.seq + 1,
+            chunk: Vec::new(),
+            batch: sled::Batch::default(),
+            wrote_chunks: false,
+            ids: HashMap::new(),
+            registered: HashMap::new(),
+            drafts: HashMap::new(),
+            held: HashMap::new(),
+            removed: HashMap::new(),
+            appended: 0,
+            unchanged: 0,
+            last: None,
+        }
+    }
+
+    fn push(&mut self, item: Item) -> Result<()> {
+        let Item { at, mut object } = item;
+        if RECORD_FIELDS.iter().any(|f| object.contains_key(*f)) {
+            return self.push_restored(at, object);
+        }
+        let event =
+            parse_event(&mut object, self.clock.new_id).map_err(|m| Error::invalid(&at, m))?;
+        if let Some(seq) = self.seq_of(&event.id)? {
+            let existing = self.record_any(seq)?;
+            if existing.input() != object {
+                return Err(Error::invalid(
+                    &at,
+                    format!(
+                        "id {} is already in the ledger (seq {seq}) with other content",
+                        event.id
+                    ),
+                ));
+            }
+            self.unchanged += 1;
+            self.last = Some((event.id, seq));
+            return Ok(());
+        }
+        let first_registration = self.check(&event, &at)?;
+        let recorded_at = next_recorded_at(self.last_recorded, self.clock.now);
+        let (record, _) = Record::seal(object, event, self.next_seq, recorded_at, &self.prev_hash);
+        self.stage(record, first_registration)
+    }
+
+    fn push_restored(&mut self, at: Location, object: Map<String, Value>) -> Result<()> {
+        let missing: Vec<&str> = RECORD_FIELDS
+            .iter()
+            .copied()
+            .filter(|f| !object.contains_key(*f))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::invalid(
+                &at,
+                format!(
+                    "a restored record needs all of `seq`, `recorded_at`, `prev_hash`, `hash` (missing `{}`); new events carry none of them",
+                    missing.join("`, `")
+                ),
+            ));
+        }
+        let record = Record::from_object(object).map_err(|m| Error::invalid(&at, m))?;
+        record.check().map_err(|m| Error::invalid(&at, m))?;
+        if record.seq < self.next_seq {
+            let existing = self.record_any(record.seq)?;
+            if existing.hash != record.hash {
+                return Err(Error::invalid(
+                    &at,
+                    format!(
+                        "record seq {} differs from the ledger's record {}",
+                        record.seq, record.seq
+                    ),
+                ));
+            }
+            self.unchanged += 1;
+            self.last = Some((record.event.id, record.seq));
+            return Ok(());
+        }
+        if record.seq > self.next_seq {
+            return Err(Error::invalid(
+                &at,
+                format!(
+                    "record seq {} does not follow the ledger's head (the next seq is {})",
+                    record.seq, self.next_seq
+                ),
+            ));
+        }
+        if record.prev_hash != self.prev_hash {
+            return Err(Error::invalid(
+                &at,
+                format!("record {}: `prev_hash` is not the hash of the record before it: the chain is broken here", record.seq),
+            ));
+        }
+        if self
+            .last_recorded
+            .is_some_and(|last| record.recorded_at < last)
+        {
+            return Err(Error::invalid(
+                &at,
+                format!("record {}: `recorded_at` goes back in time", record.seq),
+            ));
+        }
+        if let Some(seq) = self.seq_of(&record.event.id)? {
+            return Err(Error::invalid(
+                &at,
+                format!(
+                    "id {} is already in the ledger (seq {seq})",
+                    record.event.id
+                ),
+            ));
+        }
+        let first_registration = self.check(&record.event, &at)?;
+        self.stage(record, first_registration)
+    }
+
+    /// Checks the ledger's rules: references exist, registrations are new, a text
+    /// exists before it is amended, a correction's target exists and is not already
+    /// removed. Returns whether the event registers a new entity.
+    fn check(&self, event: &Event, at: &Location) -> Result<bool> {
+        for (kind, slug, field) in event.references() {
+            if self.registered(kind, slug)?.is_none() {
+                let mut known = self.ledger.slugs(kind)?;
+                known.extend(
+                    self.registered
+                        .keys()
+                        .filter(|(k, _)| *k == kind)
+                        .map(|(_, s)| s.to_string()),
+                );
+                return Err(Error::invalid(
+                    at,
+                    format!(
+                        "field `{field}`: unknown {kind} `{slug}`{}",
+                        suggest(slug.as_str(), known.iter().map(String::as_str))
+                    ),
+                ));
+            }
+        }
+        let mut first_registration = false;
+        if let Some((kind, slug)) = event.registers() {
+            let existing = self.registered(kind, slug)?;
+            first_registration = existing.is_none();
+            if let (Some(seq), Kind::Party | Kind::Actor | Kind::Proposal) = (existing, kind) {
+                return Err(Error::invalid(
+                    at,
+                    format!("{kind} `{slug}` is already registered (seq {seq})"),
+                ));
+            }
+        }
+        match &event.body {
+            Body::ProvisionDrafted {
+                provision,
+                proposal,
+                ..
+            } => {
+                if let Some(seq) = self.draft(provision, proposal)? {
+                    return Err(Error::invalid(
+                        at,
+                        format!(
+                            "provision `{provision}` already has a text in proposal `{proposal}` (seq {seq}); change it with provision_amended"
+                        ),
+                    ));
+                }
+            }
+            Body::ProvisionAmended {
+                provision,
+                proposal,
+                ..
+            }
+            | Body::ProvisionDropped {
+                provision,
+                proposal,
+                ..
+            } => {
+                if self.draft(provision, proposal)?.is_none() {
+                    return Err(Error::invalid(
+                        at,
+                        format!(
+                            "provision `{provision}` has no text in proposal `{proposal}`; draft it there first with provision_drafted"
+                        ),
+                    ));
+                }
+            }
+            Body::MeetingHeld { meeting, .. } => {
+                if let Some(seq) = self.held(meeting)? {
+                    return Err(Error::invalid(
+                        at,
+                        format!("meeting `{meeting}` was already held (seq {seq})"),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        if let Some(target) = event.removes() {
+            let field = if event.supersedes.is_some() {
+                "supersedes"
+            } else {
+                "target"
+            };
+            let Some(seq) = self.seq_of(&target)? else {
+                return Err(Error::invalid(
+                    at,
+                    format!("field `{field}`: no event with id {target} in the ledger"),
+                ));
+            };
+            let target_record = self.record_any(seq)?;
+            if matches!(target_record.event.body, Body::EventRetracted { .. }) {
+                return Err(Error::invalid(
+                    at,
+                    format!("field `{field}`: event {target} is a retraction; a retraction cannot be retracted or superseded"),
+                ));
+            }
+            if let Some(by) = self.removed(&target)? {
+                let by_id = self.record_any(by)?.event.id;
+                return Err(Error::invalid(
+                    at,
+                    format!("field `{field}`: event {target} was already retracted or superseded by {by_id} (seq {by})"),
+                ));
+            }
+        }
+        Ok(first_registration)
+    }
+
+    fn stage(&mut self, record: Record, first_registration: bool) -> Result<()> {
+        let seq = record.seq;
+        let target_touches = match record.event.removes() {
+            Some(target) => {
+                let target_seq = self.seq_of(&target)?.expect("checked");
+                let target = self.record_any(target_seq)?;
+                target
+                    .event
+                    .touches()
+                    .into_iter()
+                    .map(|(k, s)| (k, s.clone()))
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        for entry in index::entries(&record.event, first_registration, &target_touches) {
+            self.batch.insert(entry.key(seq), entry.value(seq));
+        }
+        self.batch.insert(&index::log_key(seq), record.bytes());
+        let event = &record.event;
+        self.ids.insert(event.id, seq);
+        if let (Some((kind, slug)), true) = (event.registers(), first_registration) {
+            self.registered.insert((kind, slug.clone()), seq);
+        }
+        match &event.body {
+            Body::ProvisionDrafted {
+                provision,
+                proposal,
+                ..
+            } => {
+                self.drafts
+                    .insert((provision.clone(), proposal.clone()), seq);
+            }
+            Body::MeetingHeld { meeting, .. } => {
+                self.held.insert(meeting.clone(), seq);
+            }
+            _ => {}
+        }
+        if let Some(target) = event.removes() {
+            self.removed.insert(target, seq);
+        }
+        self.last = Some((event.id, seq));
+        self.last_recorded = Some(record.recorded_at);
+        self.prev_hash = record.hash.clone();
+        self.next_seq += 1;
+        self.appended += 1;
+        self.chunk.push(record);
+        if self.chunk.len() >= CHUNK {
+            self.ledger.write_chunk(std::mem::take(&mut self.batch))?;
+            self.wrote_chunks = true;
+            self.chunk.clear();
+            self.chunk_start = self.next_seq;
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<Summary> {
+        if self.appended > 0 {
+            let head = Head {
+                seq: self.next_seq - 1,
+                hash: self.prev_hash.clone(),
+                recorded_at: self.last_recorded,
+            };
+            self.ledger.commit(std::mem::take(&mut self.batch), head)?;
+        }
+        Ok(Summary {
+            appended: self.appended,
+            unchanged: self.unchanged,
+            head: self.ledger.head().clone(),
+            last: self.last,
+        })
+    }
+
+    fn abort(&mut self) -> Result<()> {
+        if self.wrote_chunks {
+            self.ledger.discard_uncommitted()?;
+        }
+        Ok(())
+    }
+
+    /// A record staged by this append or committed before it.
+    fn record_any(&self, seq: u64) -> Result<Record> {
+        if seq >= self.chunk_start {
+            return Ok(self.chunk[(seq - self.chunk_start) as usize].clone());
+        }
+        let bytes = self
+            .ledger
+            .raw(seq)?
+            .ok_or_else(|| Error::Integrity(format!("record {seq} is missing")))?;
+        Record::decode(&bytes)
+            .map_err(|e| Error::Integrity(format!("record {seq} is damaged: {e}")))
+    }
+
+    fn seq_of(&self, id: &Uuid) -> Result<Option<u64>> {
+        match self.ids.get(id) {
+            Some(&seq) => Ok(Some(seq)),
+            None => self.ledger.seq_of(id),
+        }
+    }
+
+    fn registered(&self, kind: Kind, slug: &Slug) -> Result<Option<u64>> {
+        match self.registered.get(&(kind, slug.clone())) {
+            Some(&seq) => Ok(Some(seq)),
+            None => self.ledger.registered(kind, slug),
+        }
+    }
+
+    fn draft(&self, provision: &Slug, proposal: &Slug) -> Result<Option<u64>> {
+        match self.drafts.get(&(provision.clone(), proposal.clone())) {
+            Some(&seq) => Ok(Some(seq)),
+            None => self
+                .ledger
+                .indexed_seq(&index::draft_key(provision, proposal)),
+        }
+    }
+
+    fn held(&self, meeting: &Slug) -> Result<Option<u64>> {
+        match self.held.get(meeting) {
+            Some(&seq) => Ok(Some(seq)),
+            None => self.ledger.indexed_seq(&index::held_key(meeting)),
+        }
+    }
+
+    fn removed(&self, id: &Uuid) -> Result<Option<u64>> {
+        match self.removed.get(id) {
+            Some(&seq) => Ok(Some(seq)),
+            None => self.ledger.removed_by(id),
+        }
+    }
+}
+
+/// The record time of a record appended at `now` after `last`: never before `last`,
+/// so record time never decreases even when the system clock steps back.
+pub fn next_recorded_at(last: Option<Instant>, now: Instant) -> Instant {
+    last.filter(|last| *last > now).unwrap_or(now)
+}

@@ -1,0 +1,236 @@
+//! Stored records and the hash chain (SPEC §4).
+//!
+//! A stored record is the input object plus `seq`, `recorded_at`, `prev_hash` and
+//! `hash`. `hash` is the SHA-256 of the record without `hash`, written in the RFC 8785
+//! canonical form (keys sorted by UTF-16 code units, no insignificant whitespace).
+//! The record is stored in exactly that canonical form (with `hash`), so `verify`
+//! re-hashes what is stored and an export can be checked with a few lines of any
+//! language.
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::event::{parse_event, Event, RECORD_FIELDS};
+use crate::time::{self, Instant};
+
+/// `prev_hash` of the first record.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One record of the log, as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub seq: u64,
+    pub recorded_at: Instant,
+    pub prev_hash: String,
+    pub hash: String,
+    pub event: Event,
+    /// The whole stored object, `hash` included.
+    pub object: Map<String, Value>,
+}
+
+impl Record {
+    /// Makes the record that follows `prev_hash` from a checked input object, and its stored bytes.
+    pub fn seal(
+        mut input: Map<String, Value>,
+        event: Event,
+        seq: u64,
+        recorded_at: Instant,
+        prev_hash: &str,
+    ) -> (Record, Vec<u8>) {
+        input.insert("seq".into(), Value::from(seq));
+        input.insert(
+            "recorded_at".into(),
+            Value::String(time::format(&recorded_at)),
+        );
+        input.insert("prev_hash".into(), Value::String(prev_hash.to_string()));
+        let hash = hash_hex(&canonical(&input));
+        input.insert("hash".into(), Value::String(hash.clone()));
+        let bytes = canonical(&input);
+        let record = Record {
+            seq,
+            recorded_at,
+            prev_hash: prev_hash.to_string(),
+            hash,
+            event,
+            object: input,
+        };
+        (record, bytes)
+    }
+
+    /// Reads a stored (or exported) record: its ledger fields and its event. The hash
+    /// is not checked here; see [`Record::check`].
+    pub fn from_object(object: Map<String, Value>) -> Result<Record, String> {
+        let seq = match object.get("seq") {
+            Some(Value::Number(n)) => n.as_u64().filter(|&s| s > 0),
+            _ => None,
+        }
+        .ok_or("field `seq` must be a whole number from 1")?;
+        let text = |field: &str| -> Result<String, String> {
+            match object.get(field) {
+                Some(Value::String(s)) => Ok(s.clone()),
+                _ => Err(format!("field `{field}` must be a string")),
+            }
+        };
+        let recorded_at = chrono::DateTime::parse_from_rfc3339(&text("recorded_at")?)
+            .map_err(|e| format!("field `recorded_at`: {e}"))?
+            .with_timezone(&chrono::Utc);
+        let prev_hash = text("prev_hash")?;
+        let hash = text("hash")?;
+        for (field, value) in [("prev_hash", &prev_hash), ("hash", &hash)] {
+            if !is_hash(value) {
+                return Err(format!("field `{field}` must be 64 lowercase hex digits"));
+            }
+        }
+        let mut input = input_of(&object);
+        if !input.contains_key("id") {
+            return Err("a stored record needs field `id`".into());
+        }
+        let event = parse_event(&mut input, &mut Uuid::nil)?;
+        Ok(Record {
+            seq,
+            recorded_at,
+            prev_hash,
+            hash,
+            event,
+            object,
+        })
+    }
+
+    /// Decodes stored bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Record, String> {
+        match serde_json::from_slice(bytes) {
+            Ok(Value::Object(object)) => Record::from_object(object),
+            Ok(_) => Err("a record must be a JSON object".into()),
+            Err(e) => Err(format!("not JSON: {e}")),
+        }
+    }
+
+    /// Re-hashes the record and compares with its `hash`.
+    pub fn check(&self) -> Result<(), String> {
+        let mut without = self.object.clone();
+        without.remove("hash");
+        let actual = hash_hex(&canonical(&without));
+        if actual != self.hash {
+            return Err(format!(
+                "record {} does not match its hash: stored {}, computed {}",
+                self.seq, self.hash, actual
+            ));
+        }
+        Ok(())
+    }
+
+    /// The event object as the user gave it (with its id), without the ledger's fields.
+    pub fn input(&self) -> Map<String, Value> {
+        input_of(&self.object)
+    }
+
+    /// The stored bytes of this record.
+    pub fn bytes(&self) -> Vec<u8> {
+        canonical(&self.object)
+    }
+}
+
+fn input_of(object: &Map<String, Value>) -> Map<String, Value> {
+    object
+        .iter()
+        .filter(|(k, _)| !RECORD_FIELDS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn is_hash(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Lowercase hex SHA-256.
+pub fn hash_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// RFC 8785 canonical JSON of an object: keys sorted by UTF-16 code units, no
+/// whitespace, strings escaped as JSON.stringify does. Numbers in records are
+/// whole numbers (`seq`), whose canonical form is their decimal digits.
+pub fn canonical(object: &Map<String, Value>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    write_object(object, &mut out);
+    out
+}
+
+fn write_value(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Object(map) => write_object(map, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(item, out);
+            }
+            out.push(b']');
+        }
+        // serde_json writes null, booleans, integers and strings as RFC 8785 does.
+        other => serde_json::to_writer(&mut *out, other).expect("writing to a Vec cannot fail"),
+    }
+}
+
+fn write_object(map: &Map<String, Value>, out: &mut Vec<u8>) {
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+    out.push(b'{');
+    for (i, (key, value)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, key).expect("writing to a Vec cannot fail");
+        out.push(b':');
+        write_value(value, out);
+    }
+    out.push(b'}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_form_sorts_keys_and_drops_whitespace() {
+        let value = json!({"b": [1, {"z": null, "a": true}], "a": "é\n\u{1}\"", "\u{e000}": 1, "\u{1f600}": 2});
+        let text = String::from_utf8(canonical(value.as_object().unwrap())).unwrap();
+        // U+1F600 is a surrogate pair (D83D…), which sorts before U+E000 in UTF-16.
+        assert_eq!(
+            text,
+            "{\"a\":\"é\\n\\u0001\\\"\",\"b\":[1,{\"a\":true,\"z\":null}],\"\u{1f600}\":2,\"\u{e000}\":1}"
+        );
+    }
+
+    #[test]
+    fn a_sealed_record_checks_and_any_change_breaks_it() {
+        let mut input =
+            json!({"type": "party_registered", "occurred_at": "2025-11-23", "party": "us",
+            "name": "United States", "id": Uuid::from_u128(1).to_string()})
+            .as_object()
+            .unwrap()
+            .clone();
+        let event = parse_event(&mut input, &mut Uuid::nil).unwrap();
+        let at = time::parse_occurred_at("2026-01-01T00:00:00Z").unwrap();
+        let (record, bytes) = Record::seal(input, event, 1, at, GENESIS_HASH);
+        let back = Record::decode(&bytes).unwrap();
+        assert_eq!(back, record);
+        back.check().unwrap();
+        assert_eq!(back.bytes(), bytes);
+        let tampered = String::from_utf8(bytes)
+            .unwrap()
+            .replace("United States", "United Kingdom");
+        let err = Record::decode(tampered.as_bytes())
+            .unwrap()
+            .check()
+            .unwrap_err();
+        assert!(err.contains("does not match its hash"), "{err}");
+    }
+}

@@ -1,0 +1,83 @@
+//! `pactlog history`: every event that touched a provision.
+
+use std::io::Write;
+
+use super::state::{slug_arg, CutArgs};
+use super::{render, CliError, Ctx};
+use crate::query;
+use crate::store::Access;
+use crate::time::When;
+
+/// Every event that touched a provision, in valid-time order (ties by seq), with
+/// both times, source, actor, id, and whether it was retracted or superseded and by
+/// which event; the retractions themselves are listed too.
+///
+/// `--known-at` shows the history as the ledger knew it then; `--at` stops at a
+/// valid time (default: no limit).
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The provision's slug
+    pub provision: String,
+
+    #[command(flatten)]
+    pub cut: CutArgs,
+
+    /// Machine output: stored records plus `retracted` and `retracted_by`
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
+    let ledger = ctx.open(Access::Existing)?;
+    let provision = slug_arg(&args.provision, "PROVISION")?;
+    let cut = ctx.cut(&ledger, None, args.cut.known_at.as_deref())?;
+    let at = match &args.cut.at {
+        Some(_) => Some(
+            ctx.cut(
+                &ledger,
+                args.cut.at.as_deref(),
+                args.cut.known_at.as_deref(),
+            )?
+            .at,
+        ),
+        None => None,
+    };
+    let _ = When::Instant(cut.at);
+    let entries = query::history(&ledger, &provision, at, cut.known_at)?;
+    if args.json {
+        let values: Vec<_> = entries.iter().map(|e| e.to_json()).collect();
+        return super::write_json(out, &values);
+    }
+    let mut t = render::table(&[
+        "occurred", "recorded", "seq", "type", "what", "who", "source", "id",
+    ]);
+    for entry in &entries {
+        let r = &entry.record;
+        let mut kind = r.event.type_name().to_string();
+        if let Some((by, seq)) = entry.removed_by {
+            kind = format!("{kind}\n✗ removed by {} (seq {seq})", render::short(&by));
+        }
+        t.add_row(vec![
+            render::when(&r.event.occurred_at),
+            render::when(&r.recorded_at),
+            r.seq.to_string(),
+            kind,
+            render::subject(r),
+            r.event.who().unwrap_or("").to_string(),
+            r.event
+                .source
+                .as_ref()
+                .map(|s| s.outlet.clone())
+                .unwrap_or_default(),
+            render::short(&r.event.id),
+        ]);
+    }
+    writeln!(
+        out,
+        "{provision}: {} events, as known at {}",
+        entries.len(),
+        render::cut(&cut.known_at)
+    )?;
+    writeln!(out, "{t}")?;
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! `pactlog log`: all records in record order.
+
+use std::io::Write;
+
+use super::{render, CliError, Ctx};
+use crate::query;
+use crate::store::Access;
+
+/// All records in record order (seq), as known at `--known-at`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Record-time cut: only what the ledger knew then [default: now]
+    #[arg(long, value_name = "WHEN")]
+    pub known_at: Option<String>,
+
+    /// Machine output: an array of stored records
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
+    let ledger = ctx.open(Access::Existing)?;
+    let cut = ctx.cut(&ledger, None, args.known_at.as_deref())?;
+    if args.json {
+        // Streamed: a large ledger is never held in memory.
+        write!(out, "[")?;
+        for (i, record) in query::log(&ledger, cut.known_at).enumerate() {
+            let record = record?;
+            write!(out, "{}\n  ", if i == 0 { "" } else { "," })?;
+            serde_json::to_writer(&mut *out, &record.object)?;
+        }
+        writeln!(out, "\n]")?;
+        return Ok(());
+    }
+    let mut t = render::table(&["seq", "recorded", "occurred", "type", "what", "id"]);
+    for record in query::log(&ledger, cut.known_at) {
+        let r = record?;
+        t.add_row(vec![
+            r.seq.to_string(),
+            render::when(&r.recorded_at),
+            render::when(&r.event.occurred_at),
+            r.event.type_name().to_string(),
+            render::subject(&r),
+            render::short(&r.event.id),
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    Ok(())
+}

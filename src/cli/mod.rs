@@ -1,0 +1,298 @@
+//! The command line: clap definitions, dispatch, the environment (clock, ids,
+//! stdin, stdout), and the mapping from errors to exit codes.
+//!
+//! One file per command beside this one, each with an `Args` struct whose doc
+//! comment is the help text and a `run` function. This module is the only one
+//! that reads environment variables and the clock.
+
+mod append;
+mod demo;
+mod export;
+mod history;
+mod import;
+mod log;
+mod render;
+mod retract;
+mod state;
+mod verify;
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use uuid::Uuid;
+
+use crate::error::{Error, ErrorKind};
+use crate::store::{Access, Ledger};
+use crate::time::{Instant, When};
+
+/// pactlog: an event-sourced, hash-chained ledger of negotiations.
+///
+/// Every statement, meeting and proposal change is an immutable event. Queries see
+/// the state of any provision at any valid time (`--at`: when it happened) as known
+/// at any record time (`--known-at`: when the ledger learned it).
+///
+/// Exit codes: 0 success; 1 storage or file error; 2 usage; 3 invalid input (nothing
+/// was appended); 4 not found; 5 conflict (`--expect-seq`); 6 integrity check failed;
+/// 7 ledger in use by another process.
+#[derive(Parser, Debug)]
+#[command(
+    name = "pactlog",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// The ledger, a folder holding one sled database [default: pactlog.db]
+    #[arg(long, global = true, env = "PACTLOG_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// How long to wait for a ledger that another process holds, in seconds
+    #[arg(
+        long,
+        global = true,
+        env = "PACTLOG_LOCK_TIMEOUT",
+        default_value_t = 10.0,
+        value_name = "SECS"
+    )]
+    pub lock_timeout: f64,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    Demo(demo::Args),
+    Import(import::Args),
+    Append(append::Args),
+    Retract(retract::Args),
+    State(state::Args),
+    History(history::Args),
+    Log(log::Args),
+    Export(export::Args),
+    Verify(verify::Args),
+}
+
+/// Runs pactlog with the process's arguments and environment.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let mut env = Env::from_process();
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let result = run(&cli, &mut env, &mut out).and_then(|()| out.flush().map_err(CliError::from));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::BrokenPipe) => ExitCode::SUCCESS,
+        Err(CliError::Failed { code, message }) => {
+            drop(out);
+            eprintln!("error: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// What a command may take from the outside world.
+pub struct Env {
+    /// The wall clock, or `PACTLOG_NOW` when set (tests and reproducible runs).
+    pub now: Instant,
+    /// For messages while waiting (lock) and progress.
+    pub stderr_is_terminal: bool,
+}
+
+impl Env {
+    fn from_process() -> Env {
+        let now = std::env::var("PACTLOG_NOW")
+            .ok()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_else(chrono::Utc::now);
+        Env {
+            now,
+            stderr_is_terminal: std::io::IsTerminal::is_terminal(&io::stderr()),
+        }
+    }
+
+    /// A new UUIDv7 for an event without an id, stamped with this run's clock.
+    pub fn new_id(&self) -> Uuid {
+        let ts = uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            self.now.timestamp().max(0) as u64,
+            self.now.timestamp_subsec_nanos(),
+        );
+        Uuid::new_v7(ts)
+    }
+}
+
+fn run(cli: &Cli, env: &mut Env, out: &mut dyn Write) -> Result<(), CliError> {
+    let ctx = Ctx { cli, env };
+    match &cli.command {
+        Command::Demo(args) => demo::run(&ctx, args, out),
+        Command::Import(args) => import::run(&ctx, args, out),
+        Command::Append(args) => append::run(&ctx, args, out),
+        Command::Retract(args) => retract::run(&ctx, args, out),
+        Command::State(args) => state::run(&ctx, args, out),
+        Command::History(args) => history::run(&ctx, args, out),
+        Command::Log(args) => log::run(&ctx, args, out),
+        Command::Export(args) => export::run(&ctx, args, out),
+        Command::Verify(args) => verify::run(&ctx, args, out),
+    }
+}
+
+/// What every command gets.
+pub struct Ctx<'a> {
+    pub cli: &'a Cli,
+    pub env: &'a Env,
+}
+
+impl Ctx<'_> {
+    /// Opens the ledger named by `--db`, waiting up to `--lock-timeout` for another process.
+    pub fn open(&self, access: Access) -> Result<Ledger, CliError> {
+        open_waiting(
+            &self.db_path(),
+            access,
+            self.cli.lock_timeout,
+            self.env.stderr_is_terminal,
+        )
+    }
+
+    /// The ledger path: `--db`, `PACTLOG_DB`, or `pactlog.db` here.
+    pub fn db_path(&self) -> PathBuf {
+        self.cli
+            .db
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("pactlog.db"))
+    }
+
+    /// Parses a `WHEN` argument, defaulting to now.
+    pub fn when(&self, text: Option<&str>, flag: &str) -> Result<When, CliError> {
+        match text {
+            None => Ok(When::Instant(self.env.now)),
+            Some(text) => When::parse(text).map_err(|m| CliError::usage(format!("{flag}: {m}"))),
+        }
+    }
+
+    /// Resolves `--at` and `--known-at` into a cut.
+    pub fn cut(
+        &self,
+        ledger: &Ledger,
+        at: Option<&str>,
+        known_at: Option<&str>,
+    ) -> Result<crate::query::Cut, CliError> {
+        // The record-time cut first: a meeting as --at is resolved as known then.
+        let known_at = match self.when(known_at, "--known-at")? {
+            When::Instant(t) => t,
+            meeting => crate::query::resolve(ledger, &meeting, self.env.now)?,
+        };
+        let at = crate::query::resolve(ledger, &self.when(at, "--at")?, known_at)?;
+        Ok(crate::query::Cut { at, known_at })
+    }
+}
+
+fn open_waiting(
+    path: &Path,
+    access: Access,
+    timeout_secs: f64,
+    tell: bool,
+) -> Result<Ledger, CliError> {
+    let deadline = std::time::Instant::now() + Duration::from_secs_f64(timeout_secs.max(0.0));
+    let mut told = false;
+    loop {
+        match Ledger::open(path, access) {
+            Err(Error::Locked { path }) if std::time::Instant::now() < deadline => {
+                if !told && tell {
+                    eprintln!("waiting for ledger {path}, which another process is using…");
+                    told = true;
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            Err(Error::Locked { path }) => {
+                return Err(CliError::from(Error::Locked {
+                    path: format!("{path} (waited {timeout_secs}s; --lock-timeout sets how long)"),
+                }))
+            }
+            other => return other.map_err(CliError::from),
+        }
+    }
+}
+
+/// A failed command: its exit code and one-line message.
+#[derive(Debug)]
+pub enum CliError {
+    Failed {
+        code: u8,
+        message: String,
+    },
+    /// stdout was closed by the reader (`pactlog log | head`): not an error.
+    BrokenPipe,
+}
+
+impl CliError {
+    pub fn usage(message: impl Into<String>) -> CliError {
+        CliError::Failed {
+            code: 2,
+            message: message.into(),
+        }
+    }
+}
+
+/// The exit code of each kind of library error.
+pub fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Io => 1,
+        ErrorKind::Invalid => 3,
+        ErrorKind::NotFound => 4,
+        ErrorKind::Conflict => 5,
+        ErrorKind::Integrity => 6,
+        ErrorKind::Locked => 7,
+    }
+}
+
+impl From<Error> for CliError {
+    fn from(err: Error) -> CliError {
+        CliError::Failed {
+            code: exit_code(err.kind()),
+            message: err.to_string(),
+        }
+    }
+}
+
+impl From<io::Error> for CliError {
+    fn from(err: io::Error) -> CliError {
+        if err.kind() == io::ErrorKind::BrokenPipe {
+            CliError::BrokenPipe
+        } else {
+            CliError::Failed {
+                code: 1,
+                message: format!("output: {err}"),
+            }
+        }
+    }
+}
+
+impl From<serde_json::Error> for CliError {
+    fn from(err: serde_json::Error) -> CliError {
+        match err.io_error_kind() {
+            Some(kind) => CliError::from(io::Error::from(kind)),
+            None => CliError::Failed {
+                code: 1,
+                message: format!("output: {err}"),
+            },
+        }
+    }
+}
+
+/// Writes a value as pretty JSON and a newline.
+pub fn write_json(out: &mut dyn Write, value: &impl serde::Serialize) -> Result<(), CliError> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(())
+}

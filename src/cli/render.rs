@@ -1,0 +1,239 @@
+//! Human output: tables and the one way dates and ids are shown.
+//!
+//! Dates are shown as `YYYY-MM-DD` when they are a whole UTC day and as
+//! `YYYY-MM-DD HH:MM:SSZ` otherwise; ids by their first 8 hex digits (the JSON
+//! output always has them whole).
+
+use std::io::Write;
+
+use comfy_table::{presets, ContentArrangement, Table};
+use uuid::Uuid;
+
+use super::CliError;
+use crate::chain::Record;
+use crate::query::StateAt;
+use crate::store::Ledger;
+use crate::time::{self, Instant};
+
+/// Width used when stdout is not a terminal, so piped output wraps the same way every time.
+const PIPE_WIDTH: u16 = 110;
+
+pub fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        table.set_width(PIPE_WIDTH);
+    }
+    table
+}
+
+/// An instant as people read it here.
+pub fn when(t: &Instant) -> String {
+    if t.time() == chrono::NaiveTime::MIN {
+        t.format("%Y-%m-%d").to_string()
+    } else {
+        t.format("%Y-%m-%d %H:%M:%SZ").to_string()
+    }
+}
+
+/// A cut's instant: whole days are shown as the day they end.
+pub fn cut(t: &Instant) -> String {
+    let end_of_day = time::end_of_day(t.date_naive());
+    if *t == end_of_day {
+        format!("end of {}", t.format("%Y-%m-%d"))
+    } else {
+        when(t)
+    }
+}
+
+pub fn short(id: &Uuid) -> String {
+    id.simple().to_string()[..8].to_string()
+}
+
+/// Looks up the records that state fields name, for their sources.
+pub struct Sources<'a> {
+    pub ledger: &'a Ledger,
+}
+
+impl Sources<'_> {
+    pub fn record(&self, id: &Uuid) -> Option<Record> {
+        let seq = self.ledger.seq_of(id).ok()??;
+        self.ledger.record(seq).ok()?
+    }
+
+    /// "EA WorldView, event 1a2b3c4d" for the event that set a field.
+    pub fn cite(&self, id: &Uuid) -> String {
+        let outlet = self
+            .record(id)
+            .and_then(|r| r.event.source.map(|s| s.outlet))
+            .unwrap_or_else(|| "no source".into());
+        format!("{outlet}; event {}", short(id))
+    }
+}
+
+/// One provision's state, for people.
+pub fn provision(out: &mut dyn Write, state: &StateAt, sources: &Sources) -> Result<(), CliError> {
+    let s = &state.state;
+    writeln!(out, "{} — {}", s.provision, s.title)?;
+    writeln!(
+        out,
+        "  at {}, as known at {}",
+        cut(&state.at),
+        cut(&state.known_at)
+    )?;
+    writeln!(
+        out,
+        "  status: {} since {} ({})",
+        s.status,
+        when(&s.status_since),
+        sources.cite(&s.status_event)
+    )?;
+    if !s.texts.is_empty() {
+        let mut t = table(&["proposal", "text", "since", "source"]);
+        for text in &s.texts {
+            let proposal = if text.dropped {
+                format!("{} (dropped)", text.proposal)
+            } else {
+                text.proposal.to_string()
+            };
+            t.add_row(vec![
+                proposal,
+                text.text.clone(),
+                when(&text.since),
+                sources.cite(&text.event),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+    if !s.positions.is_empty() {
+        let mut t = table(&["party", "stance", "summary", "since", "source"]);
+        for p in &s.positions {
+            t.add_row(vec![
+                p.party.to_string(),
+                p.stance.to_string(),
+                p.summary.clone().unwrap_or_default(),
+                when(&p.since),
+                sources.cite(&p.event),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+    if !s.meetings.is_empty() {
+        let meetings: Vec<&str> = s.meetings.iter().map(|m| m.as_str()).collect();
+        writeln!(out, "  meetings: {}", meetings.join(", "))?;
+    }
+    if !s.statements.is_empty() {
+        let mut t = table(&["date", "who", "quote", "source"]);
+        for st in &s.statements {
+            let who = st
+                .actor
+                .as_ref()
+                .map(|a| a.to_string())
+                .or(st.attribution.clone())
+                .unwrap_or_default();
+            t.add_row(vec![
+                when(&st.occurred_at),
+                who,
+                st.quote.clone(),
+                sources.cite(&st.event),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+    writeln!(
+        out,
+        "  {} events counted, last {}",
+        s.events,
+        short(&s.last_event)
+    )?;
+    Ok(())
+}
+
+/// Every provision's state, one row each.
+pub fn provisions(out: &mut dyn Write, states: &[StateAt]) -> Result<(), CliError> {
+    let mut t = table(&[
+        "provision",
+        "title",
+        "status",
+        "since",
+        "texts",
+        "positions",
+    ]);
+    for state in states {
+        let s = &state.state;
+        let texts: Vec<String> = s
+            .texts
+            .iter()
+            .map(|t| {
+                if t.dropped {
+                    format!("{} (dropped)", t.proposal)
+                } else {
+                    t.proposal.to_string()
+                }
+            })
+            .collect();
+        let positions: Vec<String> = s
+            .positions
+            .iter()
+            .map(|p| format!("{}: {}", p.party, p.stance))
+            .collect();
+        t.add_row(vec![
+            s.provision.to_string(),
+            s.title.clone(),
+            s.status.to_string(),
+            when(&s.status_since),
+            texts.join("\n"),
+            positions.join("\n"),
+        ]);
+    }
+    if let Some(first) = states.first() {
+        writeln!(
+            out,
+            "at {}, as known at {}",
+            cut(&first.at),
+            cut(&first.known_at)
+        )?;
+    }
+    writeln!(out, "{t}")?;
+    Ok(())
+}
+
+/// One line for a record in logs and histories: the entity it is about.
+pub fn subject(record: &Record) -> String {
+    use crate::event::Body::*;
+    match &record.event.body {
+        PartyRegistered { party, .. } => party.to_string(),
+        ActorRegistered { actor, .. } => actor.to_string(),
+        ProposalTabled { proposal, .. } => proposal.to_string(),
+        ProvisionDrafted {
+            provision,
+            proposal,
+            ..
+        }
+        | ProvisionAmended {
+            provision,
+            proposal,
+            ..
+        }
+        | ProvisionDropped {
+            provision,
+            proposal,
+            ..
+        } => format!("{provision} in {proposal}"),
+        StatusChanged {
+            provision, status, ..
+        } => format!("{provision} → {status}"),
+        PositionStated {
+            provision,
+            party,
+            stance,
+            ..
+        } => format!("{provision}: {party} {stance}"),
+        MeetingScheduled { meeting, .. } | MeetingHeld { meeting, .. } => meeting.to_string(),
+        StatementMade { quote, .. } => quote.clone(),
+        EventRetracted { target, reason } => format!("{} ({reason})", short(target)),
+    }
+}

@@ -1,0 +1,58 @@
+//! `pactlog retract`: append an `event_retracted` for an event.
+
+use std::io::Write;
+
+use serde_json::{Map, Value};
+
+use super::{append, CliError, Ctx};
+use crate::error::Location;
+
+/// Retract an event: append an `event_retracted` naming it. The event stays in the
+/// log and in `history`, marked retracted; from the retraction's record time on it
+/// no longer counts.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The id of the event to retract
+    #[arg(value_name = "ID")]
+    pub id: String,
+
+    /// Why it is retracted
+    #[arg(long)]
+    pub reason: String,
+
+    /// When the retraction happened in the world [default: now]
+    #[arg(long, value_name = "WHEN")]
+    pub occurred_at: Option<String>,
+
+    /// Who retracted it (a registered actor)
+    #[arg(long)]
+    pub actor: Option<String>,
+
+    /// Where the retraction was reported
+    #[arg(long, value_name = "OUTLET")]
+    pub source_outlet: Option<String>,
+
+    /// Fail unless the ledger head is at this seq
+    #[arg(long, value_name = "N")]
+    pub expect_seq: Option<u64>,
+}
+
+pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
+    let mut object = Map::new();
+    object.insert("type".into(), "event_retracted".into());
+    object.insert("target".into(), Value::String(args.id.clone()));
+    object.insert("reason".into(), Value::String(args.reason.clone()));
+    let occurred_at = args
+        .occurred_at
+        .clone()
+        .unwrap_or_else(|| crate::time::format(&ctx.env.now));
+    object.insert("occurred_at".into(), Value::String(occurred_at));
+    if let Some(actor) = &args.actor {
+        object.insert("actor".into(), Value::String(actor.clone()));
+    }
+    if let Some(outlet) = &args.source_outlet {
+        object.insert("source".into(), serde_json::json!({ "outlet": outlet }));
+    }
+    let summary = append::append_one(ctx, object, Location(String::new()), args.expect_seq)?;
+    append::report(out, &summary)
+}

@@ -1,0 +1,79 @@
+//! `pactlog state`: one provision's state, or every provision's, at a cut.
+
+use std::io::Write;
+
+use super::{render, CliError, Ctx};
+use crate::event::Slug;
+use crate::query;
+use crate::store::Access;
+
+/// Show a provision's state at a cut: status, its text in each proposal, each
+/// party's stance, the meetings and statements about it. Without PROVISION, every
+/// provision drafted at the cut.
+///
+/// WHEN is a day (`2025-11-23`, meaning the end of that UTC day), an RFC 3339
+/// instant, or a meeting slug (the end of the day it was held).
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The provision's slug; all provisions when absent
+    pub provision: Option<String>,
+
+    #[command(flatten)]
+    pub cut: CutArgs,
+
+    /// Machine output
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The two axes every read command takes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CutArgs {
+    /// Valid-time cut: what had happened by then [default: now]
+    #[arg(long, value_name = "WHEN")]
+    pub at: Option<String>,
+
+    /// Record-time cut: as the ledger knew it then [default: now]
+    #[arg(long, value_name = "WHEN")]
+    pub known_at: Option<String>,
+}
+
+/// Parses a slug argument, naming the argument in the error.
+pub fn slug_arg(text: &str, what: &str) -> Result<Slug, CliError> {
+    Slug::parse(text).map_err(|m| CliError::usage(format!("{what}: {m}")))
+}
+
+pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
+    let ledger = ctx.open(Access::Existing)?;
+    let cut = ctx.cut(
+        &ledger,
+        args.cut.at.as_deref(),
+        args.cut.known_at.as_deref(),
+    )?;
+    match &args.provision {
+        Some(provision) => {
+            let provision = slug_arg(provision, "PROVISION")?;
+            let state = query::provision_state(&ledger, &provision, &cut)?;
+            if args.json {
+                return super::write_json(out, &state);
+            }
+            render::provision(out, &state, &render::Sources { ledger: &ledger })
+        }
+        None => {
+            let states = query::all_states(&ledger, &cut)?;
+            if args.json {
+                return super::write_json(out, &states);
+            }
+            if states.is_empty() {
+                writeln!(
+                    out,
+                    "no provision is drafted at {}, as known at {}",
+                    render::cut(&cut.at),
+                    render::cut(&cut.known_at)
+                )?;
+                return Ok(());
+            }
+            render::provisions(out, &states)
+        }
+    }
+}

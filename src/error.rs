@@ -1,0 +1,132 @@
+//! The library's one error type.
+//!
+//! Every failure a user can cause or meet is one variant; the CLI maps each
+//! [`ErrorKind`] to an exit code. Messages are one line, lower case, without a
+//! trailing period, and name the problem: the file and line for bad input, the
+//! field, and a suggestion for a misspelt slug.
+
+use std::fmt;
+
+/// Where a piece of input came from: `events.ndjson:12`, `stdin:3`, `--status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Location(pub String);
+
+impl Location {
+    pub fn line(file: &str, line: usize) -> Location {
+        Location(format!("{file}:{line}"))
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Errors of the pactlog library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input that does not follow the event format or the ledger's rules; nothing was appended.
+    #[error("{}{message}", prefix(.at))]
+    Invalid { at: Location, message: String },
+    /// A ledger, event, provision, proposal or meeting that does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The ledger changed under the caller (`--expect-seq`), or an id was reused with other content.
+    #[error("{0}")]
+    Conflict(String),
+    /// The ledger's stored data failed a check: a broken hash chain, an index or snapshot
+    /// that disagrees with the log, a record that does not parse.
+    #[error("{0}")]
+    Integrity(String),
+    /// Another process holds the ledger's lock.
+    #[error("ledger {path} is in use by another process")]
+    Locked { path: String },
+    /// The storage engine failed.
+    #[error("storage: {0}")]
+    Storage(String),
+    /// A file could not be read or written.
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+}
+
+fn prefix(at: &Location) -> String {
+    if at.0.is_empty() {
+        String::new()
+    } else {
+        format!("{at}: ")
+    }
+}
+
+/// The coarse classes of [`Error`], which the CLI maps to exit codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    Invalid,
+    NotFound,
+    Conflict,
+    Integrity,
+    Locked,
+    Io,
+}
+
+impl Error {
+    pub fn invalid(at: &Location, message: impl Into<String>) -> Error {
+        Error::Invalid {
+            at: at.clone(),
+            message: message.into(),
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Invalid { .. } => ErrorKind::Invalid,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Conflict(_) => ErrorKind::Conflict,
+            Error::Integrity(_) => ErrorKind::Integrity,
+            Error::Locked { .. } => ErrorKind::Locked,
+            Error::Storage(_) | Error::Io { .. } => ErrorKind::Io,
+        }
+    }
+
+    pub fn io(path: impl fmt::Display, err: std::io::Error) -> Error {
+        Error::Io {
+            path: path.to_string(),
+            message: err.to_string(),
+        }
+    }
+}
+
+impl From<sled::Error> for Error {
+    fn from(err: sled::Error) -> Error {
+        Error::Storage(err.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// "did you mean `x`?" for a misspelt name, from the names that exist.
+pub fn suggest<'a>(wrong: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    let best = known
+        .into_iter()
+        .map(|name| (strsim::damerau_levenshtein(wrong, name), name))
+        .filter(|(distance, name)| *distance <= (name.len().max(wrong.len()) / 3).max(2))
+        .min();
+    match best {
+        Some((_, name)) => format!(" (did you mean `{name}`?)"),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_the_closest_known_name() {
+        assert_eq!(
+            suggest("nato-membrship", ["nato-membership", "donetsk"]),
+            " (did you mean `nato-membership`?)"
+        );
+        assert_eq!(suggest("zzzzzzzz", ["nato-membership"]), "");
+    }
+}

@@ -1,0 +1,344 @@
+//! Reading events from files, folders and stdin, with file and line numbers.
+//!
+//! A file is NDJSON (one object per line; `#` comment lines and blank lines are
+//! skipped; LF or CRLF; an optional UTF-8 byte-order mark) or a JSON array of
+//! objects. NDJSON is streamed line by line, so memory does not grow with the file.
+//! Folders are walked for `*.ndjson`, `*.jsonl` and `*.json`, sorted by path,
+//! without following symbolic links out of them.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::append::Item;
+use crate::error::{Error, Location, Result};
+use crate::event::json_kind;
+
+/// The longest line accepted; longer lines are refused before they are parsed.
+pub const MAX_LINE_BYTES: usize = 16 << 20;
+
+/// File endings read from folders.
+pub const EXTENSIONS: &[&str] = &["ndjson", "jsonl", "json"];
+
+/// One input named on the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    Stdin,
+    File(PathBuf),
+}
+
+/// Expands paths (`-` is stdin) into inputs: files as named, folders walked.
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<Input>> {
+    let mut inputs = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            inputs.push(Input::Stdin);
+            continue;
+        }
+        let meta = fs::metadata(path).map_err(|e| Error::io(path.display(), e))?;
+        if meta.is_dir() {
+            let mut files = Vec::new();
+            walk(path, &mut files)?;
+            files.sort();
+            if files.is_empty() {
+                return Err(Error::NotFound(format!(
+                    "{}: no *.ndjson, *.jsonl or *.json files in this folder",
+                    path.display()
+                )));
+            }
+            inputs.extend(files.into_iter().map(Input::File));
+        } else {
+            inputs.push(Input::File(path.clone()));
+        }
+    }
+    Ok(inputs)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in fs::read_dir(dir).map_err(|e| Error::io(dir.display(), e))? {
+        let entry = entry.map_err(|e| Error::io(dir.display(), e))?;
+        let path = entry.path();
+        // symlink_metadata: a link inside a folder is not followed out of it.
+        let kind = entry
+            .file_type()
+            .map_err(|e| Error::io(path.display(), e))?;
+        if kind.is_dir() {
+            walk(&path, out)?;
+        } else if kind.is_file()
+            && path
+                .extension()
+                .is_some_and(|x| EXTENSIONS.iter().any(|e| x == *e))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The objects of one input, in order.
+pub fn read(
+    input: &Input,
+    stdin: &mut dyn FnMut() -> Box<dyn BufRead>,
+) -> Result<Box<dyn Iterator<Item = Result<Item>>>> {
+    match input {
+        Input::Stdin => Ok(items("stdin".into(), stdin())),
+        Input::File(path) => {
+            let file = fs::File::open(path).map_err(|e| Error::io(path.display(), e))?;
+            Ok(items(
+                path.display().to_string(),
+                Box::new(BufReader::with_capacity(1 << 16, file)),
+            ))
+        }
+    }
+}
+
+/// The objects of one stream named `name`.
+pub fn items(name: String, reader: Box<dyn BufRead>) -> Box<dyn Iterator<Item = Result<Item>>> {
+    Box::new(Lines {
+        name,
+        reader,
+        line: 0,
+        buf: Vec::new(),
+        state: State::Start,
+        array: Vec::new().into_iter(),
+    })
+}
+
+enum State {
+    Start,
+    Lines,
+    Done,
+}
+
+struct Lines {
+    name: String,
+    reader: Box<dyn BufRead>,
+    line: usize,
+    buf: Vec<u8>,
+    state: State,
+    array: std::vec::IntoIter<Result<Item>>,
+}
+
+impl Lines {
+    fn at(&self) -> Location {
+        Location::line(&self.name, self.line)
+    }
+
+    /// The next line without its end, or None at the end of input.
+    fn next_line(&mut self) -> Result<Option<String>> {
+        self.buf.clear();
+        let n = (&mut self.reader)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut self.buf)
+            .map_err(|e| Error::io(&self.name, e))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.line += 1;
+        if self.buf.len() > MAX_LINE_BYTES && self.buf.last() != Some(&b'\n') {
+            return Err(Error::invalid(
+                &self.at(),
+                format!("line is longer than {} MiB", MAX_LINE_BYTES >> 20),
+            ));
+        }
+        let mut bytes: &[u8] = &self.buf;
+        if self.line == 1 {
+            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        }
+        bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+        bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Ok(Some(text.to_string())),
+            Err(e) => Err(Error::invalid(
+                &self.at(),
+                format!("invalid UTF-8 at byte {} of the line", e.valid_up_to() + 1),
+            )),
+        }
+    }
+
+    fn object(&self, text: &str) -> Result<Item> {
+        let at = self.at();
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(object)) => Ok(Item { at, object }),
+            Ok(other) => Err(Error::invalid(
+                &at,
+                format!("expected a JSON object, found {}", json_kind(&other)),
+            )),
+            Err(e) => Err(Error::invalid(&at, json_error(&e, false))),
+        }
+    }
+
+    /// Reads the rest of the input as a JSON array that starts on the current line.
+    fn read_array(&mut self, first: String) -> Result<Vec<Result<Item>>> {
+        let start_line = self.line;
+        let mut text = first;
+        text.push('\n');
+        let mut rest = Vec::new();
+        self.reader
+            .read_to_end(&mut rest)
+            .map_err(|e| Error::io(&self.name, e))?;
+        let rest = String::from_utf8(rest).map_err(|e| {
+            let line = start_line
+                + 1
+                + e.as_bytes()[..e.utf8_error().valid_up_to()]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count();
+            Error::invalid(&Location::line(&self.name, line), "invalid UTF-8")
+        })?;
+        text.push_str(&rest);
+        let line_of = |offset: usize| start_line + text[..offset].matches('\n').count();
+        let raws: Vec<&RawValue> = serde_json::from_str(&text).map_err(|e| {
+            Error::invalid(
+                &Location::line(&self.name, start_line + e.line().saturating_sub(1)),
+                json_error(&e, true),
+            )
+        })?;
+        Ok(raws
+            .into_iter()
+            .map(|raw| {
+                let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+                let at = Location::line(&self.name, line_of(offset));
+                match serde_json::from_str::<Value>(raw.get()) {
+                    Ok(Value::Object(object)) => Ok(Item { at, object }),
+                    Ok(other) => Err(Error::invalid(
+                        &at,
+                        format!(
+                            "expected a JSON object in the array, found {}",
+                            json_kind(&other)
+                        ),
+                    )),
+                    Err(e) => Err(Error::invalid(&at, json_error(&e, false))),
+                }
+            })
+            .collect())
+    }
+}
+
+impl Iterator for Lines {
+    type Item = Result<Item>;
+
+    fn next(&mut self) -> Option<Result<Item>> {
+        loop {
+            match self.state {
+                State::Done => return self.array.next(),
+                State::Start | State::Lines => {}
+            }
+            let text = match self.next_line() {
+                Ok(Some(text)) => text,
+                Ok(None) => {
+                    self.state = State::Done;
+                    continue;
+                }
+                Err(e) => {
+                    self.state = State::Done;
+                    return Some(Err(e));
+                }
+            };
+            let trimmed = text.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            if matches!(self.state, State::Start) && trimmed.starts_with('[') {
+                self.state = State::Done;
+                match self.read_array(text) {
+                    Ok(items) => self.array = items.into_iter(),
+                    Err(e) => return Some(Err(e)),
+                }
+                continue;
+            }
+            self.state = State::Lines;
+            let item = self.object(trimmed);
+            if item.is_err() {
+                self.state = State::Done;
+            }
+            return Some(item);
+        }
+    }
+}
+
+/// serde_json's message without its own "at line L column C", with the column kept
+/// where a line number is already given by the location.
+fn json_error(err: &serde_json::Error, whole_file: bool) -> String {
+    let text = err.to_string();
+    let message = text.split(" at line ").next().unwrap_or(&text).to_string();
+    let message = match err.classify() {
+        serde_json::error::Category::Eof => format!("the JSON ends too early ({message})"),
+        _ => format!("invalid JSON: {message}"),
+    };
+    if whole_file || err.column() == 0 {
+        message
+    } else {
+        format!("{message} at column {}", err.column())
+    }
+}
+
+/// Reads one JSON object from a string (for `append -` and the event flags).
+pub fn parse_object(text: &str, at: &Location) -> Result<Map<String, Value>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(other) => Err(Error::invalid(
+            at,
+            format!("expected a JSON object, found {}", json_kind(&other)),
+        )),
+        Err(e) => Err(Error::invalid(at, json_error(&e, true))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(text: &str) -> Vec<std::result::Result<(String, Map<String, Value>), String>> {
+        items(
+            "f".into(),
+            Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
+        )
+        .map(|r| r.map(|i| (i.at.0, i.object)).map_err(|e| e.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn ndjson_with_bom_comments_blank_lines_and_crlf() {
+        let got = collect("\u{feff}# header\r\n\r\n{\"a\":1}\r\n  \n{\"b\":2}");
+        let locations: Vec<String> = got.into_iter().map(|r| r.unwrap().0).collect();
+        assert_eq!(locations, ["f:3", "f:5"]);
+    }
+
+    #[test]
+    fn a_json_array_keeps_line_numbers() {
+        let got = collect("# c\n[\n  {\"a\": 1},\n\n  {\"b\": 2}\n]\n");
+        let locations: Vec<String> = got.into_iter().map(|r| r.unwrap().0).collect();
+        assert_eq!(locations, ["f:3", "f:5"]);
+    }
+
+    #[test]
+    fn errors_name_the_line_and_stop_the_stream() {
+        let got = collect("{\"a\":1}\n{\"a\":\n{\"b\":2}\n");
+        assert_eq!(got.len(), 2);
+        let err = got[1].clone().unwrap_err();
+        assert!(err.starts_with("f:2: the JSON ends too early"), "{err}");
+        let got = collect("[1]\n");
+        assert!(got[0]
+            .clone()
+            .unwrap_err()
+            .contains("f:1: expected a JSON object in the array, found a number"));
+        let got = collect("{\"a\":\"\u{0}\"}\n");
+        assert!(got[0]
+            .clone()
+            .unwrap_err()
+            .starts_with("f:1: invalid JSON: control character"));
+    }
+
+    #[test]
+    fn invalid_utf8_is_refused_with_its_line() {
+        let bytes = b"{\"a\":1}\n{\"a\":\"\xff\"}\n".to_vec();
+        let got: Vec<_> = items("f".into(), Box::new(std::io::Cursor::new(bytes))).collect();
+        let err = got[1].as_ref().err().unwrap().to_string();
+        assert_eq!(err, "f:2: invalid UTF-8 at byte 7 of the line");
+    }
+}

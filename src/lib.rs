@@ -1,0 +1,40 @@
+//! pactlog: an event-sourced, hash-chained ledger of negotiations.
+//!
+//! # Bird's-eye view
+//!
+//! Every statement, meeting and change to a proposal is an immutable event,
+//! appended to a log in one sled database and chained by SHA-256 so that any change
+//! to history is detected. Projections rebuild the state of any provision at any
+//! point on two time axes: when it happened (valid time, `occurred_at`) and when the
+//! ledger learned it (record time, `recorded_at`).
+//!
+//! # Layout
+//!
+//! - [`event`]: the event model, slugs, validation of shape.
+//! - [`time`]: the two axes; days, instants and meeting cuts.
+//! - [`chain`]: stored records, canonical JSON, the hash chain.
+//! - [`index`]: the sled key layout and the indexes derived from the log.
+//! - [`store`]: the sled ledger: open, read, durable all-or-nothing writes.
+//! - [`append`]: the write path: checks against the ledger, then one atomic write.
+//! - [`import`]: NDJSON and JSON-array readers with file and line numbers.
+//! - [`projection`]: pure folds giving a provision's state.
+//! - [`query`]: the counting rule of SPEC §3; state, history, log.
+//! - [`verify`]: re-hashing the chain and checking indexes against a replay.
+//!
+//! The library never prints, never reads environment variables, and never reads
+//! the clock: the CLI passes in the time and the id generator.
+
+pub mod append;
+pub mod chain;
+pub mod cli;
+pub mod error;
+pub mod event;
+pub mod import;
+pub mod index;
+pub mod projection;
+pub mod query;
+pub mod store;
+pub mod time;
+pub mod verify;
+
+pub use error::{Error, ErrorKind, Result};

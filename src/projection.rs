@@ -1,0 +1,330 @@
+//! Pure folds: the state of provisions from the events that count.
+//!
+//! [`Projection::apply`] takes counted events in valid-time order (ties in record
+//! order) and can neither fail nor do I/O; deciding which events count at a cut is
+//! [`crate::query`]'s job. Every field of a state names the event that set it, so
+//! `blame` and `diff` can say who and on which source.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::event::{Body, Event, Slug, Stance, Status};
+use crate::time::{serde_instant, Instant};
+
+/// A provision's state at a cut.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProvisionState {
+    pub provision: Slug,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    pub status: Status,
+    #[serde(serialize_with = "serde_instant::serialize")]
+    pub status_since: Instant,
+    /// The `status_changed` that set the status, or the first draft while it is `proposed`.
+    pub status_event: Uuid,
+    pub texts: Vec<Text>,
+    pub positions: Vec<Position>,
+    pub meetings: Vec<Slug>,
+    pub statements: Vec<Statement>,
+    /// Counted events about this provision.
+    pub events: u64,
+    pub last_event: Uuid,
+}
+
+/// A provision's text in one proposal.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Text {
+    pub proposal: Slug,
+    pub text: String,
+    #[serde(serialize_with = "serde_instant::serialize")]
+    pub since: Instant,
+    pub dropped: bool,
+    pub event: Uuid,
+}
+
+/// A party's latest stance.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Position {
+    pub party: Slug,
+    pub stance: Stance,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(serialize_with = "serde_instant::serialize")]
+    pub since: Instant,
+    pub event: Uuid,
+}
+
+/// A statement that mentions the provision.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Statement {
+    pub event: Uuid,
+    #[serde(serialize_with = "serde_instant::serialize")]
+    pub occurred_at: Instant,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Slug>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<String>,
+    pub quote: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meeting: Option<Slug>,
+}
+
+/// What the fold keeps for one provision, drafted or not yet.
+#[derive(Clone, Debug, Default)]
+struct Builder {
+    title: Option<String>,
+    topic: Option<String>,
+    status: Option<(Status, Instant, Uuid)>,
+    first_draft: Option<(Instant, Uuid)>,
+    texts: Vec<Text>,
+    positions: BTreeMap<Slug, Position>,
+    meetings: Vec<Slug>,
+    statements: Vec<Statement>,
+    events: u64,
+    last_event: Option<Uuid>,
+}
+
+/// The state of every provision, built by folding counted events.
+#[derive(Clone, Debug, Default)]
+pub struct Projection {
+    provisions: BTreeMap<Slug, Builder>,
+}
+
+impl Projection {
+    /// Applies one counted event. Events must come in valid-time order, ties in record order.
+    pub fn apply(&mut self, event: &Event) {
+        let provisions: Vec<Slug> = event.provisions().cloned().collect();
+        for slug in provisions {
+            let builder = self.provisions.entry(slug).or_default();
+            apply_to(builder, event);
+        }
+    }
+
+    /// One provision's state, if it has a counted draft.
+    pub fn state(&self, provision: &Slug) -> Option<ProvisionState> {
+        self.provisions
+            .get(provision)
+            .and_then(|b| finish(provision, b))
+    }
+
+    /// Every drafted provision's state, by slug.
+    pub fn states(&self) -> Vec<ProvisionState> {
+        self.provisions
+            .iter()
+            .filter_map(|(slug, b)| finish(slug, b))
+            .collect()
+    }
+}
+
+fn apply_to(b: &mut Builder, event: &Event) {
+    let at = event.occurred_at;
+    let id = event.id;
+    b.events += 1;
+    b.last_event = Some(id);
+    let add_meeting = |meeting: &Slug, meetings: &mut Vec<Slug>| {
+        if !meetings.contains(meeting) {
+            meetings.push(meeting.clone());
+        }
+    };
+    match &event.body {
+        Body::ProvisionDrafted {
+            proposal,
+            title,
+            text,
+            topic,
+            ..
+        } => {
+            if b.title.is_none() {
+                b.title = Some(title.clone());
+                b.topic = topic.clone();
+            }
+            b.first_draft.get_or_insert((at, id));
+            set_text(&mut b.texts, proposal, Some(text), false, at, id);
+        }
+        Body::ProvisionAmended { proposal, text, .. } => {
+            set_text(&mut b.texts, proposal, Some(text), false, at, id)
+        }
+        Body::ProvisionDropped { proposal, .. } => {
+            set_text(&mut b.texts, proposal, None, true, at, id)
+        }
+        Body::StatusChanged { status, .. } => b.status = Some((*status, at, id)),
+        Body::PositionStated {
+            party,
+            stance,
+            summary,
+            ..
+        } => {
+            b.positions.insert(
+                party.clone(),
+                Position {
+                    party: party.clone(),
+                    stance: *stance,
+                    summary: summary.clone(),
+                    since: at,
+                    event: id,
+                },
+            );
+        }
+        Body::MeetingHeld { meeting, .. } => add_meeting(meeting, &mut b.meetings),
+        Body::StatementMade { quote, meeting, .. } => {
+            if let Some(meeting) = meeting {
+                add_meeting(meeting, &mut b.meetings);
+            }
+            b.statements.push(Statement {
+                event: id,
+                occurred_at: at,
+                actor: event.actor.clone(),
+                attribution: event.attribution.clone(),
+                quote: quote.clone(),
+                meeting: meeting.clone(),
+            });
+        }
+        Body::PartyRegistered { .. }
+        | Body::ActorRegistered { .. }
+        | Body::ProposalTabled { .. }
+        | Body::MeetingScheduled { .. }
+        | Body::EventRetracted { .. } => {}
+    }
+}
+
+/// Sets a proposal's text (`None` keeps the text and marks it dropped). A drop of a
+/// text that does not count at this cut leaves nothing to mark.
+fn set_text(
+    texts: &mut Vec<Text>,
+    proposal: &Slug,
+    text: Option<&String>,
+    dropped: bool,
+    at: Instant,
+    id: Uuid,
+) {
+    match texts.iter_mut().find(|t| &t.proposal == proposal) {
+        Some(entry) => {
+            if let Some(text) = text {
+                entry.text = text.clone();
+            }
+            entry.dropped = dropped;
+            entry.since = at;
+            entry.event = id;
+        }
+        None => {
+            if let Some(text) = text {
+                texts.push(Text {
+                    proposal: proposal.clone(),
+                    text: text.clone(),
+                    since: at,
+                    dropped,
+                    event: id,
+                });
+            }
+        }
+    }
+}
+
+fn finish(slug: &Slug, b: &Builder) -> Option<ProvisionState> {
+    let title = b.title.clone()?;
+    let (draft_at, draft_id) = b.first_draft?;
+    let (status, status_since, status_event) =
+        b.status.unwrap_or((Status::Proposed, draft_at, draft_id));
+    Some(ProvisionState {
+        provision: slug.clone(),
+        title,
+        topic: b.topic.clone(),
+        status,
+        status_since,
+        status_event,
+        texts: b.texts.clone(),
+        positions: b.positions.values().cloned().collect(),
+        meetings: b.meetings.clone(),
+        statements: b.statements.clone(),
+        events: b.events,
+        last_event: b.last_event.expect("a drafted provision has events"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::parse_event;
+    use serde_json::{json, Value};
+
+    fn event(n: u128, value: Value) -> Event {
+        let Value::Object(mut map) = value else {
+            panic!()
+        };
+        map.insert("id".into(), json!(Uuid::from_u128(n).to_string()));
+        parse_event(&mut map, &mut Uuid::nil).unwrap()
+    }
+
+    fn nato() -> Slug {
+        Slug::parse("nato").unwrap()
+    }
+
+    #[test]
+    fn an_undrafted_provision_has_no_state() {
+        let mut p = Projection::default();
+        p.apply(&event(1, json!({"type": "status_changed", "occurred_at": "2025-11-20", "provision": "nato", "status": "contested"})));
+        assert_eq!(p.state(&nato()), None);
+        assert!(p.states().is_empty());
+    }
+
+    #[test]
+    fn status_texts_and_stances_fold_in_order() {
+        let mut p = Projection::default();
+        let events = [
+            event(
+                1,
+                json!({"type": "provision_drafted", "occurred_at": "2025-11-20", "provision": "nato", "proposal": "plan", "title": "NATO", "text": "ban"}),
+            ),
+            event(
+                2,
+                json!({"type": "provision_drafted", "occurred_at": "2025-11-23", "provision": "nato", "proposal": "counter", "title": "NATO (counter)", "text": "no ban"}),
+            ),
+            event(
+                3,
+                json!({"type": "position_stated", "occurred_at": "2025-11-23", "provision": "nato", "party": "us", "stance": "supports"}),
+            ),
+            event(
+                4,
+                json!({"type": "status_changed", "occurred_at": "2025-11-23", "provision": "nato", "status": "contested"}),
+            ),
+            event(
+                5,
+                json!({"type": "position_stated", "occurred_at": "2025-11-30", "provision": "nato", "party": "us", "stance": "conditional"}),
+            ),
+            event(
+                6,
+                json!({"type": "provision_dropped", "occurred_at": "2025-11-30", "provision": "nato", "proposal": "plan"}),
+            ),
+        ];
+        for e in &events {
+            p.apply(e);
+        }
+        let state = p.state(&nato()).unwrap();
+        assert_eq!(state.title, "NATO", "the first draft names the provision");
+        assert_eq!(state.status, Status::Contested);
+        assert_eq!(state.status_event, Uuid::from_u128(4));
+        assert_eq!(state.positions.len(), 1);
+        assert_eq!(state.positions[0].stance, Stance::Conditional);
+        assert_eq!(state.texts[0].text, "ban");
+        assert!(state.texts[0].dropped);
+        assert!(!state.texts[1].dropped);
+        assert_eq!(state.events, 6);
+        assert_eq!(state.last_event, Uuid::from_u128(6));
+    }
+
+    #[test]
+    fn a_provision_is_proposed_from_its_first_draft() {
+        let mut p = Projection::default();
+        p.apply(&event(1, json!({"type": "provision_drafted", "occurred_at": "2025-11-20", "provision": "nato", "proposal": "plan", "title": "NATO", "text": "ban"})));
+        let state = p.state(&nato()).unwrap();
+        assert_eq!(state.status, Status::Proposed);
+        assert_eq!(state.status_event, Uuid::from_u128(1));
+        assert_eq!(
+            crate::time::format(&state.status_since),
+            "2025-11-20T00:00:00Z"
+        );
+    }
+}

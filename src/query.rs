@@ -1,0 +1,212 @@
+//! Queries: cuts → the events that count → the fold.
+//!
+//! SPEC §3: an event counts at a cut (valid time `at`, record time `known_at`) when
+//! `occurred_at <= at`, `recorded_at <= known_at`, and no retraction or superseding
+//! event recorded at or before `known_at` removed it. Counted events apply in
+//! `occurred_at` order, ties in record (`seq`) order. [`counted`] is that rule, the
+//! only place it is written.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::chain::Record;
+use crate::error::{suggest, Error, Result};
+use crate::event::{Body, Kind, Slug};
+use crate::projection::{Projection, ProvisionState};
+use crate::store::Ledger;
+use crate::time::{self, serde_instant, Instant, When};
+
+/// A point on both axes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cut {
+    pub at: Instant,
+    pub known_at: Instant,
+}
+
+/// For each event removed as known at `known_at`, the record that removed it.
+/// Removers must be among `records` (the touch index puts them in the histories of
+/// their targets' entities).
+pub fn removals(records: &[Record], known_at: Instant) -> HashMap<Uuid, &Record> {
+    records
+        .iter()
+        .filter(|r| r.recorded_at <= known_at)
+        .filter_map(|r| r.event.removes().map(|target| (target, r)))
+        .collect()
+}
+
+/// The records that count at `cut`, in the order they apply.
+pub fn counted<'r>(records: &'r [Record], cut: &Cut) -> Vec<&'r Record> {
+    let removed = removals(records, cut.known_at);
+    let mut out: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.event.occurred_at <= cut.at && r.recorded_at <= cut.known_at)
+        .filter(|r| !removed.contains_key(&r.event.id))
+        .collect();
+    out.sort_by_key(|r| (r.event.occurred_at, r.seq));
+    out
+}
+
+/// Folds the records that count at `cut`.
+pub fn project(records: &[Record], cut: &Cut) -> Projection {
+    let mut projection = Projection::default();
+    for record in counted(records, cut) {
+        projection.apply(&record.event);
+    }
+    projection
+}
+
+/// Turns a `WHEN` into an instant; a meeting is the end of the UTC day on which it
+/// was held, per its `meeting_held` counted at `known_at`.
+pub fn resolve(ledger: &Ledger, when: &When, known_at: Instant) -> Result<Instant> {
+    let meeting = match when {
+        When::Instant(t) => return Ok(*t),
+        When::Meeting(slug) => slug,
+    };
+    let records = ledger.records_at(&ledger.touching(Kind::Meeting, meeting)?)?;
+    let removed = removals(&records, known_at);
+    let held = records.iter().find(|r| {
+        matches!(&r.event.body, Body::MeetingHeld { meeting: m, .. } if m == meeting)
+            && r.recorded_at <= known_at
+            && !removed.contains_key(&r.event.id)
+    });
+    if let Some(held) = held {
+        return Ok(time::end_of_day(held.event.occurred_at.date_naive()));
+    }
+    if ledger.registered(Kind::Meeting, meeting)?.is_some() {
+        let planned = records
+            .iter()
+            .filter(|r| r.recorded_at <= known_at && !removed.contains_key(&r.event.id))
+            .filter_map(|r| match &r.event.body {
+                Body::MeetingScheduled { planned_for, .. } => Some(planned_for.clone()),
+                _ => None,
+            })
+            .next_back();
+        let planned = planned
+            .map(|p| format!(" (planned for {p})"))
+            .unwrap_or_default();
+        return Err(Error::NotFound(format!(
+            "meeting `{meeting}` is only scheduled{planned}, not held, as known at {}; use a date instead",
+            time::format(&known_at)
+        )));
+    }
+    Err(unknown(ledger, Kind::Meeting, meeting)?)
+}
+
+/// "unknown provision `x` (did you mean `y`?)".
+pub fn unknown(ledger: &Ledger, kind: Kind, slug: &Slug) -> Result<Error> {
+    let known = ledger.slugs(kind)?;
+    Ok(Error::NotFound(format!(
+        "unknown {kind} `{slug}`{}",
+        suggest(slug.as_str(), known.iter().map(String::as_str))
+    )))
+}
+
+/// The records in an entity's history, in seq order.
+pub fn history_records(ledger: &Ledger, kind: Kind, slug: &Slug) -> Result<Vec<Record>> {
+    if ledger.registered(kind, slug)?.is_none() {
+        return Err(unknown(ledger, kind, slug)?);
+    }
+    ledger.records_at(&ledger.touching(kind, slug)?)
+}
+
+/// A provision's state at a cut, with the cut it was taken at.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StateAt {
+    pub provision: Slug,
+    pub title: String,
+    #[serde(serialize_with = "serde_instant::serialize")]
+    pub at: Instant,
+    #[serde(serialize_with = "serde_instant::serialize")]
+    pub known_at: Instant,
+    #[serde(flatten)]
+    pub state: ProvisionState,
+}
+
+impl StateAt {
+    fn new(state: ProvisionState, cut: &Cut) -> StateAt {
+        StateAt {
+            provision: state.provision.clone(),
+            title: state.title.clone(),
+            at: cut.at,
+            known_at: cut.known_at,
+            state,
+        }
+    }
+}
+
+/// One provision's state at a cut. An unknown provision, or one with no counted
+/// draft at the cut, is an error.
+pub fn provision_state(ledger: &Ledger, provision: &Slug, cut: &Cut) -> Result<StateAt> {
+    let records = history_records(ledger, Kind::Provision, provision)?;
+    match project(&records, cut).state(provision) {
+        Some(state) => Ok(StateAt::new(state, cut)),
+        None => Err(Error::NotFound(format!(
+            "provision `{provision}` has no counted draft at {} (known at {})",
+            time::format(&cut.at),
+            time::format(&cut.known_at)
+        ))),
+    }
+}
+
+/// Every provision drafted at the cut, by slug.
+pub fn all_states(ledger: &Ledger, cut: &Cut) -> Result<Vec<StateAt>> {
+    let records = ledger.records(1).collect::<Result<Vec<_>>>()?;
+    Ok(project(&records, cut)
+        .states()
+        .into_iter()
+        .map(|s| StateAt::new(s, cut))
+        .collect())
+}
+
+/// One event of a history, and whether and by what it was removed at the cut.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryEntry {
+    pub record: Record,
+    pub removed_by: Option<(Uuid, u64)>,
+}
+
+impl HistoryEntry {
+    /// The stored record plus `retracted` and `retracted_by` (SPEC §4, `history --json`).
+    pub fn to_json(&self) -> Value {
+        let mut object: Map<String, Value> = self.record.object.clone();
+        object.insert("retracted".into(), Value::Bool(self.removed_by.is_some()));
+        object.insert(
+            "retracted_by".into(),
+            self.removed_by
+                .map_or(Value::Null, |(id, _)| Value::String(id.to_string())),
+        );
+        Value::Object(object)
+    }
+}
+
+/// Every event that touched a provision and the retractions of them, as known at
+/// `known_at` (and, if given, up to valid time `at`), in valid-time order, ties by seq.
+pub fn history(
+    ledger: &Ledger,
+    provision: &Slug,
+    at: Option<Instant>,
+    known_at: Instant,
+) -> Result<Vec<HistoryEntry>> {
+    let records = history_records(ledger, Kind::Provision, provision)?;
+    let removed = removals(&records, known_at);
+    let mut entries: Vec<HistoryEntry> = records
+        .iter()
+        .filter(|r| r.recorded_at <= known_at && at.is_none_or(|at| r.event.occurred_at <= at))
+        .map(|r| HistoryEntry {
+            record: r.clone(),
+            removed_by: removed.get(&r.event.id).map(|by| (by.event.id, by.seq)),
+        })
+        .collect();
+    entries.sort_by_key(|e| (e.record.event.occurred_at, e.record.seq));
+    Ok(entries)
+}
+
+/// Records in seq order as known at `known_at`.
+pub fn log(ledger: &Ledger, known_at: Instant) -> impl Iterator<Item = Result<Record>> + '_ {
+    ledger
+        .records(1)
+        .filter(move |r| r.as_ref().map_or(true, |r| r.recorded_at <= known_at))
+}

@@ -1,0 +1,154 @@
+//! The two time axes and how users write points on them.
+//!
+//! Valid time (`occurred_at`) is written as a UTC day (`2025-11-23`, which sorts at
+//! 00:00:00Z of that day) or an RFC 3339 instant with an offset. A query cut
+//! (`--at`, `--known-at`) is written as a day (meaning the END of that UTC day), an
+//! instant, or a meeting slug, which [`crate::query`] resolves against the ledger.
+
+use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, TimeDelta, Utc};
+
+use crate::event::Slug;
+
+/// An instant on either axis.
+pub type Instant = DateTime<Utc>;
+
+/// Parses a valid time as written in an event: a day or an RFC 3339 instant.
+pub fn parse_occurred_at(text: &str) -> Result<Instant, String> {
+    if let Some(day) = parse_day(text) {
+        return Ok(start_of_day(day));
+    }
+    parse_instant(text)
+}
+
+/// The first instant of a UTC day.
+pub fn start_of_day(day: NaiveDate) -> Instant {
+    day.and_time(NaiveTime::MIN).and_utc()
+}
+
+/// The last representable instant of a UTC day (23:59:59.999999999).
+pub fn end_of_day(day: NaiveDate) -> Instant {
+    start_of_day(day) + TimeDelta::days(1) - TimeDelta::nanoseconds(1)
+}
+
+fn parse_day(text: &str) -> Option<NaiveDate> {
+    // Only the strict ten-character form; chrono alone would take `2025-1-3`.
+    if text.len() != 10 {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
+fn parse_instant(text: &str) -> Result<Instant, String> {
+    match DateTime::parse_from_rfc3339(text) {
+        Ok(t) => Ok(t.with_timezone(&Utc)),
+        Err(_) if looks_like_datetime_without_offset(text) => Err(format!(
+            "`{text}` has no UTC offset: write it as `{text}Z` or with an offset such as `+02:00`"
+        )),
+        Err(err) => Err(format!(
+            "`{text}` is not a day (YYYY-MM-DD) or an RFC 3339 instant ({err})"
+        )),
+    }
+}
+
+fn looks_like_datetime_without_offset(text: &str) -> bool {
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
+        || chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").is_ok()
+}
+
+/// A point on a query axis as the user wrote it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum When {
+    Instant(Instant),
+    /// The end of the UTC day on which this meeting was held.
+    Meeting(Slug),
+}
+
+impl When {
+    /// Parses `YYYY-MM-DD` (end of that day), an RFC 3339 instant, or a meeting slug.
+    /// Anything that parses as a day or an instant is one.
+    pub fn parse(text: &str) -> Result<When, String> {
+        if let Some(day) = parse_day(text) {
+            return Ok(When::Instant(end_of_day(day)));
+        }
+        if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+            return Ok(When::Instant(t.with_timezone(&Utc)));
+        }
+        match Slug::parse(text) {
+            Ok(slug) => Ok(When::Meeting(slug)),
+            Err(_) => Err(format!(
+                "`{text}` is not a day (YYYY-MM-DD), an RFC 3339 instant or a meeting slug"
+            )),
+        }
+    }
+}
+
+/// Formats an instant the one way pactlog writes instants: RFC 3339, UTC, `Z`,
+/// with as many fractional digits as it has (0, 3, 6 or 9).
+pub fn format(t: &Instant) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Checks a date-or-instant field such as `planned_for` or `source.published_at`.
+pub fn check_date_or_instant(text: &str) -> Result<(), String> {
+    parse_occurred_at(text).map(|_| ())
+}
+
+/// Serde helpers that write instants with [`format`].
+pub mod serde_instant {
+    use super::{format, Instant};
+
+    pub fn serialize<S: serde::Serializer>(t: &Instant, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(t))
+    }
+
+    pub fn option<S: serde::Serializer>(t: &Option<Instant>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&format(t)),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_sorts_at_its_start_and_cuts_at_its_end() {
+        assert_eq!(
+            format(&parse_occurred_at("2025-11-23").unwrap()),
+            "2025-11-23T00:00:00Z"
+        );
+        let When::Instant(cut) = When::parse("2025-11-30").unwrap() else {
+            panic!()
+        };
+        assert_eq!(format(&cut), "2025-11-30T23:59:59.999999999Z");
+    }
+
+    #[test]
+    fn instants_keep_their_offset_meaning() {
+        let t = parse_occurred_at("2025-11-30T18:00:00-05:00").unwrap();
+        assert_eq!(format(&t), "2025-11-30T23:00:00Z");
+    }
+
+    #[test]
+    fn an_instant_without_offset_is_refused_with_a_hint() {
+        let err = parse_occurred_at("2025-11-30T18:00:00").unwrap_err();
+        assert!(err.contains("no UTC offset"), "{err}");
+        assert!(parse_occurred_at("2025-13-01").is_err());
+        assert!(parse_occurred_at("2025-1-3").is_err());
+    }
+
+    #[test]
+    fn a_slug_is_a_meeting_and_a_date_is_a_date() {
+        assert_eq!(
+            When::parse("geneva-2025-11-23").unwrap(),
+            When::Meeting(Slug::parse("geneva-2025-11-23").unwrap())
+        );
+        assert!(matches!(
+            When::parse("2025-11-23").unwrap(),
+            When::Instant(_)
+        ));
+        assert!(When::parse("Not A Slug").is_err());
+    }
+}

@@ -1,0 +1,170 @@
+//! Verification: re-hash the chain and check every index entry against a replay.
+//!
+//! The first problem found is reported as [`Error::Integrity`] naming the record:
+//! a hash that does not match, a gap or reordering in `seq`, a broken `prev_hash`
+//! link, a record not in canonical form, record time going back, an index entry
+//! missing, wrong, or left over.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::chain::{canonical, Record, GENESIS_HASH};
+use crate::error::{Error, Result};
+use crate::event::{Kind, Slug};
+use crate::index::{self, Entry};
+use crate::store::{Head, Ledger};
+
+/// What a successful verification checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    pub records: u64,
+    pub index_entries: u64,
+    pub head: Head,
+}
+
+/// Checks the whole ledger; with `claimed_head`, also that it still holds that record.
+pub fn verify(ledger: &Ledger, claimed_head: Option<(u64, &str)>) -> Result<Report> {
+    let head = ledger.head().clone();
+    let mut prev_hash = GENESIS_HASH.to_string();
+    let mut prev_recorded = None;
+    let mut expected_seq = 1;
+    let mut ids: HashMap<uuid::Uuid, u64> = HashMap::new();
+    let mut registered: HashSet<(Kind, Slug)> = HashSet::new();
+    let mut expected_entries = 0u64;
+    for item in ledger.raw_records(1) {
+        let (seq, bytes) = item?;
+        if seq != expected_seq {
+            return Err(Error::Integrity(format!(
+                "record {expected_seq} is missing: the log jumps from {} to {seq}",
+                expected_seq - 1
+            )));
+        }
+        let record = Record::decode(&bytes)
+            .map_err(|e| Error::Integrity(format!("record {seq} is damaged: {e}")))?;
+        if record.seq != seq {
+            return Err(Error::Integrity(format!(
+                "record stored at seq {seq} says it is seq {}: records were reordered",
+                record.seq
+            )));
+        }
+        record.check().map_err(Error::Integrity)?;
+        if record.prev_hash != prev_hash {
+            return Err(Error::Integrity(format!(
+                "record {seq}: `prev_hash` is not the hash of record {}: a record before it was changed, removed or reordered",
+                seq - 1
+            )));
+        }
+        if canonical(&record.object) != bytes.as_ref() {
+            return Err(Error::Integrity(format!(
+                "record {seq} is not stored in canonical form"
+            )));
+        }
+        if prev_recorded.is_some_and(|prev| record.recorded_at < prev) {
+            return Err(Error::Integrity(format!(
+                "record {seq}: `recorded_at` goes back in time"
+            )));
+        }
+        // The index entries this record must have.
+        let event = &record.event;
+        let first = event
+            .registers()
+            .is_some_and(|(k, s)| registered.insert((k, s.clone())));
+        let touches = match event.removes().and_then(|t| ids.get(&t)) {
+            Some(&target_seq) => {
+                let target = ledger
+                    .record(target_seq)?
+                    .ok_or_else(|| Error::Integrity(format!("record {target_seq} is missing")))?;
+                target
+                    .event
+                    .touches()
+                    .into_iter()
+                    .map(|(k, s)| (k, s.clone()))
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        for entry in index::entries(event, first, &touches) {
+            expected_entries += 1;
+            let key = entry.key(seq);
+            let stored = ledger.raw_get(&key)?;
+            if stored.as_deref() != Some(entry.value(seq).as_slice()) {
+                return Err(Error::Integrity(format!(
+                    "index entry {} of record {seq} is {}; `pactlog export` then `import` into a new ledger rebuilds the indexes",
+                    describe(&entry),
+                    if stored.is_some() { "wrong" } else { "missing" }
+                )));
+            }
+        }
+        ids.insert(event.id, seq);
+        prev_hash = record.hash.clone();
+        prev_recorded = Some(record.recorded_at);
+        expected_seq += 1;
+    }
+    if expected_seq - 1 != head.seq {
+        return Err(Error::Integrity(format!(
+            "the head marker says seq {} but the log ends at {}: records were removed",
+            head.seq,
+            expected_seq - 1
+        )));
+    }
+    if prev_hash != head.hash {
+        return Err(Error::Integrity(format!(
+            "the head marker's hash does not match record {}",
+            head.seq
+        )));
+    }
+    if ledger.raw(head.seq + 1)?.is_some() {
+        return Err(Error::Integrity(format!(
+            "the log holds records past the committed head {}",
+            head.seq
+        )));
+    }
+    let mut stored_entries = 0u64;
+    for item in ledger.index_entries() {
+        let (key, value) = item?;
+        stored_entries += 1;
+        if index::entry_seq(&key, &value).is_none_or(|seq| seq > head.seq) {
+            return Err(Error::Integrity(format!(
+                "an index entry ({}) names no committed record",
+                String::from_utf8_lossy(&key).escape_debug()
+            )));
+        }
+    }
+    if stored_entries != expected_entries {
+        return Err(Error::Integrity(format!(
+            "the indexes hold {stored_entries} entries but the log accounts for {expected_entries}"
+        )));
+    }
+    if let Some((seq, hash)) = claimed_head {
+        match ledger.record(seq)? {
+            Some(record) if record.hash == hash => {}
+            Some(record) => {
+                return Err(Error::Integrity(format!(
+                    "record {seq} has hash {}, not {hash}: the published history was rewritten",
+                    record.hash
+                )))
+            }
+            None => {
+                return Err(Error::Integrity(format!(
+                    "the ledger ends at seq {} and no longer holds record {seq}: the published history was truncated",
+                    head.seq
+                )))
+            }
+        }
+    }
+    Ok(Report {
+        records: head.seq,
+        index_entries: stored_entries,
+        head,
+    })
+}
+
+fn describe(entry: &Entry) -> String {
+    match entry {
+        Entry::Id(id) => format!("id {id}"),
+        Entry::Registered(kind, slug) => format!("registration of {kind} `{slug}`"),
+        Entry::Draft(provision, proposal) => format!("text of `{provision}` in `{proposal}`"),
+        Entry::Held(meeting) => format!("meeting `{meeting}` held"),
+        Entry::Removed(id) => format!("removal of {id}"),
+        Entry::Touch(kind, slug) => format!("history of {kind} `{slug}`"),
+    }
+}
