@@ -276,15 +276,13 @@ impl<'l, 'c> Stage<'l, 'c> {
                 provision,
                 proposal,
                 ..
-            } => {
-                if self.draft(provision, proposal)?.is_none() {
-                    return Err(Error::invalid(
-                        at,
-                        format!(
-                            "provision `{provision}` has no text in proposal `{proposal}`; draft it there first with provision_drafted"
-                        ),
-                    ));
-                }
+            } if self.draft(provision, proposal)?.is_none() => {
+                return Err(Error::invalid(
+                    at,
+                    format!(
+                        "provision `{provision}` has no text in proposal `{proposal}`; draft it there first with provision_drafted"
+                    ),
+                ));
             }
             Body::MeetingHeld { meeting, .. } => {
                 if let Some(seq) = self.held(meeting)? {

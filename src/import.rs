@@ -293,7 +293,9 @@ pub fn parse_object(text: &str, at: &Location) -> Result<Map<String, Value>> {
 mod tests {
     use super::*;
 
-    fn collect(text: &str) -> Vec<std::result::Result<(String, Map<String, Value>), String>> {
+    type Got = std::result::Result<(String, Map<String, Value>), String>;
+
+    fn collect(text: &str) -> Vec<Got> {
         items(
             "f".into(),
             Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),

@@ -16,7 +16,10 @@ use crate::time::{serde_instant, Instant};
 /// A provision's state at a cut.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ProvisionState {
+    /// Serialized by [`crate::query::StateAt`], which puts the cut beside it.
+    #[serde(skip_serializing)]
     pub provision: Slug,
+    #[serde(skip_serializing)]
     pub title: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,

@@ -1,1 +1,11 @@
-// integration tests: see the modules
+//! The one integration-test binary. Every test here runs the real `pactlog` binary
+//! on real sled ledgers in temporary folders, through the harness in `common`.
+
+// The harness: runs the binary with a cleared environment and a pinned clock.
+mod common;
+
+// Import, every read command, export/import round trips, tamper detection by `verify`.
+mod cli;
+
+// Golden projections of the bundled record in `snapshots/` (UPDATE_SNAPSHOTS=1 rewrites them).
+mod snapshots;

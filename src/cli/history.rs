@@ -6,7 +6,6 @@ use super::state::{slug_arg, CutArgs};
 use super::{render, CliError, Ctx};
 use crate::query;
 use crate::store::Access;
-use crate::time::When;
 
 /// Every event that touched a provision, in valid-time order (ties by seq), with
 /// both times, source, actor, id, and whether it was retracted or superseded and by
@@ -42,28 +41,29 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         ),
         None => None,
     };
-    let _ = When::Instant(cut.at);
     let entries = query::history(&ledger, &provision, at, cut.known_at)?;
     if args.json {
         let values: Vec<_> = entries.iter().map(|e| e.to_json()).collect();
         return super::write_json(out, &values);
     }
-    let mut t = render::table(&[
-        "occurred", "recorded", "seq", "type", "what", "who", "source", "id",
-    ]);
+    let mut t = render::table(&["seq", "occurred", "recorded", "event", "source", "id"]);
     for entry in &entries {
         let r = &entry.record;
-        let mut kind = r.event.type_name().to_string();
+        let mut event = format!("{}: {}", r.event.type_name(), render::subject(r));
+        if let Some(who) = r.event.who() {
+            event.push_str(&format!("\n— {who}"));
+        }
         if let Some((by, seq)) = entry.removed_by {
-            kind = format!("{kind}\n✗ removed by {} (seq {seq})", render::short(&by));
+            event.push_str(&format!(
+                "\n✗ removed by {} (seq {seq})",
+                render::short(&by)
+            ));
         }
         t.add_row(vec![
+            r.seq.to_string(),
             render::when(&r.event.occurred_at),
             render::when(&r.recorded_at),
-            r.seq.to_string(),
-            kind,
-            render::subject(r),
-            r.event.who().unwrap_or("").to_string(),
+            event,
             r.event
                 .source
                 .as_ref()

@@ -1,0 +1,496 @@
+//! The commands of SPEC §5 through the real binary on real ledgers.
+
+use serde_json::{json, Value};
+
+use crate::common::{events_dir, json, TestLedger};
+
+const NATO: &str = "nato-membership";
+/// The statement first recorded as Rubio's, superseded by the correction.
+const MISATTRIBUTED: &str = "d8bf2560-580b-587c-86fd-ed819b80574a";
+const CORRECTION: &str = "af923933-cfc7-5f40-95ba-f7eb10cc03e1";
+
+#[test]
+fn state_json_has_the_contract_shape() {
+    let ledger = TestLedger::bundled();
+    let state = json(
+        &ledger,
+        &["state", NATO, "--at", "florida-2025-11-30", "--json"],
+    );
+    assert_eq!(state["provision"], NATO);
+    assert_eq!(state["title"], "NATO membership");
+    assert_eq!(state["at"], "2025-11-30T23:59:59.999999999Z");
+    assert_eq!(state["known_at"], "2026-11-26T09:00:00Z");
+    assert_eq!(state["status"], "under_negotiation");
+    assert_eq!(state["status_since"], "2025-11-30T00:00:00Z");
+    let texts = state["texts"].as_array().unwrap();
+    assert_eq!(texts.len(), 2);
+    for text in texts {
+        for key in ["proposal", "text", "since", "dropped"] {
+            assert!(text.get(key).is_some(), "texts[] has `{key}`: {text}");
+        }
+    }
+    let us = state["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["party"] == "us")
+        .unwrap();
+    assert_eq!(us["stance"], "conditional");
+    assert!(us["summary"].is_string() && us["since"].is_string());
+    assert_eq!(
+        state["meetings"],
+        json!(["geneva-2025-11-23", "florida-2025-11-30"])
+    );
+    assert!(state["events"].as_u64().unwrap() > 0);
+    assert!(state["last_event"].as_str().unwrap().len() == 36);
+}
+
+#[test]
+fn state_changes_between_the_meetings() {
+    let ledger = TestLedger::bundled();
+    let geneva = json(
+        &ledger,
+        &["state", NATO, "--at", "geneva-2025-11-23", "--json"],
+    );
+    let florida = json(
+        &ledger,
+        &["state", NATO, "--at", "florida-2025-11-30", "--json"],
+    );
+    assert_eq!(geneva["status"], "contested");
+    assert_eq!(florida["status"], "under_negotiation");
+    assert_eq!(geneva["meetings"], json!(["geneva-2025-11-23"]));
+    // The same cut written as a day.
+    let day = json(&ledger, &["state", NATO, "--at", "2025-11-23", "--json"]);
+    assert_eq!(day, geneva);
+}
+
+#[test]
+fn all_states_leave_out_provisions_not_yet_drafted() {
+    let ledger = TestLedger::bundled();
+    let before = json(&ledger, &["state", "--at", "2025-11-19", "--json"]);
+    assert_eq!(before, json!([]));
+    let all = json(&ledger, &["state", "--at", "florida-2025-11-30", "--json"]);
+    let slugs: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["provision"].as_str().unwrap())
+        .collect();
+    for slug in [
+        "nato-membership",
+        "donetsk-territory",
+        "troop-limits",
+        "ceasefire-line",
+        "recovery-fund-profits",
+    ] {
+        assert!(slugs.contains(&slug), "{slug} in {slugs:?}");
+    }
+    let mut sorted = slugs.clone();
+    sorted.sort();
+    assert_eq!(slugs, sorted, "provisions come in slug order");
+    let run = ledger.fails(&["state", NATO, "--at", "2025-11-19"]);
+    assert_eq!(run.code, 4);
+    assert!(
+        run.error()
+            .contains("has no counted draft at 2025-11-19T23:59:59.999999999Z"),
+        "{}",
+        run.error()
+    );
+}
+
+#[test]
+fn unknown_slugs_get_a_suggestion() {
+    let ledger = TestLedger::bundled();
+    let run = ledger.fails(&["state", "nato-membrship"]);
+    assert_eq!(
+        run.error(),
+        "unknown provision `nato-membrship` (did you mean `nato-membership`?)"
+    );
+    assert_eq!(run.code, 4);
+    let run = ledger.fails(&["state", NATO, "--at", "genva-2025-11-23"]);
+    assert_eq!(
+        run.error(),
+        "unknown meeting `genva-2025-11-23` (did you mean `geneva-2025-11-23`?)"
+    );
+}
+
+#[test]
+fn a_meeting_only_scheduled_is_not_a_cut() {
+    let ledger = TestLedger::bundled();
+    let run = ledger.fails(&["state", NATO, "--at", "moscow-2025-12-01"]);
+    assert!(
+        run.error()
+            .starts_with("meeting `moscow-2025-12-01` is only scheduled"),
+        "{}",
+        run.error()
+    );
+}
+
+#[test]
+fn history_lists_every_event_with_its_removal() {
+    let ledger = TestLedger::bundled();
+    let history = json(&ledger, &["history", NATO, "--json"]);
+    let records = history.as_array().unwrap();
+    let keys = |v: &Value| {
+        (
+            chrono::DateTime::parse_from_rfc3339(&occurred(v)).unwrap(),
+            v["seq"].as_u64().unwrap(),
+        )
+    };
+    assert!(
+        records.windows(2).all(|w| keys(&w[0]) <= keys(&w[1])),
+        "valid-time order, ties by seq"
+    );
+    for record in records {
+        for key in [
+            "seq",
+            "recorded_at",
+            "prev_hash",
+            "hash",
+            "id",
+            "type",
+            "occurred_at",
+            "retracted",
+        ] {
+            assert!(
+                record.get(key).is_some(),
+                "history record has `{key}`: {record}"
+            );
+        }
+    }
+    let wrong = records.iter().find(|r| r["id"] == MISATTRIBUTED).unwrap();
+    assert_eq!(wrong["retracted"], true);
+    assert_eq!(wrong["retracted_by"], CORRECTION);
+    let fix = records.iter().find(|r| r["id"] == CORRECTION).unwrap();
+    assert_eq!(fix["retracted"], false);
+    // Before the correction arrived, the statement still counted.
+    let then = json(
+        &ledger,
+        &[
+            "history",
+            NATO,
+            "--known-at",
+            "2025-12-01T23:00:00Z",
+            "--json",
+        ],
+    );
+    let wrong = then
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == MISATTRIBUTED)
+        .unwrap();
+    assert_eq!(wrong["retracted"], false);
+    assert!(then
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["id"] != CORRECTION));
+}
+
+fn occurred(v: &Value) -> String {
+    let t = v["occurred_at"].as_str().unwrap();
+    if t.len() == 10 {
+        format!("{t}T00:00:00Z")
+    } else {
+        t.to_string()
+    }
+}
+
+#[test]
+fn log_lists_records_in_seq_order() {
+    let ledger = TestLedger::bundled();
+    let log = json(&ledger, &["log", "--json"]);
+    let seqs: Vec<u64> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+    assert_eq!(log[0]["prev_hash"], "0".repeat(64));
+    assert_eq!(log[1]["prev_hash"], log[0]["hash"]);
+    let before = json(
+        &ledger,
+        &["log", "--known-at", "2025-12-01T23:00:00Z", "--json"],
+    );
+    assert_eq!(
+        before.as_array().unwrap().len(),
+        seqs.len() - 1,
+        "the correction came later"
+    );
+}
+
+#[test]
+fn export_then_import_into_an_empty_ledger_keeps_the_head_hash() {
+    let ledger = TestLedger::bundled();
+    let export = ledger.export();
+    let file = ledger.write("export.ndjson", export.as_bytes());
+    let copy = TestLedger::new();
+    copy.ok(&["import", file.to_str().unwrap()]);
+    assert_eq!(copy.export(), export, "same records, times and hashes");
+    let head = json(&ledger, &["verify", "--json"])["head"].clone();
+    assert_eq!(json(&copy, &["verify", "--json"])["head"], head);
+    // Importing the export again is a no-op.
+    let out = copy.ok(&["import", file.to_str().unwrap()]);
+    assert!(
+        out.starts_with("imported 0 events (71 already present)"),
+        "{out}"
+    );
+    // `--out` writes the same bytes.
+    let out_file = ledger.path("out.ndjson");
+    ledger.ok(&["export", "--out", out_file.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(out_file).unwrap(), export);
+}
+
+#[test]
+fn each_exported_line_rehashes_to_its_hash() {
+    use sha2::{Digest, Sha256};
+    let ledger = TestLedger::bundled();
+    for line in ledger.export().lines() {
+        let Value::Object(mut record) = serde_json::from_str(line).unwrap() else {
+            panic!()
+        };
+        let hash = record.remove("hash").unwrap();
+        // serde_json's map is sorted; bundled keys are ASCII, so this is the canonical form.
+        let canonical = serde_json::to_string(&record).unwrap();
+        assert_eq!(
+            format!("{:x}", Sha256::digest(canonical.as_bytes())),
+            hash.as_str().unwrap()
+        );
+    }
+}
+
+#[test]
+fn reimporting_the_same_events_changes_nothing() {
+    let ledger = TestLedger::bundled();
+    let before = ledger.export();
+    let out = ledger.ok(&["import", events_dir().to_str().unwrap()]);
+    assert!(
+        out.starts_with("imported 0 events (71 already present) from 2 inputs"),
+        "{out}"
+    );
+    assert_eq!(ledger.export(), before);
+}
+
+#[test]
+fn a_bad_line_rejects_the_whole_import_and_names_file_and_line() {
+    let ledger = TestLedger::bundled();
+    let before = ledger.export();
+    let cases: &[(&str, &str)] = &[
+        (
+            r#"{"type":"status_changed","occurred_at":"2025-12-03","provision":"nato-membership","staus":"agreed"}"#,
+            "unknown field `staus` for status_changed (did you mean `status`?)",
+        ),
+        (
+            r#"{"type":"status_changed","occurred_at":"2025-12-03","provision":"nato-membrship","status":"agreed"}"#,
+            "field `provision`: unknown provision `nato-membrship` (did you mean `nato-membership`?)",
+        ),
+        (
+            r#"{"type":"party_registered","occurred_at":"2025-12-03","party":"us","name":"Again"}"#,
+            "party `us` is already registered (seq 1)",
+        ),
+        (
+            &format!(r#"{{"type":"party_registered","occurred_at":"2025-12-03","party":"uk","name":"UK","id":"{MISATTRIBUTED}"}}"#),
+            &format!("id {MISATTRIBUTED} is already in the ledger (seq 61) with other content"),
+        ),
+        (r#"{"type":"status_changed","occurred_at":"#, "the JSON ends too early"),
+    ];
+    for (i, (bad, expected)) in cases.iter().enumerate() {
+        let good = r#"{"type":"party_registered","occurred_at":"2025-12-03","party":"uk","name":"United Kingdom"}"#;
+        let file = ledger.write(
+            &format!("bad{i}.ndjson"),
+            format!("# a comment\n{good}\n{bad}\n").as_bytes(),
+        );
+        let run = ledger.fails(&["import", file.to_str().unwrap()]);
+        assert_eq!(run.code, 3, "{}", run.stderr);
+        let prefix = format!("{}:3: ", file.display());
+        assert!(
+            run.error().starts_with(&prefix),
+            "{} starts with {prefix}",
+            run.error()
+        );
+        assert!(
+            run.error().contains(expected),
+            "{}\n  should contain: {expected}",
+            run.error()
+        );
+        assert_eq!(ledger.export(), before, "nothing appended for case {i}");
+    }
+    ledger.ok(&["verify"]);
+}
+
+#[test]
+fn append_takes_flags_or_json_and_checks_the_expected_head() {
+    let ledger = TestLedger::bundled();
+    let head = ledger.export().lines().count().to_string();
+    let out = ledger.ok(&[
+        "append",
+        "status_changed",
+        "--provision",
+        NATO,
+        "--status",
+        "agreed_in_principle",
+        "--occurred-at",
+        "2025-12-05",
+        "--source-outlet",
+        "Test Wire",
+        "--expect-seq",
+        &head,
+    ]);
+    assert!(out.starts_with("appended seq 72 id "), "{out}");
+    let state = json(&ledger, &["state", NATO, "--json"]);
+    assert_eq!(state["status"], "agreed_in_principle");
+    let run = ledger.fails(&[
+        "append",
+        "--expect-seq",
+        &head,
+        "status_changed",
+        "--provision",
+        NATO,
+        "--status",
+        "agreed",
+    ]);
+    assert_eq!(run.code, 5);
+    assert!(
+        run.error().contains("head is at seq 72, not 71"),
+        "{}",
+        run.error()
+    );
+    let event = json!({"type": "statement_made", "occurred_at": "2025-12-06", "quote": "We are close.",
+        "attribution": "a diplomat", "provisions": [NATO], "source": {"outlet": "Test Wire"}});
+    let out = ledger
+        .at(crate::common::NOW)
+        .stdin(event.to_string())
+        .ok(&["append", "-"]);
+    assert!(out.starts_with("appended seq 73"), "{out}");
+    let run = ledger.fails(&["append", "status_changd", "--provision", NATO]);
+    assert!(
+        run.error().contains("did you mean `status_changed`"),
+        "{}",
+        run.error()
+    );
+    let run = ledger.fails(&[
+        "append",
+        "status_changed",
+        "--provision",
+        NATO,
+        "--status",
+        "agred",
+    ]);
+    assert!(
+        run.error()
+            .contains("unknown status `agred` (did you mean `agreed`?)"),
+        "{}",
+        run.error()
+    );
+}
+
+#[test]
+fn record_time_never_goes_back() {
+    let ledger = TestLedger::bundled();
+    ledger.at("2020-01-01T00:00:00Z").ok(&[
+        "append",
+        "party_registered",
+        "--party",
+        "uk",
+        "--name",
+        "UK",
+        "--occurred-at",
+        "2025-12-01",
+    ]);
+    let log = json(&ledger, &["log", "--json"]);
+    let records = log.as_array().unwrap();
+    let last = &records[records.len() - 1];
+    assert_eq!(
+        last["recorded_at"],
+        records[records.len() - 2]["recorded_at"]
+    );
+}
+
+#[test]
+fn read_commands_on_a_missing_ledger_fail_and_create_nothing() {
+    let ledger = TestLedger::new();
+    for args in [
+        vec!["state"],
+        vec!["log"],
+        vec!["history", NATO],
+        vec!["export"],
+        vec!["verify"],
+    ] {
+        let run = ledger.fails(&args);
+        assert_eq!(run.code, 4);
+        assert!(run.error().starts_with("no ledger at "), "{}", run.error());
+        assert!(!ledger.db.exists(), "{args:?} created the ledger");
+    }
+}
+
+#[test]
+fn verify_detects_a_changed_record() {
+    let ledger = TestLedger::bundled();
+    ledger.ok(&["verify"]);
+    {
+        let store =
+            pactlog::store::Ledger::open(&ledger.db, pactlog::store::Access::Existing).unwrap();
+        let db = store.sled_for_tests();
+        let key = pactlog::index::log_key(20);
+        let bytes = db.get(key).unwrap().unwrap();
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        let tampered = text.replacen("2025-11-2", "2025-10-2", 1);
+        assert_ne!(text, tampered);
+        db.insert(key, tampered.as_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    let run = ledger.fails(&["verify"]);
+    assert_eq!(run.code, 6);
+    assert!(
+        run.error().starts_with("record 20 does not match its hash"),
+        "{}",
+        run.error()
+    );
+}
+
+#[test]
+fn verify_head_detects_a_rewritten_or_truncated_history() {
+    let ledger = TestLedger::bundled();
+    let head = json(&ledger, &["verify", "--json"])["head"].clone();
+    let claim = format!("{}:{}", head["seq"], head["hash"].as_str().unwrap());
+    ledger.ok(&["verify", "--head", &claim]);
+    let run = ledger.fails(&["verify", "--head", &format!("71:{}", "a".repeat(64))]);
+    assert!(
+        run.error().contains("the published history was rewritten"),
+        "{}",
+        run.error()
+    );
+    let run = ledger.fails(&["verify", "--head", &format!("99:{}", "a".repeat(64))]);
+    assert!(run.error().contains("was truncated"), "{}", run.error());
+}
+
+#[test]
+fn demo_prints_the_nato_clause_after_both_meetings_and_never_alters_a_ledger() {
+    let ledger = TestLedger::new();
+    let out = ledger.ok(&["demo"]);
+    assert!(
+        out.contains("The NATO clause after geneva-2025-11-23"),
+        "{out}"
+    );
+    assert!(
+        out.contains("The NATO clause after florida-2025-11-30"),
+        "{out}"
+    );
+    assert!(
+        out.contains("status: contested") && out.contains("status: under_negotiation"),
+        "{out}"
+    );
+    assert!(out.contains("EA WorldView"), "sources are shown: {out}");
+    // PACTLOG_DB names a missing ledger: the demo loads into it.
+    assert!(ledger.db.exists());
+    let before = ledger.export();
+    let run = ledger.fails(&["demo"]);
+    assert!(
+        run.error().contains("already holds 71 events"),
+        "{}",
+        run.error()
+    );
+    assert_eq!(ledger.export(), before);
+}

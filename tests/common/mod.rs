@@ -1,0 +1,195 @@
+//! Runs the real binary with `env_clear()`, a pinned clock (`PACTLOG_NOW`) and a
+//! ledger in a temporary folder, so outputs are repeatable.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The clock every test pins unless it moves it on purpose.
+pub const NOW: &str = "2026-11-26T09:00:00Z";
+
+/// The project folder (for `events/` and `snapshots/`).
+pub fn project() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn events_dir() -> PathBuf {
+    project().join("events")
+}
+
+/// A ledger in its own temporary folder.
+pub struct TestLedger {
+    pub dir: tempfile::TempDir,
+    pub db: PathBuf,
+}
+
+impl TestLedger {
+    pub fn new() -> TestLedger {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("ledger");
+        TestLedger { dir, db }
+    }
+
+    /// A ledger holding the bundled record, imported file by file at two record times
+    /// (the correction arrives a day after the talks).
+    pub fn bundled() -> TestLedger {
+        let ledger = TestLedger::new();
+        let talks = events_dir().join("russia-ukraine-2025/01-talks.ndjson");
+        let corrections = events_dir().join("russia-ukraine-2025/02-corrections.ndjson");
+        ledger
+            .at("2025-12-01T12:00:00Z")
+            .ok(&["import", talks.to_str().unwrap()]);
+        ledger
+            .at("2025-12-02T12:00:00Z")
+            .ok(&["import", corrections.to_str().unwrap()]);
+        ledger
+    }
+
+    /// A command on this ledger at the default clock.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.at(NOW).run(args)
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        self.run(args).ok()
+    }
+
+    pub fn fails(&self, args: &[&str]) -> Run {
+        self.run(args).fails()
+    }
+
+    /// A command builder with the clock at `now`.
+    pub fn at<'a>(&'a self, now: &'a str) -> Invocation<'a> {
+        Invocation {
+            db: &self.db,
+            now,
+            stdin: None,
+        }
+    }
+
+    /// `export` output: the ledger exactly as a user sees it.
+    pub fn export(&self) -> String {
+        self.ok(&["export"])
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, contents: &[u8]) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+}
+
+pub struct Invocation<'a> {
+    db: &'a Path,
+    now: &'a str,
+    stdin: Option<Vec<u8>>,
+}
+
+impl Invocation<'_> {
+    pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(input.into());
+        self
+    }
+
+    pub fn run(self, args: &[&str]) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pactlog"));
+        command
+            .env_clear()
+            .env("PACTLOG_DB", self.db)
+            .env("PACTLOG_NOW", self.now)
+            .env("PACTLOG_LOCK_TIMEOUT", "20")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("the pactlog binary runs");
+        let input = self.stdin.unwrap_or_default();
+        let mut pipe = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || {
+            let _ = pipe.write_all(&input);
+        });
+        let output = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        Run::from(output, args)
+    }
+
+    pub fn ok(self, args: &[&str]) -> String {
+        self.run(args).ok()
+    }
+}
+
+/// What a run printed and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub args: String,
+}
+
+impl Run {
+    fn from(output: Output, args: &[&str]) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            args: args.join(" "),
+        }
+    }
+
+    pub fn ok(self) -> String {
+        assert_eq!(
+            self.code, 0,
+            "`pactlog {}` failed:\n{}",
+            self.args, self.stderr
+        );
+        self.stdout
+    }
+
+    /// Asserts a failure with a one-line `error: …` and returns the run.
+    pub fn fails(self) -> Run {
+        assert_ne!(
+            self.code, 0,
+            "`pactlog {}` succeeded:\n{}",
+            self.args, self.stdout
+        );
+        assert!(
+            self.stderr.starts_with("error: "),
+            "stderr: {}",
+            self.stderr
+        );
+        assert_eq!(
+            self.stderr.trim_end().lines().count(),
+            1,
+            "one line: {}",
+            self.stderr
+        );
+        self
+    }
+
+    /// The error line without `error: `.
+    pub fn error(&self) -> &str {
+        self.stderr
+            .trim_end()
+            .strip_prefix("error: ")
+            .unwrap_or(&self.stderr)
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// Runs a command and parses its JSON output.
+pub fn json(ledger: &TestLedger, args: &[&str]) -> serde_json::Value {
+    let run = ledger.run(args);
+    let stdout = run.ok();
+    serde_json::from_str(&stdout).unwrap()
+}
