@@ -19,12 +19,14 @@
 //! - [`import`]: NDJSON and JSON-array readers with file and line numbers.
 //! - [`projection`]: pure folds giving a provision's state.
 //! - [`query`]: the counting rule of SPEC §3; state, history, log.
+//! - [`audit`]: blame, diff and compare: the event behind every field.
 //! - [`verify`]: re-hashing the chain and checking indexes against a replay.
 //!
 //! The library never prints, never reads environment variables, and never reads
 //! the clock: the CLI passes in the time and the id generator.
 
 pub mod append;
+pub mod audit;
 pub mod chain;
 pub mod cli;
 pub mod error;

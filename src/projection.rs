@@ -21,6 +21,9 @@ pub struct ProvisionState {
     pub provision: Slug,
     #[serde(skip_serializing)]
     pub title: String,
+    /// The draft that named the provision (its first counted `provision_drafted`).
+    #[serde(skip)]
+    pub title_event: Uuid,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
     pub status: Status,
@@ -31,6 +34,9 @@ pub struct ProvisionState {
     pub texts: Vec<Text>,
     pub positions: Vec<Position>,
     pub meetings: Vec<Slug>,
+    /// The event that first tied each meeting to the provision (parallel to `meetings`).
+    #[serde(skip)]
+    pub meeting_events: Vec<Uuid>,
     pub statements: Vec<Statement>,
     /// Counted events about this provision.
     pub events: u64,
@@ -84,7 +90,7 @@ struct Builder {
     first_draft: Option<(Instant, Uuid)>,
     texts: Vec<Text>,
     positions: BTreeMap<Slug, Position>,
-    meetings: Vec<Slug>,
+    meetings: Vec<(Slug, Uuid)>,
     statements: Vec<Statement>,
     events: u64,
     last_event: Option<Uuid>,
@@ -127,9 +133,9 @@ fn apply_to(b: &mut Builder, event: &Event) {
     let id = event.id;
     b.events += 1;
     b.last_event = Some(id);
-    let add_meeting = |meeting: &Slug, meetings: &mut Vec<Slug>| {
-        if !meetings.contains(meeting) {
-            meetings.push(meeting.clone());
+    let add_meeting = |meeting: &Slug, meetings: &mut Vec<(Slug, Uuid)>| {
+        if !meetings.iter().any(|(m, _)| m == meeting) {
+            meetings.push((meeting.clone(), id));
         }
     };
     match &event.body {
@@ -234,13 +240,15 @@ fn finish(slug: &Slug, b: &Builder) -> Option<ProvisionState> {
     Some(ProvisionState {
         provision: slug.clone(),
         title,
+        title_event: draft_id,
         topic: b.topic.clone(),
         status,
         status_since,
         status_event,
         texts: b.texts.clone(),
         positions: b.positions.values().cloned().collect(),
-        meetings: b.meetings.clone(),
+        meetings: b.meetings.iter().map(|(m, _)| m.clone()).collect(),
+        meeting_events: b.meetings.iter().map(|(_, e)| *e).collect(),
         statements: b.statements.clone(),
         events: b.events,
         last_event: b.last_event.expect("a drafted provision has events"),

@@ -7,5 +7,11 @@ mod common;
 // Import, every read command, export/import round trips, tamper detection by `verify`.
 mod cli;
 
+// Both time axes, corrections (retraction, supersedes), diff, compare, blame.
+mod time_travel;
+
+// Property tests: the SPEC §3 counting rule against a brute-force fold over random ledgers.
+mod properties;
+
 // Golden projections of the bundled record in `snapshots/` (UPDATE_SNAPSHOTS=1 rewrites them).
 mod snapshots;

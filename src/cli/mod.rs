@@ -6,7 +6,10 @@
 //! that reads environment variables and the clock.
 
 mod append;
+mod blame;
+mod compare;
 mod demo;
+mod diff;
 mod export;
 mod history;
 mod import;
@@ -71,6 +74,9 @@ pub enum Command {
     Retract(retract::Args),
     State(state::Args),
     History(history::Args),
+    Diff(diff::Args),
+    Compare(compare::Args),
+    Blame(blame::Args),
     Log(log::Args),
     Export(export::Args),
     Verify(verify::Args),
@@ -141,6 +147,9 @@ fn run(cli: &Cli, env: &mut Env, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Retract(args) => retract::run(&ctx, args, out),
         Command::State(args) => state::run(&ctx, args, out),
         Command::History(args) => history::run(&ctx, args, out),
+        Command::Diff(args) => diff::run(&ctx, args, out),
+        Command::Compare(args) => compare::run(&ctx, args, out),
+        Command::Blame(args) => blame::run(&ctx, args, out),
         Command::Log(args) => log::run(&ctx, args, out),
         Command::Export(args) => export::run(&ctx, args, out),
         Command::Verify(args) => verify::run(&ctx, args, out),

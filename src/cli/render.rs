@@ -237,3 +237,65 @@ pub fn subject(record: &Record) -> String {
         EventRetracted { target, reason } => format!("{} ({reason})", short(target)),
     }
 }
+
+/// An event as the audit views show it: when, recorded when, who, source, id.
+pub fn cited(c: &crate::audit::Cited) -> String {
+    let who = c
+        .actor
+        .as_ref()
+        .map(|a| a.to_string())
+        .or(c.attribution.clone());
+    let mut line = format!(
+        "{} {}, recorded {}",
+        c.type_name,
+        when(&c.occurred_at),
+        when(&c.recorded_at)
+    );
+    if let Some(who) = who {
+        line.push_str(&format!("\nby {who}"));
+    }
+    if let Some(source) = &c.source {
+        line.push_str(&format!("\nsource: {}", source.outlet));
+        if let Some(url) = &source.url {
+            line.push_str(&format!(" <{url}>"));
+        }
+    }
+    line.push_str(&format!("\nevent {} (seq {})", short(&c.id), c.seq));
+    line
+}
+
+/// A field value from the audit views, for people.
+pub fn value(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Object(map) => {
+            if let Some(Value::String(text)) = map.get("text") {
+                let dropped = map.get("dropped") == Some(&Value::Bool(true));
+                return if dropped {
+                    format!("{text} (dropped)")
+                } else {
+                    text.clone()
+                };
+            }
+            if let Some(Value::String(stance)) = map.get("stance") {
+                return match map.get("summary") {
+                    Some(Value::String(summary)) => format!("{stance}: {summary}"),
+                    _ => stance.clone(),
+                };
+            }
+            if let Some(Value::String(quote)) = map.get("quote") {
+                let who = ["actor", "attribution"]
+                    .iter()
+                    .find_map(|k| map.get(*k).and_then(Value::as_str));
+                return match who {
+                    Some(who) => format!("“{quote}” — {who}"),
+                    None => format!("“{quote}”"),
+                };
+            }
+            v.to_string()
+        }
+        Value::Null => "—".into(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,328 @@
+//! The audit views: `blame`, `diff` and `compare`. Each is a view on provision
+//! states that names, for every field, the event behind it: when it happened, when
+//! it was recorded, who, and on which source.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::event::{Kind, Slug};
+use crate::projection::ProvisionState;
+use crate::query::{self, Cut, StateAt};
+use crate::store::Ledger;
+use crate::time::{serde_instant, Instant};
+
+/// One field of a provision's state and the event that set it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    /// `title`, `status`, `text/PROPOSAL`, `stance/PARTY`, `meeting/MEETING`, `statement/ID`.
+    pub name: String,
+    pub value: Value,
+    pub event: Uuid,
+}
+
+/// The fields of a state, in a stable order.
+pub fn fields(state: &ProvisionState) -> Vec<Field> {
+    let mut out = vec![
+        Field {
+            name: "title".into(),
+            value: json!(state.title),
+            event: state.title_event,
+        },
+        Field {
+            name: "status".into(),
+            value: json!(state.status),
+            event: state.status_event,
+        },
+    ];
+    for text in &state.texts {
+        out.push(Field {
+            name: format!("text/{}", text.proposal),
+            value: json!({ "text": text.text, "dropped": text.dropped }),
+            event: text.event,
+        });
+    }
+    for position in &state.positions {
+        out.push(Field {
+            name: format!("stance/{}", position.party),
+            value: json!({ "stance": position.stance, "summary": position.summary }),
+            event: position.event,
+        });
+    }
+    for (meeting, event) in state.meetings.iter().zip(&state.meeting_events) {
+        out.push(Field {
+            name: format!("meeting/{meeting}"),
+            value: json!(meeting),
+            event: *event,
+        });
+    }
+    for statement in &state.statements {
+        out.push(Field {
+            name: format!("statement/{}", statement.event),
+            value: json!({ "quote": statement.quote, "actor": statement.actor, "attribution": statement.attribution }),
+            event: statement.event,
+        });
+    }
+    out
+}
+
+/// An event as the audit views cite it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Cited {
+    pub id: Uuid,
+    pub seq: u64,
+    #[serde(rename = "type")]
+    pub type_name: &'static str,
+    #[serde(serialize_with = "serde_instant::serialize")]
+    pub occurred_at: Instant,
+    #[serde(serialize_with = "serde_instant::serialize")]
+    pub recorded_at: Instant,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Slug>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::event::Source>,
+}
+
+/// Looks up the record of an event id and cites it.
+pub fn cite(ledger: &Ledger, id: &Uuid) -> Result<Cited> {
+    let seq = ledger.seq_of(id)?.ok_or_else(|| {
+        Error::Integrity(format!(
+            "a state names event {id}, which is not in the ledger"
+        ))
+    })?;
+    let record = ledger
+        .record(seq)?
+        .ok_or_else(|| Error::Integrity(format!("record {seq} is missing")))?;
+    Ok(Cited {
+        id: *id,
+        seq,
+        type_name: record.event.type_name(),
+        occurred_at: record.event.occurred_at,
+        recorded_at: record.recorded_at,
+        actor: record.event.actor.clone(),
+        attribution: record.event.attribution.clone(),
+        source: record.event.source.clone(),
+    })
+}
+
+/// `blame`: every field of the state and the event that set it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Blame {
+    pub provision: Slug,
+    #[serde(serialize_with = "serde_instant::serialize")]
+    pub at: Instant,
+    #[serde(serialize_with = "serde_instant::serialize")]
+    pub known_at: Instant,
+    pub fields: Vec<BlameLine>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BlameLine {
+    pub field: String,
+    pub value: Value,
+    pub event: Cited,
+}
+
+pub fn blame(ledger: &Ledger, provision: &Slug, cut: &Cut) -> Result<Blame> {
+    let state = query::provision_state(ledger, provision, cut)?;
+    let fields = fields(&state.state)
+        .into_iter()
+        .map(|f| {
+            Ok(BlameLine {
+                event: cite(ledger, &f.event)?,
+                field: f.name,
+                value: f.value,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Blame {
+        provision: provision.clone(),
+        at: cut.at,
+        known_at: cut.known_at,
+        fields,
+    })
+}
+
+/// `diff`: what changed about a provision between two cuts.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Diff {
+    pub provision: Slug,
+    pub from: CutJson,
+    pub to: CutJson,
+    pub changes: Vec<Change>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct CutJson {
+    #[serde(serialize_with = "serde_instant::serialize")]
+    pub at: Instant,
+    #[serde(serialize_with = "serde_instant::serialize")]
+    pub known_at: Instant,
+}
+
+impl From<&Cut> for CutJson {
+    fn from(cut: &Cut) -> CutJson {
+        CutJson {
+            at: cut.at,
+            known_at: cut.known_at,
+        }
+    }
+}
+
+/// One changed field. `event` is what made the change: the event that set the new
+/// value, or, for a value that went away, the retraction or correction that removed
+/// the event behind it (none when it went away because the cut moved back in time).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Change {
+    pub field: String,
+    pub change: &'static str,
+    pub from: Option<Value>,
+    pub to: Option<Value>,
+    pub event: Option<Cited>,
+}
+
+/// A provision's state at a cut, or none when it has no counted draft there.
+fn state_or_none(ledger: &Ledger, provision: &Slug, cut: &Cut) -> Result<Option<StateAt>> {
+    match query::provision_state(ledger, provision, cut) {
+        Ok(state) => Ok(Some(state)),
+        Err(Error::NotFound(_)) if ledger.registered(Kind::Provision, provision)?.is_some() => {
+            Ok(None)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+pub fn diff(ledger: &Ledger, provision: &Slug, from: &Cut, to: &Cut) -> Result<Diff> {
+    let before = state_or_none(ledger, provision, from)?;
+    let after = state_or_none(ledger, provision, to)?;
+    if before.is_none() && after.is_none() {
+        return Err(Error::NotFound(format!(
+            "provision `{provision}` has no counted draft at either cut"
+        )));
+    }
+    let as_map = |s: &Option<StateAt>| -> BTreeMap<String, Field> {
+        s.as_ref()
+            .map(|s| {
+                fields(&s.state)
+                    .into_iter()
+                    .map(|f| (f.name.clone(), f))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (before, after) = (as_map(&before), as_map(&after));
+    let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
+    names.sort_by_key(|n| field_order(n));
+    names.dedup();
+    let mut changes = Vec::new();
+    for name in names {
+        let (old, new) = (before.get(name), after.get(name));
+        if old.map(|f| &f.value) == new.map(|f| &f.value) {
+            continue;
+        }
+        let (change, event) = match (old, new) {
+            (_, Some(new)) => (
+                if old.is_some() { "changed" } else { "added" },
+                Some(new.event),
+            ),
+            (Some(old), None) => {
+                let remover = match ledger.removed_by(&old.event)? {
+                    Some(seq) => ledger
+                        .record(seq)?
+                        .filter(|r| r.recorded_at <= to.known_at)
+                        .map(|r| r.event.id),
+                    None => None,
+                };
+                ("removed", remover)
+            }
+            (None, None) => unreachable!("a name comes from one side"),
+        };
+        changes.push(Change {
+            field: name.clone(),
+            change,
+            from: old.map(|f| f.value.clone()),
+            to: new.map(|f| f.value.clone()),
+            event: event.map(|id| cite(ledger, &id)).transpose()?,
+        });
+    }
+    Ok(Diff {
+        provision: provision.clone(),
+        from: from.into(),
+        to: to.into(),
+        changes,
+    })
+}
+
+/// Fields sort as a state reads: title, status, texts, stances, meetings, statements.
+fn field_order(name: &str) -> (usize, String) {
+    let rank = [
+        "title",
+        "status",
+        "text/",
+        "stance/",
+        "meeting/",
+        "statement/",
+    ]
+    .iter()
+    .position(|p| name.starts_with(p))
+    .unwrap_or(usize::MAX);
+    (rank, name.to_string())
+}
+
+/// `compare`: two proposals' texts side by side, provision by provision.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Comparison {
+    pub left: Slug,
+    pub right: Slug,
+    #[serde(serialize_with = "serde_instant::serialize")]
+    pub at: Instant,
+    #[serde(serialize_with = "serde_instant::serialize")]
+    pub known_at: Instant,
+    pub provisions: Vec<ComparedProvision>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ComparedProvision {
+    pub provision: Slug,
+    pub title: String,
+    pub status: crate::event::Status,
+    /// The provision's text in the left proposal, or null when that proposal has none.
+    pub left: Option<crate::projection::Text>,
+    pub right: Option<crate::projection::Text>,
+    pub positions: Vec<crate::projection::Position>,
+}
+
+pub fn compare(ledger: &Ledger, left: &Slug, right: &Slug, cut: &Cut) -> Result<Comparison> {
+    for proposal in [left, right] {
+        if ledger.registered(Kind::Proposal, proposal)?.is_none() {
+            return Err(query::unknown(ledger, Kind::Proposal, proposal)?);
+        }
+    }
+    let text_in = |s: &ProvisionState, p: &Slug| s.texts.iter().find(|t| &t.proposal == p).cloned();
+    let provisions = query::all_states(ledger, cut)?
+        .into_iter()
+        .filter_map(|s| {
+            let (l, r) = (text_in(&s.state, left), text_in(&s.state, right));
+            (l.is_some() || r.is_some()).then(|| ComparedProvision {
+                provision: s.state.provision.clone(),
+                title: s.state.title.clone(),
+                status: s.state.status,
+                left: l,
+                right: r,
+                positions: s.state.positions.clone(),
+            })
+        })
+        .collect();
+    Ok(Comparison {
+        left: left.clone(),
+        right: right.clone(),
+        at: cut.at,
+        known_at: cut.known_at,
+        provisions,
+    })
+}

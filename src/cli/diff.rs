@@ -1,0 +1,93 @@
+//! `pactlog diff`: what changed about a provision between two cuts.
+
+use std::io::Write;
+
+use super::state::slug_arg;
+use super::{render, CliError, Ctx};
+use crate::audit;
+use crate::store::Access;
+
+/// What changed about a provision between two cuts: status, texts per proposal,
+/// stances, meetings and statements, each change with the event, date and source
+/// that made it.
+///
+/// The cuts may differ on either axis: `--from 2025-11-23 --to 2025-11-30` moves valid
+/// time; `--from 2025-11-23 --to 2025-11-23 --from-known-at 2025-12-01` shows what
+/// the ledger learned since 1 December about 23 November.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The provision's slug
+    pub provision: String,
+
+    /// Valid time of the earlier picture
+    #[arg(long, value_name = "WHEN")]
+    pub from: String,
+
+    /// Valid time of the later picture
+    #[arg(long, value_name = "WHEN")]
+    pub to: String,
+
+    /// Record time of both pictures, unless set one by one [default: now]
+    #[arg(long, value_name = "WHEN")]
+    pub known_at: Option<String>,
+
+    /// Record time of the earlier picture [default: --known-at]
+    #[arg(long, value_name = "WHEN")]
+    pub from_known_at: Option<String>,
+
+    /// Record time of the later picture [default: --known-at]
+    #[arg(long, value_name = "WHEN")]
+    pub to_known_at: Option<String>,
+
+    /// Machine output
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
+    let ledger = ctx.open(Access::Existing)?;
+    let provision = slug_arg(&args.provision, "PROVISION")?;
+    let known = |own: &Option<String>| own.clone().or(args.known_at.clone());
+    let from = ctx.cut(
+        &ledger,
+        Some(&args.from),
+        known(&args.from_known_at).as_deref(),
+    )?;
+    let to = ctx.cut(&ledger, Some(&args.to), known(&args.to_known_at).as_deref())?;
+    let diff = audit::diff(&ledger, &provision, &from, &to)?;
+    if args.json {
+        return super::write_json(out, &diff);
+    }
+    writeln!(
+        out,
+        "{provision}: from {} (known at {}) to {} (known at {})",
+        render::cut(&from.at),
+        render::cut(&from.known_at),
+        render::cut(&to.at),
+        render::cut(&to.known_at)
+    )?;
+    if diff.changes.is_empty() {
+        writeln!(out, "no change")?;
+        return Ok(());
+    }
+    let mut t = render::table(&["field", "change", "from", "to", "made by"]);
+    for c in &diff.changes {
+        let show = |v: &Option<serde_json::Value>| {
+            v.as_ref().map(render::value).unwrap_or_else(|| "—".into())
+        };
+        let by = c
+            .event
+            .as_ref()
+            .map(render::cited)
+            .unwrap_or_else(|| "(before the cut)".into());
+        t.add_row(vec![
+            c.field.clone(),
+            c.change.to_string(),
+            show(&c.from),
+            show(&c.to),
+            by,
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    Ok(())
+}
