@@ -10,8 +10,9 @@ use std::fs;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 use crate::append::Item;
 use crate::error::{Error, Location, Result};
@@ -146,10 +147,19 @@ impl Lines {
         }
         let mut bytes: &[u8] = &self.buf;
         if self.line == 1 {
+            if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+                return Err(Error::invalid(
+                    &self.at(),
+                    "the input starts with a UTF-16 byte-order mark; events are read as UTF-8",
+                ));
+            }
             bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         }
         bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
         bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        if let Some(i) = bytes.iter().position(|&b| b == 0) {
+            return Err(Error::invalid(&self.at(), nul_message(i)));
+        }
         match std::str::from_utf8(bytes) {
             Ok(text) => Ok(Some(text.to_string())),
             Err(e) => Err(Error::invalid(
@@ -161,7 +171,7 @@ impl Lines {
 
     fn object(&self, text: &str) -> Result<Item> {
         let at = self.at();
-        match serde_json::from_str::<Value>(text) {
+        match parse_value(text) {
             Ok(Value::Object(object)) => Ok(Item { at, object }),
             Ok(other) => Err(Error::invalid(
                 &at,
@@ -191,6 +201,13 @@ impl Lines {
         })?;
         text.push_str(&rest);
         let line_of = |offset: usize| start_line + text[..offset].matches('\n').count();
+        if let Some(offset) = text.find('\0') {
+            let column = offset - text[..offset].rfind('\n').map_or(0, |n| n + 1);
+            return Err(Error::invalid(
+                &Location::line(&self.name, line_of(offset)),
+                nul_message(column),
+            ));
+        }
         let raws: Vec<&RawValue> = serde_json::from_str(&text).map_err(|e| {
             Error::invalid(
                 &Location::line(&self.name, start_line + e.line().saturating_sub(1)),
@@ -202,7 +219,7 @@ impl Lines {
             .map(|raw| {
                 let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
                 let at = Location::line(&self.name, line_of(offset));
-                match serde_json::from_str::<Value>(raw.get()) {
+                match parse_value(raw.get()) {
                     Ok(Value::Object(object)) => Ok(Item { at, object }),
                     Ok(other) => Err(Error::invalid(
                         &at,
@@ -260,6 +277,95 @@ impl Iterator for Lines {
     }
 }
 
+/// A NUL byte is never valid JSON; it usually means a binary file or a UTF-16 one.
+fn nul_message(index: usize) -> String {
+    format!(
+        "a NUL byte at byte {} of the line: this is binary data or UTF-16, not UTF-8 JSON",
+        index + 1
+    )
+}
+
+/// Parses one JSON value like `serde_json::from_str::<Value>`, except that an object
+/// repeating a key is an error: keeping one of the two values silently would let a
+/// typo or a hostile file hide a field (and other JSON readers keep the other one).
+pub fn parse_value(text: &str) -> serde_json::Result<Value> {
+    serde_json::from_str::<Strict>(text).map(|strict| strict.0)
+}
+
+/// A JSON value read with [`StrictVisitor`]. serde_json's recursion limit still applies.
+struct Strict(Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Strict, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> std::result::Result<Value, E> {
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> std::result::Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(de::Error::custom(format_args!(
+                    "the key `{}` appears twice in one object",
+                    key.escape_debug()
+                )));
+            }
+            let Strict(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
 /// serde_json's message without its own "at line L column C", with the column kept
 /// where a line number is already given by the location.
 fn json_error(err: &serde_json::Error, whole_file: bool) -> String {
@@ -279,7 +385,11 @@ fn json_error(err: &serde_json::Error, whole_file: bool) -> String {
 /// Reads one JSON object from a string (for `append -` and the event flags).
 pub fn parse_object(text: &str, at: &Location) -> Result<Map<String, Value>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    match serde_json::from_str::<Value>(text) {
+    if let Some(offset) = text.find('\0') {
+        let column = offset - text[..offset].rfind('\n').map_or(0, |n| n + 1);
+        return Err(Error::invalid(at, nul_message(column)));
+    }
+    match parse_value(text) {
         Ok(Value::Object(object)) => Ok(object),
         Ok(other) => Err(Error::invalid(
             at,
@@ -333,7 +443,53 @@ mod tests {
         assert!(got[0]
             .clone()
             .unwrap_err()
+            .starts_with("f:1: a NUL byte at byte 7 of the line"));
+        let got = collect("{\"a\":\"\u{1}\"}\n");
+        assert!(got[0]
+            .clone()
+            .unwrap_err()
             .starts_with("f:1: invalid JSON: control character"));
+    }
+
+    #[test]
+    fn a_repeated_key_is_refused_not_silently_dropped() {
+        let got = collect("{\"a\":1,\"b\":{\"c\":1,\"c\":2}}\n");
+        assert_eq!(
+            got[0].clone().unwrap_err(),
+            "f:1: invalid JSON: the key `c` appears twice in one object at column 21"
+        );
+        let got = collect("[\n{\"a\":1},\n{\"a\":1,\"a\":1}\n]\n");
+        assert_eq!(got.len(), 2);
+        assert!(got[1]
+            .clone()
+            .unwrap_err()
+            .starts_with("f:3: invalid JSON: the key `a` appears twice"));
+        let err = parse_object("{\"x\":[1,{\"y\":2,\"y\":3}]}", &Location("stdin".into()));
+        assert!(err
+            .unwrap_err()
+            .to_string()
+            .contains("the key `y` appears twice"));
+        // Numbers, nesting and escapes read as serde_json reads them.
+        let text =
+            r#"{"n":-1,"u":18446744073709551615,"f":1.5e300,"s":"\u00e9\n","l":[null,true,{}]}"#;
+        assert_eq!(
+            parse_value(text).unwrap(),
+            serde_json::from_str::<Value>(text).unwrap()
+        );
+    }
+
+    #[test]
+    fn utf16_input_is_named_as_such() {
+        let got: Vec<_> = items(
+            "f".into(),
+            Box::new(std::io::Cursor::new(b"\xFF\xFE{\x00}\x00\n\x00".to_vec())),
+        )
+        .collect();
+        let err = got[0].as_ref().err().unwrap().to_string();
+        assert!(
+            err.starts_with("f:1: the input starts with a UTF-16 byte-order mark"),
+            "{err}"
+        );
     }
 
     #[test]

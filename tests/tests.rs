@@ -15,3 +15,6 @@ mod properties;
 
 // Golden projections of the bundled record in `snapshots/` (UPDATE_SNAPSHOTS=1 rewrites them).
 mod snapshots;
+
+// Hostile input: a catalogue of bad files and flags (goldens in snapshots/errors/), a fuzz of the reader.
+mod hostile;
