@@ -18,3 +18,6 @@ mod snapshots;
 
 // Hostile input: a catalogue of bad files and flags (goldens in snapshots/errors/), a fuzz of the reader.
 mod hostile;
+
+// Concurrent writers: eight processes appending at once, a locked ledger (exit 7).
+mod concurrency;
