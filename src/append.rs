@@ -11,7 +11,7 @@
 //! `prev_hash`, `hash`) is a restored record from an export: it must continue the
 //! chain exactly, and keeps its record time and hash.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -69,7 +69,12 @@ pub fn append_all(
     let mut stage = Stage::new(ledger, clock);
     let result = items.into_iter().try_for_each(|item| stage.push(item?));
     match result.and_then(|()| stage.commit()) {
-        Ok(summary) => Ok(summary),
+        Ok(summary) => {
+            // Snapshots are a cache: the append is committed whether or not they are written.
+            let touched = std::mem::take(&mut stage.touched);
+            let _ = crate::snapshot::refresh(stage.ledger, &touched);
+            Ok(summary)
+        }
         Err(err) => {
             stage.abort()?;
             Err(err)
@@ -93,6 +98,9 @@ struct Stage<'l, 'c> {
     drafts: HashMap<(Slug, Slug), u64>,
     held: HashMap<Slug, u64>,
     removed: HashMap<Uuid, u64>,
+    maxima: index::RunningMaxima,
+    /// Provisions whose history this append extends, for their snapshots.
+    touched: BTreeSet<Slug>,
     appended: u64,
     unchanged: u64,
     last: Option<(Uuid, u64)>,
@@ -116,6 +124,8 @@ impl<'l, 'c> Stage<'l, 'c> {
             drafts: HashMap::new(),
             held: HashMap::new(),
             removed: HashMap::new(),
+            maxima: index::RunningMaxima::default(),
+            touched: BTreeSet::new(),
             appended: 0,
             unchanged: 0,
             last: None,
@@ -326,20 +336,28 @@ impl<'l, 'c> Stage<'l, 'c> {
 
     fn stage(&mut self, record: Record, first_registration: bool) -> Result<()> {
         let seq = record.seq;
-        let target_touches = match record.event.removes() {
+        let target = match record.event.removes() {
             Some(target) => {
                 let target_seq = self.seq_of(&target)?.expect("checked");
-                let target = self.record_any(target_seq)?;
-                target
-                    .event
-                    .touches()
-                    .into_iter()
-                    .map(|(k, s)| (k, s.clone()))
-                    .collect()
+                Some(self.record_any(target_seq)?)
             }
-            None => Vec::new(),
+            None => None,
         };
-        for entry in index::entries(&record.event, first_registration, &target_touches) {
+        let mut entries = index::entries(
+            &record.event,
+            first_registration,
+            target.as_ref().map(|t| &t.event),
+        );
+        let late = self
+            .maxima
+            .late_entries(&entries, seq, Some(&*self.ledger))?;
+        entries.extend(late);
+        for entry in entries {
+            if let index::Entry::Touch(Kind::Provision, slug, _) = &entry {
+                if !self.touched.contains(slug) {
+                    self.touched.insert(slug.clone());
+                }
+            }
             self.batch.insert(entry.key(seq), entry.value(seq));
         }
         self.batch.insert(&index::log_key(seq), record.bytes());
@@ -387,7 +405,11 @@ impl<'l, 'c> Stage<'l, 'c> {
                 hash: self.prev_hash.clone(),
                 recorded_at: self.last_recorded,
             };
-            self.ledger.commit(std::mem::take(&mut self.batch), head)?;
+            let mut batch = std::mem::take(&mut self.batch);
+            for (key, value) in self.maxima.changed_after(self.ledger.head().seq) {
+                batch.insert(key, value);
+            }
+            self.ledger.commit(batch, head)?;
         }
         Ok(Summary {
             appended: self.appended,

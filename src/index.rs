@@ -13,21 +13,32 @@
 //! | `D` provision 0 proposal | seq | a provision has a text in a proposal |
 //! | `H` meeting | seq | the meeting was held |
 //! | `R` uuid(16) | seq | the event was retracted or superseded by the record at seq |
-//! | `T` kind slug 0 seq | – | the record at seq belongs to the entity's history |
+//! | `T` kind slug 0 time seq | – | the record at seq belongs to the entity's history from valid time `time` |
+//! | `Z` provision 0 seq | time | that history entry arrived late: at or before the latest valid time the provision had |
+//! | `X` provision | time seq | the latest valid time in the provision's history (written at commit) |
+//! | `S` provision 0 time seq | state | a projection snapshot (see `snapshot.rs`) |
 //!
-//! Every index entry is a pure function of a record and (for a retraction or a
-//! superseding event) the entities its target touches. An entry whose seq is past
-//! the committed head is not part of the ledger: readers never see it and the next
-//! open deletes it. `verify` rebuilds the entries from the log and compares.
+//! `T` is ordered by valid time, so a query reads the slice of a history between a
+//! snapshot and its cut without touching the rest. A record joins a history at its own
+//! `occurred_at` and, when it retracts or supersedes an event of that history, also at
+//! the target's `occurred_at` (where its effect begins).
+//!
+//! Every index entry is a pure function of the log read in seq order: of a record,
+//! (for a correction) its target, and (for `Z`, `X`) the records before it. An entry
+//! whose seq is past the committed head is not part of the ledger: readers never see
+//! it and the next open deletes it. `verify` rebuilds the entries from the log and
+//! compares.
 
 use uuid::Uuid;
 
 use crate::event::{Body, Event, Kind, Slug};
+use crate::time::Instant;
 
 pub const LOG: u8 = b'L';
 pub const META_HEAD: &[u8] = b"Mhead";
 pub const META_PENDING: &[u8] = b"Mpending";
-pub const INDEX_TAGS: &[u8] = b"IEDHRT";
+pub const INDEX_TAGS: &[u8] = b"IEDHRTZX";
+pub const SNAPSHOT: u8 = b'S';
 
 /// The key of a log record.
 pub fn log_key(seq: u64) -> [u8; 9] {
@@ -53,7 +64,10 @@ pub enum Entry {
     Draft(Slug, Slug),
     Held(Slug),
     Removed(Uuid),
-    Touch(Kind, Slug),
+    /// The record belongs to the entity's history from this valid time on.
+    Touch(Kind, Slug, Instant),
+    /// The record joined a provision's history at or before the latest valid time it had.
+    Late(Slug, Instant),
 }
 
 impl Entry {
@@ -75,8 +89,13 @@ impl Entry {
                 key.push(b'R');
                 key.extend_from_slice(id.as_bytes());
             }
-            Entry::Touch(kind, slug) => {
+            Entry::Touch(kind, slug, time) => {
                 key.extend_from_slice(&touch_prefix(*kind, slug));
+                key.extend_from_slice(&time_bytes(time));
+                key.extend_from_slice(&seq.to_be_bytes());
+            }
+            Entry::Late(provision, _) => {
+                key.extend_from_slice(&late_prefix(provision));
                 key.extend_from_slice(&seq.to_be_bytes());
             }
         }
@@ -87,8 +106,132 @@ impl Entry {
     pub fn value(&self, seq: u64) -> Vec<u8> {
         match self {
             Entry::Touch(..) => Vec::new(),
+            Entry::Late(_, time) => time_bytes(time).to_vec(),
             _ => seq.to_be_bytes().to_vec(),
         }
+    }
+
+    /// Whether the seq of this entry is in its key (rather than its value).
+    pub fn seq_in_key(&self) -> bool {
+        matches!(self, Entry::Touch(..) | Entry::Late(..))
+    }
+}
+
+/// An instant as 12 bytes that sort as the instants do.
+pub fn time_bytes(t: &Instant) -> [u8; 12] {
+    let mut out = [0u8; 12];
+    out[..8].copy_from_slice(&((t.timestamp() as u64) ^ (1 << 63)).to_be_bytes());
+    out[8..].copy_from_slice(&t.timestamp_subsec_nanos().to_be_bytes());
+    out
+}
+
+/// The instant of [`time_bytes`].
+pub fn time_from(bytes: &[u8]) -> Option<Instant> {
+    let secs = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?) ^ (1 << 63);
+    let nanos = u32::from_be_bytes(bytes.get(8..12)?.try_into().ok()?);
+    chrono::DateTime::from_timestamp(secs as i64, nanos)
+}
+
+pub fn late_prefix(provision: &Slug) -> Vec<u8> {
+    let mut key = vec![b'Z'];
+    key.extend_from_slice(provision.as_str().as_bytes());
+    key.push(0);
+    key
+}
+
+pub fn max_key(provision: &Slug) -> Vec<u8> {
+    let mut key = vec![b'X'];
+    key.extend_from_slice(provision.as_str().as_bytes());
+    key
+}
+
+/// The value of an `X` entry: the latest valid time and the seq that set it.
+pub fn max_value(time: &Instant, seq: u64) -> Vec<u8> {
+    let mut value = time_bytes(time).to_vec();
+    value.extend_from_slice(&seq.to_be_bytes());
+    value
+}
+
+pub fn snapshot_prefix(provision: &Slug) -> Vec<u8> {
+    let mut key = vec![SNAPSHOT];
+    key.extend_from_slice(provision.as_str().as_bytes());
+    key.push(0);
+    key
+}
+
+pub fn snapshot_key(provision: &Slug, time: &Instant, seq: u64) -> Vec<u8> {
+    let mut key = snapshot_prefix(provision);
+    key.extend_from_slice(&time_bytes(time));
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// The running latest valid time of each provision's history, in seq order; it
+/// decides which history entries are late. Provisions not seen yet are looked up in
+/// the ledger (`X`), when there is one.
+#[derive(Default)]
+pub struct RunningMaxima {
+    /// Provision → latest valid time and the seq that set it (0: as loaded, unchanged).
+    latest: std::collections::HashMap<Slug, Option<(Instant, u64)>>,
+}
+
+impl RunningMaxima {
+    fn latest(
+        &mut self,
+        provision: &Slug,
+        ledger: Option<&crate::store::Ledger>,
+    ) -> crate::error::Result<Option<Instant>> {
+        if let Some(known) = self.latest.get(provision) {
+            return Ok(known.map(|(t, _)| t));
+        }
+        let loaded = match ledger {
+            Some(ledger) => ledger.latest(provision)?,
+            None => None,
+        };
+        self.latest
+            .insert(provision.clone(), loaded.map(|t| (t, 0)));
+        Ok(loaded)
+    }
+
+    /// The `Late` entries of a record's touches, updating the maxima.
+    pub fn late_entries(
+        &mut self,
+        entries: &[Entry],
+        seq: u64,
+        ledger: Option<&crate::store::Ledger>,
+    ) -> crate::error::Result<Vec<Entry>> {
+        let mut late = Vec::new();
+        for entry in entries {
+            if let Entry::Touch(Kind::Provision, slug, time) = entry {
+                match self.latest(slug, ledger)? {
+                    // One late entry per provision and record (its key), at the earliest time.
+                    Some(latest) if *time <= latest => match late
+                        .iter_mut()
+                        .find(|e| matches!(e, Entry::Late(s, _) if s == slug))
+                    {
+                        Some(Entry::Late(_, earliest)) => *earliest = (*earliest).min(*time),
+                        _ => late.push(Entry::Late(slug.clone(), *time)),
+                    },
+                    _ => {
+                        self.latest.insert(slug.clone(), Some((*time, seq)));
+                    }
+                }
+            }
+        }
+        Ok(late)
+    }
+
+    /// The `X` entries (key, value) that changed after `after_seq`.
+    pub fn changed_after(&self, after_seq: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.latest
+            .iter()
+            .filter_map(|(slug, v)| match v {
+                Some((time, seq)) if *seq > after_seq => {
+                    Some((max_key(slug), max_value(time, *seq)))
+                }
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -135,25 +278,23 @@ pub fn seq_from(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(tail))
 }
 
-/// The seq an index entry stands for: in the key for touches, in the value for the rest.
+/// The seq an index entry stands for: in the key for touches and late entries, at
+/// the end of the value for the rest.
 pub fn entry_seq(key: &[u8], value: &[u8]) -> Option<u64> {
-    if key.first() == Some(&b'T') {
+    if matches!(key.first(), Some(b'T' | b'Z')) {
         seq_from(key)
     } else {
         seq_from(value)
     }
 }
 
-/// The index entries of an event. `first_registration` says whether the entity the
-/// event registers is new to the ledger (a meeting may be scheduled many times, a
-/// provision drafted in many proposals: only the first writes `E`). `target_touches`
-/// are the entities of the event this one retracts or supersedes: it joins their
-/// histories, so a query of them sees the correction.
-pub fn entries(
-    event: &Event,
-    first_registration: bool,
-    target_touches: &[(Kind, Slug)],
-) -> Vec<Entry> {
+/// The index entries of an event (all but `Late`, see [`late_entries`]).
+/// `first_registration` says whether the entity the event registers is new to the
+/// ledger (a meeting may be scheduled many times, a provision drafted in many
+/// proposals: only the first writes `E`). `target` is the event this one retracts or
+/// supersedes: this one joins the target's histories at the target's valid time, so a
+/// query of them sees the correction where its effect begins.
+pub fn entries(event: &Event, first_registration: bool, target: Option<&Event>) -> Vec<Entry> {
     let mut out = vec![Entry::Id(event.id)];
     if let (Some((kind, slug)), true) = (event.registers(), first_registration) {
         out.push(Entry::Registered(kind, slug.clone()));
@@ -170,21 +311,24 @@ pub fn entries(
     if let Some(target) = event.removes() {
         out.push(Entry::Removed(target));
     }
-    let mut touches: Vec<(Kind, Slug)> = event
+    let own = event
         .touches()
         .into_iter()
-        .map(|(k, s)| (k, s.clone()))
-        .collect();
-    for touch in target_touches {
-        if !touches.contains(touch) {
-            touches.push(touch.clone());
+        .map(|(k, s)| (k, s, event.occurred_at));
+    let corrected: Vec<(Kind, &Slug, Instant)> = target
+        .map(|t| {
+            t.touches()
+                .into_iter()
+                .map(|(k, s)| (k, s, t.occurred_at))
+                .collect()
+        })
+        .unwrap_or_default();
+    for (kind, slug, time) in own.chain(corrected) {
+        let entry = Entry::Touch(kind, slug.clone(), time);
+        if !out.contains(&entry) {
+            out.push(entry);
         }
     }
-    out.extend(
-        touches
-            .into_iter()
-            .map(|(kind, slug)| Entry::Touch(kind, slug)),
-    );
     out
 }
 
@@ -196,12 +340,34 @@ mod tests {
     fn keys_round_trip_their_seq() {
         assert_eq!(log_seq(&log_key(42)), Some(42));
         let slug = Slug::parse("nato-membership").unwrap();
-        let touch = Entry::Touch(Kind::Provision, slug.clone());
+        let t = crate::time::parse_occurred_at("2025-11-23").unwrap();
+        let touch = Entry::Touch(Kind::Provision, slug.clone(), t);
         let key = touch.key(7);
         assert!(key.starts_with(&touch_prefix(Kind::Provision, &slug)));
         assert_eq!(entry_seq(&key, &touch.value(7)), Some(7));
         let id = Entry::Id(Uuid::from_u128(3));
         assert_eq!(entry_seq(&id.key(9), &id.value(9)), Some(9));
+    }
+
+    #[test]
+    fn time_bytes_sort_as_instants_and_round_trip() {
+        let times = [
+            "1900-01-01",
+            "1969-12-31T23:59:59.5Z",
+            "1970-01-01",
+            "2025-11-23",
+            "2025-11-23T00:00:00.000000001Z",
+        ];
+        let times: Vec<Instant> = times
+            .iter()
+            .map(|t| crate::time::parse_occurred_at(t).unwrap())
+            .collect();
+        for pair in times.windows(2) {
+            assert!(time_bytes(&pair[0]) < time_bytes(&pair[1]));
+        }
+        for t in &times {
+            assert_eq!(time_from(&time_bytes(t)), Some(*t));
+        }
     }
 
     #[test]

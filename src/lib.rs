@@ -18,6 +18,7 @@
 //! - [`append`]: the write path: checks against the ledger, then one atomic write.
 //! - [`import`]: NDJSON and JSON-array readers with file and line numbers.
 //! - [`projection`]: pure folds giving a provision's state.
+//! - [`snapshot`]: projection snapshots: the fold stored at points of valid time.
 //! - [`query`]: the counting rule of SPEC §3; state, history, log.
 //! - [`audit`]: blame, diff and compare: the event behind every field.
 //! - [`verify`]: re-hashing the chain and checking indexes against a replay.
@@ -35,6 +36,7 @@ pub mod import;
 pub mod index;
 pub mod projection;
 pub mod query;
+pub mod snapshot;
 pub mod store;
 pub mod time;
 pub mod verify;

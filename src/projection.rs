@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::event::{Body, Event, Slug, Stance, Status};
@@ -37,14 +37,17 @@ pub struct ProvisionState {
     /// The event that first tied each meeting to the provision (parallel to `meetings`).
     #[serde(skip)]
     pub meeting_events: Vec<Uuid>,
+    /// The latest statements that mention it (at most [`STATEMENTS_KEPT`]).
     pub statements: Vec<Statement>,
+    /// How many counted statements mention it.
+    pub n_statements: u64,
     /// Counted events about this provision.
     pub events: u64,
     pub last_event: Uuid,
 }
 
 /// A provision's text in one proposal.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Text {
     pub proposal: Slug,
     pub text: String,
@@ -55,7 +58,7 @@ pub struct Text {
 }
 
 /// A party's latest stance.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Position {
     pub party: Slug,
     pub stance: Stance,
@@ -67,7 +70,7 @@ pub struct Position {
 }
 
 /// A statement that mentions the provision.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Statement {
     pub event: Uuid,
     #[serde(serialize_with = "serde_instant::serialize")]
@@ -81,9 +84,13 @@ pub struct Statement {
     pub meeting: Option<Slug>,
 }
 
-/// What the fold keeps for one provision, drafted or not yet.
-#[derive(Clone, Debug, Default)]
-struct Builder {
+/// How many of the latest statements a state lists (`n_statements` counts them all;
+/// `history` lists every one). Keeps states and snapshots small for busy provisions.
+pub const STATEMENTS_KEPT: usize = 20;
+
+/// What the fold keeps for one provision, drafted or not yet. Snapshots store it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Builder {
     title: Option<String>,
     topic: Option<String>,
     status: Option<(Status, Instant, Uuid)>,
@@ -92,6 +99,7 @@ struct Builder {
     positions: BTreeMap<Slug, Position>,
     meetings: Vec<(Slug, Uuid)>,
     statements: Vec<Statement>,
+    n_statements: u64,
     events: u64,
     last_event: Option<Uuid>,
 }
@@ -117,6 +125,18 @@ impl Projection {
         self.provisions
             .get(provision)
             .and_then(|b| finish(provision, b))
+    }
+
+    /// What the fold holds for one provision, for a snapshot.
+    pub fn builder(&self, provision: &Slug) -> Option<&Builder> {
+        self.provisions.get(provision)
+    }
+
+    /// A projection that starts from a snapshot of one provision.
+    pub fn from_snapshot(provision: Slug, builder: Builder) -> Projection {
+        Projection {
+            provisions: BTreeMap::from([(provision, builder)]),
+        }
     }
 
     /// Every drafted provision's state, by slug.
@@ -182,6 +202,9 @@ fn apply_to(b: &mut Builder, event: &Event) {
             if let Some(meeting) = meeting {
                 add_meeting(meeting, &mut b.meetings);
             }
+            if b.statements.len() == STATEMENTS_KEPT {
+                b.statements.remove(0);
+            }
             b.statements.push(Statement {
                 event: id,
                 occurred_at: at,
@@ -190,6 +213,7 @@ fn apply_to(b: &mut Builder, event: &Event) {
                 quote: quote.clone(),
                 meeting: meeting.clone(),
             });
+            b.n_statements += 1;
         }
         Body::PartyRegistered { .. }
         | Body::ActorRegistered { .. }
@@ -250,6 +274,7 @@ fn finish(slug: &Slug, b: &Builder) -> Option<ProvisionState> {
         meetings: b.meetings.iter().map(|(m, _)| m.clone()).collect(),
         meeting_events: b.meetings.iter().map(|(_, e)| *e).collect(),
         statements: b.statements.clone(),
+        n_statements: b.n_statements,
         events: b.events,
         last_event: b.last_event.expect("a drafted provision has events"),
     })

@@ -140,8 +140,10 @@ impl StateAt {
 /// One provision's state at a cut. An unknown provision, or one with no counted
 /// draft at the cut, is an error.
 pub fn provision_state(ledger: &Ledger, provision: &Slug, cut: &Cut) -> Result<StateAt> {
-    let records = history_records(ledger, Kind::Provision, provision)?;
-    match project(&records, cut).state(provision) {
+    if ledger.registered(Kind::Provision, provision)?.is_none() {
+        return Err(unknown(ledger, Kind::Provision, provision)?);
+    }
+    match crate::snapshot::provision_state(ledger, provision, cut)? {
         Some(state) => Ok(StateAt::new(state, cut)),
         None => Err(Error::NotFound(format!(
             "provision `{provision}` has no counted draft at {} (known at {})",
@@ -151,14 +153,17 @@ pub fn provision_state(ledger: &Ledger, provision: &Slug, cut: &Cut) -> Result<S
     }
 }
 
-/// Every provision drafted at the cut, by slug.
+/// Every provision drafted at the cut, by slug (each from its nearest snapshot).
 pub fn all_states(ledger: &Ledger, cut: &Cut) -> Result<Vec<StateAt>> {
-    let records = ledger.records(1).collect::<Result<Vec<_>>>()?;
-    Ok(project(&records, cut)
-        .states()
-        .into_iter()
-        .map(|s| StateAt::new(s, cut))
-        .collect())
+    let mut out = Vec::new();
+    for slug in ledger.slugs(Kind::Provision)? {
+        let slug = Slug::parse(&slug)
+            .map_err(|e| Error::Integrity(format!("a stored slug is damaged: {e}")))?;
+        if let Some(state) = crate::snapshot::provision_state(ledger, &slug, cut)? {
+            out.push(StateAt::new(state, cut));
+        }
+    }
+    Ok(out)
 }
 
 /// One event of a history, and whether and by what it was removed at the cut.

@@ -57,6 +57,7 @@ pub struct Ledger {
     db: sled::Db,
     path: PathBuf,
     head: Head,
+    snapshot_every: usize,
 }
 
 impl Ledger {
@@ -99,6 +100,7 @@ impl Ledger {
             db,
             path: path.to_path_buf(),
             head: Head::empty(),
+            snapshot_every: crate::snapshot::EVERY,
         };
         ledger.head = ledger.read_head()?;
         if ledger.db.contains_key(index::META_PENDING)? {
@@ -128,6 +130,15 @@ impl Ledger {
             hash,
             recorded_at,
         })
+    }
+
+    /// History entries between two snapshots of a provision (tests set it low).
+    pub fn snapshot_every(&self) -> usize {
+        self.snapshot_every
+    }
+
+    pub fn set_snapshot_every(&mut self, every: usize) {
+        self.snapshot_every = every.max(1);
     }
 
     pub fn path(&self) -> &Path {
@@ -186,6 +197,27 @@ impl Ledger {
             .collect()
     }
 
+    /// The last seq recorded at or before `known_at` (0 when none): record time never
+    /// decreases along the log, so a binary search finds it.
+    pub fn seq_known_at(&self, known_at: &Instant) -> Result<u64> {
+        if self.head.recorded_at.is_some_and(|t| t <= *known_at) {
+            return Ok(self.head.seq);
+        }
+        let (mut lo, mut hi) = (0u64, self.head.seq);
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            let record = self
+                .record(mid)?
+                .ok_or_else(|| Error::Integrity(format!("record {mid} is missing")))?;
+            if record.recorded_at <= *known_at {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        Ok(lo)
+    }
+
     /// The seq of a committed index entry (id, registration, draft, held meeting, removal).
     pub(crate) fn indexed_seq(&self, key: &[u8]) -> Result<Option<u64>> {
         Ok(self
@@ -225,16 +257,128 @@ impl Ledger {
 
     /// The seqs of the committed records in an entity's history, in seq order.
     pub fn touching(&self, kind: Kind, slug: &Slug) -> Result<Vec<u64>> {
+        let mut out = self.scan_touches(self.db.scan_prefix(index::touch_prefix(kind, slug)))?;
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// The seqs of the committed records in an entity's history whose valid time is
+    /// after `after` (all when `None`) and at or before `upto`, in valid-time order.
+    pub fn touching_between(
+        &self,
+        kind: Kind,
+        slug: &Slug,
+        after: Option<&Instant>,
+        upto: &Instant,
+    ) -> Result<Vec<u64>> {
+        let prefix = index::touch_prefix(kind, slug);
+        let bound = |t: &Instant| {
+            let mut key = prefix.clone();
+            key.extend_from_slice(&index::time_bytes(t));
+            key.extend_from_slice(&[0xff; 8]);
+            key
+        };
+        let start = after.map(&bound).unwrap_or_else(|| prefix.clone());
+        let end = bound(upto);
+        if start > end {
+            return Ok(Vec::new());
+        }
+        let mut out = self.scan_touches(self.db.range(start..=end))?;
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|seq| seen.insert(*seq));
+        Ok(out)
+    }
+
+    fn scan_touches(
+        &self,
+        iter: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
+    ) -> Result<Vec<u64>> {
         let mut out = Vec::new();
-        for item in self.db.scan_prefix(index::touch_prefix(kind, slug)) {
+        for item in iter {
             let (key, _) = item?;
             match index::seq_from(&key) {
                 Some(seq) if seq <= self.head.seq => out.push(seq),
                 Some(_) => {}
-                None => return Err(Error::Integrity("a touch index key is damaged".into())),
+                None => return Err(Error::Integrity("a history index key is damaged".into())),
             }
         }
         Ok(out)
+    }
+
+    /// The late entries of a provision's history recorded after `after_seq`: (seq, valid time).
+    pub fn late_after(&self, provision: &Slug, after_seq: u64) -> Result<Vec<(u64, Instant)>> {
+        let prefix = index::late_prefix(provision);
+        let key = |seq: u64| {
+            let mut key = prefix.clone();
+            key.extend_from_slice(&seq.to_be_bytes());
+            key
+        };
+        if after_seq >= self.head.seq {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for item in self.db.range(key(after_seq + 1)..=key(self.head.seq)) {
+            let (k, v) = item?;
+            let seq = index::seq_from(&k)
+                .ok_or_else(|| Error::Integrity("a late index key is damaged".into()))?;
+            let time = index::time_from(&v)
+                .ok_or_else(|| Error::Integrity("a late index value is damaged".into()))?;
+            out.push((seq, time));
+        }
+        Ok(out)
+    }
+
+    /// The latest valid time in a provision's committed history.
+    pub fn latest(&self, provision: &Slug) -> Result<Option<Instant>> {
+        Ok(self
+            .db
+            .get(index::max_key(provision))?
+            .and_then(|v| index::time_from(&v)))
+    }
+
+    /// Stored projection snapshots of a provision at or before valid time `upto`,
+    /// newest valid time first: (valid time, seq, bytes).
+    pub(crate) fn snapshots_upto(
+        &self,
+        provision: &Slug,
+        upto: &Instant,
+    ) -> impl Iterator<Item = Result<(Instant, u64, sled::IVec)>> + '_ {
+        let prefix = index::snapshot_prefix(provision);
+        let mut end = prefix.clone();
+        end.extend_from_slice(&index::time_bytes(upto));
+        end.extend_from_slice(&[0xff; 8]);
+        let len = prefix.len();
+        self.db.range(prefix..=end).rev().map(move |item| {
+            let (key, value) = item?;
+            let time = index::time_from(&key[len..])
+                .ok_or_else(|| Error::Integrity("a snapshot key is damaged".into()))?;
+            let seq = index::seq_from(&key)
+                .ok_or_else(|| Error::Integrity("a snapshot key is damaged".into()))?;
+            Ok((time, seq, value))
+        })
+    }
+
+    /// Every stored snapshot: (key, bytes), for `verify`.
+    pub(crate) fn all_snapshots(
+        &self,
+    ) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec)>> + '_ {
+        self.db
+            .scan_prefix([index::SNAPSHOT])
+            .map(|item| item.map_err(Error::from))
+    }
+
+    /// Stores snapshots (a derived cache: losing them in a crash loses nothing).
+    pub(crate) fn put_snapshots(&self, snapshots: Vec<(Vec<u8>, Vec<u8>)>) -> Result<()> {
+        if snapshots.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for (key, value) in snapshots {
+            batch.insert(key, value);
+        }
+        self.db.apply_batch(batch)?;
+        self.sync()
     }
 
     /// Every index entry stored (committed or not), for `verify`.
@@ -299,17 +443,21 @@ impl Ledger {
         for &seq in residue.iter().rev() {
             match self.raw(seq)?.map(|bytes| Record::decode(&bytes)) {
                 Some(Ok(record)) => {
-                    let touches = self.target_touches_raw(&record)?;
-                    for entry in index::entries(&record.event, true, &touches) {
+                    let target = self.target_raw(&record)?;
+                    for entry in
+                        index::entries(&record.event, true, target.as_ref().map(|t| &t.event))
+                    {
                         let key = entry.key(seq);
-                        let stale = match entry {
-                            Entry::Touch(..) => true,
-                            _ => self
+                        if let Entry::Touch(Kind::Provision, slug, time) = &entry {
+                            // Its late entry, if it had one: the seq is in the key.
+                            batch.remove(Entry::Late(slug.clone(), *time).key(seq));
+                        }
+                        let stale = entry.seq_in_key()
+                            || self
                                 .db
                                 .get(&key)?
                                 .and_then(|v| index::seq_from(&v))
-                                .is_some_and(|s| s > head),
-                        };
+                                .is_some_and(|s| s > head);
                         if stale {
                             batch.remove(key);
                         }
@@ -333,28 +481,21 @@ impl Ledger {
         self.sync()
     }
 
-    /// The entities touched by the event a record retracts or supersedes, read from
-    /// the store whether or not that event is committed yet.
-    pub(crate) fn target_touches_raw(&self, record: &Record) -> Result<Vec<(Kind, Slug)>> {
+    /// The record a correction retracts or supersedes, whether or not it is committed yet.
+    pub(crate) fn target_raw(&self, record: &Record) -> Result<Option<Record>> {
         let Some(target) = record.event.removes() else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
         let Some(seq) = self
             .raw_get(&index::id_key(&target))?
             .and_then(|v| index::seq_from(&v))
         else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
-        let Some(bytes) = self.raw(seq)? else {
-            return Ok(Vec::new());
-        };
-        let target = decode(seq, &bytes)?;
-        Ok(target
-            .event
-            .touches()
-            .into_iter()
-            .map(|(k, s)| (k, s.clone()))
-            .collect())
+        match self.raw(seq)? {
+            Some(bytes) => decode(seq, &bytes).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Direct access for tests that damage the store on purpose.

@@ -18,6 +18,7 @@ use crate::store::{Head, Ledger};
 pub struct Report {
     pub records: u64,
     pub index_entries: u64,
+    pub snapshots: usize,
     pub head: Head,
 }
 
@@ -30,6 +31,7 @@ pub fn verify(ledger: &Ledger, claimed_head: Option<(u64, &str)>) -> Result<Repo
     let mut ids: HashMap<uuid::Uuid, u64> = HashMap::new();
     let mut registered: HashSet<(Kind, Slug)> = HashSet::new();
     let mut expected_entries = 0u64;
+    let mut maxima = index::RunningMaxima::default();
     for item in ledger.raw_records(1) {
         let (seq, bytes) = item?;
         if seq != expected_seq {
@@ -68,21 +70,18 @@ pub fn verify(ledger: &Ledger, claimed_head: Option<(u64, &str)>) -> Result<Repo
         let first = event
             .registers()
             .is_some_and(|(k, s)| registered.insert((k, s.clone())));
-        let touches = match event.removes().and_then(|t| ids.get(&t)) {
-            Some(&target_seq) => {
-                let target = ledger
+        let target = match event.removes().and_then(|t| ids.get(&t)) {
+            Some(&target_seq) => Some(
+                ledger
                     .record(target_seq)?
-                    .ok_or_else(|| Error::Integrity(format!("record {target_seq} is missing")))?;
-                target
-                    .event
-                    .touches()
-                    .into_iter()
-                    .map(|(k, s)| (k, s.clone()))
-                    .collect()
-            }
-            None => Vec::new(),
+                    .ok_or_else(|| Error::Integrity(format!("record {target_seq} is missing")))?,
+            ),
+            None => None,
         };
-        for entry in index::entries(event, first, &touches) {
+        let mut entries = index::entries(event, first, target.as_ref().map(|t| &t.event));
+        let late = maxima.late_entries(&entries, seq, None)?;
+        entries.extend(late);
+        for entry in entries {
             expected_entries += 1;
             let key = entry.key(seq);
             let stored = ledger.raw_get(&key)?;
@@ -118,6 +117,15 @@ pub fn verify(ledger: &Ledger, claimed_head: Option<(u64, &str)>) -> Result<Repo
             head.seq
         )));
     }
+    for (key, value) in maxima.changed_after(0) {
+        expected_entries += 1;
+        if ledger.raw_get(&key)?.as_deref() != Some(value.as_slice()) {
+            return Err(Error::Integrity(format!(
+                "index entry `{}` (latest valid time of a provision) is missing or wrong",
+                String::from_utf8_lossy(&key[1..])
+            )));
+        }
+    }
     let mut stored_entries = 0u64;
     for item in ledger.index_entries() {
         let (key, value) = item?;
@@ -151,9 +159,11 @@ pub fn verify(ledger: &Ledger, claimed_head: Option<(u64, &str)>) -> Result<Repo
             }
         }
     }
+    let snapshots = crate::snapshot::verify(ledger)?;
     Ok(Report {
         records: head.seq,
         index_entries: stored_entries,
+        snapshots,
         head,
     })
 }
@@ -165,6 +175,7 @@ fn describe(entry: &Entry) -> String {
         Entry::Draft(provision, proposal) => format!("text of `{provision}` in `{proposal}`"),
         Entry::Held(meeting) => format!("meeting `{meeting}` held"),
         Entry::Removed(id) => format!("removal of {id}"),
-        Entry::Touch(kind, slug) => format!("history of {kind} `{slug}`"),
+        Entry::Touch(kind, slug, _) => format!("history of {kind} `{slug}`"),
+        Entry::Late(slug, _) => format!("late arrival in the history of `{slug}`"),
     }
 }

@@ -47,14 +47,15 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
                 "ok": true,
                 "records": report.records,
                 "index_entries": report.index_entries,
+                "snapshots": report.snapshots,
                 "head": { "seq": report.head.seq, "hash": report.head.hash },
             }),
         );
     }
     writeln!(
         out,
-        "ok: {} records, hash chain intact, {} index entries match the log; head {}:{}",
-        report.records, report.index_entries, report.head.seq, report.head.hash
+        "ok: {} records, hash chain intact, {} index entries and {} snapshots match the log; head {}:{}",
+        report.records, report.index_entries, report.snapshots, report.head.seq, report.head.hash
     )?;
     Ok(())
 }
