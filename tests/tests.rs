@@ -21,3 +21,6 @@ mod hostile;
 
 // Concurrent writers: eight processes appending at once, a locked ledger (exit 7).
 mod concurrency;
+
+// Crashes: SIGKILL during imports and appends at seeded random moments, then recovery.
+mod crash;
