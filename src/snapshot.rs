@@ -18,12 +18,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::DateTime;
 
-use crate::chain::Record;
 use crate::error::{Error, Result};
 use crate::event::{Kind, Slug};
 use crate::index;
 use crate::projection::{Builder, Projection, ProvisionState};
-use crate::query::{counted, Cut};
+use crate::query::Cut;
 use crate::store::Ledger;
 use crate::time::Instant;
 
@@ -33,7 +32,8 @@ pub const EVERY: usize = 256;
 /// The latest instant, for "no valid-time limit".
 const END_OF_TIME: Instant = DateTime::<chrono::Utc>::MAX_UTC;
 
-/// The nearest snapshot usable at `cut`: (valid time, fold).
+/// The nearest snapshot at or before valid time `at` usable as known at record
+/// `known_seq`: (valid time, fold).
 fn usable_snapshot(
     ledger: &Ledger,
     provision: &Slug,
@@ -60,6 +60,50 @@ fn usable_snapshot(
     Ok(None)
 }
 
+/// Folds a provision's history after `base` (valid times after the base's) up to
+/// `at`, as known at record `known_seq`, streaming one record at a time: an entry
+/// counts when its record is at or before `known_seq` and no correction at or before
+/// `known_seq` removed it (the `R` index says which). A correction's entry at its
+/// target's valid time is only a marker of where its effect begins and is skipped
+/// here: the target's own entry finds the removal. `visit` sees the projection
+/// before each applied event, with that event's valid time.
+fn fold_history(
+    ledger: &Ledger,
+    provision: &Slug,
+    base: Option<(Instant, Builder)>,
+    at: &Instant,
+    known_seq: u64,
+    mut visit: impl FnMut(&Projection, &Instant),
+) -> Result<Projection> {
+    let after = base.as_ref().map(|(time, _)| *time);
+    let mut projection = match base {
+        Some((_, builder)) => Projection::from_snapshot(provision.clone(), builder),
+        None => Projection::default(),
+    };
+    for (time, seq) in ledger.history_between(Kind::Provision, provision, after.as_ref(), at)? {
+        if seq > known_seq {
+            continue;
+        }
+        let record = ledger.record(seq)?.ok_or_else(|| {
+            Error::Integrity(format!(
+                "a history index names record {seq}, which is missing"
+            ))
+        })?;
+        if record.event.occurred_at != time {
+            continue;
+        }
+        if ledger
+            .removed_by(&record.event.id)?
+            .is_some_and(|by| by <= known_seq)
+        {
+            continue;
+        }
+        visit(&projection, &time);
+        projection.apply(&record.event);
+    }
+    Ok(projection)
+}
+
 /// A provision's state at `cut`: the nearest usable snapshot plus a fold of the tail.
 /// `None` when the provision has no counted draft at the cut.
 pub fn provision_state(
@@ -69,92 +113,47 @@ pub fn provision_state(
 ) -> Result<Option<ProvisionState>> {
     let known_seq = ledger.seq_known_at(&cut.known_at)?;
     let base = usable_snapshot(ledger, provision, &cut.at, known_seq)?;
-    let after = base.as_ref().map(|(time, _)| *time);
-    let tail = ledger.records_at(&ledger.touching_between(
-        Kind::Provision,
-        provision,
-        after.as_ref(),
-        &cut.at,
-    )?)?;
-    let mut projection = match base {
-        Some((_, builder)) => Projection::from_snapshot(provision.clone(), builder),
-        None => Projection::default(),
-    };
-    // A correction joins the tail at its target's time; if its own time is at or
-    // before the snapshot, the snapshot already holds its own effect.
-    for record in counted(&tail, cut) {
-        if after.is_none_or(|after| record.event.occurred_at > after) {
-            projection.apply(&record.event);
-        }
-    }
+    let projection = fold_history(ledger, provision, base, &cut.at, known_seq, |_, _| {})?;
     Ok(projection.state(provision))
 }
 
-/// Folds `records` (a provision's history) as known at `cut.known_at` and returns the
-/// fold at each point where [`EVERY`] more events have applied and the next event is
-/// later: the snapshots `(valid time, fold)` to store.
-fn fold_points(
-    provision: &Slug,
-    base: Option<(Instant, Builder)>,
-    records: &[Record],
-    known_at: Instant,
-    every: usize,
-) -> Vec<(Instant, Builder)> {
-    let after = base.as_ref().map(|(time, _)| *time);
-    let mut projection = match base {
-        Some((_, builder)) => Projection::from_snapshot(provision.clone(), builder),
-        None => Projection::default(),
-    };
-    let mut events = counted(
-        records,
-        &Cut {
-            at: END_OF_TIME,
-            known_at,
-        },
-    );
-    events.retain(|r| after.is_none_or(|after| r.event.occurred_at > after));
-    let mut points = Vec::new();
-    let mut since = 0;
-    for (i, record) in events.iter().enumerate() {
-        projection.apply(&record.event);
-        since += 1;
-        let next_is_later = events
-            .get(i + 1)
-            .is_some_and(|n| n.event.occurred_at > record.event.occurred_at);
-        if since >= every && next_is_later {
-            if let Some(builder) = projection.builder(provision) {
-                points.push((record.event.occurred_at, builder.clone()));
-            }
-            since = 0;
-        }
-    }
-    points
-}
-
 /// Adds snapshots for the provisions an append touched, as known at the head: from
-/// the latest snapshot still valid at the head, one every [`EVERY`] events of the
-/// tail. Provisions with a short tail are left alone, reading only index keys.
+/// the latest snapshot still valid at the head, one every `snapshot_every` events of
+/// the tail, each at a valid time where the next event is later. Provisions with a
+/// short tail are left alone, reading only index keys.
 pub fn refresh(ledger: &Ledger, provisions: &BTreeSet<Slug>) -> Result<usize> {
-    let head = ledger.head().clone();
-    let Some(known_at) = head.recorded_at else {
-        return Ok(0);
-    };
+    let head = ledger.head().seq;
+    let every = ledger.snapshot_every();
     let mut written = Vec::new();
     for provision in provisions {
-        let base = usable_snapshot(ledger, provision, &END_OF_TIME, head.seq)?;
+        let base = usable_snapshot(ledger, provision, &END_OF_TIME, head)?;
         let after = base.as_ref().map(|(time, _)| *time);
         let tail =
-            ledger.touching_between(Kind::Provision, provision, after.as_ref(), &END_OF_TIME)?;
-        if tail.len() < ledger.snapshot_every() {
+            ledger.history_between(Kind::Provision, provision, after.as_ref(), &END_OF_TIME)?;
+        if tail.len() < every {
             continue;
         }
-        let records = ledger.records_at(&tail)?;
-        for (time, builder) in
-            fold_points(provision, base, &records, known_at, ledger.snapshot_every())
-        {
-            let bytes = serde_json::to_vec(&builder).expect("a fold serializes");
-            written.push((index::snapshot_key(provision, &time, head.seq), bytes));
-        }
+        let (mut since, mut last) = (0usize, None::<Instant>);
+        fold_history(
+            ledger,
+            provision,
+            base,
+            &END_OF_TIME,
+            head,
+            |projection, time| {
+                if let (Some(last), true) = (last, since >= every) {
+                    if *time > last {
+                        if let Some(builder) = projection.builder(provision) {
+                            let bytes = serde_json::to_vec(builder).expect("a fold serializes");
+                            written.push((index::snapshot_key(provision, &last, head), bytes));
+                        }
+                        since = 0;
+                    }
+                }
+                since += 1;
+                last = Some(*time);
+            },
+        )?;
     }
     let n = written.len();
     ledger.put_snapshots(written)?;
@@ -198,35 +197,39 @@ pub fn verify(ledger: &Ledger) -> Result<usize> {
     }
     let mut checked = 0;
     for (provision, by_seq) in stored {
-        let records = ledger.records_at(&ledger.touching(Kind::Provision, &provision)?)?;
         for (seq, snapshots) in by_seq {
-            let known_at = ledger
-                .record(seq)?
-                .ok_or_else(|| Error::Integrity(format!("record {seq} is missing")))?
-                .recorded_at;
-            let known: Vec<Record> = records.iter().filter(|r| r.seq <= seq).cloned().collect();
-            let events = counted(
-                &known,
-                &Cut {
-                    at: END_OF_TIME,
-                    known_at,
+            let mut pending = snapshots.into_iter().peekable();
+            let mut check = |projection: &Projection, upto: Option<&Instant>| -> Result<()> {
+                while let Some((time, builder)) =
+                    pending.next_if(|(time, _)| upto.is_none_or(|t| time < t))
+                {
+                    if projection.builder(&provision) != Some(&builder) {
+                        return Err(Error::Integrity(format!(
+                            "the snapshot of `{provision}` at {} (record {seq}) disagrees with a replay of the log",
+                            crate::time::format(&time)
+                        )));
+                    }
+                    checked += 1;
+                }
+                Ok(())
+            };
+            let mut failed = None;
+            let projection = fold_history(
+                ledger,
+                &provision,
+                None,
+                &END_OF_TIME,
+                seq,
+                |projection, time| {
+                    if failed.is_none() {
+                        failed = check(projection, Some(time)).err();
+                    }
                 },
-            );
-            let mut projection = Projection::default();
-            let mut next = 0;
-            for (time, builder) in &snapshots {
-                while next < events.len() && events[next].event.occurred_at <= *time {
-                    projection.apply(&events[next].event);
-                    next += 1;
-                }
-                if projection.builder(&provision) != Some(builder) {
-                    return Err(Error::Integrity(format!(
-                        "the snapshot of `{provision}` at {} (record {seq}) disagrees with a replay of the log",
-                        crate::time::format(time)
-                    )));
-                }
-                checked += 1;
+            )?;
+            if let Some(err) = failed {
+                return Err(err);
             }
+            check(&projection, None)?;
         }
     }
     Ok(checked)

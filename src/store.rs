@@ -88,11 +88,10 @@ impl Ledger {
             .flush_every_ms(Some(500))
             .open()
             .map_err(|err| match err {
-                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                    Error::Locked {
-                        path: shown.clone(),
-                    }
-                }
+                // sled 0.34 reports a held lock as ErrorKind::Other "could not acquire lock".
+                sled::Error::Io(io) if is_lock_error(&io) => Error::Locked {
+                    path: shown.clone(),
+                },
                 sled::Error::Io(io) => Error::io(&shown, io),
                 other => Error::Storage(format!("{shown}: {other}")),
             })?;
@@ -263,15 +262,16 @@ impl Ledger {
         Ok(out)
     }
 
-    /// The seqs of the committed records in an entity's history whose valid time is
-    /// after `after` (all when `None`) and at or before `upto`, in valid-time order.
-    pub fn touching_between(
+    /// The committed entries of an entity's history with a valid time after `after`
+    /// (all when `None`) and at or before `upto`, in (valid time, seq) order. A
+    /// correction has an entry at its own valid time and one at its target's.
+    pub fn history_between(
         &self,
         kind: Kind,
         slug: &Slug,
         after: Option<&Instant>,
         upto: &Instant,
-    ) -> Result<Vec<u64>> {
+    ) -> Result<Vec<(Instant, u64)>> {
         let prefix = index::touch_prefix(kind, slug);
         let bound = |t: &Instant| {
             let mut key = prefix.clone();
@@ -284,9 +284,16 @@ impl Ledger {
         if start > end {
             return Ok(Vec::new());
         }
-        let mut out = self.scan_touches(self.db.range(start..=end))?;
-        let mut seen = std::collections::HashSet::new();
-        out.retain(|seq| seen.insert(*seq));
+        let mut out = Vec::new();
+        for item in self.db.range(start..=end) {
+            let (key, _) = item?;
+            let damaged = || Error::Integrity("a history index key is damaged".into());
+            let time = index::time_from(&key[prefix.len()..]).ok_or_else(damaged)?;
+            let seq = index::seq_from(&key).ok_or_else(damaged)?;
+            if seq <= self.head.seq {
+                out.push((time, seq));
+            }
+        }
         Ok(out)
     }
 
@@ -401,6 +408,9 @@ impl Ledger {
     pub(crate) fn write_chunk(&self, mut batch: sled::Batch) -> Result<()> {
         batch.insert(index::META_PENDING, &self.head.seq.to_be_bytes());
         self.db.apply_batch(batch)?;
+        // Written pages can leave memory only once they are flushed: flushing each
+        // chunk keeps a large import within sled's cache.
+        self.db.flush()?;
         Ok(())
     }
 
@@ -503,6 +513,11 @@ impl Ledger {
     pub fn sled_for_tests(&self) -> &sled::Db {
         &self.db
     }
+}
+
+fn is_lock_error(err: &std::io::Error) -> bool {
+    err.kind() == std::io::ErrorKind::WouldBlock
+        || err.to_string().contains("could not acquire lock")
 }
 
 const INDEX_TAG_RANGES: &[u8] = index::INDEX_TAGS;
