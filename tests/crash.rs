@@ -15,6 +15,11 @@
 //! 11,000, more than one write chunk (10,000), so that a kill can land between a
 //! chunk and the commit.
 //!
+//! The second half damages the storage itself: a deleted last record, a truncation
+//! that moves the head back, a gap, bytes overwritten in sled's data file. Each must
+//! fail with one clear `error:` line (exit 6, or 1 for an unreadable file), never a
+//! panic, and never pass `verify --head` with the head published before.
+//!
 //! 50 trials by default (about 40 s in a debug build on 2 idle cores, more under load);
 //! `PACTLOG_CRASH_TRIALS=500 cargo test --test tests crash:: -- --nocapture` runs more.
 
@@ -300,4 +305,189 @@ fn a_leftover_past_the_head_is_removed_on_open() {
         "France",
     ]);
     ledger.ok(&["verify"]);
+}
+
+// --- Damaged storage ----------------------------------------------------------------
+
+/// The head as `SEQ:HASH`, from `verify --json`.
+fn published_head(ledger: &TestLedger) -> String {
+    let head = crate::common::json(ledger, &["verify", "--json"])["head"].clone();
+    format!("{}:{}", head["seq"], head["hash"].as_str().unwrap())
+}
+
+/// A failure with one clear `error:` line and no panic.
+fn assert_clear_failure(run: &crate::common::Run, what: &str) {
+    assert!(!run.stderr.contains("panicked"), "{what}: {}", run.stderr);
+    assert_ne!(run.code, 0, "{what}: {}", run.stdout);
+    assert!(run.stderr.starts_with("error: "), "{what}: {}", run.stderr);
+    assert_eq!(
+        run.stderr.trim_end().lines().count(),
+        1,
+        "{what}: {}",
+        run.stderr
+    );
+}
+
+fn with_store(ledger: &TestLedger, change: impl FnOnce(&sled::Db, u64)) {
+    let store = pactlog::store::Ledger::open(&ledger.db, pactlog::store::Access::Existing).unwrap();
+    let head = store.head().seq;
+    change(store.sled_for_tests(), head);
+    store.sled_for_tests().flush().unwrap();
+}
+
+#[test]
+fn deleting_the_last_record_is_caught() {
+    let ledger = TestLedger::bundled();
+    let earlier = published_head(&ledger);
+    with_store(&ledger, |db, head| {
+        db.remove(pactlog::index::log_key(head)).unwrap();
+    });
+    let run = ledger.run(&["verify", "--head", &earlier]);
+    assert_clear_failure(&run, "last record deleted");
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert_eq!(
+        run.error(),
+        "the head marker names record 71, which is missing"
+    );
+}
+
+#[test]
+fn a_truncation_that_moves_the_head_back_is_caught_by_the_published_head() {
+    let ledger = TestLedger::bundled();
+    let earlier = published_head(&ledger);
+    let export = ledger.export();
+    let record_70: serde_json::Value =
+        serde_json::from_str(export.lines().nth(69).unwrap()).unwrap();
+    with_store(&ledger, |db, head| {
+        assert_eq!(head, 71);
+        db.remove(pactlog::index::log_key(71)).unwrap();
+        // Its index entries too, so that the shorter ledger is consistent in itself.
+        for tag in pactlog::index::INDEX_TAGS {
+            for item in db.scan_prefix([*tag]) {
+                let (key, value) = item.unwrap();
+                if pactlog::index::entry_seq(&key, &value) == Some(71) {
+                    db.remove(key).unwrap();
+                }
+            }
+        }
+        // The head marker: the seq (8 bytes, big-endian) then the hash.
+        let mut marker = 70u64.to_be_bytes().to_vec();
+        marker.extend_from_slice(record_70["hash"].as_str().unwrap().as_bytes());
+        db.insert(pactlog::index::META_HEAD, marker).unwrap();
+    });
+    // Without the published head, a consistent shorter ledger cannot be told apart.
+    ledger.ok(&["verify"]);
+    let run = ledger.run(&["verify", "--head", &earlier]);
+    assert_clear_failure(&run, "truncated to 70");
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.error()
+            .contains("no longer holds record 71: the published history was truncated"),
+        "{}",
+        run.error()
+    );
+}
+
+#[test]
+fn a_record_removed_in_the_middle_is_a_gap() {
+    let ledger = TestLedger::bundled();
+    with_store(&ledger, |db, _| {
+        db.remove(pactlog::index::log_key(30)).unwrap();
+    });
+    let run = ledger.run(&["verify"]);
+    assert_clear_failure(&run, "gap");
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert_eq!(
+        run.error(),
+        "record 30 is missing: the log jumps from 29 to 31"
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Overwrites `len` bytes of sled's data file at `fraction` of its length.
+fn overwrite_db(db: &Path, fraction: f64, len: usize) {
+    use std::io::{Seek, SeekFrom, Write};
+    let path = db.join("db");
+    let size = std::fs::metadata(&path).unwrap().len();
+    let offset = ((size as f64 * fraction) as u64).min(size.saturating_sub(len as u64));
+    let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.seek(SeekFrom::Start(offset)).unwrap();
+    file.write_all(&vec![0xAB; len]).unwrap();
+    file.sync_all().unwrap();
+}
+
+/// The bundled record imported in one run, never reopened since, and its head as
+/// printed by the import (reading it back would reopen sled and change its files).
+fn fresh_bundled() -> (TestLedger, String) {
+    let ledger = TestLedger::new();
+    let events = crate::common::events_dir().join("russia-ukraine-2025");
+    let out = ledger.ok(&["import", events.to_str().unwrap()]);
+    let head = out
+        .trim_end()
+        .rsplit("; head ")
+        .next()
+        .unwrap()
+        .replacen(' ', ":", 1);
+    (ledger, head)
+}
+
+#[test]
+fn overwritten_bytes_in_the_data_file_never_pass_as_the_published_head_or_panic() {
+    // Two states of the files: right after the import, and after one more open
+    // (sled then has written a snapshot of its page table).
+    for reopened in [false, true] {
+        let (pristine, head) = fresh_bundled();
+        if reopened {
+            pristine.ok(&["verify", "--head", &head]);
+        }
+        let mut outcomes = Vec::new();
+        for k in 1..=12 {
+            let fraction = k as f64 / 13.0;
+            let copy = TestLedger::new();
+            copy_dir(&pristine.db, &copy.db);
+            overwrite_db(&copy.db, fraction, 4096);
+            let run = copy.run(&["verify", "--head", &head]);
+            let what = format!("reopened {reopened}, 4 KiB at {fraction:.2}");
+            if run.code == 0 {
+                // The damage hit bytes sled no longer reads; the chain up to the
+                // published head was re-hashed and found whole.
+                assert!(
+                    run.stdout.starts_with("ok: 71 records"),
+                    "{what}: {}",
+                    run.stdout
+                );
+            } else {
+                assert_clear_failure(&run, &what);
+                assert!([1, 6].contains(&run.code), "{what}: {}", run.stderr);
+            }
+            outcomes.push((k, run.code, run.stderr.trim_end().to_string()));
+        }
+        eprintln!("reopened {reopened}: {outcomes:#?}");
+        assert!(
+            outcomes.iter().any(|(_, code, _)| *code != 0),
+            "some damage must be noticed: {outcomes:?}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "sled 0.34 recovers an empty tree from a damaged data file and `verify` says ok: needs a head record kept outside sled (see the reliability report)"]
+fn overwritten_bytes_in_the_data_file_fail_verify_without_a_published_head() {
+    let (ledger, _) = fresh_bundled();
+    overwrite_db(&ledger.db, 0.5, 4096);
+    let run = ledger.run(&["verify"]);
+    // Today: exit 0, "ok: 0 records, hash chain intact, …": 71 records silently gone.
+    assert_clear_failure(&run, "4 KiB overwritten in the middle");
 }

@@ -22,5 +22,5 @@ mod hostile;
 // Concurrent writers: eight processes appending at once, a locked ledger (exit 7).
 mod concurrency;
 
-// Crashes: SIGKILL during imports and appends at seeded random moments, then recovery.
+// Crashes (SIGKILL during imports and appends, then recovery) and damaged storage.
 mod crash;
