@@ -156,8 +156,8 @@ impl<'l, 'c> Stage<'l, 'c> {
         }
         let first_registration = self.check(&event, &at)?;
         let recorded_at = next_recorded_at(self.last_recorded, self.clock.now);
-        let (record, _) = Record::seal(object, event, self.next_seq, recorded_at, &self.prev_hash);
-        self.stage(record, first_registration)
+        let (record, bytes) = Record::seal(object, event, self.next_seq, recorded_at, &self.prev_hash);
+        self.stage(record, bytes, first_registration)
     }
 
     fn push_restored(&mut self, at: Location, object: Map<String, Value>) -> Result<()> {
@@ -226,7 +226,8 @@ impl<'l, 'c> Stage<'l, 'c> {
             ));
         }
         let first_registration = self.check(&record.event, &at)?;
-        self.stage(record, first_registration)
+        let bytes = record.bytes();
+        self.stage(record, bytes, first_registration)
     }
 
     /// Checks the ledger's rules: references exist, registrations are new, a text
@@ -334,7 +335,7 @@ impl<'l, 'c> Stage<'l, 'c> {
         Ok(first_registration)
     }
 
-    fn stage(&mut self, record: Record, first_registration: bool) -> Result<()> {
+    fn stage(&mut self, record: Record, bytes: Vec<u8>, first_registration: bool) -> Result<()> {
         let seq = record.seq;
         let target = match record.event.removes() {
             Some(target) => {
@@ -360,7 +361,7 @@ impl<'l, 'c> Stage<'l, 'c> {
             }
             self.batch.insert(entry.key(seq), entry.value(seq));
         }
-        self.batch.insert(&index::log_key(seq), record.bytes());
+        self.batch.insert(&index::log_key(seq), bytes);
         let event = &record.event;
         self.ids.insert(event.id, seq);
         if let (Some((kind, slug)), true) = (event.registers(), first_registration) {

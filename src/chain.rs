@@ -44,9 +44,16 @@ impl Record {
             Value::String(time::format(&recorded_at)),
         );
         input.insert("prev_hash".into(), Value::String(prev_hash.to_string()));
-        let hash = hash_hex(&canonical(&input));
-        input.insert("hash".into(), Value::String(hash.clone()));
-        let bytes = canonical(&input);
+        // Each member is written once; the hashed form and the stored form (with
+        // `hash` in its sorted place) are joined from the same pieces.
+        let mut members = canonical_members(&input);
+        let hash = hash_hex(&join_members(&members));
+        let hash_value = Value::String(hash.clone());
+        let hash_member = member("hash", &hash_value);
+        let at = members.partition_point(|(key, _)| key.encode_utf16().lt("hash".encode_utf16()));
+        members.insert(at, ("hash", hash_member));
+        let bytes = join_members(&members);
+        input.insert("hash".into(), hash_value);
         let record = Record {
             seq,
             recorded_at,
@@ -179,18 +186,35 @@ fn write_value(value: &Value, out: &mut Vec<u8>) {
 }
 
 fn write_object(map: &Map<String, Value>, out: &mut Vec<u8>) {
-    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-    entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+    out.extend_from_slice(&join_members(&canonical_members(map)));
+}
+
+/// The members of an object in canonical order, each written as `"key":value`.
+fn canonical_members(map: &Map<String, Value>) -> Vec<(&str, Vec<u8>)> {
+    let mut members: Vec<(&str, Vec<u8>)> = map.iter().map(|(key, value)| (key.as_str(), member(key, value))).collect();
+    members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+    members
+}
+
+fn member(key: &str, value: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    serde_json::to_writer(&mut out, key).expect("writing to a Vec cannot fail");
+    out.push(b':');
+    write_value(value, &mut out);
+    out
+}
+
+fn join_members(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(members.iter().map(|(_, m)| m.len() + 1).sum::<usize>() + 2);
     out.push(b'{');
-    for (i, (key, value)) in entries.into_iter().enumerate() {
+    for (i, (_, m)) in members.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        serde_json::to_writer(&mut *out, key).expect("writing to a Vec cannot fail");
-        out.push(b':');
-        write_value(value, out);
+        out.extend_from_slice(m);
     }
     out.push(b'}');
+    out
 }
 
 #[cfg(test)]

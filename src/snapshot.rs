@@ -40,16 +40,25 @@ fn usable_snapshot(
     at: &Instant,
     known_seq: u64,
 ) -> Result<Option<(Instant, Builder)>> {
-    for item in ledger.snapshots_upto(provision, at) {
+    let mut snapshots = ledger.snapshots_upto(provision, at).peekable();
+    if snapshots.peek().is_none() {
+        return Ok(None);
+    }
+    // The late arrivals up to the cut, and for each the earliest valid time among it
+    // and those after it: a snapshot (V, S) is spoiled when an arrival after S reaches
+    // back to V or earlier.
+    let late = ledger.late_between(provision, 0, known_seq)?;
+    let mut earliest_from = vec![END_OF_TIME; late.len() + 1];
+    for i in (0..late.len()).rev() {
+        earliest_from[i] = earliest_from[i + 1].min(late[i].1);
+    }
+    for item in snapshots {
         let (time, seq, bytes) = item?;
         if seq > known_seq {
             continue;
         }
-        let invalidated = ledger
-            .late_after(provision, seq)?
-            .into_iter()
-            .any(|(late_seq, late_time)| late_seq <= known_seq && late_time <= time);
-        if invalidated {
+        let first_after = late.partition_point(|(late_seq, _)| *late_seq <= seq);
+        if earliest_from[first_after] <= time {
             continue;
         }
         let builder: Builder = serde_json::from_slice(&bytes).map_err(|e| {

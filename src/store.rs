@@ -313,24 +313,24 @@ impl Ledger {
         Ok(out)
     }
 
-    /// The late entries of a provision's history recorded after `after_seq`: (seq, valid time).
-    pub fn late_after(&self, provision: &Slug, after_seq: u64) -> Result<Vec<(u64, Instant)>> {
+    /// The late entries of a provision's history recorded after `after_seq` and at or
+    /// before `upto_seq`: (seq, valid time), in seq order.
+    pub fn late_between(&self, provision: &Slug, after_seq: u64, upto_seq: u64) -> Result<Vec<(u64, Instant)>> {
         let prefix = index::late_prefix(provision);
         let key = |seq: u64| {
             let mut key = prefix.clone();
             key.extend_from_slice(&seq.to_be_bytes());
             key
         };
-        if after_seq >= self.head.seq {
+        let upto_seq = upto_seq.min(self.head.seq);
+        if after_seq >= upto_seq {
             return Ok(Vec::new());
         }
         let mut out = Vec::new();
-        for item in self.db.range(key(after_seq + 1)..=key(self.head.seq)) {
+        for item in self.db.range(key(after_seq + 1)..=key(upto_seq)) {
             let (k, v) = item?;
-            let seq = index::seq_from(&k)
-                .ok_or_else(|| Error::Integrity("a late index key is damaged".into()))?;
-            let time = index::time_from(&v)
-                .ok_or_else(|| Error::Integrity("a late index value is damaged".into()))?;
+            let seq = index::seq_from(&k).ok_or_else(|| Error::Integrity("a late index key is damaged".into()))?;
+            let time = index::time_from(&v).ok_or_else(|| Error::Integrity("a late index value is damaged".into()))?;
             out.push((seq, time));
         }
         Ok(out)
