@@ -63,6 +63,15 @@ pub fn project(records: &[Record], cut: &Cut) -> Projection {
 pub fn resolve(ledger: &Ledger, when: &When, known_at: Instant) -> Result<Instant> {
     let meeting = match when {
         When::Instant(t) => return Ok(*t),
+        When::Record(seq) => {
+            return match ledger.record(*seq)? {
+                Some(record) => Ok(record.recorded_at),
+                None => Err(Error::NotFound(format!(
+                    "`seq:{seq}`: the ledger has records 1 to {}",
+                    ledger.head().seq
+                ))),
+            }
+        }
         When::Meeting(slug) => slug,
     };
     let records = ledger.records_at(&ledger.touching(Kind::Meeting, meeting)?)?;

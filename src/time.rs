@@ -61,12 +61,21 @@ pub enum When {
     Instant(Instant),
     /// The end of the UTC day on which this meeting was held.
     Meeting(Slug),
+    /// The record time of the record with this seq (`seq:N`): what the ledger knew
+    /// right after it was appended.
+    Record(u64),
 }
 
 impl When {
-    /// Parses `YYYY-MM-DD` (end of that day), an RFC 3339 instant, or a meeting slug.
-    /// Anything that parses as a day or an instant is one.
+    /// Parses `YYYY-MM-DD` (end of that day), an RFC 3339 instant, `seq:N`, or a
+    /// meeting slug. Anything that parses as a day or an instant is one.
     pub fn parse(text: &str) -> Result<When, String> {
+        if let Some(seq) = text.strip_prefix("seq:") {
+            return seq
+                .parse()
+                .map(When::Record)
+                .map_err(|_| format!("`{text}`: `seq:` takes a record number, such as `seq:70`"));
+        }
         if let Some(day) = parse_day(text) {
             return Ok(When::Instant(end_of_day(day)));
         }
@@ -76,7 +85,7 @@ impl When {
         match Slug::parse(text) {
             Ok(slug) => Ok(When::Meeting(slug)),
             Err(_) => Err(format!(
-                "`{text}` is not a day (YYYY-MM-DD), an RFC 3339 instant or a meeting slug"
+                "`{text}` is not a day (YYYY-MM-DD), an RFC 3339 instant, `seq:N` or a meeting slug"
             )),
         }
     }

@@ -530,3 +530,33 @@ fn golden_audit_views_of_the_bundled_record() {
         ]),
     );
 }
+
+#[test]
+fn a_record_number_is_a_record_time_cut() {
+    let ledger = TestLedger::bundled();
+    let before = json(
+        &ledger,
+        &[
+            "history",
+            "nato-membership",
+            "--known-at",
+            "seq:70",
+            "--json",
+        ],
+    );
+    let wrong = before
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "d8bf2560-580b-587c-86fd-ed819b80574a")
+        .unwrap();
+    assert_eq!(wrong["retracted"], false);
+    let run = ledger.fails(&["state", "--known-at", "seq:500"]);
+    assert_eq!(run.error(), "`seq:500`: the ledger has records 1 to 71");
+    let run = ledger.fails(&["state", "--known-at", "seq:x"]);
+    assert!(
+        run.error().contains("`seq:` takes a record number"),
+        "{}",
+        run.error()
+    );
+}
