@@ -2,10 +2,6 @@
 //! a process that finds the ledger locked. sled holds an exclusive file lock, so
 //! writers take turns: each waits (up to `--lock-timeout`) rather than failing or
 //! interleaving records.
-//!
-//! The three tests are ignored until `Ledger::open` recognises sled's lock error
-//! (today a second process fails at once with exit 1); run them with
-//! `cargo test --test tests concurrency:: -- --include-ignored`.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -49,7 +45,6 @@ fn exported_ids(ledger: &TestLedger) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "needs the store.rs lock fix: sled 0.34 reports a held lock as ErrorKind::Other, so Ledger::open never returns Locked (see the reliability report)"]
 fn eight_processes_appending_at_once_lose_nothing() {
     let ledger = TestLedger::bundled();
     let before = exported_ids(&ledger).len();
@@ -121,7 +116,6 @@ fn eight_processes_appending_at_once_lose_nothing() {
 }
 
 #[test]
-#[ignore = "needs the store.rs lock fix: sled 0.34 reports a held lock as ErrorKind::Other, so Ledger::open never returns Locked (see the reliability report)"]
 fn a_locked_ledger_waits_then_fails_with_exit_7() {
     let ledger = TestLedger::bundled();
     let before = ledger.export();
@@ -163,7 +157,6 @@ fn a_locked_ledger_waits_then_fails_with_exit_7() {
 }
 
 #[test]
-#[ignore = "needs the store.rs lock fix: sled 0.34 reports a held lock as ErrorKind::Other, so Ledger::open never returns Locked (see the reliability report)"]
 fn a_waiting_writer_goes_ahead_once_the_lock_is_released() {
     let ledger = TestLedger::bundled();
     let held = pactlog::store::Ledger::open(&ledger.db, pactlog::store::Access::Existing).unwrap();
