@@ -24,7 +24,7 @@ use crate::store::{Head, Ledger};
 use crate::time::Instant;
 
 /// Records per sled batch. Large enough to amortise a batch, small enough to bound memory.
-const CHUNK: usize = 10_000;
+const CHUNK: usize = 1_000;
 
 /// One JSON object to append, and where it came from.
 pub struct Item {
@@ -156,7 +156,8 @@ impl<'l, 'c> Stage<'l, 'c> {
         }
         let first_registration = self.check(&event, &at)?;
         let recorded_at = next_recorded_at(self.last_recorded, self.clock.now);
-        let (record, bytes) = Record::seal(object, event, self.next_seq, recorded_at, &self.prev_hash);
+        let (record, bytes) =
+            Record::seal(object, event, self.next_seq, recorded_at, &self.prev_hash);
         self.stage(record, bytes, first_registration)
     }
 

@@ -98,7 +98,12 @@ impl Error {
 
 impl From<sled::Error> for Error {
     fn from(err: sled::Error) -> Error {
-        Error::Storage(err.to_string())
+        match err {
+            sled::Error::Corruption { .. } => Error::Integrity(
+                "the ledger's storage is damaged (sled found corrupted data); export what verifies and import it into a new ledger".into(),
+            ),
+            other => Error::Storage(other.to_string()),
+        }
     }
 }
 

@@ -16,6 +16,9 @@ use crate::event::{Kind, Slug};
 use crate::index::{self, Entry};
 use crate::time::Instant;
 
+/// The file beside sled's that witnesses the committed head.
+pub const HEAD_FILE: &str = "pactlog.head";
+
 /// sled's page cache; the default (1 GiB) lets a large import grow the process well past it.
 const CACHE_BYTES: u64 = 64 << 20;
 
@@ -66,6 +69,21 @@ impl Ledger {
         path.join("conf").is_file() || path.join("db").is_file()
     }
 
+    /// Like [`Ledger::exists`], but a ledger that cannot be looked at is an error,
+    /// not a missing ledger.
+    fn probe(path: &Path) -> Result<bool> {
+        for name in ["conf", "db"] {
+            match fs::metadata(path.join(name)) {
+                Ok(meta) if meta.is_file() => return Ok(true),
+                Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {
+                    return Err(Error::io(path.display(), err));
+                }
+                _ => {}
+            }
+        }
+        Ok(false)
+    }
+
     pub fn open(path: &Path, access: Access) -> Result<Ledger> {
         let shown = path.display().to_string();
         if path.exists() && !path.is_dir() {
@@ -74,7 +92,7 @@ impl Ledger {
                 message: "is a file, not a ledger directory".into(),
             });
         }
-        if !Ledger::exists(path) {
+        if !Ledger::probe(path)? {
             if access == Access::Existing {
                 return Err(Error::NotFound(format!(
                     "no ledger at {shown} (a writing command such as `pactlog import` creates one; --db or PACTLOG_DB names another)"
@@ -93,7 +111,7 @@ impl Ledger {
                     path: shown.clone(),
                 },
                 sled::Error::Io(io) => Error::io(&shown, io),
-                other => Error::Storage(format!("{shown}: {other}")),
+                other => Error::from(other),
             })?;
         let mut ledger = Ledger {
             db,
@@ -105,6 +123,7 @@ impl Ledger {
         if ledger.db.contains_key(index::META_PENDING)? {
             ledger.discard_uncommitted()?;
         }
+        ledger.check_head_file()?;
         Ok(ledger)
     }
 
@@ -315,7 +334,12 @@ impl Ledger {
 
     /// The late entries of a provision's history recorded after `after_seq` and at or
     /// before `upto_seq`: (seq, valid time), in seq order.
-    pub fn late_between(&self, provision: &Slug, after_seq: u64, upto_seq: u64) -> Result<Vec<(u64, Instant)>> {
+    pub fn late_between(
+        &self,
+        provision: &Slug,
+        after_seq: u64,
+        upto_seq: u64,
+    ) -> Result<Vec<(u64, Instant)>> {
         let prefix = index::late_prefix(provision);
         let key = |seq: u64| {
             let mut key = prefix.clone();
@@ -329,8 +353,10 @@ impl Ledger {
         let mut out = Vec::new();
         for item in self.db.range(key(after_seq + 1)..=key(upto_seq)) {
             let (k, v) = item?;
-            let seq = index::seq_from(&k).ok_or_else(|| Error::Integrity("a late index key is damaged".into()))?;
-            let time = index::time_from(&v).ok_or_else(|| Error::Integrity("a late index value is damaged".into()))?;
+            let seq = index::seq_from(&k)
+                .ok_or_else(|| Error::Integrity("a late index key is damaged".into()))?;
+            let time = index::time_from(&v)
+                .ok_or_else(|| Error::Integrity("a late index value is damaged".into()))?;
             out.push((seq, time));
         }
         Ok(out)
@@ -408,9 +434,6 @@ impl Ledger {
     pub(crate) fn write_chunk(&self, mut batch: sled::Batch) -> Result<()> {
         batch.insert(index::META_PENDING, &self.head.seq.to_be_bytes());
         self.db.apply_batch(batch)?;
-        // Written pages can leave memory only once they are flushed: flushing each
-        // chunk keeps a large import within sled's cache.
-        self.db.flush()?;
         Ok(())
     }
 
@@ -421,6 +444,55 @@ impl Ledger {
         self.db.apply_batch(batch)?;
         self.sync()?;
         self.head = head;
+        self.write_head_file()
+    }
+
+    /// The committed head, kept in a small file beside sled's own as a witness: if
+    /// sled's storage is damaged and recovers less than was committed, the next open
+    /// says so instead of showing a shorter ledger.
+    fn head_file(&self) -> PathBuf {
+        self.path.join(HEAD_FILE)
+    }
+
+    fn write_head_file(&self) -> Result<()> {
+        let path = self.head_file();
+        let temp = self.path.join(format!("{HEAD_FILE}.tmp"));
+        let text = format!("{} {}\n", self.head.seq, self.head.hash);
+        let write = || -> std::io::Result<()> {
+            let mut file = fs::File::create(&temp)?;
+            std::io::Write::write_all(&mut file, text.as_bytes())?;
+            file.sync_all()?;
+            fs::rename(&temp, &path)?;
+            fs::File::open(&self.path)?.sync_all()
+        };
+        write().map_err(|e| Error::io(path.display(), e))
+    }
+
+    fn check_head_file(&self) -> Result<()> {
+        let text = match fs::read_to_string(self.head_file()) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => return Err(Error::io(self.head_file().display(), err)),
+        };
+        let mut parts = text.split_whitespace();
+        let (Some(seq), Some(hash)) = (
+            parts.next().and_then(|s| s.parse::<u64>().ok()),
+            parts.next(),
+        ) else {
+            return Err(Error::Integrity(format!(
+                "{} is damaged",
+                self.head_file().display()
+            )));
+        };
+        let lost = seq > self.head.seq;
+        let differs = seq == self.head.seq && hash != self.head.hash;
+        if lost || differs {
+            return Err(Error::Integrity(format!(
+                "the ledger's storage is damaged: {} records were committed (head {seq}:{hash}) but the storage holds {}; \
+                 export what verifies and import it into a new ledger",
+                seq, self.head.seq
+            )));
+        }
         Ok(())
     }
 
@@ -476,6 +548,9 @@ impl Ledger {
                 _ => undecodable = true,
             }
             batch.remove(&index::log_key(seq));
+            if batch_len(&residue, seq) {
+                self.db.apply_batch(std::mem::take(&mut batch))?;
+            }
         }
         if undecodable {
             // A damaged record: find its entries by scanning every index.
@@ -518,6 +593,14 @@ impl Ledger {
 fn is_lock_error(err: &std::io::Error) -> bool {
     err.kind() == std::io::ErrorKind::WouldBlock
         || err.to_string().contains("could not acquire lock")
+}
+
+/// Whether a cleanup batch is full at this residue record (every 1,000 records, so a
+/// failed import of any size is cleaned up in bounded memory).
+fn batch_len(residue: &[u64], seq: u64) -> bool {
+    residue
+        .first()
+        .is_some_and(|first| (seq - first) % 1000 == 0)
 }
 
 const INDEX_TAG_RANGES: &[u8] = index::INDEX_TAGS;

@@ -132,8 +132,12 @@ pub fn verify(ledger: &Ledger, claimed_head: Option<(u64, &str)>) -> Result<Repo
         stored_entries += 1;
         if index::entry_seq(&key, &value).is_none_or(|seq| seq > head.seq) {
             return Err(Error::Integrity(format!(
-                "an index entry ({}) names no committed record",
-                String::from_utf8_lossy(&key).escape_debug()
+                "an index entry (table `{}`, key {}) names no committed record",
+                char::from(key[0]),
+                key[1..]
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
             )));
         }
     }

@@ -640,7 +640,6 @@ fn a_db_folder_that_cannot_be_read() {
 }
 
 #[test]
-#[ignore = "store.rs: Ledger::exists treats an unreadable ledger as missing (see the reliability report)"]
 fn a_read_command_on_a_db_folder_that_cannot_be_read() {
     let ledger = TestLedger::bundled();
     open_up(&ledger);
@@ -787,7 +786,6 @@ fn import_from_stdin_names_stdin_and_the_line() {
 }
 
 #[test]
-#[ignore = "cli/append.rs reads stdin with read_to_string: invalid UTF-8 is exit 1, not 3 (see the reliability report)"]
 fn append_stdin_with_invalid_utf8() {
     let ledger = TestLedger::bundled();
     let run = ledger

@@ -70,11 +70,17 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
                 "`append -` reads the whole event from stdin and takes no field flags",
             ));
         }
-        let mut text = String::new();
+        let mut bytes = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut text)
+            .read_to_end(&mut bytes)
             .map_err(|e| Error::io("stdin", e))?;
         let at = Location("stdin".into());
+        let text = String::from_utf8(bytes).map_err(|e| {
+            Error::invalid(
+                &at,
+                format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to() + 1),
+            )
+        })?;
         (parse_object(&text, &at)?, at)
     } else {
         (
