@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::event::{parse_event, Event, RECORD_FIELDS};
+use crate::event::{parse_event_owned, Event, RECORD_FIELDS};
 use crate::time::{self, Instant};
 
 /// `prev_hash` of the first record.
@@ -89,11 +89,11 @@ impl Record {
                 return Err(format!("field `{field}` must be 64 lowercase hex digits"));
             }
         }
-        let mut input = input_of(&object);
+        let input = input_of(&object);
         if !input.contains_key("id") {
             return Err("a stored record needs field `id`".into());
         }
-        let event = parse_event(&mut input, &mut Uuid::nil)?;
+        let event = parse_event_owned(input, &mut Uuid::nil)?;
         Ok(Record {
             seq,
             recorded_at,
@@ -241,7 +241,7 @@ mod tests {
             .as_object()
             .unwrap()
             .clone();
-        let event = parse_event(&mut input, &mut Uuid::nil).unwrap();
+        let event = crate::event::parse_event(&mut input, &mut Uuid::nil).unwrap();
         let at = time::parse_occurred_at("2026-01-01T00:00:00Z").unwrap();
         let (record, bytes) = Record::seal(input, event, 1, at, GENESIS_HASH);
         let back = Record::decode(&bytes).unwrap();

@@ -427,6 +427,19 @@ pub fn parse_event(
     object: &mut Map<String, Value>,
     new_id: &mut dyn FnMut() -> Uuid,
 ) -> Result<Event, String> {
+    let event = parse_event_owned(object.clone(), new_id)?;
+    if !object.contains_key("id") {
+        object.insert("id".into(), Value::String(event.id.to_string()));
+    }
+    Ok(event)
+}
+
+/// [`parse_event`] for an object the caller no longer needs (reading stored records):
+/// its values move into the event instead of being copied.
+pub fn parse_event_owned(
+    object: Map<String, Value>,
+    new_id: &mut dyn FnMut() -> Uuid,
+) -> Result<Event, String> {
     let type_name = match object.get("type") {
         None => return Err("missing field `type`".into()),
         Some(Value::String(t)) => t.clone(),
@@ -481,14 +494,14 @@ pub fn parse_event(
     // Split the object into the common header and the type-specific body.
     let mut header = Map::new();
     let mut body = Map::new();
-    for (key, value) in object.iter() {
+    for (key, value) in object {
         if key == "type" {
             continue;
         }
-        if COMMON_FIELDS.contains(&key.as_str()) && !own(key) {
-            header.insert(key.clone(), value.clone());
+        if COMMON_FIELDS.contains(&key.as_str()) && !own(&key) {
+            header.insert(key, value);
         } else {
-            body.insert(key.clone(), value.clone());
+            body.insert(key, value);
         }
     }
     let header: Header = from_value(Value::Object(header))?;
@@ -529,14 +542,7 @@ pub fn parse_event(
     if matches!(body, Body::EventRetracted { .. }) && header.supersedes.is_some() {
         return Err("an event_retracted cannot also carry `supersedes`".into());
     }
-    let id = match header.id {
-        Some(id) => id,
-        None => {
-            let id = new_id();
-            object.insert("id".into(), Value::String(id.to_string()));
-            id
-        }
-    };
+    let id = header.id.unwrap_or_else(new_id);
     if header.supersedes == Some(id) {
         return Err("field `supersedes`: an event cannot supersede itself".into());
     }

@@ -40,25 +40,24 @@ fn usable_snapshot(
     at: &Instant,
     known_seq: u64,
 ) -> Result<Option<(Instant, Builder)>> {
-    let mut snapshots = ledger.snapshots_upto(provision, at).peekable();
-    if snapshots.peek().is_none() {
-        return Ok(None);
-    }
-    // The late arrivals up to the cut, and for each the earliest valid time among it
-    // and those after it: a snapshot (V, S) is spoiled when an arrival after S reaches
-    // back to V or earlier.
-    let late = ledger.late_between(provision, 0, known_seq)?;
-    let mut earliest_from = vec![END_OF_TIME; late.len() + 1];
-    for i in (0..late.len()).rev() {
-        earliest_from[i] = earliest_from[i + 1].min(late[i].1);
-    }
-    for item in snapshots {
+    // Late arrivals after a candidate's record, up to the cut, spoil it when one of
+    // them reaches back to its valid time. They are read once, from the earliest
+    // candidate record needed so far: usually only what came after the newest one.
+    let mut late: Vec<(u64, Instant)> = Vec::new();
+    let mut scanned_after = known_seq;
+    for item in ledger.snapshots_upto(provision, at) {
         let (time, seq, bytes) = item?;
         if seq > known_seq {
             continue;
         }
-        let first_after = late.partition_point(|(late_seq, _)| *late_seq <= seq);
-        if earliest_from[first_after] <= time {
+        if seq < scanned_after {
+            let mut earlier = ledger.late_between(provision, seq, scanned_after)?;
+            earlier.append(&mut late);
+            late = earlier;
+            scanned_after = seq;
+        }
+        let spoiled = late.iter().any(|(late_seq, late_time)| *late_seq > seq && *late_time <= time);
+        if spoiled {
             continue;
         }
         let builder: Builder = serde_json::from_slice(&bytes).map_err(|e| {
