@@ -21,6 +21,7 @@
 //! - [`snapshot`]: projection snapshots: the fold stored at points of valid time.
 //! - [`query`]: the counting rule of SPEC §3; state, history, log.
 //! - [`audit`]: blame, diff and compare: the event behind every field.
+//! - [`timeline`]: status bands, event markers and meetings over valid time, for timelines.
 //! - [`verify`]: re-hashing the chain and checking indexes against a replay.
 //!
 //! The library never prints, never reads environment variables, and never reads
@@ -39,6 +40,7 @@ pub mod query;
 pub mod snapshot;
 pub mod store;
 pub mod time;
+pub mod timeline;
 pub mod verify;
 
 pub use error::{Error, ErrorKind, Result};

@@ -24,3 +24,6 @@ mod concurrency;
 
 // Crashes (SIGKILL during imports and appends, then recovery) and damaged storage.
 mod crash;
+
+// The analyst's workbench: timeline HTML (golden, escaping, headless Chromium), exports, list, search.
+mod workbench;

@@ -19,8 +19,18 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
     let ledger = ctx.open(Access::Existing)?;
-    let Some(path) = &args.out else {
-        return write_records(&ledger, out);
+    write_to(args.out.as_deref(), out, |w| write_records(&ledger, w))
+}
+
+/// Runs `write` on stdout, or, with a path, on a temporary file beside it that is
+/// synced and renamed into place only when everything was written.
+pub fn write_to(
+    path: Option<&std::path::Path>,
+    out: &mut dyn Write,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), CliError>,
+) -> Result<(), CliError> {
+    let Some(path) = path else {
+        return write(out);
     };
     let dir = path
         .parent()
@@ -30,7 +40,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(&shown, e))?;
     {
         let mut writer = BufWriter::new(temp.as_file_mut());
-        write_records(&ledger, &mut writer).map_err(|e| match e {
+        write(&mut writer).map_err(|e| match e {
             CliError::BrokenPipe => CliError::Failed {
                 code: 1,
                 message: format!("{shown}: write failed"),

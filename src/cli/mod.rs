@@ -17,6 +17,7 @@ mod log;
 mod render;
 mod retract;
 mod state;
+mod timeline;
 mod verify;
 
 use std::io::{self, Write};
@@ -80,6 +81,7 @@ pub enum Command {
     Log(log::Args),
     Export(export::Args),
     Verify(verify::Args),
+    Timeline(timeline::Args),
 }
 
 /// Runs pactlog with the process's arguments and environment.
@@ -153,6 +155,7 @@ fn run(cli: &Cli, env: &mut Env, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Log(args) => log::run(&ctx, args, out),
         Command::Export(args) => export::run(&ctx, args, out),
         Command::Verify(args) => verify::run(&ctx, args, out),
+        Command::Timeline(args) => timeline::run(&ctx, args, out),
     }
 }
 
