@@ -224,3 +224,76 @@ fn timeline_loads_in_headless_chromium() {
         );
     }
 }
+
+#[test]
+fn exports_for_publishing_of_the_bundled_record() {
+    let ledger = TestLedger::bundled();
+    let florida = ["--at", "florida-2025-11-30"];
+    let export = |args: &[&str]| {
+        let mut all = vec!["export"];
+        all.extend_from_slice(args);
+        ledger.ok(&all)
+    };
+    check(
+        "export-timelinejs.json",
+        &export(&["--format", "timelinejs", "--at", "2025-12-01"]),
+    );
+    check(
+        "export-provisions-after-florida.csv",
+        &export(&[&["--format", "csv"][..], &florida[..]].concat()),
+    );
+    check(
+        "export-provisions-after-florida.md",
+        &export(&[&["--format", "markdown"][..], &florida[..]].concat()),
+    );
+    let nato = ["--provision", "nato-membership", "--known-at", "seq:70"];
+    check(
+        "export-nato-membership-history-before-correction.csv",
+        &export(&[&["--format", "csv"][..], &nato[..]].concat()),
+    );
+    check(
+        "export-nato-membership-history.md",
+        &export(&["--format", "markdown", "--provision", "nato-membership"]),
+    );
+    // The CSV parses back with one header and one row per provision.
+    let csv = export(&[&["--format", "csv"][..], &florida[..]].concat());
+    let body: String = csv.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    assert_eq!(reader.records().count(), 10);
+    // TimelineJS: a slide per counted event, grouped by provision, eras per round.
+    let tjs: serde_json::Value =
+        serde_json::from_str(&export(&["--format", "timelinejs"])).unwrap();
+    let events = tjs["events"].as_array().unwrap();
+    assert!(events.iter().all(|e| e["start_date"]["year"] == 2025
+        && e["text"]["headline"].is_string()
+        && e["group"].is_string()
+        && e.get("media").is_none()));
+    assert_eq!(
+        tjs["eras"].as_array().unwrap().len(),
+        2,
+        "Geneva and Florida"
+    );
+    // The default stays the stored records, and cut flags do not go with it.
+    assert_eq!(export(&["--format", "ndjson"]), export(&[]));
+    assert_eq!(ledger.fails(&["export", "--at", "2025-11-30"]).code, 2);
+}
+
+#[test]
+fn exports_escape_hostile_text() {
+    let ledger = hostile_ledger();
+    for format in ["timelinejs", "markdown"] {
+        let out = ledger.ok(&["export", "--format", format]);
+        let hist = ledger.ok(&["export", "--format", format, "--provision", "nato"]);
+        for text in [&out, &hist] {
+            assert!(!text.contains("<img"), "{format}: {text}");
+            assert!(!text.contains("</script>"), "{format}: {text}");
+        }
+    }
+    // CSV keeps the text as it is (a spreadsheet is no browser), quoted.
+    let csv = ledger.ok(&["export", "--format", "csv", "--provision", "nato"]);
+    let body: String = csv.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    assert!(reader
+        .records()
+        .any(|r| r.unwrap().iter().any(|cell| cell == HOSTILE)));
+}

@@ -1,25 +1,86 @@
-//! `pactlog export`: NDJSON of all records, in seq order.
+//! `pactlog export`: NDJSON of all records, in seq order; or, for publishing,
+//! TimelineJS JSON and CSV or Markdown tables at a cut (see `publish`).
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
-use super::{CliError, Ctx};
+use super::{publish, CliError, Ctx};
 use crate::error::Error;
 use crate::store::Access;
 
 /// Write every stored record as NDJSON in seq order, exactly as stored (canonical
 /// JSON, so each line re-hashes to its `hash`). `pactlog import` of an export into an
 /// empty ledger reproduces the same head hash.
+///
+/// For publishing: `--format timelinejs` (Knight Lab's TimelineJS), `--format csv`
+/// and `--format markdown` (every provision at `--at`/`--known-at`, or with
+/// `--provision P` its history), each stamped with its cut.
+///
+/// Example: pactlog export --format markdown --at florida-2025-11-30
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Write to this file (atomically: a temporary file renamed into place) instead of stdout
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+
+    /// ndjson: the stored records. timelinejs: TimelineJS JSON (a slide per event, a
+    /// group per provision, an era per negotiation round). csv, markdown: every
+    /// provision at the cut (status, text in each proposal, each party's stance) or,
+    /// with --provision, that provision's history; stamped with the cut
+    #[arg(long, value_enum, default_value_t = Format::Ndjson)]
+    pub format: Format,
+
+    /// csv, markdown: one provision's history; timelinejs: only this provision
+    #[arg(long, value_name = "PROVISION")]
+    pub provision: Option<String>,
+
+    #[command(flatten)]
+    pub cut: super::state::CutArgs,
+}
+
+/// What `export` writes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Ndjson,
+    Timelinejs,
+    Csv,
+    Markdown,
 }
 
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
     let ledger = ctx.open(Access::Existing)?;
-    write_to(args.out.as_deref(), out, |w| write_records(&ledger, w))
+    if args.format == Format::Ndjson {
+        if args.provision.is_some() || args.cut.at.is_some() || args.cut.known_at.is_some() {
+            return Err(CliError::usage(
+                "--provision, --at and --known-at go with --format timelinejs, csv or markdown; ndjson exports every record",
+            ));
+        }
+        return write_to(args.out.as_deref(), out, |w| write_records(&ledger, w));
+    }
+    let cut = ctx.cut(
+        &ledger,
+        args.cut.at.as_deref(),
+        args.cut.known_at.as_deref(),
+    )?;
+    let provision = args
+        .provision
+        .as_deref()
+        .map(|p| super::state::slug_arg(p, "--provision"))
+        .transpose()?;
+    let provisions: Vec<_> = provision.iter().cloned().collect();
+    write_to(args.out.as_deref(), out, |w| match args.format {
+        Format::Timelinejs => {
+            super::write_json(w, &publish::timelinejs(&ledger, &provisions, &cut)?)
+        }
+        Format::Csv => publish::write_csv(
+            &publish::table(&ledger, provision.as_ref(), &cut, args.cut.at.is_some())?,
+            w,
+        ),
+        _ => publish::write_markdown(
+            &publish::table(&ledger, provision.as_ref(), &cut, args.cut.at.is_some())?,
+            w,
+        ),
+    })
 }
 
 /// Runs `write` on stdout, or, with a path, on a temporary file beside it that is

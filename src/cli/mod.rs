@@ -14,6 +14,7 @@ mod export;
 mod history;
 mod import;
 mod log;
+mod publish;
 mod render;
 mod retract;
 mod state;

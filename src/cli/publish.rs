@@ -1,0 +1,288 @@
+//! The publishing formats of `pactlog export`: TimelineJS JSON, and CSV and Markdown
+//! tables (every provision at a cut, or one provision's history), each stamped with
+//! the cut it was taken at.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use serde_json::{json, Value};
+
+use super::timeline::escape;
+use super::{render, CliError};
+use crate::event::Slug;
+use crate::query::{self, Cut, HistoryEntry, StateAt};
+use crate::store::Ledger;
+use crate::time::{self, Instant};
+use crate::timeline::{self as tl, Marker};
+
+/// A table: a caption, column names, rows of cells.
+pub struct Table {
+    pub caption: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Every provision drafted at the cut: status, its text in each proposal, each party's stance.
+pub fn provisions_table(states: &[StateAt], cut: &Cut) -> Table {
+    let proposals: BTreeSet<&Slug> = states
+        .iter()
+        .flat_map(|s| s.state.texts.iter().map(|t| &t.proposal))
+        .collect();
+    let parties: BTreeSet<&Slug> = states
+        .iter()
+        .flat_map(|s| s.state.positions.iter().map(|p| &p.party))
+        .collect();
+    let mut header: Vec<String> = ["provision", "title", "status", "status_since"]
+        .map(String::from)
+        .to_vec();
+    header.extend(proposals.iter().map(|p| format!("text: {p}")));
+    header.extend(parties.iter().map(|p| format!("stance: {p}")));
+    let rows = states
+        .iter()
+        .map(|s| {
+            let s = &s.state;
+            let mut row = vec![
+                s.provision.to_string(),
+                s.title.clone(),
+                s.status.to_string(),
+                time::format(&s.status_since),
+            ];
+            row.extend(proposals.iter().map(|proposal| {
+                match s.texts.iter().find(|t| &t.proposal == *proposal) {
+                    Some(t) if t.dropped => format!("(dropped) {}", t.text),
+                    Some(t) => t.text.clone(),
+                    None => String::new(),
+                }
+            }));
+            row.extend(parties.iter().map(|party| {
+                s.positions
+                    .iter()
+                    .find(|p| &p.party == *party)
+                    .map(|p| p.stance.to_string())
+                    .unwrap_or_default()
+            }));
+            row
+        })
+        .collect();
+    Table {
+        caption: format!(
+            "Provisions at {}, as known at {} (pactlog)",
+            time::format(&cut.at),
+            time::format(&cut.known_at)
+        ),
+        header,
+        rows,
+    }
+}
+
+/// One provision's history: every event that touched it, with both times and removals.
+pub fn history_table(
+    provision: &Slug,
+    entries: &[HistoryEntry],
+    at: Option<Instant>,
+    known_at: Instant,
+) -> Table {
+    let header = [
+        "seq",
+        "occurred_at",
+        "recorded_at",
+        "type",
+        "who",
+        "what",
+        "text",
+        "source",
+        "source_url",
+        "id",
+        "removed_by",
+    ]
+    .map(String::from)
+    .to_vec();
+    let rows = entries
+        .iter()
+        .map(|entry| {
+            let r = &entry.record;
+            let (headline, detail) = tl::describe(&r.event);
+            vec![
+                r.seq.to_string(),
+                time::format(&r.event.occurred_at),
+                time::format(&r.recorded_at),
+                r.event.type_name().to_string(),
+                r.event.who().unwrap_or_default().to_string(),
+                headline,
+                detail.unwrap_or_default(),
+                r.event
+                    .source
+                    .as_ref()
+                    .map(|s| s.outlet.clone())
+                    .unwrap_or_default(),
+                r.event
+                    .source
+                    .as_ref()
+                    .and_then(|s| s.url.clone())
+                    .unwrap_or_default(),
+                r.event.id.to_string(),
+                entry
+                    .removed_by
+                    .map(|(id, _)| id.to_string())
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let upto = at
+        .map(|at| format!(" up to {}", time::format(&at)))
+        .unwrap_or_default();
+    Table {
+        caption: format!(
+            "History of {provision}{upto}, as known at {} (pactlog)",
+            time::format(&known_at)
+        ),
+        header,
+        rows,
+    }
+}
+
+/// CSV with a `#` comment line carrying the caption (the cut) first.
+pub fn write_csv(table: &Table, out: &mut dyn Write) -> Result<(), CliError> {
+    writeln!(out, "# {}", table.caption)?;
+    let mut writer = csv::Writer::from_writer(out);
+    let failed = |e: csv::Error| match e.into_kind() {
+        csv::ErrorKind::Io(io) => CliError::from(io),
+        other => CliError::Failed {
+            code: 1,
+            message: format!("output: {other:?}"),
+        },
+    };
+    writer.write_record(&table.header).map_err(failed)?;
+    for row in &table.rows {
+        writer.write_record(row).map_err(failed)?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+/// A Markdown table cell: HTML-escaped, Markdown punctuation and pipes backslashed,
+/// line breaks as `<br>`.
+fn markdown_cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in escape(text).chars() {
+        match c {
+            '\\' | '*' | '_' | '`' | '[' | ']' | '|' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("<br>"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A GitHub-flavoured Markdown table under an italic caption naming the cut.
+pub fn write_markdown(table: &Table, out: &mut dyn Write) -> Result<(), CliError> {
+    writeln!(out, "*{}*", markdown_cell(&table.caption))?;
+    writeln!(out)?;
+    let line = |cells: &[String]| {
+        let cells: Vec<String> = cells.iter().map(|c| markdown_cell(c)).collect();
+        format!("| {} |", cells.join(" | "))
+    };
+    writeln!(out, "{}", line(&table.header))?;
+    writeln!(out, "|{}", " --- |".repeat(table.header.len()))?;
+    for row in &table.rows {
+        writeln!(out, "{}", line(row))?;
+    }
+    Ok(())
+}
+
+fn date(t: &Instant) -> Value {
+    use chrono::Datelike;
+    json!({ "year": t.year(), "month": t.month(), "day": t.day() })
+}
+
+/// TimelineJS JSON: one slide per counted event per provision (grouped by provision),
+/// an era per negotiation round (up to and including each held meeting's day).
+/// TimelineJS shows headlines and texts as HTML, so every text is escaped.
+pub fn timelinejs(ledger: &Ledger, provisions: &[Slug], cut: &Cut) -> Result<Value, CliError> {
+    let timeline = tl::timeline(ledger, provisions, cut)?;
+    let mut events = Vec::new();
+    for line in &timeline.provisions {
+        for marker in line.markers.iter().filter(|m| m.removed_by.is_none()) {
+            events.push(json!({
+                "start_date": date(&marker.occurred_at),
+                "text": {
+                    "headline": escape(&marker.headline),
+                    "text": slide_text(marker),
+                },
+                "group": escape(&line.title),
+                "unique_id": format!("{}-{}", line.provision, marker.seq),
+            }));
+        }
+    }
+    let eras: Vec<Value> = match timeline.span() {
+        Some((start, _)) => tl::rounds(&timeline, start)
+            .into_iter()
+            .map(|(from, to, meeting)| {
+                json!({
+                    "start_date": date(&from),
+                    "end_date": date(&to),
+                    "text": {
+                        "headline": escape(&meeting.title),
+                        "text": format!("<p>{}, {}</p>", escape(&meeting.place), render::when(&meeting.day)),
+                    },
+                })
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(json!({
+        "title": {
+            "text": {
+                "headline": "Negotiation timeline",
+                "text": format!(
+                    "<p>At {}, as known at {} (pactlog)</p>",
+                    escape(&time::format(&cut.at)),
+                    escape(&time::format(&cut.known_at))
+                ),
+            }
+        },
+        "events": events,
+        "eras": eras,
+    }))
+}
+
+fn slide_text(marker: &Marker) -> String {
+    let mut text = String::new();
+    if let Some(detail) = &marker.detail {
+        text.push_str(&format!("<blockquote>{}</blockquote>", escape(detail)));
+    }
+    if let Some(who) = &marker.who {
+        text.push_str(&format!("<p>— {}</p>", escape(who)));
+    }
+    if let Some(source) = &marker.source {
+        text.push_str(&format!("<p>Source: {}</p>", escape(&source.outlet)));
+    }
+    text.push_str(&format!(
+        "<p><small>{} · event {} · recorded {}</small></p>",
+        marker.type_name,
+        marker.id,
+        time::format(&marker.recorded_at)
+    ));
+    text
+}
+
+/// Every provision's state at the cut, or one provision's history, as a table.
+pub fn table(
+    ledger: &Ledger,
+    provision: Option<&Slug>,
+    cut: &Cut,
+    at_given: bool,
+) -> Result<Table, CliError> {
+    Ok(match provision {
+        None => provisions_table(&query::all_states(ledger, cut)?, cut),
+        Some(provision) => {
+            let at = at_given.then_some(cut.at);
+            let entries = query::history(ledger, provision, at, cut.known_at)?;
+            history_table(provision, &entries, at, cut.known_at)
+        }
+    })
+}
