@@ -297,3 +297,77 @@ fn exports_escape_hostile_text() {
         .records()
         .any(|r| r.unwrap().iter().any(|cell| cell == HOSTILE)));
 }
+
+#[test]
+fn list_counts_events_and_dates() {
+    let ledger = TestLedger::bundled();
+    let meetings = ledger.run(&["list", "meetings", "--json"]).json();
+    let geneva = meetings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["slug"] == "geneva-2025-11-23")
+        .unwrap();
+    assert!(geneva["events"].as_u64().unwrap() >= 2, "{geneva}");
+    assert_eq!(geneva["last"], "2025-11-23T00:00:00Z");
+    let parties = ledger.run(&["list", "parties", "--json"]).json();
+    let slugs: Vec<&str> = parties
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["europe", "russia", "ukraine", "us"]);
+    assert_eq!(parties[3]["name"], "United States");
+    // The superseded Rubio quote no longer counts for him.
+    let actors = ledger.run(&["list", "actors", "--json"]).json();
+    assert!(actors
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["events"].as_u64().unwrap() >= 1));
+    let table = ledger.ok(&["list", "provisions"]);
+    assert!(table.starts_with("10 provisions\n"), "{table}");
+    assert!(table.contains("NATO membership"));
+    for kind in ["parties", "actors", "proposals", "provisions", "meetings"] {
+        ledger.ok(&["list", kind]);
+    }
+    assert_eq!(ledger.run(&["list", "people"]).code, 2);
+}
+
+#[test]
+fn search_finds_quotes_case_insensitively() {
+    let ledger = TestLedger::bundled();
+    let found = ledger.run(&["search", "LEGAL SENSE", "--json"]).json();
+    let found = found.as_array().unwrap();
+    assert_eq!(found.len(), 2, "the quote and its correction: {found:?}");
+    assert!(found.iter().all(
+        |m| m["field"] == "quote" && m["provisions"] == serde_json::json!(["nato-membership"])
+    ));
+    assert!(
+        found.iter().any(|m| m["removed_by"].is_string()),
+        "the superseded one is marked"
+    );
+    let text = ledger.ok(&["search", "legal sense"]);
+    assert!(text.starts_with("2 matches for “legal sense”"), "{text}");
+    assert!(text.contains("removed by"));
+    assert!(ledger
+        .ok(&["search", "zzz-no-such-text"])
+        .starts_with("0 matches"));
+}
+
+#[test]
+fn completions_and_man_page() {
+    let ledger = TestLedger::new();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = ledger.ok(&["completions", shell]);
+        assert!(script.contains("timeline"), "{shell}: {script}");
+    }
+    let man = ledger.ok(&["man"]);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH pactlog"),
+        "{man}"
+    );
+    assert!(man.contains("timeline"));
+    assert!(!ledger.db.exists(), "neither touches a ledger");
+}

@@ -8,15 +8,18 @@
 mod append;
 mod blame;
 mod compare;
+mod completions;
 mod demo;
 mod diff;
 mod export;
 mod history;
 mod import;
+mod list;
 mod log;
 mod publish;
 mod render;
 mod retract;
+mod search;
 mod state;
 mod timeline;
 mod verify;
@@ -83,6 +86,10 @@ pub enum Command {
     Export(export::Args),
     Verify(verify::Args),
     Timeline(timeline::Args),
+    List(list::Args),
+    Search(search::Args),
+    Completions(completions::Args),
+    Man(completions::ManArgs),
 }
 
 /// Runs pactlog with the process's arguments and environment.
@@ -157,6 +164,10 @@ fn run(cli: &Cli, env: &mut Env, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Export(args) => export::run(&ctx, args, out),
         Command::Verify(args) => verify::run(&ctx, args, out),
         Command::Timeline(args) => timeline::run(&ctx, args, out),
+        Command::List(args) => list::run(&ctx, args, out),
+        Command::Search(args) => search::run(&ctx, args, out),
+        Command::Completions(args) => completions::run(args, out),
+        Command::Man(args) => completions::man(args, out),
     }
 }
 
