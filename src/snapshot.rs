@@ -56,7 +56,9 @@ fn usable_snapshot(
             late = earlier;
             scanned_after = seq;
         }
-        let spoiled = late.iter().any(|(late_seq, late_time)| *late_seq > seq && *late_time <= time);
+        let spoiled = late
+            .iter()
+            .any(|(late_seq, late_time)| *late_seq > seq && *late_time <= time);
         if spoiled {
             continue;
         }
@@ -92,22 +94,18 @@ fn fold_history(
         if seq > known_seq {
             continue;
         }
-        let record = ledger.record(seq)?.ok_or_else(|| {
-            Error::Integrity(format!(
-                "a history index names record {seq}, which is missing"
-            ))
-        })?;
-        if record.event.occurred_at != time {
+        let (_, event) = ledger.event_at(seq)?;
+        if event.occurred_at != time {
             continue;
         }
         if ledger
-            .removed_by(&record.event.id)?
+            .removed_by(&event.id)?
             .is_some_and(|by| by <= known_seq)
         {
             continue;
         }
         visit(&projection, &time);
-        projection.apply(&record.event);
+        projection.apply(&event);
     }
     Ok(projection)
 }

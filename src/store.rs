@@ -184,6 +184,24 @@ impl Ledger {
         }
     }
 
+    /// The record time and event of the committed record at `seq`, read the fast way
+    /// (see [`Record::decode_event`]).
+    pub fn event_at(&self, seq: u64) -> Result<(Instant, crate::event::Event)> {
+        let bytes = (seq != 0 && seq <= self.head.seq)
+            .then(|| self.raw(seq))
+            .transpose()?
+            .flatten()
+            .ok_or_else(|| Error::Integrity(format!("record {seq} is missing")))?;
+        let (stored_seq, recorded_at, event) = Record::decode_event(&bytes)
+            .map_err(|e| Error::Integrity(format!("record {seq} is damaged: {e}")))?;
+        if stored_seq != seq {
+            return Err(Error::Integrity(format!(
+                "record stored at seq {seq} says it is seq {stored_seq}"
+            )));
+        }
+        Ok((recorded_at, event))
+    }
+
     /// Committed records from `from` on, in seq order.
     pub fn records(&self, from: u64) -> impl Iterator<Item = Result<Record>> + '_ {
         self.raw_records(from)
@@ -224,10 +242,8 @@ impl Ledger {
         let (mut lo, mut hi) = (0u64, self.head.seq);
         while lo < hi {
             let mid = lo + (hi - lo).div_ceil(2);
-            let record = self
-                .record(mid)?
-                .ok_or_else(|| Error::Integrity(format!("record {mid} is missing")))?;
-            if record.recorded_at <= *known_at {
+            let (recorded_at, _) = self.event_at(mid)?;
+            if recorded_at <= *known_at {
                 lo = mid;
             } else {
                 hi = mid - 1;
