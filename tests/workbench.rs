@@ -371,3 +371,11 @@ fn completions_and_man_page() {
     assert!(man.contains("timeline"));
     assert!(!ledger.db.exists(), "neither touches a ledger");
 }
+
+#[test]
+fn piped_output_has_no_colour() {
+    let ledger = TestLedger::bundled();
+    for args in [&["state"][..], &["list", "actors"], &["search", "nato"]] {
+        assert!(!ledger.ok(args).contains('\u{1b}'), "{args:?}");
+    }
+}

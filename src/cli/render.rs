@@ -30,6 +30,28 @@ pub fn table(header: &[&str]) -> Table {
     table
 }
 
+/// Colour only on a terminal, and never when `NO_COLOR` is set (no-color.org).
+pub fn colour() -> bool {
+    std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// A status cell, coloured when [`colour`] allows.
+pub fn status_cell(status: crate::event::Status) -> comfy_table::Cell {
+    use crate::event::Status::*;
+    use comfy_table::Color;
+    let cell = comfy_table::Cell::new(status.as_str());
+    if !colour() {
+        return cell;
+    }
+    cell.fg(match status {
+        Proposed => Color::Grey,
+        Contested | Rejected => Color::Red,
+        UnderNegotiation => Color::Yellow,
+        AgreedInPrinciple | Agreed => Color::Green,
+        Withdrawn | Superseded => Color::DarkGrey,
+    })
+}
+
 /// An instant as people read it here.
 pub fn when(t: &Instant) -> String {
     if t.time() == chrono::NaiveTime::MIN {
@@ -181,12 +203,12 @@ pub fn provisions(out: &mut dyn Write, states: &[StateAt]) -> Result<(), CliErro
             .map(|p| format!("{}: {}", p.party, p.stance))
             .collect();
         t.add_row(vec![
-            s.provision.to_string(),
-            s.title.clone(),
-            s.status.to_string(),
-            when(&s.status_since),
-            texts.join("\n"),
-            positions.join("\n"),
+            comfy_table::Cell::new(&s.provision),
+            comfy_table::Cell::new(&s.title),
+            status_cell(s.status),
+            comfy_table::Cell::new(when(&s.status_since)),
+            comfy_table::Cell::new(texts.join("\n")),
+            comfy_table::Cell::new(positions.join("\n")),
         ]);
     }
     if let Some(first) = states.first() {
