@@ -378,7 +378,11 @@ fn a_truncation_that_moves_the_head_back_is_caught_by_the_published_head() {
     // The head witnessed beside sled's files catches it at the next open.
     let run = ledger.run(&["verify"]);
     assert_eq!(run.code, 6, "{}", run.stderr);
-    assert!(run.error().contains("71 records were committed"), "{}", run.error());
+    assert!(
+        run.error().contains("71 records were committed"),
+        "{}",
+        run.error()
+    );
     // A truncation that also removes the witness is consistent in itself: only the
     // published head tells it apart.
     std::fs::remove_file(ledger.db.join(pactlog::store::HEAD_FILE)).unwrap();
