@@ -125,9 +125,30 @@ impl Record {
 
     /// Re-hashes the record and compares with its `hash`.
     pub fn check(&self) -> Result<(), String> {
-        let mut without = self.object.clone();
-        without.remove("hash");
-        let actual = hash_hex(&canonical(&without));
+        self.check_hash(&canonical_members(&self.object))
+    }
+
+    /// [`Record::check`], and that `stored` is exactly the record's canonical form:
+    /// what `verify` asks of every stored record, writing each member once.
+    pub fn check_stored(&self, stored: &[u8]) -> Result<(), String> {
+        let members = canonical_members(&self.object);
+        self.check_hash(&members)?;
+        if join_members(&members) != stored {
+            return Err(format!(
+                "record {} is not stored in canonical form",
+                self.seq
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_hash(&self, members: &[(&str, Vec<u8>)]) -> Result<(), String> {
+        let without: Vec<(&str, Vec<u8>)> = members
+            .iter()
+            .filter(|(key, _)| *key != "hash")
+            .cloned()
+            .collect();
+        let actual = hash_hex(&join_members(&without));
         if actual != self.hash {
             return Err(format!(
                 "record {} does not match its hash: stored {}, computed {}",

@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::chain::{canonical, Record, GENESIS_HASH};
+use crate::chain::{Record, GENESIS_HASH};
 use crate::error::{Error, Result};
 use crate::event::{Kind, Slug};
 use crate::index::{self, Entry};
@@ -48,16 +48,11 @@ pub fn verify(ledger: &Ledger, claimed_head: Option<(u64, &str)>) -> Result<Repo
                 record.seq
             )));
         }
-        record.check().map_err(Error::Integrity)?;
+        record.check_stored(&bytes).map_err(Error::Integrity)?;
         if record.prev_hash != prev_hash {
             return Err(Error::Integrity(format!(
                 "record {seq}: `prev_hash` is not the hash of record {}: a record before it was changed, removed or reordered",
                 seq - 1
-            )));
-        }
-        if canonical(&record.object) != bytes.as_ref() {
-            return Err(Error::Integrity(format!(
-                "record {seq} is not stored in canonical form"
             )));
         }
         if prev_recorded.is_some_and(|prev| record.recorded_at < prev) {
