@@ -944,3 +944,56 @@ mod fuzz {
         }
     }
 }
+
+// Files and permissions.
+
+#[test]
+fn a_new_ledger_folder_is_readable_only_by_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let ledger = TestLedger::new();
+    ledger.ok(&[
+        "append",
+        "party_registered",
+        "--party",
+        "us",
+        "--name",
+        "US",
+        "--occurred-at",
+        "2025-11-20",
+    ]);
+    let mode = std::fs::metadata(&ledger.db).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "mode {mode:o}");
+}
+
+#[test]
+fn importing_a_folder_never_follows_a_link_out_of_it() {
+    let ledger = TestLedger::new();
+    let dir = ledger.path("in");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    let party = |slug: &str| {
+        format!(
+            r#"{{"type":"party_registered","occurred_at":"2025-11-20","party":"{slug}","name":"{slug}"}}"#
+        )
+    };
+    std::fs::write(dir.join("a.ndjson"), party("inside")).unwrap();
+    std::fs::write(dir.join("sub/b.ndjson"), party("nested")).unwrap();
+    let outside = ledger.path("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("c.ndjson"), party("outside")).unwrap();
+    std::os::unix::fs::symlink(outside.join("c.ndjson"), dir.join("link.ndjson")).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("linked-folder")).unwrap();
+    let out = ledger.ok(&["import", dir.to_str().unwrap()]);
+    assert!(
+        out.starts_with("imported 2 events (0 already present) from 2 inputs"),
+        "{out}"
+    );
+    let log = ledger.ok(&["log", "--json"]);
+    assert!(log.contains("\"inside\"") && log.contains("\"nested\""));
+    assert!(
+        !log.contains("\"outside\""),
+        "a link out of the folder was followed"
+    );
+    // A link the user names is read: they named it.
+    let out = ledger.ok(&["import", dir.join("link.ndjson").to_str().unwrap()]);
+    assert!(out.starts_with("imported 1 events"), "{out}");
+}
