@@ -458,9 +458,17 @@ impl Ledger {
         batch.insert(index::META_HEAD, head.encode());
         batch.remove(index::META_PENDING);
         self.db.apply_batch(batch)?;
-        self.sync()?;
+        // From here the write is committed as far as sled is concerned: nothing may
+        // discard it, even if making it durable fails.
         self.head = head;
-        self.write_head_file()
+        let seq = self.head.seq;
+        let unconfirmed = |err: Error| {
+            Error::Storage(format!(
+                "the events are committed (head {seq}) but not confirmed on disk: {err}"
+            ))
+        };
+        self.sync().map_err(unconfirmed)?;
+        self.write_head_file().map_err(unconfirmed)
     }
 
     /// The committed head, kept in a small file beside sled's own as a witness: if

@@ -387,6 +387,71 @@ fn append_takes_flags_or_json_and_checks_the_expected_head() {
 }
 
 #[test]
+fn records_stamped_after_the_clock_still_count_by_default() {
+    // An export from a machine whose clock ran ahead, or a clock stepped back.
+    let ledger = TestLedger::bundled();
+    ledger.at("2030-01-01T00:00:00Z").ok(&[
+        "append",
+        "status_changed",
+        "--provision",
+        NATO,
+        "--status",
+        "agreed",
+        "--occurred-at",
+        "2025-12-10",
+    ]);
+    let state = json(&ledger, &["state", NATO, "--json"]);
+    assert_eq!(
+        state["status"], "agreed",
+        "a record stamped 2030 counts at the default cut"
+    );
+    assert_eq!(state["known_at"], "2030-01-01T00:00:00Z");
+    let log = json(&ledger, &["log", "--json"]);
+    assert_eq!(log.as_array().unwrap().len(), 72);
+}
+
+#[test]
+fn a_failed_write_on_a_missing_ledger_leaves_nothing_behind() {
+    let ledger = TestLedger::new();
+    let bad = ledger.write("bad.ndjson", b"{\"type\":\"party_registered\"}\n");
+    ledger.fails(&["import", bad.to_str().unwrap()]);
+    assert!(!ledger.db.exists(), "a failed import created the ledger");
+    ledger.fails(&["append", "status_changed", "--provision", NATO]);
+    assert!(!ledger.db.exists(), "a failed append created the ledger");
+    let run = ledger.fails(&[
+        "append",
+        "party_registered",
+        "--party",
+        "us",
+        "--name",
+        "US",
+        "--db",
+        "elsewhere",
+    ]);
+    assert!(
+        run.error().contains("`--db` is a global option"),
+        "{}",
+        run.error()
+    );
+    assert!(!ledger.db.exists() && !ledger.path("elsewhere").exists());
+}
+
+#[test]
+fn usage_errors_are_one_line() {
+    let ledger = TestLedger::bundled();
+    let run = ledger.fails(&["state", "--bogus"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.error().contains("unexpected argument '--bogus'"),
+        "{}",
+        run.error()
+    );
+    let run = ledger.fails(&["history"]);
+    assert!(run.error().contains("<PROVISION>"), "{}", run.error());
+    ledger.ok(&["export", "--json"]);
+}
+
+#[test]
 fn record_time_never_goes_back() {
     let ledger = TestLedger::bundled();
     ledger.at("2020-01-01T00:00:00Z").ok(&[
@@ -486,11 +551,15 @@ fn demo_prints_the_nato_clause_after_both_meetings_and_never_alters_a_ledger() {
     // PACTLOG_DB names a missing ledger: the demo loads into it.
     assert!(ledger.db.exists());
     let before = ledger.export();
-    let run = ledger.fails(&["demo"]);
+    // Now it holds events: the demo leaves it alone and uses a temporary ledger.
+    let out = ledger.ok(&["demo"]);
     assert!(
-        run.error().contains("already holds 71 events"),
-        "{}",
-        run.error()
+        out.starts_with("Note: ") && out.contains("holds 71 events and is left as it is"),
+        "{out}"
+    );
+    assert!(
+        out.contains("The NATO clause after florida-2025-11-30"),
+        "{out}"
     );
     assert_eq!(ledger.export(), before);
 }

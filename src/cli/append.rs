@@ -10,7 +10,6 @@ use crate::append::{append_all, Clock, Item, Summary};
 use crate::error::{Error, Location};
 use crate::event::TYPES;
 use crate::import::parse_object;
-use crate::store::Access;
 
 /// Append one event: `pactlog append TYPE --field value…` or `pactlog append -` (JSON on stdin).
 ///
@@ -99,18 +98,19 @@ pub fn append_one(
     at: Location,
     expect_seq: Option<u64>,
 ) -> Result<Summary, CliError> {
-    let mut ledger = ctx.open(Access::Create)?;
-    let mut new_id = || ctx.env.new_id();
-    let clock = Clock {
-        now: ctx.env.now,
-        new_id: &mut new_id,
-    };
-    Ok(append_all(
-        &mut ledger,
-        [Ok(Item { at, object })],
-        clock,
-        expect_seq,
-    )?)
+    ctx.write(|ledger| {
+        let mut new_id = || ctx.env.new_id();
+        let clock = Clock {
+            now: ctx.env.now,
+            new_id: &mut new_id,
+        };
+        Ok(append_all(
+            ledger,
+            [Ok(Item { at, object })],
+            clock,
+            expect_seq,
+        )?)
+    })
 }
 
 /// "appended seq N id …" or "unchanged: …".
@@ -167,6 +167,11 @@ fn object_from_flags(
             }
         };
         let field = name.replace('-', "_");
+        if field == "db" || field == "lock_timeout" {
+            return Err(CliError::usage(format!(
+                "`--{name}` is a global option: put it before the command, as in `pactlog --{name} … append {event_type} …`"
+            )));
+        }
         if field == "expect_seq" {
             let n = value.parse().map_err(|_| {
                 CliError::usage(format!("--expect-seq: `{value}` is not a whole number"))

@@ -40,7 +40,26 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
-    let explicit = ctx.cli.db.is_some();
+    // --db/PACTLOG_DB is used only when it names a missing or empty ledger; a ledger
+    // holding events is never altered, and the demo runs in a temporary one instead.
+    let mut note = None;
+    let mut explicit = ctx.cli.db.is_some();
+    if explicit && Ledger::exists(&ctx.db_path()) {
+        let ledger = super::open_waiting(
+            &ctx.db_path(),
+            Access::Existing,
+            ctx.cli.lock_timeout,
+            ctx.env.stderr_is_terminal,
+        )?;
+        if ledger.head().seq > 0 {
+            note = Some(format!(
+                "{} holds {} events and is left as it is; the demo uses a temporary ledger",
+                ctx.db_path().display(),
+                ledger.head().seq
+            ));
+            explicit = false;
+        }
+    }
     let _temp;
     let path: PathBuf = if explicit {
         ctx.db_path()
@@ -51,21 +70,6 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             .map_err(|e| Error::io("temporary folder", e))?;
         _temp.path().join("ledger")
     };
-    if Ledger::exists(&path) {
-        let ledger = super::open_waiting(
-            &path,
-            Access::Existing,
-            ctx.cli.lock_timeout,
-            ctx.env.stderr_is_terminal,
-        )?;
-        if ledger.head().seq > 0 {
-            return Err(CliError::from(Error::Conflict(format!(
-                "{} already holds {} events; the demo only loads into a missing or empty ledger",
-                path.display(),
-                ledger.head().seq
-            ))));
-        }
-    }
     let mut ledger = super::open_waiting(
         &path,
         Access::Create,
@@ -112,6 +116,9 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         .collect::<Result<Vec<_>, _>>()?;
     if args.json {
         return super::write_json(out, &states);
+    }
+    if let Some(note) = &note {
+        writeln!(out, "Note: {note}.")?;
     }
     writeln!(
         out,

@@ -36,6 +36,11 @@ pub struct Args {
 
     #[command(flatten)]
     pub cut: super::state::CutArgs,
+
+    /// Machine output: the NDJSON export is JSON already (one record per line), so
+    /// this only confirms it; it goes with the ndjson and timelinejs formats
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// What `export` writes.
@@ -48,6 +53,16 @@ pub enum Format {
 }
 
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
+    if args.json && matches!(args.format, Format::Csv | Format::Markdown) {
+        return Err(CliError::usage(format!(
+            "--json goes with --format ndjson or timelinejs, not {}",
+            if args.format == Format::Csv {
+                "csv"
+            } else {
+                "markdown"
+            }
+        )));
+    }
     let ledger = ctx.open(Access::Existing)?;
     if args.format == Format::Ndjson {
         if args.provision.is_some() || args.cut.at.is_some() || args.cut.known_at.is_some() {

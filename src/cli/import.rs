@@ -30,13 +30,11 @@ const SETTLE_AFTER: u64 = 10_000;
 
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
     let inputs = expand(&args.paths)?;
-    let mut ledger = ctx.open(Access::Create)?;
-    let summary = import_inputs(ctx, &mut ledger, &inputs, args.expect_seq)?;
+    let summary = ctx.write(|ledger| import_inputs(ctx, ledger, &inputs, args.expect_seq))?;
     if summary.appended >= SETTLE_AFTER {
         // sled replays everything written since its last snapshot on the next open and
         // then writes a snapshot. Reopening here pays that now, so the first command
         // after a bulk import is as fast as any other.
-        drop(ledger);
         drop(ctx.open(Access::Existing)?);
     }
     let files = inputs.len();

@@ -96,12 +96,23 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => {
+        Err(err) if !err.use_stderr() => {
+            // --help and --version
             let _ = err.print();
-            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            eprintln!("error: {}", one_line_usage_error(&err));
+            return ExitCode::from(2);
         }
     };
-    let mut env = Env::from_process();
+    let mut env = match Env::from_process() {
+        Ok(env) => env,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let result = run(&cli, &mut env, &mut out).and_then(|()| out.flush().map_err(CliError::from));
@@ -110,10 +121,25 @@ pub fn main() -> ExitCode {
         Err(CliError::BrokenPipe) => ExitCode::SUCCESS,
         Err(CliError::Failed { code, message }) => {
             drop(out);
-            eprintln!("error: {message}");
+            // One line, whatever the message quotes.
+            eprintln!("error: {}", message.replace(['\n', '\r'], " "));
             ExitCode::from(code)
         }
     }
+}
+
+/// clap's usage error as one line: its message, the argument it names, and its tip,
+/// without the usage block.
+fn one_line_usage_error(err: &clap::Error) -> String {
+    let text = err.render().to_string();
+    let parts: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:"))
+        .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
+        .collect();
+    let line = parts.join(" ");
+    line.strip_prefix("error: ").unwrap_or(&line).to_string()
 }
 
 /// What a command may take from the outside world.
@@ -125,16 +151,22 @@ pub struct Env {
 }
 
 impl Env {
-    fn from_process() -> Env {
-        let now = std::env::var("PACTLOG_NOW")
-            .ok()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
-            .map(|t| t.with_timezone(&chrono::Utc))
-            .unwrap_or_else(chrono::Utc::now);
-        Env {
+    fn from_process() -> Result<Env, String> {
+        let now = match std::env::var("PACTLOG_NOW") {
+            Ok(text) => chrono::DateTime::parse_from_rfc3339(&text)
+                .map_err(|e| {
+                    format!(
+                        "PACTLOG_NOW: `{}` is not an RFC 3339 instant ({e})",
+                        text.escape_debug()
+                    )
+                })?
+                .with_timezone(&chrono::Utc),
+            Err(_) => chrono::Utc::now(),
+        };
+        Ok(Env {
             now,
             stderr_is_terminal: std::io::IsTerminal::is_terminal(&io::stderr()),
-        }
+        })
     }
 
     /// A new UUIDv7 for an event without an id, stamped with this run's clock.
@@ -188,6 +220,24 @@ impl Ctx<'_> {
         )
     }
 
+    /// Runs a writing command on the ledger, creating it if it is missing. If the
+    /// command fails on a ledger it created, the ledger is removed again: a failed
+    /// command leaves the disk as it found it.
+    pub fn write<T>(
+        &self,
+        command: impl FnOnce(&mut Ledger) -> Result<T, CliError>,
+    ) -> Result<T, CliError> {
+        let path = self.db_path();
+        let existed = path.exists();
+        let mut ledger = self.open(Access::Create)?;
+        let result = command(&mut ledger);
+        if result.is_err() && !existed && ledger.head().seq == 0 {
+            drop(ledger);
+            let _ = std::fs::remove_dir_all(&path);
+        }
+        result
+    }
+
     /// The ledger path: `--db`, `PACTLOG_DB`, or `pactlog.db` here.
     pub fn db_path(&self) -> PathBuf {
         self.cli
@@ -212,9 +262,19 @@ impl Ctx<'_> {
         known_at: Option<&str>,
     ) -> Result<crate::query::Cut, CliError> {
         // The record-time cut first: a meeting as --at is resolved as known then.
-        let known_at = match self.when(known_at, "--known-at")? {
-            When::Instant(t) => t,
-            meeting => crate::query::resolve(ledger, &meeting, self.env.now)?,
+        // By default everything the ledger holds counts, even records stamped after
+        // this machine's clock (record time never decreases, and an export from a
+        // machine whose clock ran ahead keeps its times).
+        let latest = ledger
+            .head()
+            .recorded_at
+            .map_or(self.env.now, |head| head.max(self.env.now));
+        let known_at = match known_at {
+            None => latest,
+            Some(_) => match self.when(known_at, "--known-at")? {
+                When::Instant(t) => t,
+                other => crate::query::resolve(ledger, &other, latest)?,
+            },
         };
         let at = crate::query::resolve(ledger, &self.when(at, "--at")?, known_at)?;
         Ok(crate::query::Cut { at, known_at })
