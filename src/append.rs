@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::chain::Record;
 use crate::error::{suggest, Error, Location, Result};
 use crate::event::{parse_event, Body, Event, Kind, Slug, RECORD_FIELDS};
-use crate::index;
+use crate::index::{self, Firsts};
 use crate::store::{Head, Ledger};
 use crate::time::Instant;
 
@@ -154,11 +154,11 @@ impl<'l, 'c> Stage<'l, 'c> {
             self.last = Some((event.id, seq));
             return Ok(());
         }
-        let first_registration = self.check(&event, &at)?;
+        let firsts = self.check(&event, &at)?;
         let recorded_at = next_recorded_at(self.last_recorded, self.clock.now);
         let (record, bytes) =
             Record::seal(object, event, self.next_seq, recorded_at, &self.prev_hash);
-        self.stage(record, bytes, first_registration)
+        self.stage(record, bytes, firsts)
     }
 
     fn push_restored(&mut self, at: Location, object: Map<String, Value>) -> Result<()> {
@@ -226,15 +226,15 @@ impl<'l, 'c> Stage<'l, 'c> {
                 ),
             ));
         }
-        let first_registration = self.check(&record.event, &at)?;
+        let firsts = self.check(&record.event, &at)?;
         let bytes = record.bytes();
-        self.stage(record, bytes, first_registration)
+        self.stage(record, bytes, firsts)
     }
 
     /// Checks the ledger's rules: references exist, registrations are new, a text
     /// exists before it is amended, a correction's target exists and is not already
     /// removed. Returns whether the event registers a new entity.
-    fn check(&self, event: &Event, at: &Location) -> Result<bool> {
+    fn check(&self, event: &Event, at: &Location) -> Result<Firsts> {
         for (kind, slug, field) in event.references() {
             if self.registered(kind, slug)?.is_none() {
                 let mut known = self.ledger.slugs(kind)?;
@@ -253,11 +253,24 @@ impl<'l, 'c> Stage<'l, 'c> {
                 ));
             }
         }
-        let mut first_registration = false;
+        // A correction may restate what it supersedes: the same registration, the same
+        // text in the same proposal, the same meeting held (with another date, say).
+        let restated = match event.supersedes {
+            Some(target) => match self.seq_of(&target)? {
+                Some(seq) => Some(self.record_any(seq)?.event),
+                None => None,
+            },
+            None => None,
+        };
+        let restates = |key: &dyn Fn(&Event) -> bool| restated.as_ref().is_some_and(|r| key(r));
+        let mut firsts = Firsts::default();
         if let Some((kind, slug)) = event.registers() {
             let existing = self.registered(kind, slug)?;
-            first_registration = existing.is_none();
-            if let (Some(seq), Kind::Party | Kind::Actor | Kind::Proposal) = (existing, kind) {
+            firsts.registration = existing.is_none();
+            let same = |e: &Event| e.registers() == Some((kind, slug));
+            if let (Some(seq), Kind::Party | Kind::Actor | Kind::Proposal, false) =
+                (existing, kind, restates(&same))
+            {
                 return Err(Error::invalid(
                     at,
                     format!("{kind} `{slug}` is already registered (seq {seq})"),
@@ -270,11 +283,14 @@ impl<'l, 'c> Stage<'l, 'c> {
                 proposal,
                 ..
             } => {
-                if let Some(seq) = self.draft(provision, proposal)? {
+                let existing = self.draft(provision, proposal)?;
+                firsts.text_or_held = existing.is_none();
+                let same = |e: &Event| matches!(&e.body, Body::ProvisionDrafted { provision: p, proposal: q, .. } if p == provision && q == proposal);
+                if let (Some(seq), false) = (existing, restates(&same)) {
                     return Err(Error::invalid(
                         at,
                         format!(
-                            "provision `{provision}` already has a text in proposal `{proposal}` (seq {seq}); change it with provision_amended"
+                            "provision `{provision}` already has a text in proposal `{proposal}` (seq {seq}); change it with provision_amended, or correct that draft with `supersedes`"
                         ),
                     ));
                 }
@@ -297,10 +313,13 @@ impl<'l, 'c> Stage<'l, 'c> {
                 ));
             }
             Body::MeetingHeld { meeting, .. } => {
-                if let Some(seq) = self.held(meeting)? {
+                let existing = self.held(meeting)?;
+                firsts.text_or_held = existing.is_none();
+                let same = |e: &Event| matches!(&e.body, Body::MeetingHeld { meeting: m, .. } if m == meeting);
+                if let (Some(seq), false) = (existing, restates(&same)) {
                     return Err(Error::invalid(
                         at,
-                        format!("meeting `{meeting}` was already held (seq {seq})"),
+                        format!("meeting `{meeting}` was already held (seq {seq}); correct that event with `supersedes`"),
                     ));
                 }
             }
@@ -333,10 +352,10 @@ impl<'l, 'c> Stage<'l, 'c> {
                 ));
             }
         }
-        Ok(first_registration)
+        Ok(firsts)
     }
 
-    fn stage(&mut self, record: Record, bytes: Vec<u8>, first_registration: bool) -> Result<()> {
+    fn stage(&mut self, record: Record, bytes: Vec<u8>, firsts: Firsts) -> Result<()> {
         let seq = record.seq;
         let target = match record.event.removes() {
             Some(target) => {
@@ -345,11 +364,7 @@ impl<'l, 'c> Stage<'l, 'c> {
             }
             None => None,
         };
-        let mut entries = index::entries(
-            &record.event,
-            first_registration,
-            target.as_ref().map(|t| &t.event),
-        );
+        let mut entries = index::entries(&record.event, firsts, target.as_ref().map(|t| &t.event));
         let late = self
             .maxima
             .late_entries(&entries, seq, Some(&*self.ledger))?;
@@ -365,7 +380,7 @@ impl<'l, 'c> Stage<'l, 'c> {
         self.batch.insert(&index::log_key(seq), bytes);
         let event = &record.event;
         self.ids.insert(event.id, seq);
-        if let (Some((kind, slug)), true) = (event.registers(), first_registration) {
+        if let (Some((kind, slug)), true) = (event.registers(), firsts.registration) {
             self.registered.insert((kind, slug.clone()), seq);
         }
         match &event.body {
@@ -375,10 +390,11 @@ impl<'l, 'c> Stage<'l, 'c> {
                 ..
             } => {
                 self.drafts
-                    .insert((provision.clone(), proposal.clone()), seq);
+                    .entry((provision.clone(), proposal.clone()))
+                    .or_insert(seq);
             }
             Body::MeetingHeld { meeting, .. } => {
-                self.held.insert(meeting.clone(), seq);
+                self.held.entry(meeting.clone()).or_insert(seq);
             }
             _ => {}
         }

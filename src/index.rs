@@ -288,15 +288,33 @@ pub fn entry_seq(key: &[u8], value: &[u8]) -> Option<u64> {
     }
 }
 
+/// Which of an event's unique keys it is the first to write: `E` (the entity it
+/// registers) and `D`/`H` (a provision's text in a proposal, a meeting held). A
+/// correction that supersedes a registration, draft or held meeting restates it and
+/// is not first: the keys keep naming the original record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Firsts {
+    pub registration: bool,
+    pub text_or_held: bool,
+}
+
+impl Firsts {
+    /// Every unique key: for computing every key a record could have written.
+    pub const ALL: Firsts = Firsts {
+        registration: true,
+        text_or_held: true,
+    };
+}
+
 /// The index entries of an event (all but `Late`, see [`late_entries`]).
 /// `first_registration` says whether the entity the event registers is new to the
 /// ledger (a meeting may be scheduled many times, a provision drafted in many
 /// proposals: only the first writes `E`). `target` is the event this one retracts or
 /// supersedes: this one joins the target's histories at the target's valid time, so a
 /// query of them sees the correction where its effect begins.
-pub fn entries(event: &Event, first_registration: bool, target: Option<&Event>) -> Vec<Entry> {
+pub fn entries(event: &Event, firsts: Firsts, target: Option<&Event>) -> Vec<Entry> {
     let mut out = vec![Entry::Id(event.id)];
-    if let (Some((kind, slug)), true) = (event.registers(), first_registration) {
+    if let (Some((kind, slug)), true) = (event.registers(), firsts.registration) {
         out.push(Entry::Registered(kind, slug.clone()));
     }
     match &event.body {
@@ -304,8 +322,10 @@ pub fn entries(event: &Event, first_registration: bool, target: Option<&Event>) 
             provision,
             proposal,
             ..
-        } => out.push(Entry::Draft(provision.clone(), proposal.clone())),
-        Body::MeetingHeld { meeting, .. } => out.push(Entry::Held(meeting.clone())),
+        } if firsts.text_or_held => out.push(Entry::Draft(provision.clone(), proposal.clone())),
+        Body::MeetingHeld { meeting, .. } if firsts.text_or_held => {
+            out.push(Entry::Held(meeting.clone()))
+        }
         _ => {}
     }
     if let Some(target) = event.removes() {

@@ -550,9 +550,11 @@ impl Ledger {
             match self.raw(seq)?.map(|bytes| Record::decode(&bytes)) {
                 Some(Ok(record)) => {
                     let target = self.target_raw(&record)?;
-                    for entry in
-                        index::entries(&record.event, true, target.as_ref().map(|t| &t.event))
-                    {
+                    for entry in index::entries(
+                        &record.event,
+                        index::Firsts::ALL,
+                        target.as_ref().map(|t| &t.event),
+                    ) {
                         let key = entry.key(seq);
                         if let Entry::Touch(Kind::Provision, slug, time) = &entry {
                             // Its late entry, if it had one: the seq is in the key.

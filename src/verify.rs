@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::chain::{Record, GENESIS_HASH};
 use crate::error::{Error, Result};
-use crate::event::{Kind, Slug};
+use crate::event::{Body, Kind, Slug};
 use crate::index::{self, Entry};
 use crate::store::{Head, Ledger};
 
@@ -30,6 +30,8 @@ pub fn verify(ledger: &Ledger, claimed_head: Option<(u64, &str)>) -> Result<Repo
     let mut expected_seq = 1;
     let mut ids: HashMap<uuid::Uuid, u64> = HashMap::new();
     let mut registered: HashSet<(Kind, Slug)> = HashSet::new();
+    // Drafts (provision, proposal) and held meetings (meeting, ""): only the first writes its key.
+    let mut unique: HashSet<(Slug, String)> = HashSet::new();
     let mut expected_entries = 0u64;
     let mut maxima = index::RunningMaxima::default();
     for item in ledger.raw_records(1) {
@@ -62,9 +64,22 @@ pub fn verify(ledger: &Ledger, claimed_head: Option<(u64, &str)>) -> Result<Repo
         }
         // The index entries this record must have.
         let event = &record.event;
-        let first = event
-            .registers()
-            .is_some_and(|(k, s)| registered.insert((k, s.clone())));
+        let firsts = index::Firsts {
+            registration: event
+                .registers()
+                .is_some_and(|(k, s)| registered.insert((k, s.clone()))),
+            text_or_held: match &event.body {
+                Body::ProvisionDrafted {
+                    provision,
+                    proposal,
+                    ..
+                } => unique.insert((provision.clone(), proposal.as_str().to_string())),
+                Body::MeetingHeld { meeting, .. } => {
+                    unique.insert((meeting.clone(), String::new()))
+                }
+                _ => false,
+            },
+        };
         let target = match event.removes().and_then(|t| ids.get(&t)) {
             Some(&target_seq) => Some(
                 ledger
@@ -73,7 +88,7 @@ pub fn verify(ledger: &Ledger, claimed_head: Option<(u64, &str)>) -> Result<Repo
             ),
             None => None,
         };
-        let mut entries = index::entries(event, first, target.as_ref().map(|t| &t.event));
+        let mut entries = index::entries(event, firsts, target.as_ref().map(|t| &t.event));
         let late = maxima.late_entries(&entries, seq, None)?;
         entries.extend(late);
         for entry in entries {

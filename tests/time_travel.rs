@@ -560,3 +560,66 @@ fn a_record_number_is_a_record_time_cut() {
         run.error()
     );
 }
+
+#[test]
+fn a_registration_a_draft_or_a_held_meeting_is_corrected_by_superseding_it() {
+    let ledger = scenario();
+    import_at(
+        &ledger,
+        T3,
+        &[
+            json!({"type": "meeting_held", "occurred_at": "2025-11-11", "meeting": "talks", "place": "Genva", "provisions": ["x"], "id": id(20)}),
+        ],
+    );
+    import_at(
+        &ledger,
+        T4,
+        &[
+            // The meeting was on the 12th, in Geneva; the party's name and the draft's text were wrong.
+            json!({"type": "meeting_held", "occurred_at": "2025-11-12", "meeting": "talks", "place": "Geneva", "provisions": ["x"],
+            "supersedes": id(20), "id": id(21)}),
+            json!({"type": "party_registered", "occurred_at": "2025-11-01", "party": "us", "name": "United States",
+            "supersedes": id(1), "id": id(22)}),
+            json!({"type": "provision_drafted", "occurred_at": "2025-11-01", "provision": "x", "proposal": "p",
+            "title": "X (corrected)", "text": "first, as tabled", "supersedes": id(3), "id": id(23)}),
+        ],
+    );
+    let now = json(&ledger, &["state", "x", "--at", "talks", "--json"]);
+    assert_eq!(now["at"], "2025-11-12T23:59:59.999999999Z");
+    assert_eq!(now["title"], "X (corrected)");
+    assert_eq!(now["texts"][0]["text"], "first, as tabled");
+    let before = json(
+        &ledger,
+        &[
+            "state",
+            "x",
+            "--at",
+            "talks",
+            "--known-at",
+            "2025-11-21",
+            "--json",
+        ],
+    );
+    assert_eq!(before["at"], "2025-11-11T23:59:59.999999999Z");
+    assert_eq!(before["title"], "X");
+    ledger.ok(&["verify"]);
+    // Holding it again without correcting the first is refused, with the way to do it.
+    let again = json!({"type": "meeting_held", "occurred_at": "2025-11-13", "meeting": "talks", "place": "Geneva"});
+    let run = ledger
+        .at(T4)
+        .stdin(again.to_string())
+        .run(&["append", "-"])
+        .fails();
+    assert!(
+        run.error().contains("was already held") && run.error().contains("`supersedes`"),
+        "{}",
+        run.error()
+    );
+    // A correction must restate the same thing: superseding the meeting with another meeting's record is refused.
+    let other = json!({"type": "meeting_held", "occurred_at": "2025-11-13", "meeting": "talks", "place": "Geneva", "supersedes": id(5)});
+    ledger
+        .at(T4)
+        .stdin(other.to_string())
+        .run(&["append", "-"])
+        .fails();
+}
