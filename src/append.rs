@@ -262,7 +262,7 @@ impl<'l, 'c> Stage<'l, 'c> {
             },
             None => None,
         };
-        let restates = |key: &dyn Fn(&Event) -> bool| restated.as_ref().is_some_and(|r| key(r));
+        let restates = |key: &dyn Fn(&Event) -> bool| restated.as_ref().is_some_and(key);
         let mut firsts = Firsts::default();
         if let Some((kind, slug)) = event.registers() {
             let existing = self.registered(kind, slug)?;
