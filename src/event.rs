@@ -504,29 +504,25 @@ pub fn parse_event_owned(
             body.insert(key, value);
         }
     }
+    for field in ["id", "supersedes"] {
+        check_uuid_form(header.get(field), field)?;
+    }
+    check_uuid_form(body.get("target"), "target")?;
     let header: Header = from_value(Value::Object(header))?;
     let mut tagged = Map::new();
     tagged.insert("a".into(), Value::String(type_name.clone()));
     tagged.insert("b".into(), Value::Object(body));
     let body: Body = from_value(Value::Object(tagged))?;
 
-    let occurred_at = time::parse_occurred_at(&header.occurred_at).map_err(|e| {
-        format!(
-            "field `occurred_at`: {}",
-            explain_time(&header.occurred_at, e)
-        )
-    })?;
+    let occurred_at = time::parse_occurred_at(&header.occurred_at)
+        .map_err(|e| format!("field `occurred_at`: {}", e))?;
     if let Some(source) = &header.source {
         if source.outlet.trim().is_empty() {
             return Err("field `source.outlet` cannot be empty".into());
         }
         if let Some(published) = &source.published_at {
-            time::check_date_or_instant(published).map_err(|e| {
-                format!(
-                    "field `source.published_at`: {}",
-                    explain_time(published, e)
-                )
-            })?;
+            time::check_date_or_instant(published)
+                .map_err(|e| format!("field `source.published_at`: {}", e))?;
         }
     }
     check_body(&body)?;
@@ -557,48 +553,30 @@ pub fn parse_event_owned(
     })
 }
 
+/// Ids are compared as text wherever they appear (`supersedes`, `target`,
+/// `retracted_by`, exports), so they are written one way: lowercase, hyphenated.
+fn check_uuid_form(value: Option<&Value>, field: &str) -> Result<(), String> {
+    let Some(Value::String(text)) = value else {
+        return Ok(());
+    };
+    match Uuid::parse_str(text) {
+        Ok(id) if id.hyphenated().to_string() != *text => Err(format!(
+            "field `{field}`: write the UUID as `{}` (lowercase, with hyphens)",
+            id.hyphenated()
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn check_body(body: &Body) -> Result<(), String> {
     match body {
         Body::MeetingScheduled { planned_for, .. } => time::check_date_or_instant(planned_for)
-            .map_err(|e| format!("field `planned_for`: {}", explain_time(planned_for, e))),
+            .map_err(|e| format!("field `planned_for`: {}", e)),
         Body::ProposalTabled { parties, .. } if parties.is_empty() => {
             Err("field `parties`: a proposal needs at least one party".into())
         }
         _ => Ok(()),
     }
-}
-
-/// A clearer message for a time whose date part has the right shape but names no
-/// day of the calendar (`2025-02-30`, `2025-13-01`): the parser's own message for
-/// those is "premature end of input" or "input is out of range".
-fn explain_time(text: &str, message: String) -> String {
-    let b = text.as_bytes();
-    let shaped = b.len() >= 10
-        && b[..10].iter().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                *c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        });
-    if !shaped {
-        return message;
-    }
-    let number = |range: std::ops::Range<usize>| text[range].parse::<u32>().unwrap_or(0);
-    let (year, month, day) = (number(0..4) as i32, number(5..7), number(8..10));
-    if !(1..=12).contains(&month) {
-        return format!("`{text}` is not a date: month {month} does not exist (01 to 12)");
-    }
-    let days = (28..=31)
-        .rev()
-        .find(|&d| chrono::NaiveDate::from_ymd_opt(year, month, d).is_some())
-        .unwrap_or(0);
-    if day == 0 || day > days {
-        return format!(
-            "`{text}` is not a date: {year:04}-{month:02} has days 01 to {days}, not {day:02}"
-        );
-    }
-    message
 }
 
 fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, String> {

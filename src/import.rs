@@ -200,6 +200,21 @@ impl Lines {
             Error::invalid(&Location::line(&self.name, line), "invalid UTF-8")
         })?;
         text.push_str(&rest);
+        // `#` comment lines may stand around the array too. A JSON string cannot hold
+        // a raw line break, so a line that starts with `#` is never inside one; it is
+        // blanked in place, keeping every offset and line number.
+        let text: String = text
+            .split_inclusive('\n')
+            .map(|line| {
+                if line.trim_start().starts_with('#') {
+                    line.chars()
+                        .map(|c| if c == '\n' { c } else { ' ' })
+                        .collect()
+                } else {
+                    line.to_string()
+                }
+            })
+            .collect();
         let line_of = |offset: usize| start_line + text[..offset].matches('\n').count();
         if let Some(offset) = text.find('\0') {
             let column = offset - text[..offset].rfind('\n').map_or(0, |n| n + 1);

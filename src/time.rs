@@ -17,7 +17,48 @@ pub fn parse_occurred_at(text: &str) -> Result<Instant, String> {
     if let Some(day) = parse_day(text) {
         return Ok(start_of_day(day));
     }
-    parse_instant(text)
+    parse_instant(text).map_err(|e| explain_time(text, e))
+}
+
+/// A clearer message for a time whose date part has the right shape but names no
+/// day of the calendar (`2025-02-30`, `2025-13-01`): the parser's own message for
+/// those is "premature end of input" or "input is out of range".
+fn explain_time(text: &str, message: String) -> String {
+    if !date_shaped(text) {
+        return message;
+    }
+    let number = |range: std::ops::Range<usize>| text[range].parse::<u32>().unwrap_or(0);
+    let (year, month, day) = (number(0..4) as i32, number(5..7), number(8..10));
+    if !(1..=12).contains(&month) {
+        return format!(
+            "`{}` is not a date: month {month} does not exist (01 to 12)",
+            text.escape_debug()
+        );
+    }
+    let days = (28..=31)
+        .rev()
+        .find(|&d| chrono::NaiveDate::from_ymd_opt(year, month, d).is_some())
+        .unwrap_or(0);
+    if day == 0 || day > days {
+        return format!(
+            "`{}` is not a date: {year:04}-{month:02} has days 01 to {days}, not {day:02}",
+            text.escape_debug()
+        );
+    }
+    message
+}
+
+/// Whether text starts like a date (`YYYY-MM-DD`): meant as a time, never a slug.
+fn date_shaped(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() >= 10
+        && b[..10].iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
 }
 
 /// The first instant of a UTC day.
@@ -42,10 +83,13 @@ fn parse_instant(text: &str) -> Result<Instant, String> {
     match DateTime::parse_from_rfc3339(text) {
         Ok(t) => Ok(t.with_timezone(&Utc)),
         Err(_) if looks_like_datetime_without_offset(text) => Err(format!(
-            "`{text}` has no UTC offset: write it as `{text}Z` or with an offset such as `+02:00`"
+            "`{}` has no UTC offset: write it as `{}Z` or with an offset such as `+02:00`",
+            text.escape_debug(),
+            text.escape_debug()
         )),
         Err(err) => Err(format!(
-            "`{text}` is not a day (YYYY-MM-DD) or an RFC 3339 instant ({err})"
+            "`{}` is not a day (YYYY-MM-DD) or an RFC 3339 instant ({err})",
+            text.escape_debug()
         )),
     }
 }
@@ -82,10 +126,14 @@ impl When {
         if let Ok(t) = DateTime::parse_from_rfc3339(text) {
             return Ok(When::Instant(t.with_timezone(&Utc)));
         }
+        if date_shaped(text) {
+            return Err(parse_occurred_at(text).err().unwrap_or_default());
+        }
         match Slug::parse(text) {
             Ok(slug) => Ok(When::Meeting(slug)),
             Err(_) => Err(format!(
-                "`{text}` is not a day (YYYY-MM-DD), an RFC 3339 instant, `seq:N` or a meeting slug"
+                "`{}` is not a day (YYYY-MM-DD), an RFC 3339 instant, `seq:N` or a meeting slug",
+                text.escape_debug()
             )),
         }
     }

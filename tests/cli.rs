@@ -563,3 +563,37 @@ fn demo_prints_the_nato_clause_after_both_meetings_and_never_alters_a_ledger() {
     );
     assert_eq!(ledger.export(), before);
 }
+
+#[test]
+fn ids_are_written_one_way_and_arrays_may_carry_comments() {
+    let ledger = TestLedger::new();
+    let upper = ledger.write(
+        "upper.ndjson",
+        br#"{"type":"party_registered","occurred_at":"2025-11-20","party":"us","name":"US","id":"0193A1B2-0000-7000-8000-000000000001"}"#,
+    );
+    let run = ledger.fails(&["import", upper.to_str().unwrap()]);
+    assert!(
+        run.error()
+            .contains("field `id`: write the UUID as `0193a1b2-0000-7000-8000-000000000001`"),
+        "{}",
+        run.error()
+    );
+    let array = ledger.write(
+        "array.json",
+        b"# parties\n[\n  {\"type\":\"party_registered\",\"occurred_at\":\"2025-11-20\",\"party\":\"us\",\"name\":\"US\"}\n]\n# end of file\n",
+    );
+    let out = ledger.ok(&["import", array.to_str().unwrap()]);
+    assert!(out.starts_with("imported 1 events"), "{out}");
+}
+
+#[test]
+fn a_misformed_time_cut_is_explained_not_taken_for_a_meeting() {
+    let ledger = TestLedger::bundled();
+    let run = ledger.fails(&["state", NATO, "--at", "2024-02-30"]);
+    assert_eq!(
+        run.error(),
+        "--at: `2024-02-30` is not a date: 2024-02 has days 01 to 29, not 30"
+    );
+    let run = ledger.fails(&["state", NATO, "--at", "2024-04-03T10:00:00"]);
+    assert!(run.error().contains("has no UTC offset"), "{}", run.error());
+}
