@@ -291,4 +291,49 @@ mod tests {
             .unwrap_err();
         assert!(err.contains("does not match its hash"), "{err}");
     }
+
+    #[test]
+    fn the_fast_reader_gives_the_same_event_as_the_parser_for_every_type() {
+        for spec in crate::event::TYPES {
+            let mut map = Map::new();
+            map.insert("type".into(), json!(spec.name));
+            map.insert("occurred_at".into(), json!("2025-11-23T10:00:00+01:00"));
+            map.insert("id".into(), json!(Uuid::from_u128(9).to_string()));
+            map.insert(
+                "source".into(),
+                json!({"outlet": "Wire", "url": "https://example.org"}),
+            );
+            if spec.name != "actor_registered" {
+                map.insert("actor".into(), json!("someone"));
+                map.insert("attribution".into(), json!("an official"));
+            }
+            for (field, _) in spec.fields {
+                let value = match *field {
+                    "parties" | "authors" | "participants" | "provisions" => json!(["x", "y"]),
+                    "status" => json!("agreed_in_principle"),
+                    "stance" => json!("conditional"),
+                    "planned_for" => json!("2025-12-01"),
+                    "target" => json!(Uuid::from_u128(1).to_string()),
+                    _ => json!("x"),
+                };
+                map.insert(field.to_string(), value);
+            }
+            if spec.name != "event_retracted" {
+                map.insert("supersedes".into(), json!(Uuid::from_u128(2).to_string()));
+            }
+            let event = crate::event::parse_event(&mut map, &mut Uuid::nil)
+                .unwrap_or_else(|e| panic!("{}: {e}", spec.name));
+            let at = time::parse_occurred_at("2026-01-01T00:00:00Z").unwrap();
+            let (record, bytes) = Record::seal(map, event, 3, at, GENESIS_HASH);
+            let (seq, recorded_at, fast) = Record::decode_event(&bytes).unwrap();
+            assert_eq!((seq, recorded_at), (3, at));
+            assert_eq!(fast, record.event, "{}", spec.name);
+            assert_eq!(
+                Record::decode(&bytes).unwrap().event,
+                record.event,
+                "{}",
+                spec.name
+            );
+        }
+    }
 }

@@ -6,8 +6,11 @@
 //! types, slug syntax, enums, times. Whether the slugs it references exist is the
 //! ledger's question, answered in [`crate::append`].
 //!
-//! Stored records go through the same parser when read back, so there is one
-//! definition of what an event is; an upcaster for old shapes would live here.
+//! Stored records are read back the fast way, through [`Stored`], a flat struct of
+//! every field that skips the checks input needs (they were made at append); `verify`
+//! and `history` read them through [`parse_event`] again. A unit test holds the two
+//! readers to the same event for every type. An upcaster for old shapes would live
+//! here.
 
 use std::fmt;
 

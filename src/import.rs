@@ -62,7 +62,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     for entry in fs::read_dir(dir).map_err(|e| Error::io(dir.display(), e))? {
         let entry = entry.map_err(|e| Error::io(dir.display(), e))?;
         let path = entry.path();
-        // symlink_metadata: a link inside a folder is not followed out of it.
+        // `file_type` does not follow links: a link inside a folder is skipped, so a
+        // folder import never reads outside the folder the user named.
         let kind = entry
             .file_type()
             .map_err(|e| Error::io(path.display(), e))?;

@@ -10,6 +10,7 @@
 //!
 //! # Layout
 //!
+//! - [`error`]: the one error type and its kinds.
 //! - [`event`]: the event model, slugs, validation of shape.
 //! - [`time`]: the two axes; days, instants and meeting cuts.
 //! - [`chain`]: stored records, canonical JSON, the hash chain.
@@ -24,8 +25,12 @@
 //! - [`timeline`]: status bands, event markers and meetings over valid time, for timelines.
 //! - [`verify`]: re-hashing the chain and checking indexes against a replay.
 //!
-//! The library never prints, never reads environment variables, and never reads
-//! the clock: the CLI passes in the time and the id generator.
+//! - [`cli`]: the command line, one file per command. It is compiled into this
+//!   crate so the binary's `main` stays three lines, and it is the only module that
+//!   prints, reads environment variables or reads the clock.
+//!
+//! Everything but [`cli`] never prints, never reads environment variables, and never
+//! reads the clock: the CLI passes in the time and the id generator.
 
 pub mod append;
 pub mod audit;

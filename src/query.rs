@@ -3,8 +3,9 @@
 //! SPEC §3: an event counts at a cut (valid time `at`, record time `known_at`) when
 //! `occurred_at <= at`, `recorded_at <= known_at`, and no retraction or superseding
 //! event recorded at or before `known_at` removed it. Counted events apply in
-//! `occurred_at` order, ties in record (`seq`) order. [`counted`] is that rule, the
-//! only place it is written.
+//! `occurred_at` order, ties in record (`seq`) order. [`counted`] is that rule over
+//! a set of records; [`crate::snapshot`] applies the same rule streaming through the
+//! indexes, and a property test holds the two to a brute-force fold.
 
 use std::collections::HashMap;
 

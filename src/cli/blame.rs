@@ -26,11 +26,7 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
     let ledger = ctx.open(Access::Existing)?;
     let provision = slug_arg(&args.provision, "PROVISION")?;
-    let cut = ctx.cut(
-        &ledger,
-        args.cut.at.as_deref(),
-        args.cut.known_at.as_deref(),
-    )?;
+    let cut = ctx.cut_of(&ledger, &args.cut)?;
     let blame = audit::blame(&ledger, &provision, &cut)?;
     if args.json {
         return super::write_json(out, &blame);

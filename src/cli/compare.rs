@@ -29,11 +29,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     let ledger = ctx.open(Access::Existing)?;
     let left = slug_arg(&args.left, "PROPOSAL")?;
     let right = slug_arg(&args.right, "PROPOSAL")?;
-    let cut = ctx.cut(
-        &ledger,
-        args.cut.at.as_deref(),
-        args.cut.known_at.as_deref(),
-    )?;
+    let cut = ctx.cut_of(&ledger, &args.cut)?;
     let comparison = audit::compare(&ledger, &left, &right, &cut)?;
     if args.json {
         return super::write_json(out, &comparison);

@@ -72,11 +72,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         }
         return write_to(args.out.as_deref(), out, |w| write_records(&ledger, w));
     }
-    let cut = ctx.cut(
-        &ledger,
-        args.cut.at.as_deref(),
-        args.cut.known_at.as_deref(),
-    )?;
+    let cut = ctx.cut_of(&ledger, &args.cut)?;
     let provision = args
         .provision
         .as_deref()

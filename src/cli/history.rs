@@ -29,18 +29,9 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
     let ledger = ctx.open(Access::Existing)?;
     let provision = slug_arg(&args.provision, "PROVISION")?;
-    let cut = ctx.cut(&ledger, None, args.cut.known_at.as_deref())?;
-    let at = match &args.cut.at {
-        Some(_) => Some(
-            ctx.cut(
-                &ledger,
-                args.cut.at.as_deref(),
-                args.cut.known_at.as_deref(),
-            )?
-            .at,
-        ),
-        None => None,
-    };
+    // History has no valid-time limit unless --at gives one.
+    let cut = ctx.cut_of(&ledger, &args.cut)?;
+    let at = args.cut.at.is_some().then_some(cut.at);
     let entries = query::history(&ledger, &provision, at, cut.known_at)?;
     if args.json {
         let values: Vec<_> = entries.iter().map(|e| e.to_json()).collect();

@@ -254,6 +254,15 @@ impl Ctx<'_> {
         }
     }
 
+    /// Resolves a command's `--at` and `--known-at` into a cut.
+    pub fn cut_of(
+        &self,
+        ledger: &Ledger,
+        args: &state::CutArgs,
+    ) -> Result<crate::query::Cut, CliError> {
+        self.cut(ledger, args.at.as_deref(), args.known_at.as_deref())
+    }
+
     /// Resolves `--at` and `--known-at` into a cut.
     pub fn cut(
         &self,

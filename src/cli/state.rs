@@ -45,11 +45,7 @@ pub fn slug_arg(text: &str, what: &str) -> Result<Slug, CliError> {
 
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
     let ledger = ctx.open(Access::Existing)?;
-    let cut = ctx.cut(
-        &ledger,
-        args.cut.at.as_deref(),
-        args.cut.known_at.as_deref(),
-    )?;
+    let cut = ctx.cut_of(&ledger, &args.cut)?;
     match &args.provision {
         Some(provision) => {
             let provision = slug_arg(provision, "PROVISION")?;

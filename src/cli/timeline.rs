@@ -51,11 +51,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         ));
     }
     let ledger = ctx.open(Access::Existing)?;
-    let cut = ctx.cut(
-        &ledger,
-        args.cut.at.as_deref(),
-        args.cut.known_at.as_deref(),
-    )?;
+    let cut = ctx.cut_of(&ledger, &args.cut)?;
     let provisions = args
         .provisions
         .iter()
