@@ -93,6 +93,7 @@ struct Stage<'l, 'c> {
     chunk: Vec<Record>,
     batch: sled::Batch,
     wrote_chunks: bool,
+    /// Ids of the chunk not yet written.
     ids: HashMap<Uuid, u64>,
     registered: HashMap<(Kind, Slug), u64>,
     drafts: HashMap<(Slug, Slug), u64>,
@@ -411,6 +412,8 @@ impl<'l, 'c> Stage<'l, 'c> {
             self.ledger.write_chunk(std::mem::take(&mut self.batch))?;
             self.wrote_chunks = true;
             self.chunk.clear();
+            // From here their ids are looked up in the store: memory stays bounded.
+            self.ids.clear();
             self.chunk_start = self.next_seq;
         }
         Ok(())
@@ -458,10 +461,17 @@ impl<'l, 'c> Stage<'l, 'c> {
     }
 
     fn seq_of(&self, id: &Uuid) -> Result<Option<u64>> {
-        match self.ids.get(id) {
-            Some(&seq) => Ok(Some(seq)),
-            None => self.ledger.seq_of(id),
+        if let Some(&seq) = self.ids.get(id) {
+            return Ok(Some(seq));
         }
+        if self.wrote_chunks {
+            // Ids of the chunks already written are in the store, past the head.
+            return Ok(self
+                .ledger
+                .raw_get(&index::id_key(id))?
+                .and_then(|v| index::seq_from(&v)));
+        }
+        self.ledger.seq_of(id)
     }
 
     fn registered(&self, kind: Kind, slug: &Slug) -> Result<Option<u64>> {

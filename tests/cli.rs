@@ -597,3 +597,36 @@ fn a_misformed_time_cut_is_explained_not_taken_for_a_meeting() {
     let run = ledger.fails(&["state", NATO, "--at", "2024-04-03T10:00:00"]);
     assert!(run.error().contains("has no UTC offset"), "{}", run.error());
 }
+
+#[test]
+fn ids_repeated_across_write_chunks_are_still_found() {
+    // More than one write chunk (1,000 records): the repeat is checked against the store.
+    let ledger = TestLedger::new();
+    let mut lines = vec![
+        r#"{"type":"party_registered","occurred_at":"2025-11-20","party":"us","name":"US"}"#
+            .to_string(),
+    ];
+    let statement = |n: usize, quote: &str| {
+        format!(
+            r#"{{"type":"statement_made","occurred_at":"2025-11-21","quote":"{quote}","attribution":"a","id":"00000000-0000-7000-8000-{n:012}"}}"#
+        )
+    };
+    lines.extend((1..=2500).map(|n| statement(n, "q")));
+    lines.push(statement(7, "q"));
+    let same = ledger.write("same.ndjson", lines.join("\n").as_bytes());
+    let out = ledger.ok(&["import", same.to_str().unwrap()]);
+    assert!(
+        out.starts_with("imported 2501 events (1 already present)"),
+        "{out}"
+    );
+    lines.push(statement(8, "other"));
+    let other = ledger.write("other.ndjson", lines.join("\n").as_bytes());
+    let copy = TestLedger::new();
+    let run = copy.fails(&["import", other.to_str().unwrap()]);
+    assert!(
+        run.error()
+            .contains("is already in the ledger (seq 9) with other content"),
+        "{}",
+        run.error()
+    );
+}
