@@ -20,7 +20,7 @@ use crate::time::Instant;
 pub const HEAD_FILE: &str = "pactlog.head";
 
 /// sled's page cache; the default (1 GiB) lets a large import grow the process well past it.
-const CACHE_BYTES: u64 = 64 << 20;
+const CACHE_BYTES: u64 = 24 << 20;
 
 /// The last committed record.
 #[derive(Clone, Debug, PartialEq, Eq)]
