@@ -24,6 +24,15 @@ pub struct Report {
 
 /// Checks the whole ledger; with `claimed_head`, also that it still holds that record.
 pub fn verify(ledger: &Ledger, claimed_head: Option<(u64, &str)>) -> Result<Report> {
+    verify_with_progress(ledger, claimed_head, &mut |_| {})
+}
+
+/// [`verify`], calling `on_record` with each record's seq as it is checked.
+pub fn verify_with_progress(
+    ledger: &Ledger,
+    claimed_head: Option<(u64, &str)>,
+    on_record: &mut dyn FnMut(u64),
+) -> Result<Report> {
     let head = ledger.head().clone();
     let mut prev_hash = GENESIS_HASH.to_string();
     let mut prev_recorded = None;
@@ -104,6 +113,7 @@ pub fn verify(ledger: &Ledger, claimed_head: Option<(u64, &str)>) -> Result<Repo
             }
         }
         ids.insert(event.id, seq);
+        on_record(seq);
         prev_hash = record.hash.clone();
         prev_recorded = Some(record.recorded_at);
         expected_seq += 1;

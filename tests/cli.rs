@@ -630,3 +630,26 @@ fn ids_repeated_across_write_chunks_are_still_found() {
         run.error()
     );
 }
+
+#[test]
+fn quiet_prints_nothing_on_success_and_verbose_says_where_and_how_long() {
+    let ledger = TestLedger::new();
+    let out = ledger.ok(&[
+        "--quiet",
+        "import",
+        crate::common::events_dir().to_str().unwrap(),
+    ]);
+    assert_eq!(out, "");
+    assert_eq!(ledger.ok(&["-q", "verify"]), "");
+    let run = ledger.run(&["--verbose", "log"]);
+    assert!(
+        run.stderr.starts_with("pactlog: done in ") && run.stderr.contains("head 71:"),
+        "{}",
+        run.stderr
+    );
+    let run = ledger.fails(&["-q", "state", "nato-membrship"]);
+    assert!(
+        run.error().contains("did you mean"),
+        "errors still show with --quiet"
+    );
+}

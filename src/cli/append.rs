@@ -88,7 +88,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         )
     };
     let summary = append_one(ctx, object, at, expect_seq)?;
-    report(out, &summary)
+    report(ctx, out, &summary)
 }
 
 /// Appends one object and returns what happened.
@@ -114,21 +114,23 @@ pub fn append_one(
 }
 
 /// "appended seq N id …" or "unchanged: …".
-pub fn report(out: &mut dyn Write, summary: &Summary) -> Result<(), CliError> {
+pub fn report(ctx: &Ctx, out: &mut dyn Write, summary: &Summary) -> Result<(), CliError> {
     let (id, seq) = summary.last.expect("one object was appended or found");
     if summary.appended > 0 {
-        writeln!(
+        let head = &summary.head;
+        ctx.say(
             out,
-            "appended seq {seq} id {id}; head {} {}",
-            summary.head.seq, summary.head.hash
-        )?;
+            format_args!(
+                "appended seq {seq} id {id}; head {} {}",
+                head.seq, head.hash
+            ),
+        )
     } else {
-        writeln!(
+        ctx.say(
             out,
-            "unchanged: event {id} is already in the ledger at seq {seq}"
-        )?;
+            format_args!("unchanged: event {id} is already in the ledger at seq {seq}"),
+        )
     }
-    Ok(())
 }
 
 fn object_from_flags(

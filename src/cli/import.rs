@@ -38,16 +38,17 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         drop(ctx.open(Access::Existing)?);
     }
     let files = inputs.len();
-    writeln!(
+    ctx.say(
         out,
-        "imported {} events ({} already present) from {files} {}; head {} {}",
-        summary.appended,
-        summary.unchanged,
-        if files == 1 { "input" } else { "inputs" },
-        summary.head.seq,
-        summary.head.hash
-    )?;
-    Ok(())
+        format_args!(
+            "imported {} events ({} already present) from {files} {}; head {} {}",
+            summary.appended,
+            summary.unchanged,
+            if files == 1 { "input" } else { "inputs" },
+            summary.head.seq,
+            summary.head.hash
+        ),
+    )
 }
 
 /// Appends the events of `inputs` in one all-or-nothing write.
@@ -58,6 +59,7 @@ pub fn import_inputs(
     expect_seq: Option<u64>,
 ) -> Result<Summary, CliError> {
     let mut stdin = || -> Box<dyn BufRead> { Box::new(std::io::stdin().lock()) };
+    let bar = ctx.progress("importing");
     let mut streams = Vec::new();
     for input in inputs {
         streams.push(read(input, &mut stdin)?);
@@ -67,10 +69,12 @@ pub fn import_inputs(
         now: ctx.env.now,
         new_id: &mut new_id,
     };
-    Ok(append_all(
+    let summary = append_all(
         ledger,
-        streams.into_iter().flatten(),
+        streams.into_iter().flatten().inspect(|_| bar.inc(1)),
         clock,
         expect_seq,
-    )?)
+    );
+    bar.finish_and_clear();
+    Ok(summary?)
 }

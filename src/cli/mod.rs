@@ -67,6 +67,14 @@ pub struct Cli {
     )]
     pub lock_timeout: f64,
 
+    /// Print nothing on success (errors still go to stderr); no progress bars
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    /// Also say on stderr which ledger was used, where its head is, and how long it took
+    #[arg(long, short, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -115,7 +123,26 @@ pub fn main() -> ExitCode {
     };
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
+    env.stderr_is_terminal &= !cli.quiet;
+    let started = std::time::Instant::now();
     let result = run(&cli, &mut env, &mut out).and_then(|()| out.flush().map_err(CliError::from));
+    if cli.verbose {
+        let ctx = Ctx {
+            cli: &cli,
+            env: &env,
+        };
+        let head = Ledger::exists(&ctx.db_path())
+            .then(|| ctx.open(Access::Existing).ok())
+            .flatten()
+            .map(|l| format!("head {}:{}", l.head().seq, l.head().hash))
+            .unwrap_or_else(|| "no ledger".into());
+        eprintln!(
+            "pactlog: {} in {:.1} ms; ledger {} ({head})",
+            if result.is_ok() { "done" } else { "failed" },
+            started.elapsed().as_secs_f64() * 1000.0,
+            ctx.db_path().display()
+        );
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::BrokenPipe) => ExitCode::SUCCESS,
@@ -244,6 +271,31 @@ impl Ctx<'_> {
             .db
             .clone()
             .unwrap_or_else(|| PathBuf::from("pactlog.db"))
+    }
+
+    /// Writes a success line unless `--quiet`.
+    pub fn say(&self, out: &mut dyn Write, line: std::fmt::Arguments) -> Result<(), CliError> {
+        if !self.cli.quiet {
+            writeln!(out, "{line}")?;
+        }
+        Ok(())
+    }
+
+    /// A progress bar on stderr for a long job, only when stderr is a terminal and not `--quiet`.
+    pub fn progress(&self, what: &'static str) -> indicatif::ProgressBar {
+        if !self.env.stderr_is_terminal {
+            return indicatif::ProgressBar::hidden();
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg} {human_pos} [{elapsed}] {per_sec}",
+            )
+            .expect("a valid template"),
+        );
+        bar.set_message(what);
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
     }
 
     /// Parses a `WHEN` argument, defaulting to now.

@@ -54,5 +54,5 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         object.insert("source".into(), serde_json::json!({ "outlet": outlet }));
     }
     let summary = append::append_one(ctx, object, Location(String::new()), args.expect_seq)?;
-    append::report(out, &summary)
+    append::report(ctx, out, &summary)
 }

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use super::{CliError, Ctx};
 use crate::store::Access;
-use crate::verify::verify;
+use crate::verify::verify_with_progress;
 
 /// Re-hash every record, check the chain links, `seq` and record time, and check
 /// every index entry against a replay of the log. With `--head SEQ:HASH` (a head
@@ -39,7 +39,9 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         }
     };
     let ledger = ctx.open(Access::Existing)?;
-    let report = verify(&ledger, claimed)?;
+    let bar = ctx.progress("verifying records");
+    let report = verify_with_progress(&ledger, claimed, &mut |_| bar.inc(1))?;
+    bar.finish_and_clear();
     if args.json {
         return super::write_json(
             out,
@@ -52,10 +54,11 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             }),
         );
     }
-    writeln!(
+    ctx.say(
         out,
-        "ok: {} records, hash chain intact, {} index entries and {} snapshots match the log; head {}:{}",
-        report.records, report.index_entries, report.snapshots, report.head.seq, report.head.hash
-    )?;
-    Ok(())
+        format_args!(
+            "ok: {} records, hash chain intact, {} index entries and {} snapshots match the log; head {}:{}",
+            report.records, report.index_entries, report.snapshots, report.head.seq, report.head.hash
+        ),
+    )
 }
