@@ -222,3 +222,130 @@ proptest! {
         prop_assert_eq!(verified, Ok(()));
     }
 }
+
+fn status_event(n: u128, day_: u32, status: &str) -> Value {
+    json!({"type": "status_changed", "occurred_at": day(day_), "provision": "x", "status": status,
+        "id": Uuid::from_u128(n).to_string()})
+}
+
+fn status_at(ledger: &Ledger, at: u32, known: DateTime<Utc>) -> String {
+    let cut = Cut {
+        at: pactlog::time::end_of_day(
+            chrono::NaiveDate::parse_from_str(&day(at), "%Y-%m-%d").unwrap(),
+        ),
+        known_at: known,
+    };
+    let state = query::provision_state(ledger, &Slug::parse("x").unwrap(), &cut).unwrap();
+    state.state.status.to_string()
+}
+
+fn snapshot_keys(ledger: &Ledger) -> usize {
+    ledger
+        .sled_for_tests()
+        .scan_prefix([pactlog::index::SNAPSHOT])
+        .count()
+}
+
+#[test]
+fn late_arrivals_and_retractions_invalidate_exactly_the_snapshots_they_affect() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(&dir.path().join("l"), Access::Create).unwrap();
+    ledger.set_snapshot_every(2);
+    let setup = vec![
+        json!({"type": "party_registered", "occurred_at": day(0), "party": "a", "name": "A"}),
+        json!({"type": "proposal_tabled", "occurred_at": day(0), "proposal": "p", "title": "P", "parties": ["a"]}),
+        json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "x", "proposal": "p", "title": "X", "text": "t"}),
+    ];
+    assert!(append(&mut ledger, record_time(0), setup));
+    // Days 1..=10, one status a day: snapshots every two events.
+    let statuses = ["contested", "under_negotiation"];
+    let events: Vec<Value> = (1..=10)
+        .map(|d| status_event(100 + d as u128, d, statuses[d as usize % 2]))
+        .collect();
+    assert!(append(&mut ledger, record_time(1), events));
+    assert!(snapshot_keys(&ledger) >= 4, "snapshots were written");
+    assert_eq!(status_at(&ledger, 8, record_time(1)), "contested");
+    // A late report: day 7 was in fact `agreed`, recorded later. It changes day 7 as
+    // known now; day 8 has its own status; as known before, the old snapshots serve.
+    assert!(append(
+        &mut ledger,
+        record_time(2),
+        vec![status_event(200, 7, "agreed")]
+    ));
+    assert_eq!(status_at(&ledger, 7, record_time(2)), "agreed");
+    assert_eq!(
+        status_at(&ledger, 7, record_time(1)),
+        "under_negotiation",
+        "as known before, the snapshot still holds"
+    );
+    assert_eq!(status_at(&ledger, 8, record_time(2)), "contested");
+    // Retracting day 8's status: as known now, day 9 and before fall back to the late report.
+    let retraction = json!({"type": "event_retracted", "occurred_at": day(20), "target": Uuid::from_u128(108).to_string(), "reason": "wrong"});
+    assert!(append(&mut ledger, record_time(3), vec![retraction]));
+    assert_eq!(status_at(&ledger, 8, record_time(3)), "agreed");
+    assert_eq!(status_at(&ledger, 8, record_time(2)), "contested");
+    assert_eq!(status_at(&ledger, 10, record_time(3)), "contested");
+    let verified = pactlog::verify::verify(&ledger, None).map_err(|e| e.to_string());
+    assert!(verified.is_ok(), "{verified:?}");
+}
+
+#[test]
+fn an_import_that_dies_between_chunks_leaves_nothing_after_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l");
+    let mut ledger = Ledger::open(&path, Access::Create).unwrap();
+    let setup =
+        vec![json!({"type": "party_registered", "occurred_at": day(0), "party": "a", "name": "A"})];
+    assert!(append(&mut ledger, record_time(0), setup));
+    let head = ledger.head().clone();
+    // Records and their index entries go in chunks of 1,000; the process dies (here: a
+    // panic unwinding out of the import) after two chunks were written, before the head moved.
+    let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let items = (0..2500u128).map(|n| {
+            if n == 2400 {
+                panic!("the process dies");
+            }
+            let v = json!({"type": "statement_made", "occurred_at": day(1), "quote": "q", "attribution": "a",
+                "id": Uuid::from_u128(10_000 + n).to_string()});
+            let Value::Object(object) = v else { unreachable!() };
+            Ok(Item { at: Location::default(), object })
+        });
+        let mut new_id = Uuid::now_v7;
+        let _ = append_all(
+            &mut ledger,
+            items,
+            Clock {
+                now: record_time(1),
+                new_id: &mut new_id,
+            },
+            None,
+        );
+    }));
+    assert!(died.is_err());
+    assert!(
+        ledger
+            .sled_for_tests()
+            .get(pactlog::index::log_key(2))
+            .unwrap()
+            .is_some(),
+        "the dead import left written chunks behind"
+    );
+    drop(ledger);
+    let ledger = Ledger::open(&path, Access::Existing).unwrap();
+    assert_eq!(
+        ledger.head(),
+        &head,
+        "nothing of the dead import is visible"
+    );
+    assert!(
+        ledger
+            .sled_for_tests()
+            .get(pactlog::index::log_key(2))
+            .unwrap()
+            .is_none(),
+        "its records were deleted"
+    );
+    assert_eq!(ledger.seq_of(&Uuid::from_u128(10_000)).unwrap(), None);
+    let verified = pactlog::verify::verify(&ledger, None).map_err(|e| e.to_string());
+    assert!(verified.is_ok(), "{verified:?}");
+}
