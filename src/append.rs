@@ -26,6 +26,9 @@ use crate::time::Instant;
 /// Records per sled batch. Large enough to amortise a batch, small enough to bound memory.
 const CHUNK: usize = 1_000;
 
+/// Appends at least this large settle the store afterwards (see `Ledger::settle`).
+const SETTLE_AFTER: u64 = 10_000;
+
 /// One JSON object to append, and where it came from.
 pub struct Item {
     pub at: Location,
@@ -73,6 +76,10 @@ pub fn append_all(
             // Snapshots are a cache: the append is committed whether or not they are written.
             let touched = std::mem::take(&mut stage.touched);
             let _ = crate::snapshot::refresh(stage.ledger, &touched);
+            if summary.appended >= SETTLE_AFTER {
+                // Committed already: a failure here only costs the next open its replay.
+                let _ = stage.ledger.settle();
+            }
             Ok(summary)
         }
         Err(err) => {

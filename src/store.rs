@@ -61,6 +61,8 @@ pub struct Ledger {
     path: PathBuf,
     head: Head,
     snapshot_every: usize,
+    /// Set when [`Ledger::settle`] could not reopen sled: the handle must not write.
+    lost: bool,
 }
 
 impl Ledger {
@@ -100,24 +102,13 @@ impl Ledger {
             }
             create_private_dir(path).map_err(|e| Error::io(&shown, e))?;
         }
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(CACHE_BYTES)
-            .flush_every_ms(Some(500))
-            .open()
-            .map_err(|err| match err {
-                // sled 0.34 reports a held lock as ErrorKind::Other "could not acquire lock".
-                sled::Error::Io(io) if is_lock_error(&io) => Error::Locked {
-                    path: shown.clone(),
-                },
-                sled::Error::Io(io) => Error::io(&shown, io),
-                other => Error::from(other),
-            })?;
+        let db = open_sled(path)?;
         let mut ledger = Ledger {
             db,
             path: path.to_path_buf(),
             head: Head::empty(),
             snapshot_every: crate::snapshot::EVERY,
+            lost: false,
         };
         ledger.head = ledger.read_head()?;
         if ledger.db.contains_key(index::META_PENDING)? {
@@ -445,9 +436,47 @@ impl Ledger {
         Ok(self.db.get(key)?)
     }
 
+    /// Closes and reopens sled. The first open after many writes replays everything
+    /// written since sled's last snapshot, then writes one; settling after a bulk
+    /// write pays that now instead of in the next command. The instant the folder is
+    /// unlocked another process may take it: this then waits for it, and if it cannot
+    /// reopen, the handle refuses to write (its data on disk is untouched).
+    pub fn settle(&mut self) -> Result<()> {
+        let placeholder = sled::Config::new().temporary(true).open()?;
+        drop(std::mem::replace(&mut self.db, placeholder));
+        let mut tries = 0;
+        loop {
+            match open_sled(&self.path) {
+                Ok(db) => {
+                    self.db = db;
+                    return Ok(());
+                }
+                Err(Error::Locked { .. }) if tries < 2000 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(err) => {
+                    self.lost = true;
+                    return Err(err);
+                }
+            }
+        }
+    }
+
+    fn check_not_lost(&self) -> Result<()> {
+        if self.lost {
+            return Err(Error::Storage(format!(
+                "the handle on {} was lost while reopening; open the ledger again",
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+
     /// Writes one chunk of an unfinished write past the head. The first chunk also
     /// sets the pending marker, so a crash before the commit is cleaned up on open.
     pub(crate) fn write_chunk(&self, mut batch: sled::Batch) -> Result<()> {
+        self.check_not_lost()?;
         batch.insert(index::META_PENDING, &self.head.seq.to_be_bytes());
         self.db.apply_batch(batch)?;
         Ok(())
@@ -455,6 +484,7 @@ impl Ledger {
 
     /// Applies the last chunk and moves the head in one batch, then makes it durable.
     pub(crate) fn commit(&mut self, mut batch: sled::Batch, head: Head) -> Result<()> {
+        self.check_not_lost()?;
         batch.insert(index::META_HEAD, head.encode());
         batch.remove(index::META_PENDING);
         self.db.apply_batch(batch)?;
@@ -614,6 +644,21 @@ impl Ledger {
     pub fn sled_for_tests(&self) -> &sled::Db {
         &self.db
     }
+}
+
+fn open_sled(path: &Path) -> Result<sled::Db> {
+    let shown = path.display().to_string();
+    sled::Config::new()
+        .path(path)
+        .cache_capacity(CACHE_BYTES)
+        .flush_every_ms(Some(500))
+        .open()
+        .map_err(|err| match err {
+            // sled 0.34 reports a held lock as ErrorKind::Other "could not acquire lock".
+            sled::Error::Io(io) if is_lock_error(&io) => Error::Locked { path: shown },
+            sled::Error::Io(io) => Error::io(&shown, io),
+            other => Error::from(other),
+        })
 }
 
 fn is_lock_error(err: &std::io::Error) -> bool {

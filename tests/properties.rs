@@ -331,7 +331,17 @@ fn an_import_that_dies_between_chunks_leaves_nothing_after_reopening() {
         "the dead import left written chunks behind"
     );
     drop(ledger);
-    let ledger = Ledger::open(&path, Access::Existing).unwrap();
+    // sled's background flusher may hold the folder's lock a moment after the drop.
+    let mut tries = 0;
+    let ledger = loop {
+        match Ledger::open(&path, Access::Existing) {
+            Err(pactlog::Error::Locked { .. }) if tries < 400 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            other => break other.unwrap(),
+        }
+    };
     assert_eq!(
         ledger.head(),
         &head,

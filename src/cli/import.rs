@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::{CliError, Ctx};
 use crate::append::{append_all, Clock, Summary};
 use crate::import::{expand, read, Input};
-use crate::store::{Access, Ledger};
+use crate::store::Ledger;
 
 /// Append all events of files or folders, atomically: on any error nothing is appended.
 ///
@@ -25,18 +25,9 @@ pub struct Args {
     pub expect_seq: Option<u64>,
 }
 
-/// Imports at least this large reopen the ledger before returning (see `run`).
-const SETTLE_AFTER: u64 = 10_000;
-
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
     let inputs = expand(&args.paths)?;
     let summary = ctx.write(|ledger| import_inputs(ctx, ledger, &inputs, args.expect_seq))?;
-    if summary.appended >= SETTLE_AFTER {
-        // sled replays everything written since its last snapshot on the next open and
-        // then writes a snapshot. Reopening here pays that now, so the first command
-        // after a bulk import is as fast as any other.
-        drop(ctx.open(Access::Existing)?);
-    }
     let files = inputs.len();
     ctx.say(
         out,
