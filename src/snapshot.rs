@@ -8,7 +8,9 @@
 //! provision's history at or before `V`. Such an arrival is always a *late* entry
 //! (`Z` in [`crate::index`]), so that check is a short range scan. A late arrival
 //! therefore invalidates exactly the snapshots at or after its valid time, for
-//! record-time cuts after it; earlier record-time cuts still use them.
+//! record-time cuts after it. The next refresh of that provision replaces them with
+//! snapshots valid at the head, so storage stays proportional to the history; a
+//! record-time cut from before that refresh folds from an older snapshot.
 //!
 //! Snapshots are a cache derived from the log: they are written after the commit
 //! that makes them possible, a crash before that loses nothing, and `verify` checks
@@ -131,6 +133,7 @@ pub fn refresh(ledger: &Ledger, provisions: &BTreeSet<Slug>) -> Result<usize> {
     let head = ledger.head().seq;
     let every = ledger.snapshot_every();
     let mut written = Vec::new();
+    let mut stale = Vec::new();
     for provision in provisions {
         let base = usable_snapshot(ledger, provision, &END_OF_TIME, head)?;
         let after = base.as_ref().map(|(time, _)| *time);
@@ -139,6 +142,11 @@ pub fn refresh(ledger: &Ledger, provisions: &BTreeSet<Slug>) -> Result<usize> {
         if tail.len() < every {
             continue;
         }
+        // The snapshots after the base are spoiled as known at the head (the base is the
+        // newest one that is not); they would serve only record-time cuts before the
+        // late arrivals that spoiled them. They are replaced, not kept: a ledger fed
+        // late news every day would otherwise pile up a generation of snapshots a day.
+        stale.extend(ledger.snapshot_keys_after(provision, after.as_ref())?);
         let (mut since, mut last) = (0usize, None::<Instant>);
         fold_history(
             ledger,
@@ -162,7 +170,7 @@ pub fn refresh(ledger: &Ledger, provisions: &BTreeSet<Slug>) -> Result<usize> {
         )?;
     }
     let n = written.len();
-    ledger.put_snapshots(written)?;
+    ledger.put_snapshots(written, stale)?;
     Ok(n)
 }
 

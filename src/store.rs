@@ -399,6 +399,27 @@ impl Ledger {
         })
     }
 
+    /// The keys of a provision's snapshots at valid times after `after`.
+    pub(crate) fn snapshot_keys_after(
+        &self,
+        provision: &Slug,
+        after: Option<&Instant>,
+    ) -> Result<Vec<sled::IVec>> {
+        let prefix = index::snapshot_prefix(provision);
+        let mut start = prefix.clone();
+        if let Some(after) = after {
+            start.extend_from_slice(&index::time_bytes(after));
+            start.extend_from_slice(&[0xff; 8]);
+        }
+        let mut end = prefix.clone();
+        end.extend_from_slice(&[0xff; 20]);
+        self.db
+            .range(start..=end)
+            .keys()
+            .map(|k| k.map_err(Error::from))
+            .collect()
+    }
+
     /// Every stored snapshot: (key, bytes), for `verify`.
     pub(crate) fn all_snapshots(
         &self,
@@ -409,11 +430,18 @@ impl Ledger {
     }
 
     /// Stores snapshots (a derived cache: losing them in a crash loses nothing).
-    pub(crate) fn put_snapshots(&self, snapshots: Vec<(Vec<u8>, Vec<u8>)>) -> Result<()> {
-        if snapshots.is_empty() {
+    pub(crate) fn put_snapshots(
+        &self,
+        snapshots: Vec<(Vec<u8>, Vec<u8>)>,
+        stale: Vec<sled::IVec>,
+    ) -> Result<()> {
+        if snapshots.is_empty() && stale.is_empty() {
             return Ok(());
         }
         let mut batch = sled::Batch::default();
+        for key in stale {
+            batch.remove(key);
+        }
         for (key, value) in snapshots {
             batch.insert(key, value);
         }
