@@ -211,39 +211,44 @@ pub fn verify(ledger: &Ledger) -> Result<usize> {
     }
     let mut checked = 0;
     for (provision, by_seq) in stored {
-        for (seq, snapshots) in by_seq {
+        // The provision's history is read once (own entries, in fold order, with the
+        // record that removed each, if any); each record-time view is folded from it.
+        let mut history = Vec::new();
+        for (time, seq) in
+            ledger.history_between(Kind::Provision, &provision, None, &END_OF_TIME)?
+        {
+            let (_, event) = ledger.event_at(seq)?;
+            if event.occurred_at == time {
+                let removed_by = ledger.removed_by(&event.id)?;
+                history.push((seq, removed_by, event));
+            }
+        }
+        for (known_seq, snapshots) in by_seq {
+            let mut projection = Projection::default();
             let mut pending = snapshots.into_iter().peekable();
-            let mut check = |projection: &Projection, upto: Option<&Instant>| -> Result<()> {
+            let mut check = |projection: &Projection, upto: Option<&Instant>| -> Result<usize> {
+                let mut n = 0;
                 while let Some((time, builder)) =
                     pending.next_if(|(time, _)| upto.is_none_or(|t| time < t))
                 {
                     if projection.builder(&provision) != Some(&builder) {
                         return Err(Error::Integrity(format!(
-                            "the snapshot of `{provision}` at {} (record {seq}) disagrees with a replay of the log",
+                            "the snapshot of `{provision}` at {} (record {known_seq}) disagrees with a replay of the log",
                             crate::time::format(&time)
                         )));
                     }
-                    checked += 1;
+                    n += 1;
                 }
-                Ok(())
+                Ok(n)
             };
-            let mut failed = None;
-            let projection = fold_history(
-                ledger,
-                &provision,
-                None,
-                &END_OF_TIME,
-                seq,
-                |projection, time| {
-                    if failed.is_none() {
-                        failed = check(projection, Some(time)).err();
-                    }
-                },
-            )?;
-            if let Some(err) = failed {
-                return Err(err);
+            for (seq, removed_by, event) in &history {
+                let counts = *seq <= known_seq && removed_by.is_none_or(|by| by > known_seq);
+                if counts {
+                    checked += check(&projection, Some(&event.occurred_at))?;
+                    projection.apply(event);
+                }
             }
-            check(&projection, None)?;
+            checked += check(&projection, None)?;
         }
     }
     Ok(checked)

@@ -287,6 +287,21 @@ fn late_arrivals_and_retractions_invalidate_exactly_the_snapshots_they_affect() 
     assert_eq!(status_at(&ledger, 10, record_time(3)), "contested");
     let verified = pactlog::verify::verify(&ledger, None).map_err(|e| e.to_string());
     assert!(verified.is_ok(), "{verified:?}");
+    // A snapshot that says something the log does not is found by verify.
+    let db = ledger.sled_for_tests();
+    let (key, value) = db
+        .scan_prefix([pactlog::index::SNAPSHOT])
+        .last()
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8(value.to_vec()).unwrap();
+    let tampered = text.replacen("\"events\":", "\"events\":1", 1);
+    assert_ne!(text, tampered);
+    db.insert(key, tampered.as_bytes()).unwrap();
+    let err = pactlog::verify::verify(&ledger, None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("disagrees with a replay of the log"), "{err}");
 }
 
 #[test]
