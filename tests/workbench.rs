@@ -379,3 +379,31 @@ fn piped_output_has_no_colour() {
         assert!(!ledger.ok(args).contains('\u{1b}'), "{args:?}");
     }
 }
+
+#[test]
+fn csv_cells_a_spreadsheet_would_run_as_formulas_are_neutralised() {
+    let ledger = TestLedger::bundled();
+    let event = serde_json::json!({"type": "statement_made", "occurred_at": "2025-12-02", "quote": "=HYPERLINK(\"http://x\",\"y\")",
+        "attribution": "someone", "provisions": ["nato-membership"], "id": "00000000-0000-7000-8000-000000000777"});
+    ledger
+        .at(crate::common::NOW)
+        .stdin(event.to_string())
+        .ok(&["append", "-"]);
+    let csv = ledger.ok(&[
+        "export",
+        "--format",
+        "csv",
+        "--provision",
+        "nato-membership",
+    ]);
+    let body: String = csv.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    let cells: Vec<String> = csv::Reader::from_reader(body.as_bytes())
+        .records()
+        .flat_map(|r| r.unwrap().iter().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    assert!(cells.iter().all(|c| !c.starts_with('=')), "{cells:?}");
+    assert!(
+        cells.iter().any(|c| c.starts_with("'=HYPERLINK")),
+        "{cells:?}"
+    );
+}

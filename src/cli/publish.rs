@@ -154,10 +154,22 @@ pub fn write_csv(table: &Table, out: &mut dyn Write) -> Result<(), CliError> {
     };
     writer.write_record(&table.header).map_err(failed)?;
     for row in &table.rows {
-        writer.write_record(row).map_err(failed)?;
+        writer
+            .write_record(row.iter().map(|cell| csv_cell(cell).into_owned()))
+            .map_err(failed)?;
     }
     writer.flush()?;
     Ok(())
+}
+
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, carriage
+/// return first) gets a leading apostrophe, which spreadsheets show as text: quotes
+/// come from untrusted sources (the usual guard against CSV injection).
+fn csv_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}").into(),
+        _ => text.into(),
+    }
 }
 
 /// A Markdown table cell: HTML-escaped, Markdown punctuation and pipes backslashed,
