@@ -282,7 +282,12 @@ impl Ledger {
 
     /// The seqs of the committed records in an entity's history, in seq order.
     pub fn touching(&self, kind: Kind, slug: &Slug) -> Result<Vec<u64>> {
-        let mut out = self.scan_touches(self.db.scan_prefix(index::touch_prefix(kind, slug)))?;
+        let end = chrono::DateTime::<chrono::Utc>::MAX_UTC;
+        let mut out: Vec<u64> = self
+            .history_between(kind, slug, None, &end)?
+            .into_iter()
+            .map(|(_, seq)| seq)
+            .collect();
         out.sort_unstable();
         out.dedup();
         Ok(out)
@@ -318,22 +323,6 @@ impl Ledger {
             let seq = index::seq_from(&key).ok_or_else(damaged)?;
             if seq <= self.head.seq {
                 out.push((time, seq));
-            }
-        }
-        Ok(out)
-    }
-
-    fn scan_touches(
-        &self,
-        iter: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
-    ) -> Result<Vec<u64>> {
-        let mut out = Vec::new();
-        for item in iter {
-            let (key, _) = item?;
-            match index::seq_from(&key) {
-                Some(seq) if seq <= self.head.seq => out.push(seq),
-                Some(_) => {}
-                None => return Err(Error::Integrity("a history index key is damaged".into())),
             }
         }
         Ok(out)
