@@ -20,7 +20,7 @@ use crate::chain::Record;
 use crate::error::{suggest, Error, Location, Result};
 use crate::event::{parse_event, Body, Event, Kind, Slug, RECORD_FIELDS};
 use crate::index::{self, Firsts};
-use crate::store::{Head, Ledger};
+use crate::store::{Chunk, Head, Ledger};
 use crate::time::Instant;
 
 /// Records per sled batch. Large enough to amortise a batch, small enough to bound memory.
@@ -98,6 +98,8 @@ struct Stage<'l, 'c> {
     last_recorded: Option<Instant>,
     chunk_start: u64,
     chunk: Vec<Record>,
+    /// The canonical bytes of the chunk's records, for its journal frame.
+    frame: Vec<Vec<u8>>,
     batch: sled::Batch,
     wrote_chunks: bool,
     /// Ids of the chunk not yet written.
@@ -125,6 +127,7 @@ impl<'l, 'c> Stage<'l, 'c> {
             last_recorded: head.recorded_at,
             chunk_start: head.seq + 1,
             chunk: Vec::new(),
+            frame: Vec::new(),
             batch: sled::Batch::default(),
             wrote_chunks: false,
             ids: HashMap::new(),
@@ -385,6 +388,7 @@ impl<'l, 'c> Stage<'l, 'c> {
             }
             self.batch.insert(entry.key(seq), entry.value(seq));
         }
+        self.frame.push(bytes.clone());
         self.batch.insert(&index::log_key(seq), bytes);
         let event = &record.event;
         self.ids.insert(event.id, seq);
@@ -416,9 +420,16 @@ impl<'l, 'c> Stage<'l, 'c> {
         self.appended += 1;
         self.chunk.push(record);
         if self.chunk.len() >= CHUNK {
-            self.ledger.write_chunk(std::mem::take(&mut self.batch))?;
+            let chunk = Chunk {
+                first_seq: self.chunk_start,
+                records: &self.frame,
+                last_hash: &self.prev_hash,
+            };
+            self.ledger
+                .write_chunk(std::mem::take(&mut self.batch), chunk)?;
             self.wrote_chunks = true;
             self.chunk.clear();
+            self.frame.clear();
             // From here their ids are looked up in the store: memory stays bounded.
             self.ids.clear();
             self.chunk_start = self.next_seq;
@@ -437,7 +448,12 @@ impl<'l, 'c> Stage<'l, 'c> {
             for (key, value) in self.maxima.changed_after(self.ledger.head().seq) {
                 batch.insert(key, value);
             }
-            self.ledger.commit(batch, head)?;
+            let chunk = Chunk {
+                first_seq: self.chunk_start,
+                records: &self.frame,
+                last_hash: &self.prev_hash,
+            };
+            self.ledger.commit(batch, head, chunk)?;
         }
         Ok(Summary {
             appended: self.appended,
@@ -451,7 +467,7 @@ impl<'l, 'c> Stage<'l, 'c> {
         if self.wrote_chunks {
             self.ledger.discard_uncommitted()?;
         }
-        Ok(())
+        self.ledger.abandon_journal()
     }
 
     /// A record staged by this append or committed before it.

@@ -14,6 +14,7 @@ use crate::chain::{Record, GENESIS_HASH};
 use crate::error::{Error, Result};
 use crate::event::{Kind, Slug};
 use crate::index::{self, Entry};
+use crate::journal::Journal;
 use crate::time::Instant;
 
 /// The file beside sled's that witnesses the committed head.
@@ -21,6 +22,15 @@ pub const HEAD_FILE: &str = "pactlog.head";
 
 /// sled's page cache; the default (1 GiB) lets a large import grow the process well past it.
 const CACHE_BYTES: u64 = 24 << 20;
+
+/// The records of one chunk of a write, as the journal takes them.
+pub(crate) struct Chunk<'a> {
+    pub first_seq: u64,
+    /// Canonical bytes of each record, in seq order.
+    pub records: &'a [Vec<u8>],
+    /// Hash of the last record (of the head before, when `records` is empty).
+    pub last_hash: &'a str,
+}
 
 /// The last committed record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,7 +41,7 @@ pub struct Head {
 }
 
 impl Head {
-    fn empty() -> Head {
+    pub(crate) fn empty() -> Head {
         Head {
             seq: 0,
             hash: GENESIS_HASH.to_string(),
@@ -55,7 +65,18 @@ pub enum Access {
     Existing,
 }
 
-/// One ledger: one sled database.
+/// sled's folder inside the ledger folder.
+pub const SLED_DIR: &str = "sled";
+
+/// The file whose lock says which process holds the ledger.
+pub const LOCK_FILE: &str = "lock";
+
+/// The meta key holding the journal offset just past the head's commit frame.
+pub(crate) const META_JOURNAL: &[u8] = b"Mjournal";
+
+/// One ledger: the journal that makes writes durable, and the sled database every
+/// query reads. [`Ledger::open`] (in `crate::recover`) opens one whole, repairing
+/// sled from the journal when it has to.
 pub struct Ledger {
     db: sled::Db,
     path: PathBuf,
@@ -63,18 +84,28 @@ pub struct Ledger {
     snapshot_every: usize,
     /// Set when [`Ledger::settle`] could not reopen sled: the handle must not write.
     lost: bool,
+    /// Where commits are made durable; `None` for a read-only look at an old layout.
+    journal: Option<Journal>,
+    /// While sled is caught up from the journal: the journal offset the replay ends
+    /// at, and no frames are written.
+    pub(crate) replay_end: Option<u64>,
+    /// The held lock on the ledger folder (released when the handle drops).
+    _lock: Option<fs::File>,
+    /// What opening had to do (a trimmed journal, a rebuilt sled), for the CLI to say.
+    pub(crate) notes: Vec<String>,
 }
 
 impl Ledger {
     /// Whether `path` holds a ledger (without creating anything).
     pub fn exists(path: &Path) -> bool {
-        path.join("conf").is_file() || path.join("db").is_file()
+        Ledger::probe(path).unwrap_or(true)
     }
 
     /// Like [`Ledger::exists`], but a ledger that cannot be looked at is an error,
-    /// not a missing ledger.
-    fn probe(path: &Path) -> Result<bool> {
-        for name in ["conf", "db"] {
+    /// not a missing ledger. A ledger is a journal, a sled folder, or sled's files of
+    /// the layout before the journal.
+    pub(crate) fn probe(path: &Path) -> Result<bool> {
+        for name in [crate::journal::FILE, "sled/conf", "sled/db", "conf", "db"] {
             match fs::metadata(path.join(name)) {
                 Ok(meta) if meta.is_file() => return Ok(true),
                 Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {
@@ -86,36 +117,55 @@ impl Ledger {
         Ok(false)
     }
 
-    pub fn open(path: &Path, access: Access) -> Result<Ledger> {
-        let shown = path.display().to_string();
-        if path.exists() && !path.is_dir() {
-            return Err(Error::Io {
-                path: shown,
-                message: "is a file, not a ledger directory".into(),
-            });
-        }
-        if !Ledger::probe(path)? {
-            if access == Access::Existing {
-                return Err(Error::NotFound(format!(
-                    "no ledger at {shown} (a writing command such as `pactlog import` creates one; --db or PACTLOG_DB names another)"
-                )));
-            }
-            create_private_dir(path).map_err(|e| Error::io(&shown, e))?;
-        }
-        let db = open_sled(path)?;
+    /// Opens the sled database in `sled_dir` as it is (no journal yet): its head,
+    /// and any unfinished write past the head deleted.
+    pub(crate) fn open_sled(path: &Path, sled_dir: &Path) -> Result<Ledger> {
+        let db = open_sled(sled_dir)?;
         let mut ledger = Ledger {
             db,
             path: path.to_path_buf(),
             head: Head::empty(),
             snapshot_every: crate::snapshot::EVERY,
             lost: false,
+            journal: None,
+            replay_end: None,
+            _lock: None,
+            notes: Vec::new(),
         };
         ledger.head = ledger.read_head()?;
         if ledger.db.contains_key(index::META_PENDING)? {
             ledger.discard_uncommitted()?;
         }
-        ledger.check_head_file()?;
         Ok(ledger)
+    }
+
+    /// Gives the handle its journal and the lock it holds.
+    pub(crate) fn attach(&mut self, journal: Journal, lock: fs::File) {
+        self.journal = Some(journal);
+        self._lock = Some(lock);
+    }
+
+    pub(crate) fn journal(&self) -> Option<&Journal> {
+        self.journal.as_ref()
+    }
+
+    /// Where sled says it stands in the journal: its head and the offset after it.
+    pub(crate) fn journal_position(&self) -> Result<crate::journal::Position> {
+        let offset = match self.db.get(META_JOURNAL)? {
+            Some(bytes) => index::seq_from(&bytes)
+                .ok_or_else(|| Error::Integrity("the journal offset marker is damaged".into()))?,
+            None => 0,
+        };
+        Ok(crate::journal::Position {
+            seq: self.head.seq,
+            hash: self.head.hash.clone(),
+            offset,
+        })
+    }
+
+    /// What opening had to do, one sentence each (empty when nothing).
+    pub fn recovery_notes(&self) -> &[String] {
+        &self.notes
     }
 
     fn read_head(&self) -> Result<Head> {
@@ -162,6 +212,14 @@ impl Ledger {
     /// The raw stored bytes at `seq`, committed or not.
     pub(crate) fn raw(&self, seq: u64) -> Result<Option<sled::IVec>> {
         Ok(self.db.get(index::log_key(seq))?)
+    }
+
+    /// The stored bytes of the committed record at `seq`.
+    pub fn record_bytes(&self, seq: u64) -> Result<Option<sled::IVec>> {
+        if seq == 0 || seq > self.head.seq {
+            return Ok(None);
+        }
+        self.raw(seq)
     }
 
     /// The committed record at `seq`.
@@ -435,7 +493,7 @@ impl Ledger {
             batch.insert(key, value);
         }
         self.db.apply_batch(batch)?;
-        self.sync()
+        Ok(())
     }
 
     /// Every index entry stored (committed or not), for `verify`.
@@ -455,19 +513,20 @@ impl Ledger {
 
     /// Closes and reopens sled. The first open after many writes replays everything
     /// written since sled's last snapshot, then writes one; settling after a bulk
-    /// write pays that now instead of in the next command. The instant the folder is
-    /// unlocked another process may take it: this then waits for it, and if it cannot
-    /// reopen, the handle refuses to write (its data on disk is untouched).
+    /// write pays that now instead of in the next command. The folder stays locked
+    /// by this handle throughout; if sled cannot reopen, the handle refuses to write
+    /// (its data on disk is untouched, and the journal holds every commit).
     pub fn settle(&mut self) -> Result<()> {
         let placeholder = sled::Config::new().temporary(true).open()?;
         drop(std::mem::replace(&mut self.db, placeholder));
         let mut tries = 0;
         loop {
-            match open_sled(&self.path) {
+            match open_sled(&self.path.join(SLED_DIR)) {
                 Ok(db) => {
                     self.db = db;
                     return Ok(());
                 }
+                // sled's own lock may outlive the closed handle for a moment.
                 Err(Error::Locked { .. }) if tries < 2000 => {
                     tries += 1;
                     std::thread::sleep(std::time::Duration::from_millis(5));
@@ -490,32 +549,95 @@ impl Ledger {
         Ok(())
     }
 
-    /// Writes one chunk of an unfinished write past the head. The first chunk also
-    /// sets the pending marker, so a crash before the commit is cleaned up on open.
-    pub(crate) fn write_chunk(&self, mut batch: sled::Batch) -> Result<()> {
+    /// Writes one chunk of an unfinished write past the head: its journal frame (not
+    /// yet durable) and its sled batch. The first chunk also sets the pending marker,
+    /// so a crash before the commit is cleaned up on open.
+    pub(crate) fn write_chunk(&mut self, mut batch: sled::Batch, chunk: Chunk<'_>) -> Result<()> {
         self.check_not_lost()?;
+        self.journal_frame(&chunk, false)?;
         batch.insert(index::META_PENDING, &self.head.seq.to_be_bytes());
         self.db.apply_batch(batch)?;
         Ok(())
     }
 
-    /// Applies the last chunk and moves the head in one batch, then makes it durable.
-    pub(crate) fn commit(&mut self, mut batch: sled::Batch, head: Head) -> Result<()> {
+    /// Commits: the last journal frame, fsynced (from here the write is durable),
+    /// then the last sled batch moving the head, then the head witness. sled is not
+    /// fsynced: a crash that loses its last batches is repaired from the journal on
+    /// the next open.
+    pub(crate) fn commit(
+        &mut self,
+        mut batch: sled::Batch,
+        head: Head,
+        chunk: Chunk<'_>,
+    ) -> Result<()> {
         self.check_not_lost()?;
+        let offset = match self.replay_end {
+            Some(end) => end,
+            None => {
+                let end = self.journal_frame(&chunk, true)?;
+                let journal = self.journal.as_mut().expect("checked by journal_frame");
+                if let Err(err) = journal.sync() {
+                    // The frame may or may not be on disk: sled is left behind, and the
+                    // next open applies the frame if it survived.
+                    return Err(Error::Storage(format!(
+                        "the write may not be on disk (fsync of the journal failed): {err}; open the ledger again to see whether it was"
+                    )));
+                }
+                end
+            }
+        };
         batch.insert(index::META_HEAD, head.encode());
+        batch.insert(META_JOURNAL, &offset.to_be_bytes());
         batch.remove(index::META_PENDING);
-        self.db.apply_batch(batch)?;
-        // From here the write is committed as far as sled is concerned: nothing may
-        // discard it, even if making it durable fails.
+        // From here the write is durable: nothing may discard it, even if sled fails.
+        let applied = self.db.apply_batch(batch);
         self.head = head;
         let seq = self.head.seq;
         let unconfirmed = |err: Error| {
             Error::Storage(format!(
-                "the events are committed (head {seq}) but not confirmed on disk: {err}"
+                "the events are committed (head {seq}, in the journal) but sled could not take them: {err}; the next open rebuilds sled from the journal"
             ))
         };
-        self.sync().map_err(unconfirmed)?;
+        applied.map_err(Error::from).map_err(unconfirmed)?;
         self.write_head_file().map_err(unconfirmed)
+    }
+
+    /// Appends a chunk's frame to the journal (nothing while replaying from it).
+    fn journal_frame(&mut self, chunk: &Chunk<'_>, commit: bool) -> Result<u64> {
+        if self.replay_end.is_some() {
+            return Ok(0);
+        }
+        let journal = self.journal.as_mut().ok_or_else(|| {
+            Error::Storage("this handle on the ledger cannot write (no journal)".into())
+        })?;
+        journal.append(chunk.first_seq, chunk.records, chunk.last_hash, commit)
+    }
+
+    /// Appends already-stored records to the journal as one commit and makes it
+    /// durable, then records in sled where the journal now ends (for records sled held
+    /// that the journal had lost).
+    pub(crate) fn write_journal_commit(
+        &mut self,
+        first_seq: u64,
+        records: &[Vec<u8>],
+        head: &Head,
+    ) -> Result<()> {
+        let journal = self
+            .journal
+            .as_mut()
+            .ok_or_else(|| Error::Storage("this handle on the ledger has no journal".into()))?;
+        let end = journal.append(first_seq, records, &head.hash, true)?;
+        journal.sync()?;
+        self.db.insert(META_JOURNAL, &end.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// Drops the journal frames of a write that failed before its commit.
+    pub(crate) fn abandon_journal(&mut self) -> Result<()> {
+        match self.journal.as_mut() {
+            Some(journal) if self.replay_end.is_none() => journal.abandon(),
+            _ => Ok(()),
+        }
     }
 
     /// The committed head, kept in a small file beside sled's own as a witness: if
@@ -539,7 +661,9 @@ impl Ledger {
         write().map_err(|e| Error::io(path.display(), e))
     }
 
-    fn check_head_file(&self) -> Result<()> {
+    /// Checks the head witness against the head the ledger is about to have
+    /// (`seq`, `hash`): the witness may not name more than that.
+    pub(crate) fn check_head_file(&self, seq_now: u64, hash_now: &str) -> Result<()> {
         let text = match fs::read_to_string(self.head_file()) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -555,22 +679,22 @@ impl Ledger {
                 self.head_file().display()
             )));
         };
-        let lost = seq > self.head.seq;
-        let differs = seq == self.head.seq && hash != self.head.hash;
+        let lost = seq > seq_now;
+        let differs = seq == seq_now && hash != hash_now;
         if lost || differs {
             return Err(Error::Integrity(format!(
-                "the ledger's storage is damaged: {} records were committed (head {seq}:{hash}) but the storage holds {}; \
-                 export what verifies and import it into a new ledger",
-                seq, self.head.seq
+                "the ledger's storage is damaged: {seq} records were committed (head {seq}:{hash}) but the journal and sled hold {seq_now}; \
+                 export what verifies and import it into a new ledger"
             )));
         }
         Ok(())
     }
 
     /// Flushes sled and fsyncs its data file and directory.
-    fn sync(&self) -> Result<()> {
+    pub(crate) fn sync(&self) -> Result<()> {
         self.db.flush()?;
-        for file in [self.path.join("db"), self.path.clone()] {
+        let dir = self.path.join(SLED_DIR);
+        for file in [dir.join("db"), dir] {
             if let Ok(handle) = fs::File::open(&file) {
                 handle
                     .sync_all()
@@ -663,7 +787,7 @@ impl Ledger {
     }
 }
 
-fn open_sled(path: &Path) -> Result<sled::Db> {
+pub(crate) fn open_sled(path: &Path) -> Result<sled::Db> {
     let shown = path.display().to_string();
     sled::Config::new()
         .path(path)
@@ -678,6 +802,25 @@ fn open_sled(path: &Path) -> Result<sled::Db> {
         })
 }
 
+/// Takes the lock on a ledger folder: one process holds a ledger at a time.
+pub(crate) fn lock_folder(path: &Path) -> Result<fs::File> {
+    let lock_path = path.join(LOCK_FILE);
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(|e| Error::io(lock_path.display(), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(Error::Locked {
+            path: path.display().to_string(),
+        }),
+        Err(fs::TryLockError::Error(e)) => Err(Error::io(lock_path.display(), e)),
+    }
+}
+
 fn is_lock_error(err: &std::io::Error) -> bool {
     err.kind() == std::io::ErrorKind::WouldBlock
         || err.to_string().contains("could not acquire lock")
@@ -688,7 +831,7 @@ fn is_lock_error(err: &std::io::Error) -> bool {
 fn batch_len(residue: &[u64], seq: u64) -> bool {
     residue
         .first()
-        .is_some_and(|first| (seq - first) % 1000 == 0)
+        .is_some_and(|first| (seq - first).is_multiple_of(1000))
 }
 
 const INDEX_TAG_RANGES: &[u8] = index::INDEX_TAGS;
@@ -706,7 +849,7 @@ fn decode(seq: u64, bytes: &[u8]) -> Result<Record> {
 }
 
 #[cfg(unix)]
-fn create_private_dir(path: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     fs::DirBuilder::new()
         .recursive(true)
@@ -715,6 +858,6 @@ fn create_private_dir(path: &Path) -> std::io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn create_private_dir(path: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(path: &Path) -> std::io::Result<()> {
     fs::create_dir_all(path)
 }

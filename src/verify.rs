@@ -183,6 +183,7 @@ pub fn verify_with_progress(
             }
         }
     }
+    verify_journal(ledger, &head)?;
     let snapshots = crate::snapshot::verify(ledger)?;
     Ok(Report {
         records: head.seq,
@@ -190,6 +191,38 @@ pub fn verify_with_progress(
         snapshots,
         head,
     })
+}
+
+/// Checks that the journal holds exactly the records sled holds, byte for byte.
+fn verify_journal(ledger: &Ledger, head: &Head) -> Result<()> {
+    let Some(journal) = ledger.journal() else {
+        return Ok(());
+    };
+    let mut last = 0;
+    for frame in journal.frames_from(0)? {
+        let (frame, records) = frame?;
+        for (i, bytes) in records.iter().enumerate() {
+            let seq = frame.first_seq + i as u64;
+            if seq != last + 1 {
+                return Err(Error::Integrity(format!(
+                    "the journal jumps from record {last} to {seq}"
+                )));
+            }
+            last = seq;
+            if ledger.record_bytes(seq)?.as_deref() != Some(bytes.as_slice()) {
+                return Err(Error::Integrity(format!(
+                    "the journal's record {seq} differs from the ledger's record {seq}: one of them was changed"
+                )));
+            }
+        }
+    }
+    if last != head.seq {
+        return Err(Error::Integrity(format!(
+            "the journal holds {last} records but the ledger {}",
+            head.seq
+        )));
+    }
+    Ok(())
 }
 
 fn describe(entry: &Entry) -> String {

@@ -25,5 +25,8 @@ mod concurrency;
 // Crashes (SIGKILL during imports and appends, then recovery) and damaged storage.
 mod crash;
 
+// Damaged storage repaired from the journal; the upgrade of the layout before the journal.
+mod repair;
+
 // The analyst's workbench: timeline HTML (golden, escaping, headless Chromium), exports, list, search.
 mod workbench;

@@ -45,12 +45,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     let mut note = None;
     let mut explicit = ctx.cli.db.is_some();
     if explicit && Ledger::exists(&ctx.db_path()) {
-        let ledger = super::open_waiting(
-            &ctx.db_path(),
-            Access::Existing,
-            ctx.cli.lock_timeout,
-            ctx.env.stderr_is_terminal,
-        )?;
+        let ledger = ctx.open(Access::Existing)?;
         if ledger.head().seq > 0 {
             note = Some(format!(
                 "{} holds {} events and is left as it is; the demo uses a temporary ledger",
@@ -75,6 +70,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         Access::Create,
         ctx.cli.lock_timeout,
         ctx.env.stderr_is_terminal,
+        &mut |_, _| {},
     )?;
     let mut loaded = 0;
     for (name, text) in BUNDLED {

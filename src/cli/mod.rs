@@ -238,13 +238,33 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Opens the ledger named by `--db`, waiting up to `--lock-timeout` for another process.
+    /// Opens the ledger, waiting for the lock; says on stderr what opening repaired
+    /// (always, even with `--quiet`: a repaired ledger is news), with a progress bar
+    /// on a terminal while it rebuilds.
     pub fn open(&self, access: Access) -> Result<Ledger, CliError> {
-        open_waiting(
+        let bar = self.progress("repairing from the journal");
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        let mut shown = false;
+        let mut on_progress = |done: u64, total: u64| {
+            if !shown && total >= 1000 && self.env.stderr_is_terminal {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                shown = true;
+            }
+            bar.set_position(done);
+        };
+        let ledger = open_waiting(
             &self.db_path(),
             access,
             self.cli.lock_timeout,
             self.env.stderr_is_terminal,
-        )
+            &mut on_progress,
+        );
+        bar.finish_and_clear();
+        let ledger = ledger?;
+        for note in ledger.recovery_notes() {
+            eprintln!("pactlog: {note}");
+        }
+        Ok(ledger)
     }
 
     /// Runs a writing command on the ledger, creating it if it is missing. If the
@@ -347,11 +367,12 @@ fn open_waiting(
     access: Access,
     timeout_secs: f64,
     tell: bool,
+    progress: crate::recover::Progress<'_>,
 ) -> Result<Ledger, CliError> {
     let deadline = std::time::Instant::now() + Duration::from_secs_f64(timeout_secs.max(0.0));
     let mut told = false;
     loop {
-        match Ledger::open(path, access) {
+        match Ledger::open_with(path, access, progress) {
             Err(Error::Locked { path }) if std::time::Instant::now() < deadline => {
                 if !told && tell {
                     eprintln!("waiting for ledger {path}, which another process is using…");

@@ -1,0 +1,395 @@
+//! Opening a ledger whole: [`Ledger::open`] locks the folder, upgrades a ledger of
+//! the layout before the journal, and makes sled agree with the journal.
+//!
+//! The journal (`crate::journal`) is what makes a write durable; sled is rebuildable
+//! from it. On open:
+//! - an unfinished write at the end of the journal (a crash mid-append, never
+//!   acknowledged) is trimmed;
+//! - if sled is behind the journal (a crash after the journal's fsync, before sled
+//!   wrote its batches), the missing records are applied to sled;
+//! - if sled cannot be opened, reports damage, disagrees with the journal, or its
+//!   files are missing, its folder is moved aside (kept, and named in a note) and
+//!   sled is rebuilt from the whole journal;
+//! - if sled holds committed records the journal lacks (the journal lost its end),
+//!   they are written back to the journal;
+//! - the head witness (`pactlog.head`) must not name more than the ledger holds.
+//!
+//! Each repair leaves a sentence in [`Ledger::recovery_notes`]; every record replayed
+//! is checked against the hash chain on the way in, so a journal that fails its own
+//! chain is an integrity error, never silently trimmed.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::append::{append_all, Clock, Item};
+use crate::chain::{Record, GENESIS_HASH};
+use crate::error::{Error, Location, Result};
+use crate::journal::{self, Journal, Position};
+use crate::store::{self, Access, Head, Ledger, SLED_DIR};
+
+/// The folder an upgrade keeps the files of the layout before the journal in, until
+/// the upgraded ledger has verified.
+pub const PRE_JOURNAL_DIR: &str = "pre-journal-layout";
+
+/// The journal an upgrade writes before it is complete.
+const MIGRATING: &str = "journal.upgrading";
+
+/// Progress of a long repair: records done and records in all.
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+
+impl Ledger {
+    /// Opens the ledger in folder `path` (see the module docs for what opening
+    /// repairs). Errors: [`Error::NotFound`] for a missing ledger with
+    /// [`Access::Existing`], [`Error::Locked`] while another process holds it,
+    /// [`Error::Integrity`] when the journal is damaged or holds less than was
+    /// committed, [`Error::Io`] for the folder.
+    pub fn open(path: &Path, access: Access) -> Result<Ledger> {
+        Ledger::open_with(path, access, &mut |_, _| {})
+    }
+
+    /// [`Ledger::open`], reporting the progress of a rebuild or upgrade.
+    pub fn open_with(path: &Path, access: Access, progress: Progress<'_>) -> Result<Ledger> {
+        let shown = path.display().to_string();
+        if path.exists() && !path.is_dir() {
+            return Err(Error::Io {
+                path: shown,
+                message: "is a file, not a ledger directory".into(),
+            });
+        }
+        if !Ledger::probe(path)? {
+            if access == Access::Existing {
+                return Err(Error::NotFound(format!(
+                    "no ledger at {shown} (a writing command such as `pactlog import` creates one; --db or PACTLOG_DB names another)"
+                )));
+            }
+            store::create_private_dir(path).map_err(|e| Error::io(&shown, e))?;
+        }
+        let lock = store::lock_folder(path)?;
+        let mut notes = Vec::new();
+        if !Journal::exists(path) && path.join("conf").is_file() {
+            upgrade(path, progress, &mut notes)?;
+        }
+        let mut ledger = open_caught_up(path, lock, progress, &mut notes)?;
+        let upgraded = path.join(PRE_JOURNAL_DIR);
+        if upgraded.is_dir() {
+            // The upgrade's replay has reached the head it witnessed: the old files go.
+            fs::remove_dir_all(&upgraded).map_err(|e| Error::io(upgraded.display(), e))?;
+        }
+        ledger.notes = notes;
+        Ok(ledger)
+    }
+}
+
+/// Opens sled and the journal and makes them agree.
+fn open_caught_up(
+    path: &Path,
+    lock: fs::File,
+    progress: Progress<'_>,
+    notes: &mut Vec<String>,
+) -> Result<Ledger> {
+    let sled_dir = path.join(SLED_DIR);
+    let had_sled = sled_dir.join("conf").is_file() || sled_dir.join("db").is_file();
+    let opened = if had_sled || !Journal::exists(path) {
+        open_sled_caught(path, &sled_dir)
+    } else {
+        Err(Error::Storage("sled's files are missing".into()))
+    };
+    let (sled, damage) = match opened {
+        Ok(ledger) => match ledger.journal_position() {
+            Ok(position) => (Some((ledger, position)), None),
+            Err(err) => (None, Some(err.to_string())),
+        },
+        Err(err @ Error::Locked { .. }) => return Err(err),
+        Err(err) => (None, Some(err.to_string())),
+    };
+    let hint = sled.as_ref().map(|(_, position)| position.clone());
+    let (journal, opened) = Journal::open(path, hint.as_ref())?;
+    if opened.trimmed > 0 {
+        notes.push(format!(
+            "trimmed an unfinished write ({} bytes, never acknowledged) from the end of the journal",
+            opened.trimmed
+        ));
+    }
+    let committed = opened.committed;
+    let (mut ledger, from) = match (sled, damage) {
+        (Some((ledger, position)), _) if position.seq == committed.seq => {
+            if position.hash != committed.hash {
+                let reason = format!(
+                    "its head {} has hash {} but the journal's has {}",
+                    position.seq, position.hash, committed.hash
+                );
+                drop(ledger);
+                rebuild(path, &reason, notes)?
+            } else {
+                (ledger, None)
+            }
+        }
+        (Some((ledger, position)), _) if position.seq < committed.seq => {
+            if opened.from_hint {
+                // The journal agrees with sled up to sled's head: apply the rest.
+                let from = position.offset;
+                (ledger, Some(from))
+            } else {
+                let reason = format!(
+                    "its head {} is not where the journal says it should be",
+                    position.seq
+                );
+                drop(ledger);
+                rebuild(path, &reason, notes)?
+            }
+        }
+        (Some((mut ledger, _)), _) => {
+            // sled holds records the journal lacks: the journal lost its end.
+            ledger.attach(journal, lock);
+            rejournal(&mut ledger, &committed, notes)?;
+            let head = ledger.head().clone();
+            ledger.check_head_file(head.seq, &head.hash)?;
+            return Ok(ledger);
+        }
+        (None, damage) => {
+            let reason = damage.unwrap_or_default();
+            rebuild(path, &reason, notes)?
+        }
+    };
+    // Before any replay rewrites it: the witness may not name more than the journal.
+    ledger.check_head_file(committed.seq, &committed.hash)?;
+    let start = from.unwrap_or(0);
+    ledger.attach(journal, lock);
+    if committed.seq > ledger.head().seq {
+        let missing = committed.seq - ledger.head().seq;
+        replay(&mut ledger, start, committed.offset, missing, progress)?;
+        if from.is_some() {
+            notes.push(format!(
+                "applied {} from the journal that sled had not stored yet",
+                records(missing)
+            ));
+        }
+    }
+    let head = ledger.head();
+    if (head.seq, head.hash.as_str()) != (committed.seq, committed.hash.as_str()) {
+        return Err(Error::Integrity(format!(
+            "the journal ends at record {} but replaying it gave head {}",
+            committed.seq, head.seq
+        )));
+    }
+    Ok(ledger)
+}
+
+/// Opens sled, turning a panic inside sled (it has some for damaged files) into an error.
+fn open_sled_caught(path: &Path, sled_dir: &Path) -> Result<Ledger> {
+    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Ledger::open_sled(path, sled_dir)
+    }));
+    opened.unwrap_or_else(|_| {
+        Err(Error::Storage(
+            "sled panicked while opening its files".into(),
+        ))
+    })
+}
+
+/// Moves sled's folder aside and opens an empty one, to be filled from the journal.
+fn rebuild(path: &Path, reason: &str, notes: &mut Vec<String>) -> Result<(Ledger, Option<u64>)> {
+    let sled_dir = path.join(SLED_DIR);
+    let mut moved = None;
+    if sled_dir.exists() {
+        let aside = free_name(path, "sled.damaged");
+        fs::rename(&sled_dir, &aside).map_err(|e| Error::io(sled_dir.display(), e))?;
+        moved = Some(aside);
+    }
+    match moved {
+        Some(aside) => notes.push(format!(
+            "sled's files could not be used ({reason}): moved them to {} and rebuilt sled from the journal",
+            aside.display()
+        )),
+        None if !path.join(PRE_JOURNAL_DIR).exists()
+            && fs::metadata(path.join(journal::FILE)).is_ok_and(|m| m.len() > 0) =>
+        {
+            notes.push("sled's files were missing: rebuilt sled from the journal".into())
+        }
+        None => {}
+    }
+    let ledger = Ledger::open_sled(path, &sled_dir)?;
+    Ok((ledger, None))
+}
+
+/// The first of `base.1`, `base.2`, … that does not exist in `path`.
+fn free_name(path: &Path, base: &str) -> PathBuf {
+    (1..)
+        .map(|n| path.join(format!("{base}.{n}")))
+        .find(|p| !p.exists())
+        .expect("some name is free")
+}
+
+/// Applies the journal's records from byte `from` to its last commit `end` to sled,
+/// through the write path for restored records (chain, hashes and ledger rules
+/// checked on the way in).
+fn replay(
+    ledger: &mut Ledger,
+    from: u64,
+    end: u64,
+    total: u64,
+    progress: Progress<'_>,
+) -> Result<()> {
+    let frames = ledger.journal().expect("attached").frames_from(from)?;
+    let shown = ledger.path().join(journal::FILE).display().to_string();
+    let mut done = 0u64;
+    let at = shown.clone();
+    let items = frames.flat_map(move |frame| -> Vec<Result<Item>> {
+        match frame {
+            Err(err) => vec![Err(err)],
+            Ok((frame, records)) => records
+                .into_iter()
+                .enumerate()
+                .map(|(i, bytes)| {
+                    let seq = frame.first_seq + i as u64;
+                    let object: Map<String, Value> =
+                        serde_json::from_slice(&bytes).map_err(|e| {
+                            Error::Integrity(format!("the journal's record {seq} is damaged: {e}"))
+                        })?;
+                    Ok(Item {
+                        at: Location::line(&at, seq as usize),
+                        object,
+                    })
+                })
+                .collect(),
+        }
+    });
+    let counted = items.inspect(|_| {
+        done += 1;
+        progress(done, total);
+    });
+    ledger.replay_end = Some(end);
+    let mut no_ids = || uuid::Uuid::nil();
+    let clock = Clock {
+        now: ledger.head().recorded_at.unwrap_or_default(),
+        new_id: &mut no_ids,
+    };
+    let result = append_all(ledger, counted, clock, None);
+    ledger.replay_end = None;
+    result.map(|_| ()).map_err(|err| match err {
+        Error::Invalid { message, .. } => Error::Integrity(format!(
+            "the journal {shown} fails its own chain: {message}"
+        )),
+        other => other,
+    })
+}
+
+/// Writes back to the journal the committed records sled holds past the journal's
+/// last commit, after checking that they continue it.
+fn rejournal(ledger: &mut Ledger, committed: &Position, notes: &mut Vec<String>) -> Result<()> {
+    let joins = match committed.seq {
+        0 => committed.hash == GENESIS_HASH,
+        seq => ledger
+            .record(seq)?
+            .is_some_and(|r| r.hash == committed.hash),
+    };
+    if !joins {
+        return Err(Error::Integrity(format!(
+            "sled and the journal disagree at record {}: the journal is damaged",
+            committed.seq
+        )));
+    }
+    let head = ledger.head().clone();
+    let mut bytes = Vec::new();
+    let mut prev = committed.hash.clone();
+    for item in ledger.raw_records(committed.seq + 1) {
+        let (seq, raw) = item?;
+        let record = Record::decode(&raw)
+            .map_err(|e| Error::Integrity(format!("record {seq} is damaged: {e}")))?;
+        record.check_stored(&raw).map_err(Error::Integrity)?;
+        if record.prev_hash != prev {
+            return Err(Error::Integrity(format!(
+                "record {seq}: `prev_hash` is not the hash of record {}",
+                seq - 1
+            )));
+        }
+        prev = record.hash.clone();
+        bytes.push(raw.to_vec());
+    }
+    ledger.write_journal_commit(committed.seq + 1, &bytes, &head)?;
+    notes.push(format!(
+        "the journal lacked {} that sled held (records {}–{}): wrote them back to the journal",
+        records(bytes.len() as u64),
+        committed.seq + 1,
+        head.seq
+    ));
+    Ok(())
+}
+
+/// Upgrades a ledger of the layout before the journal (sled's files directly in the
+/// ledger folder): its records, checked against their chain, become the journal; the
+/// old files move to [`PRE_JOURNAL_DIR`] until the replay into a new sled has reached
+/// the same head, then go.
+fn upgrade(path: &Path, progress: Progress<'_>, notes: &mut Vec<String>) -> Result<()> {
+    journal::remove(path, MIGRATING)?;
+    let old = Ledger::open_sled(path, path)?;
+    let head: Head = old.head().clone();
+    let temp = path.join(MIGRATING);
+    {
+        let mut journal = Journal::create_at(&temp)?;
+        let mut chunk = Vec::new();
+        let mut first = 1;
+        let mut prev = GENESIS_HASH.to_string();
+        for item in old.raw_records(1) {
+            let (seq, raw) = item?;
+            let record = Record::decode(&raw)
+                .map_err(|e| Error::Integrity(format!("record {seq} is damaged: {e}")))?;
+            record.check_stored(&raw).map_err(Error::Integrity)?;
+            if record.seq != seq || record.prev_hash != prev {
+                return Err(Error::Integrity(format!(
+                    "record {seq}: the chain is broken here; the ledger cannot be upgraded"
+                )));
+            }
+            prev = record.hash.clone();
+            chunk.push(raw.to_vec());
+            progress(seq, head.seq);
+            if chunk.len() == 1000 {
+                journal.append(first, &chunk, &prev, seq == head.seq)?;
+                first = seq + 1;
+                chunk.clear();
+            }
+        }
+        if !chunk.is_empty() || (head.seq > 0 && first <= head.seq) {
+            journal.append(first, &chunk, &prev, true)?;
+        }
+        if prev != head.hash {
+            return Err(Error::Integrity(
+                "the ledger's head marker does not match its last record; the ledger cannot be upgraded".into(),
+            ));
+        }
+        journal.sync()?;
+    }
+    drop(old);
+    let aside = path.join(PRE_JOURNAL_DIR);
+    store::create_private_dir(&aside).map_err(|e| Error::io(aside.display(), e))?;
+    for entry in fs::read_dir(path).map_err(|e| Error::io(path.display(), e))? {
+        let entry = entry.map_err(|e| Error::io(path.display(), e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let sleds = name == "conf" || name == "db" || name == "blobs" || name.starts_with("snap.");
+        if sleds {
+            fs::rename(entry.path(), aside.join(&*name))
+                .map_err(|e| Error::io(entry.path().display(), e))?;
+        }
+    }
+    fs::rename(&temp, path.join(journal::FILE)).map_err(|e| Error::io(temp.display(), e))?;
+    fs::File::open(path)
+        .and_then(|dir| dir.sync_all())
+        .map_err(|e| Error::io(path.display(), e))?;
+    notes.push(format!(
+        "upgraded the ledger to the journal layout ({}, head {})",
+        records(head.seq),
+        head.seq
+    ));
+    Ok(())
+}
+
+fn records(n: u64) -> String {
+    if n == 1 {
+        "1 record".into()
+    } else {
+        format!("{n} records")
+    }
+}

@@ -1,0 +1,350 @@
+//! Damaged storage and its repair. The journal makes a write durable and sled's files
+//! are rebuilt from it: overwritten bytes in sled's data file, a deleted data file, a
+//! deleted sled folder, a record deleted from sled, a sled that missed the last write.
+//! After each, the next command succeeds, says on stderr what it repaired, and the
+//! ledger exports byte for byte as before. The journal itself: an unfinished write at
+//! its end is trimmed; a journal cut inside an acknowledged write takes the records
+//! back from sled; a changed byte fails `verify` (exit 6) naming the records; a
+//! consistent truncation of everything is caught by the head witness and by
+//! `verify --head`. A ledger of the layout before the journal is upgraded on open.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::{json, Run, TestLedger};
+
+/// The head as `SEQ:HASH`, from `verify --json`.
+fn published_head(ledger: &TestLedger) -> String {
+    let head = json(ledger, &["verify", "--json"])["head"].clone();
+    format!("{}:{}", head["seq"], head["hash"].as_str().unwrap())
+}
+
+/// A failure with one clear `error:` line and no panic.
+fn assert_clear_failure(run: &Run, what: &str) {
+    assert!(!run.stderr.contains("panicked"), "{what}: {}", run.stderr);
+    assert_ne!(run.code, 0, "{what}: {}", run.stdout);
+    assert!(run.stderr.starts_with("error: "), "{what}: {}", run.stderr);
+    assert_eq!(
+        run.stderr.trim_end().lines().count(),
+        1,
+        "{what}: {}",
+        run.stderr
+    );
+}
+
+/// The next command repairs: `verify` passes, stderr names the repair, and the
+/// export is what it was.
+fn assert_repaired(ledger: &TestLedger, export_before: &str, note: &str, what: &str) {
+    let run = ledger.run(&["verify"]);
+    assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{what}: {}", run.stderr);
+    assert!(run.stderr.contains(note), "{what}: {}", run.stderr);
+    assert!(run.stdout.starts_with("ok: "), "{what}: {}", run.stdout);
+    assert_eq!(ledger.export(), export_before, "{what}");
+    // Repaired once: the next command has nothing to say.
+    let again = ledger.run(&["verify"]);
+    assert_eq!(again.code, 0, "{what}: {}", again.stderr);
+    assert_eq!(again.stderr, "", "{what}");
+}
+
+fn sled_dir(ledger: &TestLedger) -> PathBuf {
+    ledger.db.join(pactlog::store::SLED_DIR)
+}
+
+fn journal(ledger: &TestLedger) -> PathBuf {
+    ledger.db.join(pactlog::journal::FILE)
+}
+
+fn with_store(ledger: &TestLedger, change: impl FnOnce(&sled::Db, u64)) {
+    let store = pactlog::store::Ledger::open(&ledger.db, pactlog::store::Access::Existing).unwrap();
+    let head = store.head().seq;
+    change(store.sled_for_tests(), head);
+    store.sled_for_tests().flush().unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Overwrites `len` bytes of a file at `fraction` of its length.
+fn overwrite(path: &Path, fraction: f64, len: usize) {
+    use std::io::{Seek, SeekFrom, Write};
+    let size = std::fs::metadata(path).unwrap().len();
+    let offset = ((size as f64 * fraction) as u64).min(size.saturating_sub(len as u64));
+    let mut file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    file.seek(SeekFrom::Start(offset)).unwrap();
+    file.write_all(&vec![0xAB; len]).unwrap();
+    file.sync_all().unwrap();
+}
+
+/// The bundled record imported in one run, never reopened since.
+fn fresh_bundled() -> TestLedger {
+    let ledger = TestLedger::new();
+    let events = crate::common::events_dir().join("russia-ukraine-2025");
+    ledger.ok(&["import", events.to_str().unwrap()]);
+    ledger
+}
+
+#[test]
+fn overwritten_bytes_in_sleds_data_file_are_repaired_from_the_journal() {
+    let pristine = fresh_bundled();
+    let export = {
+        let copy = TestLedger::new();
+        copy_dir(&pristine.db, &copy.db);
+        copy.export()
+    };
+    let mut repaired = 0;
+    for k in 1..=12 {
+        let fraction = k as f64 / 13.0;
+        for len in [4096, 64 << 10] {
+            let copy = TestLedger::new();
+            copy_dir(&pristine.db, &copy.db);
+            overwrite(&sled_dir(&copy).join("db"), fraction, len);
+            let what = format!("{len} bytes at {fraction:.2}");
+            let run = copy.run(&["verify"]);
+            assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+            assert!(!run.stderr.contains("panicked"), "{what}: {}", run.stderr);
+            repaired += usize::from(run.stderr.contains("rebuilt sled from the journal"));
+            assert_eq!(copy.export(), export, "{what}");
+        }
+    }
+    eprintln!("sled reported damage and was rebuilt in {repaired} of 24 cases");
+}
+
+#[test]
+fn a_deleted_sled_data_file_is_rebuilt_from_the_journal() {
+    let ledger = TestLedger::bundled();
+    let export = ledger.export();
+    std::fs::remove_file(sled_dir(&ledger).join("db")).unwrap();
+    assert_repaired(
+        &ledger,
+        &export,
+        "rebuilt sled from the journal",
+        "db deleted",
+    );
+    // The damaged files were kept aside, named in the note.
+    assert!(ledger.db.join("sled.damaged.1").is_dir());
+}
+
+#[test]
+fn a_deleted_sled_folder_is_rebuilt_from_the_journal() {
+    let ledger = TestLedger::bundled();
+    let export = ledger.export();
+    std::fs::remove_dir_all(sled_dir(&ledger)).unwrap();
+    assert_repaired(
+        &ledger,
+        &export,
+        "sled's files were missing: rebuilt sled from the journal",
+        "sled deleted",
+    );
+    ledger.ok(&[
+        "append",
+        "party_registered",
+        "--party",
+        "fr",
+        "--name",
+        "France",
+    ]);
+    ledger.ok(&["verify"]);
+}
+
+#[test]
+fn deleting_the_last_record_from_sled_is_repaired_from_the_journal() {
+    let ledger = TestLedger::bundled();
+    let export = ledger.export();
+    with_store(&ledger, |db, head| {
+        db.remove(pactlog::index::log_key(head)).unwrap();
+    });
+    assert_repaired(
+        &ledger,
+        &export,
+        "the head marker names record 71, which is missing",
+        "last record deleted",
+    );
+}
+
+#[test]
+fn a_write_sled_never_stored_is_applied_from_the_journal() {
+    // sled's files as they were before the last write: what a crash after the
+    // journal's fsync and before sled wrote its batch leaves.
+    let ledger = TestLedger::bundled();
+    let before = TestLedger::new();
+    copy_dir(&sled_dir(&ledger), &before.db);
+    ledger.ok(&[
+        "append",
+        "party_registered",
+        "--party",
+        "fr",
+        "--name",
+        "France",
+    ]);
+    let export = ledger.export();
+    std::fs::remove_dir_all(sled_dir(&ledger)).unwrap();
+    copy_dir(&before.db, &sled_dir(&ledger));
+    assert_repaired(
+        &ledger,
+        &export,
+        "applied 1 record from the journal that sled had not stored yet",
+        "sled one write behind",
+    );
+}
+
+#[test]
+fn an_unfinished_write_at_the_end_of_the_journal_is_trimmed() {
+    let ledger = TestLedger::bundled();
+    let export = ledger.export();
+    let path = journal(&ledger);
+    let bytes = std::fs::read(&path).unwrap();
+    // Half of a frame, as a crash in the middle of its write leaves it.
+    let mut torn = bytes.clone();
+    torn.extend_from_slice(&bytes[..bytes.len().min(120) / 2]);
+    std::fs::write(&path, &torn).unwrap();
+    assert_repaired(
+        &ledger,
+        &export,
+        "trimmed an unfinished write",
+        "torn frame",
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+}
+
+#[test]
+fn a_journal_cut_inside_an_acknowledged_write_takes_the_records_back_from_sled() {
+    let ledger = TestLedger::bundled();
+    let export = ledger.export();
+    let path = journal(&ledger);
+    let len = std::fs::metadata(&path).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(len - 20)
+        .unwrap();
+    assert_repaired(
+        &ledger,
+        &export,
+        "wrote them back to the journal",
+        "journal cut",
+    );
+}
+
+#[test]
+fn a_changed_byte_in_the_journal_fails_verify_naming_the_records() {
+    let ledger = TestLedger::bundled();
+    let path = journal(&ledger);
+    let mut bytes = std::fs::read(&path).unwrap();
+    // Inside the first frame's compressed payload (after its 53-byte header).
+    bytes[200] ^= 0x55;
+    std::fs::write(&path, &bytes).unwrap();
+    let run = ledger.run(&["verify"]);
+    assert_clear_failure(&run, "journal byte changed");
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(run.error().contains("records 1–70"), "{}", run.error());
+    // A changed frame header (the first frame's first seq).
+    let ledger = TestLedger::bundled();
+    let path = journal(&ledger);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[6] ^= 0x55;
+    std::fs::write(&path, &bytes).unwrap();
+    let run = ledger.run(&["verify"]);
+    assert_clear_failure(&run, "journal header changed");
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(run.error().contains("the journal"), "{}", run.error());
+}
+
+#[test]
+fn a_record_removed_in_the_middle_of_sled_is_a_gap() {
+    let ledger = TestLedger::bundled();
+    with_store(&ledger, |db, _| {
+        db.remove(pactlog::index::log_key(30)).unwrap();
+    });
+    let run = ledger.run(&["verify"]);
+    assert_clear_failure(&run, "gap");
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert_eq!(
+        run.error(),
+        "record 30 is missing: the log jumps from 29 to 31"
+    );
+}
+
+#[test]
+fn a_consistent_truncation_is_caught_by_the_witness_and_the_published_head() {
+    let ledger = TestLedger::bundled();
+    let earlier = published_head(&ledger);
+    // The journal cut back to its first commit (the talks, 70 records), sled gone.
+    let first_commit = {
+        let journal = std::fs::read(journal(&ledger)).unwrap();
+        // The first frame's length is in its trailer; it is the whole first commit.
+        let header = 53;
+        let payload = u32::from_le_bytes(journal[17..21].try_into().unwrap()) as usize;
+        header + payload + 8
+    };
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(journal(&ledger))
+        .unwrap()
+        .set_len(first_commit as u64)
+        .unwrap();
+    std::fs::remove_dir_all(sled_dir(&ledger)).unwrap();
+    // The head witnessed beside the journal catches it at the next open.
+    let run = ledger.run(&["verify"]);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.error().contains("71 records were committed"),
+        "{}",
+        run.error()
+    );
+    // Without the witness too, only the published head tells it apart.
+    std::fs::remove_file(ledger.db.join(pactlog::store::HEAD_FILE)).unwrap();
+    let out = ledger.ok(&["verify"]);
+    assert!(out.starts_with("ok: 70 records"), "{out}");
+    let run = ledger.run(&["verify", "--head", &earlier]);
+    assert_clear_failure(&run, "truncated to 70");
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.error()
+            .contains("no longer holds record 71: the published history was truncated"),
+        "{}",
+        run.error()
+    );
+}
+
+/// `tests/fixtures/ledger-before-journal`: the bundled record imported by the release
+/// before the journal (sled's files directly in the ledger folder, no journal).
+#[test]
+fn a_ledger_of_the_layout_before_the_journal_is_upgraded_on_open() {
+    let fixture = crate::common::project().join("tests/fixtures/ledger-before-journal");
+    let ledger = TestLedger::new();
+    copy_dir(&fixture, &ledger.db);
+    let run = ledger.run(&["verify"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("upgraded the ledger to the journal layout (71 records, head 71)"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.starts_with("ok: 71 records"), "{}", run.stdout);
+    assert!(journal(&ledger).is_file());
+    assert!(!ledger.db.join("conf").exists() && !ledger.db.join("db").exists());
+    assert!(!ledger.db.join(pactlog::recover::PRE_JOURNAL_DIR).exists());
+    // The same records as the bundled record imported today at the same record times.
+    assert_eq!(ledger.export(), TestLedger::bundled().export());
+    ledger.ok(&[
+        "append",
+        "party_registered",
+        "--party",
+        "fr",
+        "--name",
+        "France",
+    ]);
+    assert_eq!(ledger.run(&["verify"]).stderr, "");
+}
