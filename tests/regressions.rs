@@ -317,7 +317,7 @@ const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 fn csv_cells(csv: &str) -> Vec<String> {
     let caption_end = csv.find('\n').expect("a caption line");
     assert!(csv.starts_with("# "), "{csv}");
-    csv::Reader::from_reader(csv[caption_end + 1..].as_bytes())
+    csv::Reader::from_reader(&csv.as_bytes()[caption_end + 1..])
         .records()
         .flat_map(|r| r.unwrap().iter().map(str::to_string).collect::<Vec<_>>())
         .collect()
