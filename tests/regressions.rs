@@ -116,56 +116,109 @@ fn seen(ledger: &TestLedger) -> Option<(String, String, String)> {
     ))
 }
 
-fn failing_import_changes_nothing(ledger: &TestLedger, paths: &[&Path], what: &str) {
+/// Runs a failing import and notes in `problems` whatever it changed.
+fn failing_import_changes_nothing(
+    ledger: &TestLedger,
+    paths: &[&Path],
+    what: &str,
+    problems: &mut Vec<String>,
+) {
     let before = seen(ledger);
     let mut args = vec!["import"];
     args.extend(paths.iter().map(|p| p.to_str().unwrap()));
     let run = ledger.fails(&args);
     assert_eq!(run.code, 3, "{what}: {}", run.stderr);
     assert!(run.error().contains("nmae"), "{what}: {}", run.error());
-    assert_eq!(seen(ledger), before, "{what}: the ledger changed");
+    let after = seen(ledger);
+    if after != before {
+        let count = |s: &Option<(String, String, String)>| s.as_ref().map(|s| s.0.lines().count());
+        problems.push(format!(
+            "{what}: the ledger changed from {:?} to {:?} records",
+            count(&before),
+            count(&after)
+        ));
+    }
 }
 
-/// Planted bug caught: `src/cli/import.rs` writing each input file on its own.
-#[test]
-fn an_import_of_files_or_folders_with_one_bad_file_appends_nothing() {
-    let new = TestLedger::new();
+/// A ledger of each kind: none yet, empty, holding records.
+fn ledgers() -> [(&'static str, TestLedger); 3] {
     let empty = TestLedger::new();
     let e = empty.write("empty.ndjson", b"");
     empty.ok(&["import", e.to_str().unwrap()]);
     assert_eq!(empty.export(), "");
-    let bundled = TestLedger::bundled();
-    for (name, ledger) in [("new", &new), ("empty", &empty), ("bundled", &bundled)] {
-        let dir = ledger.dir.path();
+    [
+        ("new", TestLedger::new()),
+        ("empty", empty),
+        ("bundled", TestLedger::bundled()),
+    ]
+}
+
+/// Writes the inputs of each case in `dir` and returns the paths to import.
+fn import_case(dir: &Path, case: usize) -> Vec<std::path::PathBuf> {
+    let good = dir.join("good.ndjson");
+    write(&good, &format!("{}{}", party("uk"), party("fr")));
+    // A folder: good files (some in nested folders) sorted before a bad one.
+    let folder = dir.join("folder");
+    write(&folder.join("1-good.ndjson"), &party("it"));
+    write(&folder.join("2-nested/a.jsonl"), &party("es"));
+    write(&folder.join("2-nested/deeper/b.ndjson"), &party("pl"));
+    write(&folder.join("3-bad.ndjson"), &bad_file("nl"));
+    match case {
         // Two files, the good one first.
-        let good = dir.join("good.ndjson");
-        write(&good, &format!("{}{}", party("uk"), party("fr")));
-        let bad = dir.join("bad.ndjson");
-        write(&bad, &bad_file("de"));
-        failing_import_changes_nothing(ledger, &[&good, &bad], &format!("{name}: two files"));
-        // A folder: good files (some in nested folders) sorted before a bad one.
-        let folder = dir.join("folder");
-        write(&folder.join("1-good.ndjson"), &party("it"));
-        write(&folder.join("2-nested/a.jsonl"), &party("es"));
-        write(&folder.join("2-nested/deeper/b.ndjson"), &party("pl"));
-        write(&folder.join("3-bad.ndjson"), &bad_file("nl"));
-        failing_import_changes_nothing(ledger, &[&folder], &format!("{name}: a folder"));
-        // The bad file deep in a nested folder, after good ones.
-        let nested = dir.join("nested");
-        write(&nested.join("a/good.ndjson"), &party("at"));
-        write(&nested.join("b/c/good.json"), &format!("[{}]", party("be")));
-        write(&nested.join("b/c/d/bad.ndjson"), &bad_file("ch"));
-        failing_import_changes_nothing(ledger, &[&nested], &format!("{name}: nested folders"));
-        // A good file and a folder holding a bad one.
-        failing_import_changes_nothing(
-            ledger,
-            &[&good, &folder],
-            &format!("{name}: a file then a folder"),
-        );
-        // The good files alone are good: the bad file was the only reason.
-        std::fs::remove_file(folder.join("3-bad.ndjson")).unwrap();
-        let out = ledger.ok(&["import", good.to_str().unwrap(), folder.to_str().unwrap()]);
-        assert!(out.starts_with("imported 5 events"), "{name}: {out}");
+        0 => {
+            let bad = dir.join("bad.ndjson");
+            write(&bad, &bad_file("de"));
+            vec![good, bad]
+        }
+        1 => vec![folder],
+        // The bad file deep in nested folders, after good ones.
+        2 => {
+            let nested = dir.join("nested");
+            write(&nested.join("a/good.ndjson"), &party("at"));
+            write(&nested.join("b/c/good.json"), &format!("[{}]", party("be")));
+            write(&nested.join("b/d/bad.ndjson"), &bad_file("ch"));
+            vec![nested]
+        }
+        // A good file, then a folder holding a bad one.
+        _ => vec![good, folder],
+    }
+}
+
+const IMPORT_CASES: [&str; 4] = [
+    "two files",
+    "a folder",
+    "nested folders",
+    "a file then a folder",
+];
+
+/// Planted bug caught: `src/cli/import.rs` writing each input file on its own.
+#[test]
+fn an_import_of_files_or_folders_with_one_bad_file_appends_nothing() {
+    let mut problems = Vec::new();
+    for (case, what) in IMPORT_CASES.iter().enumerate() {
+        for (kind, ledger) in ledgers() {
+            let paths = import_case(ledger.dir.path(), case);
+            let paths: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
+            failing_import_changes_nothing(
+                &ledger,
+                &paths,
+                &format!("{kind} ledger, {what}"),
+                &mut problems,
+            );
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The good files alone are good: the bad file was the only reason.
+    for (kind, ledger) in ledgers() {
+        let paths = import_case(ledger.dir.path(), 3);
+        std::fs::remove_file(paths[1].join("3-bad.ndjson")).unwrap();
+        let args = [
+            "import",
+            paths[0].to_str().unwrap(),
+            paths[1].to_str().unwrap(),
+        ];
+        let out = ledger.ok(&args);
+        assert!(out.starts_with("imported 5 events"), "{kind}: {out}");
         ledger.ok(&["verify"]);
     }
 }
