@@ -247,12 +247,12 @@ fn check_expect_seq(ledger: &TestLedger, what: &str, write: &Write) {
             assert_eq!(run.code, 0, "{what} at the head {at}: {}", run.stderr);
             assert_eq!(head(ledger), at + 1, "{what}: one record appended");
         } else {
-            let run = run.fails();
             assert_eq!(
                 run.code, 5,
-                "{what} with --expect-seq {claimed}, head {at}: {}",
-                run.stderr
+                "{what} with --expect-seq {claimed}, head {at}: {}{}",
+                run.stdout, run.stderr
             );
+            let run = run.fails();
             assert!(
                 run.error()
                     .contains(&format!("head is at seq {at}, not {claimed}")),
