@@ -30,3 +30,6 @@ mod repair;
 
 // The analyst's workbench: timeline HTML (golden, escaping, headless Chromium), exports, list, search.
 mod workbench;
+
+// Regressions: one test per bug planted by hand that the suite above let through.
+mod regressions;

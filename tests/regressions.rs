@@ -1,0 +1,506 @@
+//! Regression tests, each written against a bug planted by hand that the rest of the
+//! suite let through (see the comment on each test for the bug it was seen to catch).
+//! Every test goes through the real binary.
+
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+
+use crate::common::TestLedger;
+
+const NATO: &str = "nato-membership";
+/// The quote first recorded as Rubio's (seq 61), superseded by record 71.
+const MISATTRIBUTED: &str = "d8bf2560-580b-587c-86fd-ed819b80574a";
+/// The correction in `02-corrections.ndjson` (seq 71).
+const CORRECTION: &str = "af923933-cfc7-5f40-95ba-f7eb10cc03e1";
+
+// ---------------------------------------------------------------------------------
+// 1. A forged record whose own hash is right: only the link to the next one breaks.
+// ---------------------------------------------------------------------------------
+
+/// THE one place that forges a record in a ledger's storage: rewrites record `seq`
+/// with `quote` as its quote and recomputes its own `hash` (RFC 8785 form without
+/// `hash`, SHA-256), so the record is consistent in itself and only the `prev_hash`
+/// of the record after it gives it away. Every copy of the record that the storage
+/// keeps must be forged here (today: the `L seq` entry of the sled tree).
+fn forge_quote(ledger: &TestLedger, seq: u64, quote: &str) {
+    let store = pactlog::store::Ledger::open(&ledger.db, pactlog::store::Access::Existing).unwrap();
+    let db = store.sled_for_tests();
+    let key = pactlog::index::log_key(seq);
+    let stored = db.get(key).unwrap().expect("the record to forge exists");
+    let mut object: Map<String, Value> = serde_json::from_slice(&stored).unwrap();
+    assert!(
+        object.contains_key("quote"),
+        "record {seq} is not a statement"
+    );
+    object.insert("quote".into(), Value::String(quote.into()));
+    object.remove("hash");
+    let hash = pactlog::chain::hash_hex(&pactlog::chain::canonical(&object));
+    object.insert("hash".into(), Value::String(hash));
+    db.insert(key, pactlog::chain::canonical(&object)).unwrap();
+    db.flush().unwrap();
+}
+
+/// Planted bug caught: the `prev_hash` link check in `src/verify.rs` disabled.
+#[test]
+fn verify_catches_a_forged_record_that_rehashes_by_the_broken_link_after_it() {
+    let ledger = TestLedger::bundled();
+    ledger.ok(&["verify"]);
+    // A statement in the middle of the log (not the head, whose hash the head marker holds).
+    let seq = ledger
+        .export()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["type"] == "statement_made" && r["seq"].as_u64().unwrap() > 10)
+        .unwrap()["seq"]
+        .as_u64()
+        .unwrap();
+    const FORGED: &str = "We accept every term, unconditionally.";
+    forge_quote(&ledger, seq, FORGED);
+    // The forged record is stored canonically and re-hashes to its own hash...
+    let export = ledger.export();
+    let line = export.lines().nth(seq as usize - 1).unwrap();
+    let mut record: Map<String, Value> = serde_json::from_str(line).unwrap();
+    assert_eq!(record["quote"], FORGED);
+    let hash = record.remove("hash").unwrap();
+    assert_eq!(
+        pactlog::chain::hash_hex(&pactlog::chain::canonical(&record)),
+        hash.as_str().unwrap()
+    );
+    // ...so only the next record's link names the change.
+    let run = ledger.fails(&["verify"]);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert_eq!(
+        run.error(),
+        format!(
+            "record {}: `prev_hash` is not the hash of record {seq}: a record before it was changed, removed or reordered",
+            seq + 1
+        )
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// 2. An import of several files or of a folder is one write: all or nothing.
+// ---------------------------------------------------------------------------------
+
+fn party(slug: &str) -> String {
+    format!(
+        "{}\n",
+        json!({"type": "party_registered", "occurred_at": "2025-12-03", "party": slug, "name": slug})
+    )
+}
+
+/// A file whose first line is good and whose second names an unknown field.
+fn bad_file(slug: &str) -> String {
+    format!(
+        "{}{}\n",
+        party(slug),
+        json!({"type": "party_registered", "occurred_at": "2025-12-03", "party": "zz", "nmae": "Z"})
+    )
+}
+
+fn write(path: &Path, contents: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, contents).unwrap();
+}
+
+/// Everything a user sees of a ledger's records, or `None` for no ledger at all.
+fn seen(ledger: &TestLedger) -> Option<(String, String, String)> {
+    if !ledger.db.exists() {
+        return None;
+    }
+    Some((
+        ledger.export(),
+        ledger.ok(&["log"]),
+        ledger.ok(&["log", "--json"]),
+    ))
+}
+
+/// Runs a failing import and notes in `problems` whatever it changed.
+fn failing_import_changes_nothing(
+    ledger: &TestLedger,
+    paths: &[&Path],
+    what: &str,
+    problems: &mut Vec<String>,
+) {
+    let before = seen(ledger);
+    let mut args = vec!["import"];
+    args.extend(paths.iter().map(|p| p.to_str().unwrap()));
+    let run = ledger.fails(&args);
+    assert_eq!(run.code, 3, "{what}: {}", run.stderr);
+    assert!(run.error().contains("nmae"), "{what}: {}", run.error());
+    let after = seen(ledger);
+    if after != before {
+        let count = |s: &Option<(String, String, String)>| s.as_ref().map(|s| s.0.lines().count());
+        problems.push(format!(
+            "{what}: the ledger changed from {:?} to {:?} records",
+            count(&before),
+            count(&after)
+        ));
+    }
+}
+
+/// A ledger of each kind: none yet, empty, holding records.
+fn ledgers() -> [(&'static str, TestLedger); 3] {
+    let empty = TestLedger::new();
+    let e = empty.write("empty.ndjson", b"");
+    empty.ok(&["import", e.to_str().unwrap()]);
+    assert_eq!(empty.export(), "");
+    [
+        ("new", TestLedger::new()),
+        ("empty", empty),
+        ("bundled", TestLedger::bundled()),
+    ]
+}
+
+/// Writes the inputs of each case in `dir` and returns the paths to import.
+fn import_case(dir: &Path, case: usize) -> Vec<std::path::PathBuf> {
+    let good = dir.join("good.ndjson");
+    write(&good, &format!("{}{}", party("uk"), party("fr")));
+    // A folder: good files (some in nested folders) sorted before a bad one.
+    let folder = dir.join("folder");
+    write(&folder.join("1-good.ndjson"), &party("it"));
+    write(&folder.join("2-nested/a.jsonl"), &party("es"));
+    write(&folder.join("2-nested/deeper/b.ndjson"), &party("pl"));
+    write(&folder.join("3-bad.ndjson"), &bad_file("nl"));
+    match case {
+        // Two files, the good one first.
+        0 => {
+            let bad = dir.join("bad.ndjson");
+            write(&bad, &bad_file("de"));
+            vec![good, bad]
+        }
+        1 => vec![folder],
+        // The bad file deep in nested folders, after good ones.
+        2 => {
+            let nested = dir.join("nested");
+            write(&nested.join("a/good.ndjson"), &party("at"));
+            write(&nested.join("b/c/good.json"), &format!("[{}]", party("be")));
+            write(&nested.join("b/d/bad.ndjson"), &bad_file("ch"));
+            vec![nested]
+        }
+        // A good file, then a folder holding a bad one.
+        _ => vec![good, folder],
+    }
+}
+
+const IMPORT_CASES: [&str; 4] = [
+    "two files",
+    "a folder",
+    "nested folders",
+    "a file then a folder",
+];
+
+/// Planted bug caught: `src/cli/import.rs` writing each input file on its own.
+#[test]
+fn an_import_of_files_or_folders_with_one_bad_file_appends_nothing() {
+    let mut problems = Vec::new();
+    for (case, what) in IMPORT_CASES.iter().enumerate() {
+        for (kind, ledger) in ledgers() {
+            let paths = import_case(ledger.dir.path(), case);
+            let paths: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
+            failing_import_changes_nothing(
+                &ledger,
+                &paths,
+                &format!("{kind} ledger, {what}"),
+                &mut problems,
+            );
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The good files alone are good: the bad file was the only reason.
+    for (kind, ledger) in ledgers() {
+        let paths = import_case(ledger.dir.path(), 3);
+        std::fs::remove_file(paths[1].join("3-bad.ndjson")).unwrap();
+        let args = [
+            "import",
+            paths[0].to_str().unwrap(),
+            paths[1].to_str().unwrap(),
+        ];
+        let out = ledger.ok(&args);
+        assert!(out.starts_with("imported 5 events"), "{kind}: {out}");
+        ledger.ok(&["verify"]);
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// 3. `--expect-seq` on every writing path: below and above the head fail, at succeeds.
+// ---------------------------------------------------------------------------------
+
+fn head(ledger: &TestLedger) -> u64 {
+    ledger.export().lines().count() as u64
+}
+
+/// One writing path: runs it with `--expect-seq N` (its own way) and returns the run.
+type Write<'a> = dyn Fn(&TestLedger, u64, usize) -> crate::common::Run + 'a;
+
+fn check_expect_seq(ledger: &TestLedger, what: &str, write: &Write) {
+    for (i, (expected, ok)) in [(-1i64, false), (1, false), (0, true)]
+        .into_iter()
+        .enumerate()
+    {
+        let at = head(ledger);
+        let before = ledger.export();
+        let claimed = (at as i64 + expected) as u64;
+        let run = write(ledger, claimed, i);
+        if ok {
+            assert_eq!(run.code, 0, "{what} at the head {at}: {}", run.stderr);
+            assert_eq!(head(ledger), at + 1, "{what}: one record appended");
+        } else {
+            assert_eq!(
+                run.code, 5,
+                "{what} with --expect-seq {claimed}, head {at}: {}{}",
+                run.stdout, run.stderr
+            );
+            let run = run.fails();
+            assert!(
+                run.error()
+                    .contains(&format!("head is at seq {at}, not {claimed}")),
+                "{what}: {}",
+                run.error()
+            );
+            assert_eq!(ledger.export(), before, "{what}: the ledger changed");
+        }
+    }
+}
+
+fn status_flags(i: usize) -> Vec<String> {
+    let status = ["contested", "agreed_in_principle", "agreed"][i];
+    [
+        "status_changed",
+        "--provision",
+        NATO,
+        "--status",
+        status,
+        "--occurred-at",
+        "2025-12-05",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn statement(what: &str, i: usize) -> String {
+    json!({"type": "statement_made", "occurred_at": "2025-12-06", "quote": format!("{what} {i}"),
+        "attribution": "a diplomat", "provisions": [NATO], "source": {"outlet": "Test Wire"}})
+    .to_string()
+}
+
+/// Planted bugs caught: the `!=` check in `src/append.rs` turned into `>`; the check
+/// ignored for `import` (expect_seq not passed on); ignored for `append -`.
+#[test]
+fn expect_seq_below_at_and_above_the_head_on_every_writing_path() {
+    let ledger = TestLedger::bundled();
+    let s = |n: u64| n.to_string();
+    // `append TYPE --flags`, with --expect-seq before TYPE.
+    check_expect_seq(&ledger, "append TYPE (flag first)", &|l, n, i| {
+        let mut args = vec!["append".to_string(), "--expect-seq".into(), s(n)];
+        args.extend(status_flags(i));
+        l.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    });
+    // `append TYPE --flags`, with --expect-seq among the event's flags.
+    check_expect_seq(&ledger, "append TYPE (flag last)", &|l, n, i| {
+        let mut args = vec!["append".to_string()];
+        args.extend(status_flags(i));
+        args.extend(["--expect-seq".into(), s(n)]);
+        l.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    });
+    // `append -`: JSON on stdin.
+    check_expect_seq(&ledger, "append -", &|l, n, i| {
+        l.at(crate::common::NOW).stdin(statement("stdin", i)).run(&[
+            "append",
+            "--expect-seq",
+            &s(n),
+            "-",
+        ])
+    });
+    // `import FILE`.
+    check_expect_seq(&ledger, "import FILE", &|l, n, i| {
+        let file = l.write(&format!("one-{i}.ndjson"), statement("file", i).as_bytes());
+        l.run(&["import", "--expect-seq", &s(n), file.to_str().unwrap()])
+    });
+    // `import -`.
+    check_expect_seq(&ledger, "import -", &|l, n, i| {
+        l.at(crate::common::NOW)
+            .stdin(statement("import stdin", i))
+            .run(&["import", "--expect-seq", &s(n), "-"])
+    });
+    // `retract`: each try retracts a different event of the talks.
+    let targets: Vec<String> = ledger
+        .export()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["type"] == "statement_made")
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .take(3)
+        .collect();
+    check_expect_seq(&ledger, "retract", &|l, n, i| {
+        l.run(&[
+            "retract",
+            &targets[i],
+            "--reason",
+            "test",
+            "--expect-seq",
+            &s(n),
+        ])
+    });
+    // On an empty ledger the head is 0; on a missing one too, and a failure creates nothing.
+    let missing = TestLedger::new();
+    let file = missing.write("p.ndjson", party("p").as_bytes());
+    let run = missing.fails(&["import", "--expect-seq", "1", file.to_str().unwrap()]);
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(!missing.db.exists(), "a failed import created the ledger");
+    let e = missing.write("empty.ndjson", b"");
+    missing.ok(&["import", e.to_str().unwrap()]);
+    let run = missing.fails(&["import", "--expect-seq", "1", file.to_str().unwrap()]);
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert_eq!(missing.export(), "");
+    missing.ok(&["import", "--expect-seq", "0", file.to_str().unwrap()]);
+    assert_eq!(head(&missing), 1);
+    ledger.ok(&["verify"]);
+}
+
+// ---------------------------------------------------------------------------------
+// 4. CSV export: no user-controlled cell may start like a spreadsheet formula.
+// ---------------------------------------------------------------------------------
+
+/// What a spreadsheet runs as a formula when a cell starts with it.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// The data cells of a CSV export (the caption line and the header left out).
+fn csv_cells(csv: &str) -> Vec<String> {
+    let caption_end = csv.find('\n').expect("a caption line");
+    assert!(csv.starts_with("# "), "{csv}");
+    csv::Reader::from_reader(&csv.as_bytes()[caption_end + 1..])
+        .records()
+        .flat_map(|r| r.unwrap().iter().map(str::to_string).collect::<Vec<_>>())
+        .collect()
+}
+
+/// Planted bug caught: the guard in `src/cli/publish.rs` reduced to `=` only.
+#[test]
+fn csv_export_neutralises_every_formula_start_in_every_text_column() {
+    let ledger = TestLedger::new();
+    let mut events = vec![
+        json!({"type": "party_registered", "occurred_at": "2025-11-20", "party": "us", "name": "US"}),
+        json!({"type": "proposal_tabled", "occurred_at": "2025-11-20", "proposal": "plan", "title": "Plan", "parties": ["us"]}),
+    ];
+    // Every text a user gives that a CSV export shows, for each formula start.
+    let fields = [
+        "title", "text", "amended", "summary", "note", "outlet", "url", "quote", "attr", "stance",
+        "outcome", "reason", "dropped",
+    ];
+    for (i, c) in FORMULA_STARTS.iter().enumerate() {
+        let v = |field: &str| format!("{c}{field}{i}");
+        let p = format!("p{i}");
+        let source = json!({"outlet": v("outlet"), "url": v("url")});
+        let quote_id = format!("00000000-0000-7000-8000-00000000010{i}");
+        events.extend([
+            json!({"type": "provision_drafted", "occurred_at": "2025-11-21", "provision": p, "proposal": "plan",
+                "title": v("title"), "text": v("text")}),
+            json!({"type": "status_changed", "occurred_at": "2025-11-22", "provision": p, "status": "contested",
+                "note": v("note"), "source": source}),
+            json!({"type": "statement_made", "occurred_at": "2025-11-22", "quote": v("quote"), "attribution": v("attr"),
+                "provisions": [p], "id": quote_id}),
+            json!({"type": "position_stated", "occurred_at": "2025-11-22", "provision": p, "party": "us",
+                "stance": "supports", "summary": v("stance")}),
+            json!({"type": "meeting_held", "occurred_at": "2025-11-23", "meeting": format!("m{i}"),
+                "place": "Geneva", "provisions": [p], "outcome": v("outcome")}),
+            json!({"type": "event_retracted", "occurred_at": "2025-11-24", "target": quote_id, "reason": v("reason")}),
+            json!({"type": "provision_amended", "occurred_at": "2025-11-25", "provision": p, "proposal": "plan",
+                "text": v("amended"), "summary": v("summary")}),
+        ]);
+    }
+    // One provision dropped, so that the provisions table shows a dropped text too.
+    events.push(json!({"type": "provision_drafted", "occurred_at": "2025-11-21", "provision": "gone", "proposal": "plan",
+        "title": "Gone", "text": "=dropped"}));
+    events.push(json!({"type": "provision_dropped", "occurred_at": "2025-11-26", "provision": "gone", "proposal": "plan",
+        "reason": "@dropped"}));
+    let input: String = events.iter().map(|e| format!("{e}\n")).collect();
+    let file = ledger.write("formulas.ndjson", input.as_bytes());
+    ledger.ok(&["import", file.to_str().unwrap()]);
+
+    let mut exports = vec![
+        ledger.ok(&["export", "--format", "csv"]),
+        ledger.ok(&["export", "--format", "csv", "--at", "2025-11-24"]),
+        ledger.ok(&["export", "--format", "csv", "--provision", "gone"]),
+    ];
+    for i in 0..FORMULA_STARTS.len() {
+        exports.push(ledger.ok(&["export", "--format", "csv", "--provision", &format!("p{i}")]));
+    }
+    let cells: Vec<String> = exports.iter().flat_map(|csv| csv_cells(csv)).collect();
+    let dangerous: Vec<&String> = cells
+        .iter()
+        .filter(|c| c.starts_with(FORMULA_STARTS))
+        .collect();
+    assert!(
+        dangerous.is_empty(),
+        "cells a spreadsheet runs: {dangerous:?}"
+    );
+    // Each text is there, neutralised with a leading apostrophe, in some cell.
+    for (i, c) in FORMULA_STARTS.iter().enumerate() {
+        for field in fields {
+            if field == "dropped" {
+                continue;
+            }
+            let neutral = format!("'{c}{field}{i}");
+            assert!(
+                cells.iter().any(|cell| cell.starts_with(&neutral)),
+                "no cell starts with {neutral:?}: {cells:?}"
+            );
+        }
+    }
+    assert!(cells.iter().any(|c| c == "'=dropped"), "{cells:?}");
+    assert!(cells.iter().any(|c| c == "'@dropped"), "{cells:?}");
+}
+
+// ---------------------------------------------------------------------------------
+// 6. `history --known-at seq:N` on the bundled record: the correction is record 71.
+// ---------------------------------------------------------------------------------
+
+/// Planted bug caught: `<` for `<=` at the removal check of the record-time cut
+/// (`query::removals` in `src/query.rs`).
+#[test]
+fn history_known_at_the_correction_marks_the_misattributed_quote_removed() {
+    let ledger = TestLedger::bundled();
+    // The seq numbers this test relies on.
+    let log: Vec<Value> = ledger
+        .export()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(log.len(), 71);
+    assert_eq!(log[60]["id"], MISATTRIBUTED);
+    assert_eq!(log[70]["id"], CORRECTION);
+    assert_eq!(log[70]["supersedes"], MISATTRIBUTED);
+    assert_ne!(log[69]["recorded_at"], log[70]["recorded_at"]);
+
+    let entry = |known_at: &str| -> (Value, usize) {
+        let history = crate::common::json(
+            &ledger,
+            &["history", NATO, "--known-at", known_at, "--json"],
+        );
+        let entries = history.as_array().unwrap().clone();
+        let quote = entries
+            .iter()
+            .find(|e| e["id"] == MISATTRIBUTED)
+            .expect("the misattributed quote is in the history")
+            .clone();
+        (quote, entries.len())
+    };
+    let (quote, n70) = entry("seq:70");
+    assert_eq!(quote["retracted"], false, "{quote}");
+    assert_eq!(quote["retracted_by"], Value::Null, "{quote}");
+    let (quote, n71) = entry("seq:71");
+    assert_eq!(quote["retracted"], true, "{quote}");
+    assert_eq!(quote["retracted_by"], CORRECTION, "{quote}");
+    assert_eq!(n71, n70 + 1, "the correction itself joins the history");
+
+    // The human table says the same.
+    let short = &CORRECTION[..8];
+    let before = ledger.ok(&["history", NATO, "--known-at", "seq:70"]);
+    assert!(!before.contains("removed by"), "{before}");
+    let after = ledger.ok(&["history", NATO, "--known-at", "seq:71"]);
+    assert!(after.contains("removed by"), "{after}");
+    assert!(after.contains(short), "{after}");
+    assert!(after.contains("(seq 71)"), "{after}");
+}
