@@ -37,8 +37,11 @@ fn forge_quote(ledger: &TestLedger, seq: u64, quote: &str) {
     object.remove("hash");
     let hash = pactlog::chain::hash_hex(&pactlog::chain::canonical(&object));
     object.insert("hash".into(), Value::String(hash));
-    db.insert(key, pactlog::chain::canonical(&object)).unwrap();
+    let forged = pactlog::chain::canonical(&object);
+    db.insert(key, forged.clone()).unwrap();
     db.flush().unwrap();
+    drop(store);
+    crate::common::rewrite_journal_record(&ledger.db, seq, forged);
 }
 
 /// Planted bug caught: the `prev_hash` link check in `src/verify.rs` disabled.

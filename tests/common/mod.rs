@@ -193,3 +193,33 @@ pub fn json(ledger: &TestLedger, args: &[&str]) -> serde_json::Value {
     let stdout = run.ok();
     serde_json::from_str(&stdout).unwrap()
 }
+
+/// Rewrites the journal of the ledger in `db` with record `seq` replaced by `bytes`,
+/// frame for frame, as a forger who knows the format would (for tamper tests).
+pub fn rewrite_journal_record(db: &Path, seq: u64, bytes: Vec<u8>) {
+    use pactlog::journal::Journal;
+    let (journal, _) = Journal::open(db, None).unwrap();
+    let frames: Vec<_> = journal
+        .frames_from(0)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    drop(journal);
+    let temp = db.join("journal.forged");
+    let mut forged = Journal::create_at(&temp).unwrap();
+    let mut prev_hash = pactlog::chain::GENESIS_HASH.to_string();
+    for (frame, mut records) in frames {
+        for (i, record) in records.iter_mut().enumerate() {
+            if frame.first_seq + i as u64 == seq {
+                *record = bytes.clone();
+            }
+            let value: serde_json::Value = serde_json::from_slice(record).unwrap();
+            prev_hash = value["hash"].as_str().unwrap().to_string();
+        }
+        forged
+            .append(frame.first_seq, &records, &prev_hash, frame.commit)
+            .unwrap();
+    }
+    forged.sync().unwrap();
+    std::fs::rename(&temp, db.join(pactlog::journal::FILE)).unwrap();
+}
