@@ -101,6 +101,9 @@ impl Ledger {
                 )));
             }
             create_private_dir(path).map_err(|e| Error::io(&shown, e))?;
+            // The new folder's name is in its parent: without this fsync a crash can
+            // lose the whole ledger after its first write was reported.
+            sync_parent(path).map_err(|e| Error::io(&shown, e))?;
         }
         let db = open_sled(path)?;
         let mut ledger = Ledger {
@@ -703,6 +706,15 @@ fn decode(seq: u64, bytes: &[u8]) -> Result<Record> {
         )));
     }
     Ok(record)
+}
+
+/// Fsyncs the folder that holds `path`.
+fn sync_parent(path: &Path) -> std::io::Result<()> {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    fs::File::open(parent)?.sync_all()
 }
 
 #[cfg(unix)]
