@@ -25,5 +25,8 @@ mod concurrency;
 // Crashes (SIGKILL during imports and appends, then recovery) and damaged storage.
 mod crash;
 
+// Durability under strace: every durable write is fsynced before the success line, none after it.
+mod durability;
+
 // The analyst's workbench: timeline HTML (golden, escaping, headless Chromium), exports, list, search.
 mod workbench;
