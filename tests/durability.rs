@@ -101,9 +101,11 @@ fn parse_trace(trace: &str) -> Vec<Call> {
     let mut pending: HashMap<&str, (usize, String)> = HashMap::new();
     let lines: Vec<&str> = trace.lines().collect();
     for (n, line) in lines.iter().enumerate() {
-        let mut fields = line.splitn(3, ' ');
-        let (Some(pid), Some(_time), Some(rest)) = (fields.next(), fields.next(), fields.next())
-        else {
+        // `PID TIME CALL`: strace pads the pid with spaces to a fixed width.
+        let Some((pid, rest)) = line.trim_start().split_once(' ') else {
+            continue;
+        };
+        let Some((_time, rest)) = rest.trim_start().split_once(' ') else {
             continue;
         };
         let rest = rest.trim_start();
@@ -845,11 +847,12 @@ fn the_checker_catches_a_write_after_success_and_an_unsynced_folder() {
 #[test]
 fn the_checker_joins_interleaved_threads() {
     // Thread 2's fsync starts before thread 3's write returns: it does not cover it.
+    // (strace pads pids to a fixed width: `3  ` is pid 3.)
     let trace = format!(
         r#"1 10:00:00.000001 pwrite64(3<{L}/db>, "abc", 3, 0) = 3
 1 10:00:00.000002 fsync(3<{L}/db>) = 0
-2 10:00:00.000003 fsync(3<{L}/db> <unfinished ...>
-3 10:00:00.000004 pwrite64(3<{L}/db>, "d, e)", 5, 3 <unfinished ...>
+2  10:00:00.000003 fsync(3<{L}/db> <unfinished ...>
+3  10:00:00.000004 pwrite64(3<{L}/db>, "d, e)", 5, 3 <unfinished ...>
 3 10:00:00.000005 <... pwrite64 resumed>) = 5
 2 10:00:00.000006 <... fsync resumed>) = 0
 1 10:00:00.000007 write(1<pipe:[42]>, "appended seq 1", 14) = 14
