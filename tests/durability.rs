@@ -761,6 +761,35 @@ fn import_creating_a_ledger_is_fsynced_before_it_reports_success() {
     ledger.ok(&["verify"]);
 }
 
+/// 10,000 events or more: after the commit the store is settled (sled closed and
+/// reopened, which rewrites its files) before the command reports.
+#[test]
+fn a_large_import_that_settles_the_store_is_fsynced_before_it_reports_success() {
+    let Some(strace) = strace_or_skip(
+        "a_large_import_that_settles_the_store_is_fsynced_before_it_reports_success",
+    ) else {
+        return;
+    };
+    let ledger = canonical_ledger();
+    with_talks(&ledger);
+    let text: String = (0..10_000)
+        .map(|i| {
+            format!(
+                "{{\"type\":\"party_registered\",\"occurred_at\":\"2025-12-03\",\"party\":\"p{i}\",\"name\":\"Party {i}\"}}\n"
+            )
+        })
+        .collect();
+    let file = ledger.write("large.ndjson", text.as_bytes());
+    let out = traced(
+        &strace,
+        &ledger,
+        &["import", file.to_str().unwrap()],
+        "",
+        "imported ",
+    );
+    assert!(out.starts_with("imported 10000 events"), "{out}");
+}
+
 // --- The checker itself, on hand-written traces -----------------------------------------
 
 const L: &str = "/t/ledger";
