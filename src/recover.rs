@@ -65,6 +65,9 @@ impl Ledger {
                 )));
             }
             store::create_private_dir(path).map_err(|e| Error::io(&shown, e))?;
+            // The new folder's name is in its parent: without this fsync a crash can
+            // lose the whole ledger after its first write was reported.
+            store::sync_parent(path).map_err(|e| Error::io(&shown, e))?;
         }
         let lock = store::lock_folder(path)?;
         let mut notes = Vec::new();

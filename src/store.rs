@@ -848,6 +848,15 @@ fn decode(seq: u64, bytes: &[u8]) -> Result<Record> {
     Ok(record)
 }
 
+/// Fsyncs the folder that holds `path`.
+pub(crate) fn sync_parent(path: &Path) -> std::io::Result<()> {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    fs::File::open(parent)?.sync_all()
+}
+
 #[cfg(unix)]
 pub(crate) fn create_private_dir(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;

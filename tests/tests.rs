@@ -28,6 +28,9 @@ mod crash;
 // Damaged storage repaired from the journal; the upgrade of the layout before the journal.
 mod repair;
 
+// Durability under strace: every durable write is fsynced before the success line, none after it.
+mod durability;
+
 // The analyst's workbench: timeline HTML (golden, escaping, headless Chromium), exports, list, search.
 mod workbench;
 

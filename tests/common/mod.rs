@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -66,6 +67,7 @@ impl TestLedger {
             db: &self.db,
             now,
             stdin: None,
+            wrapper: Vec::new(),
         }
     }
 
@@ -89,6 +91,8 @@ pub struct Invocation<'a> {
     db: &'a Path,
     now: &'a str,
     stdin: Option<Vec<u8>>,
+    /// A program (and its arguments) that runs the binary, e.g. `strace … --`.
+    wrapper: Vec<OsString>,
 }
 
 impl Invocation<'_> {
@@ -97,8 +101,25 @@ impl Invocation<'_> {
         self
     }
 
+    /// Runs the binary under `program args… pactlog …` (same cleared environment).
+    pub fn under(
+        mut self,
+        program_and_args: impl IntoIterator<Item = impl Into<OsString>>,
+    ) -> Self {
+        self.wrapper = program_and_args.into_iter().map(Into::into).collect();
+        self
+    }
+
     pub fn run(self, args: &[&str]) -> Run {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_pactlog"));
+        let binary = env!("CARGO_BIN_EXE_pactlog");
+        let mut command = match self.wrapper.split_first() {
+            None => Command::new(binary),
+            Some((program, rest)) => {
+                let mut command = Command::new(program);
+                command.args(rest).arg(binary);
+                command
+            }
+        };
         command
             .env_clear()
             .env("PACTLOG_DB", self.db)
