@@ -28,19 +28,42 @@ pub struct Cut {
 }
 
 /// For each event removed as known at `known_at`, the record that removed it.
-/// Removers must be among `records` (the touch index puts them in the histories of
-/// their targets' entities).
-pub fn removals(records: &[Record], known_at: Instant) -> HashMap<Uuid, &Record> {
+/// Removers are looked for among `records` and `outside` (see [`outside_removers`]:
+/// the touch index puts a remover in the histories of its target's entities, but a
+/// correction of a correction may be about other entities than the history it is in).
+pub fn removals<'r>(
+    records: &'r [Record],
+    outside: &'r [Record],
+    known_at: Instant,
+) -> HashMap<Uuid, &'r Record> {
     records
         .iter()
+        .chain(outside)
         .filter(|r| r.recorded_at <= known_at)
         .filter_map(|r| r.event.removes().map(|target| (target, r)))
         .collect()
 }
 
-/// The records that count at `cut`, in the order they apply.
-pub fn counted<'r>(records: &'r [Record], cut: &Cut) -> Vec<&'r Record> {
-    let removed = removals(records, cut.known_at);
+/// The records that removed one of `records` and are not among them (committed,
+/// at any record time), read through the removal index.
+pub fn outside_removers(ledger: &Ledger, records: &[Record]) -> Result<Vec<Record>> {
+    let inside: std::collections::HashSet<u64> = records.iter().map(|r| r.seq).collect();
+    let mut seqs = Vec::new();
+    for record in records {
+        if let Some(seq) = ledger.removed_by(&record.event.id)? {
+            if !inside.contains(&seq) {
+                seqs.push(seq);
+            }
+        }
+    }
+    seqs.sort_unstable();
+    seqs.dedup();
+    ledger.records_at(&seqs)
+}
+
+/// The records that count at `cut`, in the order they apply; `outside` as in [`removals`].
+pub fn counted<'r>(records: &'r [Record], outside: &'r [Record], cut: &Cut) -> Vec<&'r Record> {
+    let removed = removals(records, outside, cut.known_at);
     let mut out: Vec<&Record> = records
         .iter()
         .filter(|r| r.event.occurred_at <= cut.at && r.recorded_at <= cut.known_at)
@@ -51,9 +74,9 @@ pub fn counted<'r>(records: &'r [Record], cut: &Cut) -> Vec<&'r Record> {
 }
 
 /// Folds the records that count at `cut`.
-pub fn project(records: &[Record], cut: &Cut) -> Projection {
+pub fn project(records: &[Record], outside: &[Record], cut: &Cut) -> Projection {
     let mut projection = Projection::default();
-    for record in counted(records, cut) {
+    for record in counted(records, outside, cut) {
         projection.apply(&record.event);
     }
     projection
@@ -76,7 +99,8 @@ pub fn resolve(ledger: &Ledger, when: &When, known_at: Instant) -> Result<Instan
         When::Meeting(slug) => slug,
     };
     let records = ledger.records_at(&ledger.touching(Kind::Meeting, meeting)?)?;
-    let removed = removals(&records, known_at);
+    let outside = outside_removers(ledger, &records)?;
+    let removed = removals(&records, &outside, known_at);
     let held = records.iter().find(|r| {
         matches!(&r.event.body, Body::MeetingHeld { meeting: m, .. } if m == meeting)
             && r.recorded_at <= known_at
@@ -206,7 +230,8 @@ pub fn history(
     known_at: Instant,
 ) -> Result<Vec<HistoryEntry>> {
     let records = history_records(ledger, Kind::Provision, provision)?;
-    let removed = removals(&records, known_at);
+    let outside = outside_removers(ledger, &records)?;
+    let removed = removals(&records, &outside, known_at);
     let mut entries: Vec<HistoryEntry> = records
         .iter()
         .filter(|r| r.recorded_at <= known_at && at.is_none_or(|at| r.event.occurred_at <= at))

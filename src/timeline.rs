@@ -112,12 +112,14 @@ pub fn timeline(ledger: &Ledger, provisions: &[Slug], cut: &Cut) -> Result<Timel
             let slug = Slug::parse(&slug)
                 .map_err(|e| Error::Integrity(format!("a stored slug is damaged: {e}")))?;
             let records = query::history_records(ledger, Kind::Provision, &slug)?;
-            lines.extend(provision_line(&slug, &records, cut));
+            let outside = query::outside_removers(ledger, &records)?;
+            lines.extend(provision_line(&slug, &records, &outside, cut));
         }
     } else {
         for slug in provisions {
             let records = query::history_records(ledger, Kind::Provision, slug)?;
-            let line = provision_line(slug, &records, cut).ok_or_else(|| {
+            let outside = query::outside_removers(ledger, &records)?;
+            let line = provision_line(slug, &records, &outside, cut).ok_or_else(|| {
                 Error::NotFound(format!(
                     "provision `{slug}` has no counted draft at {} (known at {})",
                     time::format(&cut.at),
@@ -132,7 +134,8 @@ pub fn timeline(ledger: &Ledger, provisions: &[Slug], cut: &Cut) -> Result<Timel
         let slug = Slug::parse(&slug)
             .map_err(|e| Error::Integrity(format!("a stored slug is damaged: {e}")))?;
         let records = query::history_records(ledger, Kind::Meeting, &slug)?;
-        meetings.extend(meeting_mark(&slug, &records, cut));
+        let outside = query::outside_removers(ledger, &records)?;
+        meetings.extend(meeting_mark(&slug, &records, &outside, cut));
     }
     meetings.sort_by(|a, b| (a.day, &a.meeting).cmp(&(b.day, &b.meeting)));
     Ok(Timeline {
@@ -144,8 +147,15 @@ pub fn timeline(ledger: &Ledger, provisions: &[Slug], cut: &Cut) -> Result<Timel
 }
 
 /// A provision's row from its history records, or `None` without a counted draft.
-pub fn provision_line(provision: &Slug, records: &[Record], cut: &Cut) -> Option<ProvisionLine> {
-    let counted = query::counted(records, cut);
+/// `outside`: removers of these records that are not among them
+/// ([`query::outside_removers`]).
+pub fn provision_line(
+    provision: &Slug,
+    records: &[Record],
+    outside: &[Record],
+    cut: &Cut,
+) -> Option<ProvisionLine> {
+    let counted = query::counted(records, outside, cut);
     let mut title = None;
     let mut bands: Vec<Band> = Vec::new();
     let mut pending: Option<(Status, Uuid)> = None;
@@ -192,7 +202,7 @@ pub fn provision_line(provision: &Slug, records: &[Record], cut: &Cut) -> Option
         }
     }
     let title = title?;
-    let removed = query::removals(records, cut.known_at);
+    let removed = query::removals(records, outside, cut.known_at);
     let mut markers: Vec<Marker> = records
         .iter()
         .filter(|r| r.event.occurred_at <= cut.at && r.recorded_at <= cut.known_at)
@@ -227,11 +237,16 @@ fn marker(record: &Record, removed_by: Option<Uuid>) -> Marker {
 
 /// A meeting's mark from its history records: held if a `meeting_held` counts, else
 /// scheduled on its latest counted `planned_for`, else `None`.
-pub fn meeting_mark(meeting: &Slug, records: &[Record], cut: &Cut) -> Option<MeetingMark> {
+pub fn meeting_mark(
+    meeting: &Slug,
+    records: &[Record],
+    outside: &[Record],
+    cut: &Cut,
+) -> Option<MeetingMark> {
     let mut title = None;
     let mut planned: Option<(Instant, String, Uuid)> = None;
     let mut held: Option<MeetingMark> = None;
-    for record in query::counted(records, cut) {
+    for record in query::counted(records, outside, cut) {
         let event = &record.event;
         match &event.body {
             Body::MeetingScheduled {
@@ -433,8 +448,13 @@ mod tests {
     #[test]
     fn bands_follow_the_counted_status_changes() {
         let nato = Slug::parse("nato").unwrap();
-        let line =
-            provision_line(&nato, &nato_records(), &cut("2025-12-05", "2025-12-05")).unwrap();
+        let line = provision_line(
+            &nato,
+            &nato_records(),
+            &[],
+            &cut("2025-12-05", "2025-12-05"),
+        )
+        .unwrap();
         let statuses: Vec<(Status, String, Option<String>)> = line
             .bands
             .iter()
@@ -473,14 +493,30 @@ mod tests {
     #[test]
     fn the_record_time_cut_hides_later_knowledge() {
         let nato = Slug::parse("nato").unwrap();
-        let line =
-            provision_line(&nato, &nato_records(), &cut("2025-12-05", "2025-12-01")).unwrap();
+        let line = provision_line(
+            &nato,
+            &nato_records(),
+            &[],
+            &cut("2025-12-05", "2025-12-01"),
+        )
+        .unwrap();
         assert_eq!(line.markers.len(), 4, "the correction was not yet known");
         assert!(line.markers.iter().all(|m| m.removed_by.is_none()));
-        let early =
-            provision_line(&nato, &nato_records(), &cut("2025-11-25", "2025-12-05")).unwrap();
+        let early = provision_line(
+            &nato,
+            &nato_records(),
+            &[],
+            &cut("2025-11-25", "2025-12-05"),
+        )
+        .unwrap();
         assert_eq!(early.bands.last().unwrap().status, Status::Contested);
         assert_eq!(early.bands.last().unwrap().to, None);
-        assert!(provision_line(&nato, &nato_records(), &cut("2025-11-19", "2025-12-05")).is_none());
+        assert!(provision_line(
+            &nato,
+            &nato_records(),
+            &[],
+            &cut("2025-11-19", "2025-12-05")
+        )
+        .is_none());
     }
 }

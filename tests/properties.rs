@@ -567,20 +567,9 @@ fn in_history(evs: &[Ev], e: &Ev, prov: usize) -> bool {
             .is_some_and(|t| t.provs().contains(&prov))
 }
 
-/// A known library bug (see `a_corrected_correction_is_flagged_in_every_history_it_is_in`,
-/// ignored until it is fixed): a correction that is in a provision's history only
-/// because its target is about the provision is shown as not removed there when what
-/// removed it is about other provisions. While this is `true`, the oracle expects
-/// that; set it to `false` to hold `history` and timeline markers to SPEC §5.
-const BUG_CORRECTED_CORRECTION_UNFLAGGED: bool = true;
-
 /// What removed a listed event as known at `known_at` (history flags, timeline markers).
-fn listed_remover<'e>(evs: &'e [Ev], e: &Ev, prov: usize, known_at: T) -> Option<&'e Ev> {
-    let by = remover(evs, e.id, known_at)?;
-    let bug = BUG_CORRECTED_CORRECTION_UNFLAGGED
-        && !e.provs().contains(&prov)
-        && !in_history(evs, by, prov);
-    (!bug).then_some(by)
+fn listed_remover<'e>(evs: &'e [Ev], e: &Ev, _prov: usize, known_at: T) -> Option<&'e Ev> {
+    remover(evs, e.id, known_at)
 }
 
 /// `history`: (id, seq, removed by (id, seq)) in valid-time order, ties by seq.
@@ -1816,14 +1805,14 @@ fn an_import_that_dies_between_chunks_leaves_nothing_after_reopening() {
     assert!(verified.is_ok(), "{verified:?}");
 }
 
-/// Found by the oracle: `history` (and the timeline's markers) flag removals only
-/// with removers found in the provision's own history. A correction of an event about
+/// Found by the oracle (fixed: `query::outside_removers`): `history` (and the
+/// timeline's markers) flagged removals only with removers found in the provision's
+/// own history. A correction of an event about
 /// `x` is in `x`'s history; when that correction is itself superseded by an event about
 /// `y` only, the superseding event is in `y`'s history, not `x`'s, so `history x` shows
 /// the correction as `retracted: false` although it no longer counts (SPEC §5: history
 /// shows "whether it was retracted or superseded and by which event").
 #[test]
-#[ignore = "library bug: query::history misses the remover of a correction listed only as a correction (src/query.rs `removals` over the history's own records)"]
 fn a_corrected_correction_is_flagged_in_every_history_it_is_in() {
     let dir = tempfile::tempdir().unwrap();
     let mut ledger = Ledger::open(&dir.path().join("l"), Access::Create).unwrap();
