@@ -332,13 +332,6 @@ fn a_leftover_past_the_head_is_removed_on_open() {
     }
     ledger.ok(&["verify"]);
     assert_eq!(ledger.export(), before);
-    ledger.ok(&[
-        "append",
-        "party_registered",
-        "--party",
-        "fr",
-        "--name",
-        "France",
-    ]);
+    ledger.register_party("fr", "France");
     ledger.ok(&["verify"]);
 }

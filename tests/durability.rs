@@ -675,17 +675,21 @@ fn with_talks(ledger: &TestLedger) {
         .ok(&["import", talks.to_str().unwrap()]);
 }
 
-#[test]
-fn append_with_flags_is_fsynced_before_it_reports_success() {
-    let Some(strace) = strace_or_skip("append_with_flags_is_fsynced_before_it_reports_success")
-    else {
+/// Traces `args` on a ledger holding the talks (70 records), then verifies it.
+fn traced_after_talks(test: &str, args: &[&str], stdin: &str, success_prefix: &str) {
+    let Some(strace) = strace_or_skip(test) else {
         return;
     };
     let ledger = canonical_ledger();
     with_talks(&ledger);
-    traced(
-        &strace,
-        &ledger,
+    traced(&strace, &ledger, args, stdin, success_prefix);
+    ledger.ok(&["verify"]);
+}
+
+#[test]
+fn append_with_flags_is_fsynced_before_it_reports_success() {
+    traced_after_talks(
+        "append_with_flags_is_fsynced_before_it_reports_success",
         &[
             "append",
             "status_changed",
@@ -701,44 +705,27 @@ fn append_with_flags_is_fsynced_before_it_reports_success() {
         "",
         "appended seq ",
     );
-    ledger.ok(&["verify"]);
 }
 
 #[test]
 fn append_from_stdin_is_fsynced_before_it_reports_success() {
-    let Some(strace) = strace_or_skip("append_from_stdin_is_fsynced_before_it_reports_success")
-    else {
-        return;
-    };
-    let ledger = canonical_ledger();
-    with_talks(&ledger);
-    traced(
-        &strace,
-        &ledger,
+    traced_after_talks(
+        "append_from_stdin_is_fsynced_before_it_reports_success",
         &["append", "-"],
         r#"{"type":"statement_made","occurred_at":"2025-12-04","attribution":"a diplomat","quote":"We are close.","provisions":["nato-membership"]}"#,
         "appended seq ",
     );
-    ledger.ok(&["verify"]);
 }
 
 #[test]
 fn import_into_a_ledger_is_fsynced_before_it_reports_success() {
-    let Some(strace) = strace_or_skip("import_into_a_ledger_is_fsynced_before_it_reports_success")
-    else {
-        return;
-    };
-    let ledger = canonical_ledger();
-    with_talks(&ledger);
     let corrections = events_dir().join("russia-ukraine-2025/02-corrections.ndjson");
-    traced(
-        &strace,
-        &ledger,
+    traced_after_talks(
+        "import_into_a_ledger_is_fsynced_before_it_reports_success",
         &["import", corrections.to_str().unwrap()],
         "",
         "imported ",
     );
-    ledger.ok(&["verify"]);
 }
 
 #[test]

@@ -145,14 +145,7 @@ fn a_deleted_sled_folder_is_rebuilt_from_the_journal() {
         "sled's files were missing: rebuilt sled from the journal",
         "sled deleted",
     );
-    ledger.ok(&[
-        "append",
-        "party_registered",
-        "--party",
-        "fr",
-        "--name",
-        "France",
-    ]);
+    ledger.register_party("fr", "France");
     ledger.ok(&["verify"]);
 }
 
@@ -178,14 +171,7 @@ fn a_write_sled_never_stored_is_applied_from_the_journal() {
     let ledger = TestLedger::bundled();
     let before = TestLedger::new();
     copy_dir(&sled_dir(&ledger), &before.db);
-    ledger.ok(&[
-        "append",
-        "party_registered",
-        "--party",
-        "fr",
-        "--name",
-        "France",
-    ]);
+    ledger.register_party("fr", "France");
     let export = ledger.export();
     std::fs::remove_dir_all(sled_dir(&ledger)).unwrap();
     copy_dir(&before.db, &sled_dir(&ledger));
@@ -236,28 +222,26 @@ fn a_journal_cut_inside_an_acknowledged_write_takes_the_records_back_from_sled()
     );
 }
 
+/// `verify` on the bundled record with one byte of its journal changed: exit 6 and
+/// one clear line, which must contain `named`.
+fn verify_with_journal_byte_changed(at: usize, named: &str) {
+    let ledger = TestLedger::bundled();
+    let path = journal(&ledger);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[at] ^= 0x55;
+    std::fs::write(&path, &bytes).unwrap();
+    let run = ledger.run(&["verify"]);
+    assert_clear_failure(&run, &format!("journal byte {at} changed"));
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(run.error().contains(named), "{}", run.error());
+}
+
 #[test]
 fn a_changed_byte_in_the_journal_fails_verify_naming_the_records() {
-    let ledger = TestLedger::bundled();
-    let path = journal(&ledger);
-    let mut bytes = std::fs::read(&path).unwrap();
     // Inside the first frame's compressed payload (after its 53-byte header).
-    bytes[200] ^= 0x55;
-    std::fs::write(&path, &bytes).unwrap();
-    let run = ledger.run(&["verify"]);
-    assert_clear_failure(&run, "journal byte changed");
-    assert_eq!(run.code, 6, "{}", run.stderr);
-    assert!(run.error().contains("records 1–70"), "{}", run.error());
-    // A changed frame header (the first frame's first seq).
-    let ledger = TestLedger::bundled();
-    let path = journal(&ledger);
-    let mut bytes = std::fs::read(&path).unwrap();
-    bytes[6] ^= 0x55;
-    std::fs::write(&path, &bytes).unwrap();
-    let run = ledger.run(&["verify"]);
-    assert_clear_failure(&run, "journal header changed");
-    assert_eq!(run.code, 6, "{}", run.stderr);
-    assert!(run.error().contains("the journal"), "{}", run.error());
+    verify_with_journal_byte_changed(200, "records 1–70");
+    // In a frame header (the first frame's first seq).
+    verify_with_journal_byte_changed(6, "the journal");
 }
 
 #[test]
@@ -338,13 +322,6 @@ fn a_ledger_of_the_layout_before_the_journal_is_upgraded_on_open() {
     assert!(!ledger.db.join(pactlog::recover::PRE_JOURNAL_DIR).exists());
     // The same records as the bundled record imported today at the same record times.
     assert_eq!(ledger.export(), TestLedger::bundled().export());
-    ledger.ok(&[
-        "append",
-        "party_registered",
-        "--party",
-        "fr",
-        "--name",
-        "France",
-    ]);
+    ledger.register_party("fr", "France");
     assert_eq!(ledger.run(&["verify"]).stderr, "");
 }

@@ -57,6 +57,18 @@ impl TestLedger {
         self.run(args).ok()
     }
 
+    /// Appends a party registration (a small write that must succeed).
+    pub fn register_party(&self, slug: &str, name: &str) -> String {
+        self.ok(&[
+            "append",
+            "party_registered",
+            "--party",
+            slug,
+            "--name",
+            name,
+        ])
+    }
+
     pub fn fails(&self, args: &[&str]) -> Run {
         self.run(args).fails()
     }
