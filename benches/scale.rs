@@ -554,7 +554,12 @@ fn run_size(n: usize, dir: &Path, reps: &Reps) -> Result<SizeResult, BoxError> {
         times.push(secs);
         rss.push(kb.ok_or("no peak RSS")? as f64);
         r.rss_method = method;
-        firsts.push(cli_state(&cli_ledger, &cuts[0])?);
+        // Everything was recorded at the import: the cut's record time is the import's.
+        let now = Cut {
+            at: cuts[0].at,
+            known_at: span_known.1,
+        };
+        firsts.push(cli_state(&cli_ledger, &now)?);
         eprintln!(
             "CLI import {run}: {secs:.2}s, peak RSS {kb:?} kB ({method}), first command after it {:.1} ms",
             firsts[run]
@@ -2476,8 +2481,8 @@ fn render(results: &[SizeResult], edges: &[EdgeResult], machine: &str, reps: &Re
          SQLite commits every {SESSION} rows with `synchronous=NORMAL` (no fsync per commit in WAL mode), raw sled flushes once at the end. \
          SQLite has one `events` row per provision an event is about, the fields the fold reads in columns, an index on \
          `(provision, occurred_at)`, and (in sessions) a `removals` table indexed by the removed id; its query walks both indexes \
-         (`{}`) and folds the rows with `pactlog::projection::Projection`. The one-file SQLite load has the same table and \
-         index, no `removals`. The full replay reads every record up to the record-time cut with `Record::decode_event` and \
+         (`{}`) and folds the rows with `pactlog::projection::Projection`. The one-file SQLite load has the same table, \
+         index and pragmas, no `removals`; the first command after it asks at the head's record time. The full replay reads every record up to the record-time cut with `Record::decode_event` and \
          folds only the provision's counted events. Peak RSS by {}. Disk: every byte under the ledger folder (the larger of \
          file lengths and allocated blocks).",
         reps.cuts,
