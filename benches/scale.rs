@@ -1606,7 +1606,7 @@ fn generate(n: usize, path: &Path) -> Result<Generated, BoxError> {
                 }
             }
         }
-        if g.emitted % meeting_every == 0 {
+        if g.emitted.is_multiple_of(meeting_every) {
             g.meeting_scheduled()?;
             continue;
         }
@@ -1628,7 +1628,7 @@ fn generate(n: usize, path: &Path) -> Result<Generated, BoxError> {
         }
     }
     g.out.flush()?;
-    if g.emitted % SESSION != 0 {
+    if !g.emitted.is_multiple_of(SESSION) {
         g.end_session();
     }
     Ok(Generated {
@@ -1651,7 +1651,7 @@ impl Gen {
         self.out.write_all(b"\n")?;
         self.emitted += 1;
         self.max_occurred = self.max_occurred.max(occurred);
-        if self.emitted % SESSION == 0 {
+        if self.emitted.is_multiple_of(SESSION) {
             self.end_session();
         }
         Ok(())
@@ -2105,9 +2105,9 @@ fn machine() -> String {
 }
 
 fn label(n: usize) -> String {
-    if n >= 1_000_000 && n % 1_000_000 == 0 {
+    if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
         format!("{}M", n / 1_000_000)
-    } else if n >= 1_000 && n % 1_000 == 0 {
+    } else if n >= 1_000 && n.is_multiple_of(1_000) {
         format!("{}k", n / 1_000)
     } else {
         n.to_string()
