@@ -75,6 +75,13 @@ fn main() -> Result<(), BoxError> {
     if args.first().map(String::as_str) == Some("--sqlite-query") {
         return sqlite_query_process(&args[1..]);
     }
+    // `--generate N FILE`: only write the synthetic NDJSON (for profiling an import).
+    if let [flag, n, path] = args.as_slice() {
+        if flag == "--generate" {
+            generate(n.replace('_', "").parse()?, Path::new(path))?;
+            return Ok(());
+        }
+    }
     let quick = std::env::var("PACTLOG_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
     let sizes: Vec<usize> = match std::env::var("PACTLOG_BENCH_SIZES") {
         Ok(text) if !text.trim().is_empty() => text

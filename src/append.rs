@@ -478,9 +478,9 @@ impl<'l, 'c> Stage<'l, 'c> {
         let bytes = self
             .ledger
             .raw(seq)?
-            .ok_or_else(|| Error::Integrity(format!("record {seq} is missing")))?;
+            .ok_or_else(|| Error::SledDamaged(format!("its record {seq} is missing")))?;
         Record::decode(&bytes)
-            .map_err(|e| Error::Integrity(format!("record {seq} is damaged: {e}")))
+            .map_err(|e| Error::SledDamaged(format!("its record {seq} does not decode: {e}")))
     }
 
     fn seq_of(&self, id: &Uuid) -> Result<Option<u64>> {

@@ -97,7 +97,7 @@ pub fn cite(ledger: &Ledger, id: &Uuid) -> Result<Cited> {
     })?;
     let record = ledger
         .record(seq)?
-        .ok_or_else(|| Error::Integrity(format!("record {seq} is missing")))?;
+        .ok_or_else(|| Error::SledDamaged(format!("its record {seq} is missing")))?;
     Ok(Cited {
         id: *id,
         seq,

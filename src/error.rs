@@ -39,6 +39,11 @@ pub enum Error {
     /// that disagrees with the log, a record that does not parse.
     #[error("{0}")]
     Integrity(String),
+    /// sled's files are damaged (sled reported corruption, or bytes it holds do not
+    /// decode). The journal holds every record: [`crate::recover::set_aside_sled`]
+    /// and the next open rebuild sled from it.
+    #[error("sled's files are damaged ({0})")]
+    SledDamaged(String),
     /// Another process holds the ledger's lock.
     #[error("ledger {path} is in use by another process")]
     Locked { path: String },
@@ -82,7 +87,7 @@ impl Error {
             Error::Invalid { .. } => ErrorKind::Invalid,
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::Conflict(_) => ErrorKind::Conflict,
-            Error::Integrity(_) => ErrorKind::Integrity,
+            Error::Integrity(_) | Error::SledDamaged(_) => ErrorKind::Integrity,
             Error::Locked { .. } => ErrorKind::Locked,
             Error::Storage(_) | Error::Io { .. } => ErrorKind::Io,
         }
@@ -99,9 +104,12 @@ impl Error {
 impl From<sled::Error> for Error {
     fn from(err: sled::Error) -> Error {
         match err {
-            sled::Error::Corruption { .. } => Error::Integrity(
-                "the ledger's storage is damaged (sled found corrupted data); export what verifies and import it into a new ledger".into(),
-            ),
+            sled::Error::Corruption { .. } => {
+                Error::SledDamaged("sled found corrupted data".into())
+            }
+            sled::Error::ReportableBug(bug) => {
+                Error::SledDamaged(format!("sled found itself inconsistent: {bug}"))
+            }
             other => Error::Storage(other.to_string()),
         }
     }

@@ -81,8 +81,9 @@ impl Frame {
 pub struct Opened {
     /// The last commit in the file.
     pub committed: Position,
-    /// Bytes of an unfinished write that were trimmed off the end.
-    pub trimmed: u64,
+    /// Bytes after the last commit: an unfinished write (or garbage a crash left at the
+    /// end of the file). Nothing may be written before [`Journal::trim_tail`] cuts them.
+    pub tail: u64,
     /// Whether the journal agreed with the hint (frames before it were not read).
     pub from_hint: bool,
 }
@@ -150,12 +151,7 @@ impl Journal {
         } else {
             scan(&mut file, &shown, start, len)?
         };
-        let trimmed = len - committed.offset;
-        if trimmed > 0 {
-            file.set_len(committed.offset)
-                .and_then(|()| file.sync_all())
-                .map_err(|e| Error::io(&shown, e))?;
-        }
+        let tail = len - committed.offset;
         let journal = Journal {
             path,
             file,
@@ -167,7 +163,7 @@ impl Journal {
             journal,
             Opened {
                 committed,
-                trimmed,
+                tail,
                 from_hint,
             },
         ))
@@ -194,6 +190,14 @@ impl Journal {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Cuts what follows the last commit (see [`Opened::tail`]) and makes that durable.
+    pub fn trim_tail(&mut self) -> Result<()> {
+        self.file
+            .set_len(self.end)
+            .and_then(|()| self.file.sync_all())
+            .map_err(|e| Error::io(self.path.display(), e))
     }
 
     /// Offset past the last commit frame.
@@ -448,10 +452,12 @@ fn scan(file: &mut File, shown: &str, start: Position, len: u64) -> Result<Posit
             .read_exact(&mut header)
             .map_err(|e| Error::io(shown, e))?;
         let Some(frame) = parse_header(&header, at) else {
-            if header.iter().all(|&b| b == 0) && rest_is_zero(&mut reader)? {
-                break; // zeros at the end of the file: space a crash left unwritten
+            // Garbage at the end of the file (space a crash left unwritten, or a frame
+            // header cut short) is a tail; a frame further on means damage in between.
+            if frame_further_on(&header, &mut reader)? {
+                return Err(damaged(shown, at, "no frame starts here"));
             }
-            return Err(damaged(shown, at, "no frame starts here"));
+            break;
         };
         if frame.end() > len {
             break; // a frame cut short
@@ -493,19 +499,17 @@ fn scan(file: &mut File, shown: &str, start: Position, len: u64) -> Result<Posit
     Ok(committed)
 }
 
-fn rest_is_zero(reader: &mut impl Read) -> Result<bool> {
-    let mut buf = [0u8; 1 << 16];
-    loop {
-        let n = reader
-            .read(&mut buf)
-            .map_err(|e| Error::Storage(format!("reading the journal: {e}")))?;
-        if n == 0 {
-            return Ok(true);
-        }
-        if buf[..n].iter().any(|&b| b != 0) {
-            return Ok(false);
-        }
-    }
+/// Whether a frame header starts anywhere after the first byte of `first` (read
+/// already) in what the reader holds.
+fn frame_further_on(first: &[u8; HEADER], reader: &mut impl Read) -> Result<bool> {
+    let mut rest = first[1..].to_vec();
+    reader
+        .read_to_end(&mut rest)
+        .map_err(|e| Error::Storage(format!("reading the journal: {e}")))?;
+    Ok(rest.windows(HEADER).any(|window| {
+        window.starts_with(MAGIC)
+            && parse_header(window.try_into().expect("HEADER bytes"), 0).is_some()
+    }))
 }
 
 fn compress(plain: &[u8]) -> std::io::Result<Vec<u8>> {
@@ -538,6 +542,7 @@ pub fn remove(folder: &Path, name: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chain::GENESIS_HASH as GENESIS;
 
     fn hash(n: u8) -> String {
         format!("{n:02x}").repeat(32)
@@ -592,9 +597,10 @@ mod tests {
         let half = bytes[end as usize..].to_vec();
         bytes.extend_from_slice(&half[..half.len() / 2]);
         fs::write(&path, &bytes).unwrap();
-        let (_, opened) = Journal::open(dir.path(), None).unwrap();
+        let (mut journal, opened) = Journal::open(dir.path(), None).unwrap();
         assert_eq!(opened.committed.seq, 2);
-        assert!(opened.trimmed > 0);
+        assert!(opened.tail > 0);
+        journal.trim_tail().unwrap();
         assert_eq!(fs::metadata(&path).unwrap().len(), end);
         // A changed byte inside a committed frame: found when its records are read.
         let mut bytes = fs::read(&path).unwrap();
@@ -603,7 +609,10 @@ mod tests {
         let (journal, _) = Journal::open(dir.path(), None).unwrap();
         let err = journal.frames_from(0).unwrap().next().unwrap().unwrap_err();
         assert!(err.to_string().contains("records 1–2"), "{err}");
-        // A changed magic before the end: damage, not a torn write.
+        // A changed magic with a whole frame after it: damage, not a torn write.
+        let (mut journal, _) = Journal::open(dir.path(), None).unwrap();
+        journal.append(3, &records(3, 1), &hash(3), true).unwrap();
+        drop(journal);
         let mut bytes = fs::read(&path).unwrap();
         bytes[0] = b'X';
         fs::write(&path, &bytes).unwrap();
@@ -611,5 +620,52 @@ mod tests {
             Journal::open(dir.path(), None),
             Err(Error::Integrity(_))
         ));
+        // Garbage where the last frame starts, nothing after: a tail for the caller to judge.
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[0] = MAGIC[0];
+        let last = end as usize;
+        bytes[last] = b'X';
+        fs::write(&path, &bytes).unwrap();
+        let (_, opened) = Journal::open(dir.path(), None).unwrap();
+        assert_eq!(
+            (opened.committed.seq, opened.tail),
+            (2, bytes.len() as u64 - end)
+        );
+    }
+
+    #[test]
+    fn the_hint_is_used_only_when_the_frame_ending_there_says_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut journal, _) = Journal::open(dir.path(), None).unwrap();
+        let first = journal.append(1, &records(1, 2), &hash(2), true).unwrap();
+        let end = journal.append(3, &records(3, 1), &hash(3), true).unwrap();
+        drop(journal);
+        let at = |seq, hash: String, offset| Position { seq, hash, offset };
+        // Agreeing hints: at the end, in the middle (the rest is read), at the start.
+        for hint in [
+            at(3, hash(3), end),
+            at(2, hash(2), first),
+            at(0, GENESIS.into(), 0),
+        ] {
+            let (_, opened) = Journal::open(dir.path(), Some(&hint)).unwrap();
+            assert!(opened.from_hint, "{hint:?}");
+            assert_eq!(opened.committed, at(3, hash(3), end));
+        }
+        // Disagreeing hints: every frame is read from the start instead.
+        for hint in [
+            at(2, hash(9), first),
+            at(1, hash(2), first),
+            at(3, hash(3), end + 1),
+            at(3, hash(3), first + 1),
+        ] {
+            let (_, opened) = Journal::open(dir.path(), Some(&hint)).unwrap();
+            assert!(!opened.from_hint, "{hint:?}");
+            assert_eq!(opened.committed, at(3, hash(3), end));
+        }
+        // No journal yet: created empty.
+        let empty = tempfile::tempdir().unwrap();
+        let (_, opened) = Journal::open(empty.path(), None).unwrap();
+        assert_eq!((opened.committed.seq, opened.tail), (0, 0));
+        assert!(Journal::exists(empty.path()));
     }
 }

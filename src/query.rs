@@ -192,7 +192,7 @@ pub fn all_states(ledger: &Ledger, cut: &Cut) -> Result<Vec<StateAt>> {
     let mut out = Vec::new();
     for slug in ledger.slugs(Kind::Provision)? {
         let slug = Slug::parse(&slug)
-            .map_err(|e| Error::Integrity(format!("a stored slug is damaged: {e}")))?;
+            .map_err(|e| Error::SledDamaged(format!("a stored slug does not parse: {e}")))?;
         if let Some(state) = crate::snapshot::provision_state(ledger, &slug, cut)? {
             out.push(StateAt::new(state, cut));
         }

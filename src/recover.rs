@@ -27,7 +27,7 @@ use crate::append::{append_all, Clock, Item};
 use crate::chain::{Record, GENESIS_HASH};
 use crate::error::{Error, Location, Result};
 use crate::journal::{self, Journal, Position};
-use crate::store::{self, Access, Head, Ledger, SLED_DIR};
+use crate::store::{self, Access, Head, Ledger, HEAD_FILE, SLED_DIR};
 
 /// The folder an upgrade keeps the files of the layout before the journal in, until
 /// the upgraded ledger has verified.
@@ -75,6 +75,9 @@ impl Ledger {
             upgrade(path, progress, &mut notes)?;
         }
         let mut ledger = open_caught_up(path, lock, progress, &mut notes)?;
+        if let Some(note) = ledger.renew_head_file()? {
+            notes.push(note);
+        }
         let upgraded = path.join(PRE_JOURNAL_DIR);
         if upgraded.is_dir() {
             // The upgrade's replay has reached the head it witnessed: the old files go.
@@ -108,14 +111,12 @@ fn open_caught_up(
         Err(err) => (None, Some(err.to_string())),
     };
     let hint = sled.as_ref().map(|(_, position)| position.clone());
-    let (journal, opened) = Journal::open(path, hint.as_ref())?;
-    if opened.trimmed > 0 {
-        notes.push(format!(
-            "trimmed an unfinished write ({} bytes, never acknowledged) from the end of the journal",
-            opened.trimmed
-        ));
-    }
+    let (mut journal, opened) = Journal::open(path, hint.as_ref())?;
     let committed = opened.committed;
+    if opened.tail > 0 {
+        let sled_seq = hint.as_ref().map_or(0, |position| position.seq);
+        trim_tail(path, &mut journal, &committed, opened.tail, sled_seq, notes)?;
+    }
     let (mut ledger, from) = match (sled, damage) {
         (Some((ledger, position)), _) if position.seq == committed.seq => {
             if position.hash != committed.hash {
@@ -180,6 +181,41 @@ fn open_caught_up(
     Ok(ledger)
 }
 
+/// Cuts what follows the journal's last commit, after checking that nothing the
+/// head witness or sled says was committed is lost with it.
+fn trim_tail(
+    path: &Path,
+    journal: &mut Journal,
+    committed: &Position,
+    tail: u64,
+    sled_seq: u64,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let witness = store::read_head_file(path)?.map(|(seq, _)| seq);
+    let last = committed.seq;
+    let note = match witness {
+        Some(acked) if acked > last && acked > sled_seq => {
+            return Err(Error::Integrity(format!(
+                "the journal's last whole commit ends at record {last}, followed by {tail} bytes that do not read as frames, \
+                 but {acked} records were committed ({HEAD_FILE}): the journal is damaged after byte {}",
+                committed.offset
+            )));
+        }
+        _ if sled_seq > last => format!(
+            "the journal was cut after record {last} ({tail} bytes that do not read as frames trimmed); sled holds the records after it"
+        ),
+        Some(_) => format!(
+            "trimmed an unfinished write ({tail} bytes after record {last}, never acknowledged) from the end of the journal"
+        ),
+        None => format!(
+            "trimmed {tail} bytes after the journal's last whole commit (record {last}): a write cut short ({HEAD_FILE} is missing, so whether it was acknowledged cannot be told)"
+        ),
+    };
+    journal.trim_tail()?;
+    notes.push(note);
+    Ok(())
+}
+
 /// Opens sled, turning a panic inside sled (it has some for damaged files) into an error.
 fn open_sled_caught(path: &Path, sled_dir: &Path) -> Result<Ledger> {
     let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -190,6 +226,17 @@ fn open_sled_caught(path: &Path, sled_dir: &Path) -> Result<Ledger> {
             "sled panicked while opening its files".into(),
         ))
     })
+}
+
+/// Moves sled's folder aside (to `sled.damaged.N`, returned) after a command found it
+/// damaged, so that the next open rebuilds it from the journal. Takes the folder's
+/// lock (waiting is the caller's business: [`Error::Locked`] when held).
+pub fn set_aside_sled(path: &Path) -> Result<PathBuf> {
+    let _lock = store::lock_folder(path)?;
+    let sled_dir = path.join(SLED_DIR);
+    let aside = free_name(path, "sled.damaged");
+    fs::rename(&sled_dir, &aside).map_err(|e| Error::io(sled_dir.display(), e))?;
+    Ok(aside)
 }
 
 /// Moves sled's folder aside and opens an empty one, to be filled from the journal.
@@ -209,7 +256,7 @@ fn rebuild(path: &Path, reason: &str, notes: &mut Vec<String>) -> Result<(Ledger
         None if !path.join(PRE_JOURNAL_DIR).exists()
             && fs::metadata(path.join(journal::FILE)).is_ok_and(|m| m.len() > 0) =>
         {
-            notes.push("sled's files were missing: rebuilt sled from the journal".into())
+            notes.push("rebuilt sled from the journal (its files were missing)".into())
         }
         None => {}
     }

@@ -65,7 +65,7 @@ fn usable_snapshot(
             continue;
         }
         let builder: Builder = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::Integrity(format!("a snapshot of `{provision}` is damaged: {e}"))
+            Error::SledDamaged(format!("a snapshot of `{provision}` does not decode: {e}"))
         })?;
         return Ok(Some((time, builder)));
     }

@@ -23,6 +23,9 @@ pub const HEAD_FILE: &str = "pactlog.head";
 /// sled's page cache; the default (1 GiB) lets a large import grow the process well past it.
 const CACHE_BYTES: u64 = 24 << 20;
 
+/// Stored records as (seq, canonical bytes), in seq order.
+pub type StoredBytes<'a> = Box<dyn Iterator<Item = Result<(u64, Vec<u8>)>> + 'a>;
+
 /// The records of one chunk of a write, as the journal takes them.
 pub(crate) struct Chunk<'a> {
     pub first_seq: u64,
@@ -105,7 +108,14 @@ impl Ledger {
     /// not a missing ledger. A ledger is a journal, a sled folder, or sled's files of
     /// the layout before the journal.
     pub(crate) fn probe(path: &Path) -> Result<bool> {
-        for name in [crate::journal::FILE, "sled/conf", "sled/db", "conf", "db"] {
+        for name in [
+            crate::journal::FILE,
+            HEAD_FILE,
+            "sled/conf",
+            "sled/db",
+            "conf",
+            "db",
+        ] {
             match fs::metadata(path.join(name)) {
                 Ok(meta) if meta.is_file() => return Ok(true),
                 Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {
@@ -240,12 +250,12 @@ impl Ledger {
             .then(|| self.raw(seq))
             .transpose()?
             .flatten()
-            .ok_or_else(|| Error::Integrity(format!("record {seq} is missing")))?;
+            .ok_or_else(|| Error::SledDamaged(format!("its record {seq} is missing")))?;
         let (stored_seq, recorded_at, event) = Record::decode_event(&bytes)
-            .map_err(|e| Error::Integrity(format!("record {seq} is damaged: {e}")))?;
+            .map_err(|e| Error::SledDamaged(format!("its record {seq} does not decode: {e}")))?;
         if stored_seq != seq {
-            return Err(Error::Integrity(format!(
-                "record stored at seq {seq} says it is seq {stored_seq}"
+            return Err(Error::SledDamaged(format!(
+                "its record at seq {seq} says it is seq {stored_seq}"
             )));
         }
         Ok((recorded_at, event))
@@ -266,9 +276,38 @@ impl Ledger {
             .map(|item| {
                 let (key, value) = item?;
                 let seq = index::log_seq(&key)
-                    .ok_or_else(|| Error::Integrity("a log key is damaged".into()))?;
+                    .ok_or_else(|| Error::SledDamaged("a log key does not decode".into()))?;
                 Ok((seq, value))
             })
+    }
+
+    /// The committed records' stored bytes in seq order, read from the journal (the
+    /// durable copy, checked by zstd's checksum frame by frame), or from sled when
+    /// the handle has no journal. For `export`: a record sled holds damaged is never
+    /// written out.
+    pub fn durable_records(&self) -> Result<StoredBytes<'_>> {
+        let Some(journal) = &self.journal else {
+            return Ok(Box::new(
+                self.raw_records(1)
+                    .map(|item| item.map(|(seq, bytes)| (seq, bytes.to_vec()))),
+            ));
+        };
+        let head = self.head.seq;
+        let records = journal
+            .frames_from(0)?
+            .flat_map(|frame| -> Vec<Result<(u64, Vec<u8>)>> {
+                match frame {
+                    Ok((frame, records)) => records
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, bytes)| Ok((frame.first_seq + i as u64, bytes)))
+                        .collect(),
+                    Err(err) => vec![Err(err)],
+                }
+            });
+        Ok(Box::new(records.take_while(move |item| {
+            item.as_ref().map_or(true, |(seq, _)| *seq <= head)
+        })))
     }
 
     /// Committed records at these seqs, in the order given.
@@ -276,7 +315,7 @@ impl Ledger {
         seqs.iter()
             .map(|&seq| {
                 self.record(seq)?.ok_or_else(|| {
-                    Error::Integrity(format!("an index names record {seq}, which is missing"))
+                    Error::SledDamaged(format!("an index names record {seq}, which is missing"))
                 })
             })
             .collect()
@@ -664,20 +703,8 @@ impl Ledger {
     /// Checks the head witness against the head the ledger is about to have
     /// (`seq`, `hash`): the witness may not name more than that.
     pub(crate) fn check_head_file(&self, seq_now: u64, hash_now: &str) -> Result<()> {
-        let text = match fs::read_to_string(self.head_file()) {
-            Ok(text) => text,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(err) => return Err(Error::io(self.head_file().display(), err)),
-        };
-        let mut parts = text.split_whitespace();
-        let (Some(seq), Some(hash)) = (
-            parts.next().and_then(|s| s.parse::<u64>().ok()),
-            parts.next(),
-        ) else {
-            return Err(Error::Integrity(format!(
-                "{} is damaged",
-                self.head_file().display()
-            )));
+        let Some((seq, hash)) = read_head_file(&self.path)? else {
+            return Ok(());
         };
         let lost = seq > seq_now;
         let differs = seq == seq_now && hash != hash_now;
@@ -688,6 +715,21 @@ impl Ledger {
             )));
         }
         Ok(())
+    }
+
+    /// Rewrites the head witness when it is missing or behind the head; says which.
+    pub(crate) fn renew_head_file(&self) -> Result<Option<String>> {
+        let witness = read_head_file(&self.path)?;
+        let head = self.head.seq;
+        let what = match witness {
+            None if head > 0 => format!("{HEAD_FILE} was missing"),
+            Some((seq, _)) if seq < head => format!(
+                "{HEAD_FILE} named record {seq}, behind the head (a crash before it was written, or an older copy)"
+            ),
+            _ => return Ok(None),
+        };
+        self.write_head_file()?;
+        Ok(Some(format!("{what}: rewritten at head {head}")))
     }
 
     /// Flushes sled and fsyncs its data file and directory.
@@ -802,6 +844,27 @@ pub(crate) fn open_sled(path: &Path) -> Result<sled::Db> {
         })
 }
 
+/// The head witness of the ledger in `path`: (seq, hash), or `None` without one.
+pub(crate) fn read_head_file(path: &Path) -> Result<Option<(u64, String)>> {
+    let file = path.join(HEAD_FILE);
+    let text = match fs::read_to_string(&file) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(Error::io(file.display(), err)),
+    };
+    let mut parts = text.split_whitespace();
+    match (
+        parts.next().and_then(|s| s.parse::<u64>().ok()),
+        parts.next(),
+    ) {
+        (Some(seq), Some(hash)) if hash.len() == 64 => Ok(Some((seq, hash.to_string()))),
+        _ => Err(Error::Integrity(format!(
+            "{} is damaged (it should hold the seq and hash of the last commit); if the journal verifies, delete it and it is written again",
+            file.display()
+        ))),
+    }
+}
+
 /// Takes the lock on a ledger folder: one process holds a ledger at a time.
 pub(crate) fn lock_folder(path: &Path) -> Result<fs::File> {
     let lock_path = path.join(LOCK_FILE);
@@ -838,10 +901,10 @@ const INDEX_TAG_RANGES: &[u8] = index::INDEX_TAGS;
 
 fn decode(seq: u64, bytes: &[u8]) -> Result<Record> {
     let record = Record::decode(bytes)
-        .map_err(|e| Error::Integrity(format!("record {seq} is damaged: {e}")))?;
+        .map_err(|e| Error::SledDamaged(format!("its record {seq} does not decode: {e}")))?;
     if record.seq != seq {
-        return Err(Error::Integrity(format!(
-            "record stored at seq {seq} says it is seq {}",
+        return Err(Error::SledDamaged(format!(
+            "its record at seq {seq} says it is seq {}",
             record.seq
         )));
     }

@@ -110,7 +110,7 @@ pub fn timeline(ledger: &Ledger, provisions: &[Slug], cut: &Cut) -> Result<Timel
     if provisions.is_empty() {
         for slug in ledger.slugs(Kind::Provision)? {
             let slug = Slug::parse(&slug)
-                .map_err(|e| Error::Integrity(format!("a stored slug is damaged: {e}")))?;
+                .map_err(|e| Error::SledDamaged(format!("a stored slug does not parse: {e}")))?;
             let records = query::history_records(ledger, Kind::Provision, &slug)?;
             let outside = query::outside_removers(ledger, &records)?;
             lines.extend(provision_line(&slug, &records, &outside, cut));
@@ -132,7 +132,7 @@ pub fn timeline(ledger: &Ledger, provisions: &[Slug], cut: &Cut) -> Result<Timel
     let mut meetings = Vec::new();
     for slug in ledger.slugs(Kind::Meeting)? {
         let slug = Slug::parse(&slug)
-            .map_err(|e| Error::Integrity(format!("a stored slug is damaged: {e}")))?;
+            .map_err(|e| Error::SledDamaged(format!("a stored slug does not parse: {e}")))?;
         let records = query::history_records(ledger, Kind::Meeting, &slug)?;
         let outside = query::outside_removers(ledger, &records)?;
         meetings.extend(meeting_mark(&slug, &records, &outside, cut));

@@ -142,7 +142,7 @@ fn a_deleted_sled_folder_is_rebuilt_from_the_journal() {
     assert_repaired(
         &ledger,
         &export,
-        "sled's files were missing: rebuilt sled from the journal",
+        "rebuilt sled from the journal (its files were missing)",
         "sled deleted",
     );
     ledger.register_party("fr", "France");
@@ -324,4 +324,161 @@ fn a_ledger_of_the_layout_before_the_journal_is_upgraded_on_open() {
     assert_eq!(ledger.export(), TestLedger::bundled().export());
     ledger.register_party("fr", "France");
     assert_eq!(ledger.run(&["verify"]).stderr, "");
+}
+
+/// Found by a new user: damage that sled only reports in the middle of a command
+/// (here a record whose bytes no longer decode) sets sled aside and the read runs
+/// again on sled rebuilt from the journal; a write is refused and the next command
+/// rebuilds.
+#[test]
+fn damage_sled_reports_during_a_command_is_repaired_from_the_journal() {
+    let ledger = TestLedger::bundled();
+    let export = ledger.export();
+    let log = ledger.ok(&["log"]);
+    let garble = |ledger: &TestLedger| {
+        with_store(ledger, |db, _| {
+            db.insert(pactlog::index::log_key(30), &b"\x00garbled"[..])
+                .unwrap();
+        })
+    };
+    garble(&ledger);
+    // `export` reads the journal: a record damaged in sled is never written out.
+    assert_eq!(ledger.export(), export);
+    let run = ledger.run(&["log"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("sled's files are damaged (its record 30 does not decode"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stdout, log);
+    assert!(ledger.db.join("sled.damaged.1").is_dir());
+    ledger.ok(&["verify"]);
+    // A write that meets the damage writes nothing; the next command rebuilds.
+    garble(&ledger);
+    let record_30: serde_json::Value =
+        serde_json::from_str(export.lines().nth(29).unwrap()).unwrap();
+    let id = record_30["id"].as_str().unwrap();
+    let run = ledger.run(&["retract", id, "--reason", "test"]);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.error().contains("nothing was written"),
+        "{}",
+        run.error()
+    );
+    assert!(ledger.db.join("sled.damaged.2").is_dir());
+    assert_eq!(ledger.ok(&["log"]), log);
+    assert_eq!(ledger.export(), export);
+}
+
+/// Found by a new user: a ledger folder that holds only its head witness is a ledger
+/// that lost its records, not a missing one.
+#[test]
+fn a_ledger_reduced_to_its_head_witness_is_an_integrity_error_for_every_command() {
+    let ledger = TestLedger::bundled();
+    std::fs::remove_dir_all(sled_dir(&ledger)).unwrap();
+    std::fs::remove_file(journal(&ledger)).unwrap();
+    for args in [&["state"][..], &["verify"], &["export"], &["import", "-"]] {
+        let run = ledger.run(args);
+        assert_clear_failure(&run, &format!("{args:?}"));
+        assert_eq!(run.code, 6, "{args:?}: {}", run.stderr);
+        assert!(
+            run.error().contains("71 records were committed"),
+            "{}",
+            run.error()
+        );
+    }
+}
+
+/// Found by a new user: a missing or older head witness is rewritten, and said so.
+#[test]
+fn a_missing_or_older_head_witness_is_rewritten_and_said() {
+    let ledger = TestLedger::bundled();
+    let witness = ledger.db.join(pactlog::store::HEAD_FILE);
+    let current = std::fs::read_to_string(&witness).unwrap();
+    std::fs::remove_file(&witness).unwrap();
+    let run = ledger.run(&["verify"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("pactlog.head was missing: rewritten at head 71"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&witness).unwrap(), current);
+    let export = ledger.export();
+    let record_70: serde_json::Value =
+        serde_json::from_str(export.lines().nth(69).unwrap()).unwrap();
+    std::fs::write(
+        &witness,
+        format!("70 {}\n", record_70["hash"].as_str().unwrap()),
+    )
+    .unwrap();
+    let run = ledger.run(&["verify"]);
+    assert!(
+        run.stderr
+            .contains("pactlog.head named record 70, behind the head"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&witness).unwrap(), current);
+}
+
+/// Found by a new user: bytes after the journal's last commit that are not a frame
+/// are trimmed only when nothing acknowledged goes with them, and the note says
+/// what is known about them.
+#[test]
+fn a_journal_tail_is_trimmed_only_when_nothing_acknowledged_is_lost() {
+    // Garbage after the last commit, witness intact: never acknowledged.
+    let ledger = TestLedger::bundled();
+    let export = ledger.export();
+    let path = journal(&ledger);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let len = bytes.len();
+    bytes.extend((0..500u32).map(|i| (i * 7 + 3) as u8));
+    std::fs::write(&path, &bytes).unwrap();
+    assert_repaired(&ledger, &export, "never acknowledged", "garbage tail");
+    assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, len);
+    // The journal cut inside its last commit and sled gone: the witness says record
+    // 71 was committed, so nothing is trimmed and every command says so.
+    let ledger = TestLedger::bundled();
+    let path = journal(&ledger);
+    let len = std::fs::metadata(&path).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(len - 20)
+        .unwrap();
+    std::fs::remove_dir_all(sled_dir(&ledger)).unwrap();
+    let run = ledger.run(&["export"]);
+    assert_clear_failure(&run, "acknowledged tail lost");
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.error().contains("71 records were committed"),
+        "{}",
+        run.error()
+    );
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), len - 20);
+    // The witness gone too: nothing can tell, and the note says that.
+    std::fs::remove_file(ledger.db.join(pactlog::store::HEAD_FILE)).unwrap();
+    let run = ledger.run(&["verify"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("whether it was acknowledged cannot be told"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.starts_with("ok: 70 records"), "{}", run.stdout);
+}
+
+/// Found by a new user: `import - -` waited forever on standard input, holding the ledger.
+#[test]
+fn standard_input_twice_is_a_usage_error() {
+    let ledger = TestLedger::bundled();
+    let run = ledger.run(&["import", "-", "-"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.error(), "`-` (standard input) can be given only once");
 }

@@ -129,7 +129,7 @@ pub fn write_to(
 }
 
 fn write_records(ledger: &crate::store::Ledger, out: &mut dyn Write) -> Result<(), CliError> {
-    for item in ledger.raw_records(1) {
+    for item in ledger.durable_records()? {
         let (_, bytes) = item?;
         out.write_all(&bytes)?;
         out.write_all(b"\n")?;

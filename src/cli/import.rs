@@ -26,6 +26,12 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
+    // Standard input can be read once; a second `-` would wait on it forever.
+    if args.paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        return Err(CliError::usage(
+            "`-` (standard input) can be given only once",
+        ));
+    }
     let inputs = expand(&args.paths)?;
     let summary = ctx.write(|ledger| import_inputs(ctx, ledger, &inputs, args.expect_seq))?;
     let files = inputs.len();

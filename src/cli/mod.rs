@@ -122,10 +122,42 @@ pub fn main() -> ExitCode {
         }
     };
     let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let mut out = io::BufWriter::new(Counted::new(stdout.lock()));
     env.stderr_is_terminal &= !cli.quiet;
     let started = std::time::Instant::now();
-    let result = run(&cli, &mut env, &mut out).and_then(|()| out.flush().map_err(CliError::from));
+    let mut result = run(&cli, &mut env, &mut out);
+    if let Err(CliError::SledDamaged(reason)) = &result {
+        // The journal holds every record: set sled aside, and run a read command again
+        // (the open rebuilds sled) if none of its output has left the buffer yet.
+        let ctx = Ctx {
+            cli: &cli,
+            env: &env,
+        };
+        let path = ctx.db_path();
+        result = match pactlog_set_aside(&path) {
+            Ok(aside) if cli.command.only_reads() && out.get_ref().written == 0 => {
+                eprintln!(
+                    "pactlog: sled's files are damaged ({reason}): moved them to {}; rebuilding sled from the journal",
+                    aside.display()
+                );
+                let (inner, _unsent) = out.into_parts();
+                out = io::BufWriter::new(inner);
+                run(&cli, &mut env, &mut out)
+            }
+            Ok(aside) => Err(CliError::Failed {
+                code: 6,
+                message: format!(
+                    "sled's files are damaged ({reason}); nothing was written: they were moved to {} and the next command rebuilds sled from the journal",
+                    aside.display()
+                ),
+            }),
+            Err(err) => Err(CliError::Failed {
+                code: 6,
+                message: format!("sled's files are damaged ({reason}) and could not be set aside: {err}"),
+            }),
+        };
+    }
+    let result = result.and_then(|()| out.flush().map_err(CliError::from));
     if cli.verbose {
         let ctx = Ctx {
             cli: &cli,
@@ -146,12 +178,56 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::BrokenPipe) => ExitCode::SUCCESS,
+        Err(CliError::SledDamaged(reason)) => {
+            drop(out);
+            eprintln!("error: sled's files are damaged again ({reason})");
+            ExitCode::from(6)
+        }
         Err(CliError::Failed { code, message }) => {
             drop(out);
             // One line, whatever the message quotes.
             eprintln!("error: {}", message.replace(['\n', '\r'], " "));
             ExitCode::from(code)
         }
+    }
+}
+
+fn pactlog_set_aside(path: &Path) -> Result<std::path::PathBuf, Error> {
+    crate::recover::set_aside_sled(path)
+}
+
+/// Standard output, counting the bytes that have gone through (none means a command's
+/// output can still be thrown away and the command run again).
+struct Counted<W> {
+    inner: W,
+    written: u64,
+}
+
+impl<W> Counted<W> {
+    fn new(inner: W) -> Self {
+        Counted { inner, written: 0 }
+    }
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl Command {
+    /// Whether the command only reads the ledger (and so may be run again).
+    fn only_reads(&self) -> bool {
+        !matches!(
+            self,
+            Command::Demo(_) | Command::Import(_) | Command::Append(_) | Command::Retract(_)
+        )
     }
 }
 
@@ -399,6 +475,8 @@ pub enum CliError {
     },
     /// stdout was closed by the reader (`pactlog log | head`): not an error.
     BrokenPipe,
+    /// sled's files were found damaged during the command (see [`Error::SledDamaged`]).
+    SledDamaged(String),
 }
 
 impl CliError {
@@ -424,6 +502,9 @@ pub fn exit_code(kind: ErrorKind) -> u8 {
 
 impl From<Error> for CliError {
     fn from(err: Error) -> CliError {
+        if let Error::SledDamaged(reason) = err {
+            return CliError::SledDamaged(reason);
+        }
         CliError::Failed {
             code: exit_code(err.kind()),
             message: err.to_string(),
