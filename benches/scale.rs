@@ -896,7 +896,10 @@ fn replay_state(
         let (recorded_at, event) = match Record::decode_event(&bytes) {
             Ok((_, recorded_at, event)) => (recorded_at, event),
             // A stored form the record decoder does not read directly: the ledger's own fast path.
-            Err(_) => ledger.event_at(seq)?,
+            Err(_) => {
+                let (recorded_at, event) = ledger.event_at(seq)?;
+                (recorded_at, Event::clone(&event))
+            }
         };
         // Record time never decreases along the log: nothing later is known at the cut.
         if recorded_at > cut.known_at {

@@ -273,7 +273,7 @@ impl<'l, 'c> Stage<'l, 'c> {
             },
             None => None,
         };
-        let restates = |key: &dyn Fn(&Event) -> bool| restated.as_ref().is_some_and(key);
+        let restates = |key: &dyn Fn(&Event) -> bool| restated.as_deref().is_some_and(key);
         let mut firsts = Firsts::default();
         if let Some((kind, slug)) = event.registers() {
             let existing = self.registered(kind, slug)?;
@@ -375,7 +375,7 @@ impl<'l, 'c> Stage<'l, 'c> {
             }
             None => None,
         };
-        let mut entries = index::entries(&record.event, firsts, target.as_ref().map(|t| &t.event));
+        let mut entries = index::entries(&record.event, firsts, target.as_ref().map(|t| &*t.event));
         let late = self
             .maxima
             .late_entries(&entries, seq, Some(&*self.ledger))?;

@@ -24,9 +24,9 @@ pub struct Record {
     pub recorded_at: Instant,
     pub prev_hash: String,
     pub hash: String,
-    pub event: Event,
-    /// The whole stored object, `hash` included.
-    pub object: Map<String, Value>,
+    pub event: std::sync::Arc<Event>,
+    /// The whole stored object, `hash` included (shared: a clone of a record is cheap).
+    pub object: std::sync::Arc<Map<String, Value>>,
 }
 
 impl Record {
@@ -59,8 +59,8 @@ impl Record {
             recorded_at,
             prev_hash: prev_hash.to_string(),
             hash,
-            event,
-            object: input,
+            event: event.into(),
+            object: input.into(),
         };
         (record, bytes)
     }
@@ -99,8 +99,8 @@ impl Record {
             recorded_at,
             prev_hash,
             hash,
-            event,
-            object,
+            event: event.into(),
+            object: object.into(),
         })
     }
 
@@ -327,7 +327,7 @@ mod tests {
             let (record, bytes) = Record::seal(map, event, 3, at, GENESIS_HASH);
             let (seq, recorded_at, fast) = Record::decode_event(&bytes).unwrap();
             assert_eq!((seq, recorded_at), (3, at));
-            assert_eq!(fast, record.event, "{}", spec.name);
+            assert_eq!(fast, *record.event, "{}", spec.name);
             assert_eq!(
                 Record::decode(&bytes).unwrap().event,
                 record.event,

@@ -21,9 +21,10 @@ use uuid::Uuid;
 use crate::error::suggest;
 use crate::time::{self, Instant};
 
-/// A name of an entity: `[a-z0-9][a-z0-9-]*`, at most 64 characters.
+/// A name of an entity: `[a-z0-9][a-z0-9-]*`, at most 64 characters. Shared text: a
+/// clone is a reference count (a meeting may list thousands of provisions).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Slug(String);
+pub struct Slug(std::sync::Arc<str>);
 
 impl Slug {
     pub const MAX_LEN: usize = 64;
@@ -61,7 +62,7 @@ impl Slug {
                 Slug::MAX_LEN
             ));
         }
-        Ok(Slug(text.to_string()))
+        Ok(Slug(text.into()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -870,12 +871,26 @@ impl Event {
 
     /// The entities whose history this event belongs to (what the touch index lists).
     pub fn touches(&self) -> Vec<(Kind, &Slug)> {
+        // A meeting may list thousands of provisions: dedup in linear time.
+        let mut seen = std::collections::HashSet::new();
+        self.mentions()
+            .into_iter()
+            .filter(|touch| seen.insert(*touch))
+            .collect()
+    }
+
+    /// Whether the event is about this entity (see [`Event::touches`]), without
+    /// building the deduplicated list.
+    pub fn is_about(&self, kind: Kind, slug: &Slug) -> bool {
+        self.mentions()
+            .iter()
+            .any(|(k, s)| *k == kind && *s == slug)
+    }
+
+    /// The entities of [`Event::touches`], in order, possibly more than once.
+    fn mentions(&self) -> Vec<(Kind, &Slug)> {
         let mut out: Vec<(Kind, &Slug)> = Vec::new();
-        let mut add = |kind, slug| {
-            if !out.contains(&(kind, slug)) {
-                out.push((kind, slug));
-            }
-        };
+        let mut add = |kind, slug| out.push((kind, slug));
         match &self.body {
             Body::ProposalTabled {
                 proposal, meeting, ..

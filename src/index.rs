@@ -343,10 +343,11 @@ pub fn entries(event: &Event, firsts: Firsts, target: Option<&Event>) -> Vec<Ent
                 .collect()
         })
         .unwrap_or_default();
+    // Each (entity, valid time) once; a meeting may list thousands: linear time.
+    let mut seen = std::collections::HashSet::new();
     for (kind, slug, time) in own.chain(corrected) {
-        let entry = Entry::Touch(kind, slug.clone(), time);
-        if !out.contains(&entry) {
-            out.push(entry);
+        if seen.insert((kind, slug, time)) {
+            out.push(Entry::Touch(kind, slug.clone(), time));
         }
     }
     out

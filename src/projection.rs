@@ -120,6 +120,25 @@ impl Projection {
         }
     }
 
+    /// Applies one counted event of `provision`'s history to that provision only: a
+    /// fold of one provision's history must not build the state of every provision a
+    /// meeting or statement lists, or reading N provisions costs N².
+    ///
+    /// An event in a provision's history at its own valid time is about the provision
+    /// unless it is a correction (whose entry may mark its target's provision only):
+    /// only those are looked up in the event's list, which a meeting may make long.
+    pub fn apply_for(&mut self, provision: &Slug, event: &Event) {
+        let about =
+            event.removes().is_none() || event.is_about(crate::event::Kind::Provision, provision);
+        if about {
+            let builder = match self.provisions.get_mut(provision) {
+                Some(builder) => builder,
+                None => self.provisions.entry(provision.clone()).or_default(),
+            };
+            apply_to(builder, event);
+        }
+    }
+
     /// One provision's state, if it has a counted draft.
     pub fn state(&self, provision: &Slug) -> Option<ProvisionState> {
         self.provisions

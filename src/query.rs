@@ -210,7 +210,7 @@ pub struct HistoryEntry {
 impl HistoryEntry {
     /// The stored record plus `retracted` and `retracted_by` (SPEC §4, `history --json`).
     pub fn to_json(&self) -> Value {
-        let mut object: Map<String, Value> = self.record.object.clone();
+        let mut object: Map<String, Value> = Map::clone(&self.record.object);
         object.insert("retracted".into(), Value::Bool(self.removed_by.is_some()));
         object.insert(
             "retracted_by".into(),

@@ -107,7 +107,7 @@ fn fold_history(
             continue;
         }
         visit(&projection, &time);
-        projection.apply(&event);
+        projection.apply_for(provision, &event);
     }
     Ok(projection)
 }
@@ -245,7 +245,7 @@ pub fn verify(ledger: &Ledger) -> Result<usize> {
                 let counts = *seq <= known_seq && removed_by.is_none_or(|by| by > known_seq);
                 if counts {
                     checked += check(&projection, Some(&event.occurred_at))?;
-                    projection.apply(event);
+                    projection.apply_for(&provision, event);
                 }
             }
             checked += check(&projection, None)?;

@@ -7,8 +7,10 @@
 //! head is followed by `flush` and an fsync of sled's data file: sled's `flush` is
 //! `sync_file_range` on Linux, which does not persist metadata or the drive cache.
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use crate::chain::{Record, GENESIS_HASH};
 use crate::error::{Error, Result};
@@ -96,7 +98,16 @@ pub struct Ledger {
     _lock: Option<fs::File>,
     /// What opening had to do (a trimmed journal, a rebuilt sled), for the CLI to say.
     pub(crate) notes: Vec<String>,
+    /// Decoded large records, by seq (see [`Ledger::event_at`]).
+    large_events: Mutex<HashMap<u64, (Instant, Arc<crate::event::Event>)>>,
+    /// Decoded large records, by seq (see [`Ledger::record`]).
+    large_records: Mutex<HashMap<u64, Arc<Record>>>,
 }
+
+/// Records of at least this many bytes are kept decoded (see [`Ledger::event_at`]).
+const LARGE_RECORD: usize = 8 << 10;
+/// At most this many large records are kept decoded.
+const LARGE_RECORDS_CACHED: usize = 256;
 
 impl Ledger {
     /// Whether `path` holds a ledger (without creating anything).
@@ -141,6 +152,8 @@ impl Ledger {
             replay_end: None,
             _lock: None,
             notes: Vec::new(),
+            large_events: Mutex::default(),
+            large_records: Mutex::default(),
         };
         ledger.head = ledger.read_head()?;
         if ledger.db.contains_key(index::META_PENDING)? {
@@ -232,20 +245,36 @@ impl Ledger {
         self.raw(seq)
     }
 
-    /// The committed record at `seq`.
+    /// The committed record at `seq`. Large records are decoded once per handle (see
+    /// [`Ledger::event_at`]).
     pub fn record(&self, seq: u64) -> Result<Option<Record>> {
         if seq == 0 || seq > self.head.seq {
             return Ok(None);
         }
-        match self.raw(seq)? {
-            Some(bytes) => decode(seq, &bytes).map(Some),
-            None => Ok(None),
+        if let Some(hit) = self.large_records.lock().expect("not poisoned").get(&seq) {
+            return Ok(Some(Record::clone(hit)));
         }
+        let Some(bytes) = self.raw(seq)? else {
+            return Ok(None);
+        };
+        let record = decode(seq, &bytes)?;
+        if bytes.len() >= LARGE_RECORD {
+            let mut cache = self.large_records.lock().expect("not poisoned");
+            if cache.len() >= LARGE_RECORDS_CACHED {
+                cache.clear();
+            }
+            cache.insert(seq, Arc::new(record.clone()));
+        }
+        Ok(Some(record))
     }
 
     /// The record time and event of the committed record at `seq`, read the fast way
-    /// (see [`Record::decode_event`]).
-    pub fn event_at(&self, seq: u64) -> Result<(Instant, crate::event::Event)> {
+    /// (see [`Record::decode_event`]). Large records (a meeting listing thousands of
+    /// provisions is in each of their histories) are decoded once per handle.
+    pub fn event_at(&self, seq: u64) -> Result<(Instant, Arc<crate::event::Event>)> {
+        if let Some(hit) = self.large_events.lock().expect("not poisoned").get(&seq) {
+            return Ok(hit.clone());
+        }
         let bytes = (seq != 0 && seq <= self.head.seq)
             .then(|| self.raw(seq))
             .transpose()?
@@ -258,7 +287,15 @@ impl Ledger {
                 "its record at seq {seq} says it is seq {stored_seq}"
             )));
         }
-        Ok((recorded_at, event))
+        let decoded = (recorded_at, Arc::new(event));
+        if bytes.len() >= LARGE_RECORD {
+            let mut cache = self.large_events.lock().expect("not poisoned");
+            if cache.len() >= LARGE_RECORDS_CACHED {
+                cache.clear();
+            }
+            cache.insert(seq, decoded.clone());
+        }
+        Ok(decoded)
     }
 
     /// Committed records from `from` on, in seq order.
@@ -766,7 +803,7 @@ impl Ledger {
                     for entry in index::entries(
                         &record.event,
                         index::Firsts::ALL,
-                        target.as_ref().map(|t| &t.event),
+                        target.as_ref().map(|t| &*t.event),
                     ) {
                         let key = entry.key(seq);
                         if let Entry::Touch(Kind::Provision, slug, time) = &entry {

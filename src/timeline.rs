@@ -403,8 +403,8 @@ mod tests {
             recorded_at: time::parse_occurred_at(recorded).unwrap(),
             prev_hash: String::new(),
             hash: String::new(),
-            event,
-            object: map,
+            event: event.into(),
+            object: map.into(),
         }
     }
 

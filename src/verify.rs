@@ -97,7 +97,7 @@ pub fn verify_with_progress(
             ),
             None => None,
         };
-        let mut entries = index::entries(event, firsts, target.as_ref().map(|t| &t.event));
+        let mut entries = index::entries(event, firsts, target.as_ref().map(|t| &*t.event));
         let late = maxima.late_entries(&entries, seq, None)?;
         entries.extend(late);
         for entry in entries {

@@ -27,7 +27,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         for (i, record) in query::log(&ledger, cut.known_at).enumerate() {
             let record = record?;
             write!(out, "{}\n  ", if i == 0 { "" } else { "," })?;
-            serde_json::to_writer(&mut *out, &record.object)?;
+            serde_json::to_writer(&mut *out, &*record.object)?;
         }
         writeln!(out, "\n]")?;
         return Ok(());

@@ -90,7 +90,7 @@ impl Sources<'_> {
     pub fn cite(&self, id: &Uuid) -> String {
         let outlet = self
             .record(id)
-            .and_then(|r| r.event.source.map(|s| s.outlet))
+            .and_then(|r| r.event.source.as_ref().map(|s| s.outlet.clone()))
             .unwrap_or_else(|| "no source".into());
         format!("{outlet}; event {}", short(id))
     }
