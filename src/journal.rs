@@ -200,11 +200,6 @@ impl Journal {
             .map_err(|e| Error::io(self.path.display(), e))
     }
 
-    /// Offset past the last commit frame.
-    pub fn end(&self) -> u64 {
-        self.end
-    }
-
     /// Appends one frame holding `records` (canonical bytes, in seq order from
     /// `first_seq`), not yet durable. `last_hash` is the hash of the last record (of
     /// the head before, when `records` is empty). Returns the offset past the frame.
@@ -631,6 +626,128 @@ mod tests {
             (opened.committed.seq, opened.tail),
             (2, bytes.len() as u64 - end)
         );
+    }
+
+    /// A journal of two commit frames (records 1–2, then 3), its path and the offset
+    /// where the second frame starts.
+    fn two_frames() -> (tempfile::TempDir, PathBuf, u64) {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut journal, _) = Journal::open(dir.path(), None).unwrap();
+        let first = journal.append(1, &records(1, 2), &hash(2), true).unwrap();
+        journal.append(3, &records(3, 1), &hash(3), true).unwrap();
+        journal.sync().unwrap();
+        let path = dir.path().join(FILE);
+        (dir, path, first)
+    }
+
+    /// Opens the journal with `change` made to its bytes and reads every frame.
+    fn read_changed(change: impl FnOnce(&mut Vec<u8>)) -> Result<Vec<Vec<u8>>> {
+        let (dir, path, _) = two_frames();
+        let mut bytes = fs::read(&path).unwrap();
+        change(&mut bytes);
+        fs::write(&path, &bytes).unwrap();
+        let (journal, opened) = Journal::open(dir.path(), None)?;
+        assert_eq!(opened.tail, 0, "nothing trimmed");
+        let mut out = Vec::new();
+        for frame in journal.frames_from(0)? {
+            out.extend(frame?.1);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn every_header_and_trailer_field_is_checked() {
+        assert_eq!(read_changed(|_| {}).unwrap(), records(1, 3));
+        // An unknown flag bit, a count that disagrees with the payload, a trailer's
+        // magic or length: each is damage in the first frame, never read past.
+        for (what, at, value) in [
+            ("flags", 4, 0x03),
+            ("count", 13, 3),
+            ("trailer magic", 0, 0),
+            ("trailer length", 0, 1),
+        ] {
+            let result = read_changed(|bytes| {
+                let payload = u32::from_le_bytes(bytes[17..21].try_into().unwrap()) as usize;
+                let trailer = HEADER + payload;
+                match what {
+                    "trailer magic" => bytes[trailer + 4] = b'X',
+                    "trailer length" => bytes[trailer] ^= value,
+                    _ => bytes[at] = value,
+                }
+            });
+            let err = result.expect_err(what);
+            assert!(matches!(err, Error::Integrity(_)), "{what}: {err}");
+            // A count that disagrees shows first where the next frame should start.
+            let at = if what == "count" {
+                "at byte"
+            } else {
+                "at byte 0"
+            };
+            assert!(err.to_string().contains(at), "{what}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_abandoned_write_leaves_the_file_at_its_last_commit() {
+        let (dir, path, _) = two_frames();
+        let len = fs::metadata(&path).unwrap().len();
+        let (mut journal, _) = Journal::open(dir.path(), None).unwrap();
+        journal.append(4, &records(4, 5), &hash(8), false).unwrap();
+        assert!(fs::metadata(&path).unwrap().len() > len);
+        journal.abandon().unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().len(), len);
+        // The next frame goes where the abandoned one was.
+        let end = journal.append(4, &records(4, 1), &hash(4), true).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().len(), end);
+        drop(journal);
+        let (_, opened) = Journal::open(dir.path(), None).unwrap();
+        assert_eq!((opened.committed.seq, opened.tail), (4, 0));
+    }
+
+    #[test]
+    fn a_tail_is_a_frame_cut_anywhere_or_zeros() {
+        let (dir, path, first) = two_frames();
+        let whole = fs::read(&path).unwrap();
+        // The second frame cut at every length: the first commit stands, the rest is tail.
+        for cut in first as usize..whole.len() {
+            fs::write(&path, &whole[..cut]).unwrap();
+            let (_, opened) = Journal::open(dir.path(), None).unwrap();
+            assert_eq!(opened.committed.seq, 2, "cut at {cut}");
+            assert_eq!(opened.committed.offset, first, "cut at {cut}");
+            assert_eq!(opened.tail, cut as u64 - first, "cut at {cut}");
+        }
+        // Zeros after the last commit.
+        let mut zeros = whole.clone();
+        zeros.extend([0u8; 100]);
+        fs::write(&path, &zeros).unwrap();
+        let (_, opened) = Journal::open(dir.path(), None).unwrap();
+        assert_eq!((opened.committed.seq, opened.tail), (3, 100));
+    }
+
+    #[test]
+    fn a_frame_out_of_sequence_is_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut journal, _) = Journal::open(dir.path(), None).unwrap();
+        journal.append(1, &records(1, 2), &hash(2), true).unwrap();
+        journal.append(4, &records(4, 1), &hash(4), true).unwrap();
+        drop(journal);
+        let err = Journal::open(dir.path(), None).err().unwrap();
+        assert!(
+            err.to_string()
+                .contains("starts at record 4 where 3 was expected"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn remove_tolerates_a_missing_file_only() {
+        let dir = tempfile::tempdir().unwrap();
+        remove(dir.path(), "nothing-here").unwrap();
+        fs::write(dir.path().join("x"), b"1").unwrap();
+        remove(dir.path(), "x").unwrap();
+        assert!(!dir.path().join("x").exists());
+        fs::create_dir(dir.path().join("d")).unwrap();
+        assert!(remove(dir.path(), "d").is_err());
     }
 
     #[test]
