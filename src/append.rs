@@ -54,22 +54,18 @@ pub struct Summary {
     pub last: Option<(Uuid, u64)>,
 }
 
-/// Appends every item or none. `expect_seq` fails the append unless the head is at that seq.
+/// Appends every item or none. `expect_seq` fails the append ([`Error::Conflict`])
+/// unless the head is at that seq when its first new record is staged: items already
+/// in the ledger (same id, same content) are no-ops before that check, so a retry of
+/// an append that succeeded succeeds again without writing.
 pub fn append_all(
     ledger: &mut Ledger,
     items: impl IntoIterator<Item = Result<Item>>,
     clock: Clock<'_>,
     expect_seq: Option<u64>,
 ) -> Result<Summary> {
-    if let Some(expected) = expect_seq {
-        let actual = ledger.head().seq;
-        if actual != expected {
-            return Err(Error::Conflict(format!(
-                "the ledger head is at seq {actual}, not {expected} (--expect-seq): another write came first"
-            )));
-        }
-    }
     let mut stage = Stage::new(ledger, clock);
+    stage.expect_seq = expect_seq;
     let result = items.into_iter().try_for_each(|item| stage.push(item?));
     match result.and_then(|()| stage.commit()) {
         Ok(summary) => {
@@ -114,6 +110,8 @@ struct Stage<'l, 'c> {
     appended: u64,
     unchanged: u64,
     last: Option<(Uuid, u64)>,
+    /// `--expect-seq`: checked when the first new record is staged.
+    expect_seq: Option<u64>,
 }
 
 impl<'l, 'c> Stage<'l, 'c> {
@@ -140,6 +138,7 @@ impl<'l, 'c> Stage<'l, 'c> {
             appended: 0,
             unchanged: 0,
             last: None,
+            expect_seq: None,
         }
     }
 
@@ -367,6 +366,14 @@ impl<'l, 'c> Stage<'l, 'c> {
     }
 
     fn stage(&mut self, record: Record, bytes: Vec<u8>, firsts: Firsts) -> Result<()> {
+        if let (Some(expected), 0) = (self.expect_seq, self.appended) {
+            let actual = self.ledger.head().seq;
+            if actual != expected {
+                return Err(Error::Conflict(format!(
+                    "the ledger head is at seq {actual}, not {expected} (--expect-seq): another write came first"
+                )));
+            }
+        }
         let seq = record.seq;
         let target = match record.event.removes() {
             Some(target) => {

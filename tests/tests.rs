@@ -31,6 +31,9 @@ mod repair;
 // Durability under strace: every durable write is fsynced before the success line, none after it.
 mod durability;
 
+// Edges: retries, cuts, slugs and files the way real inputs break them.
+mod edges;
+
 // The analyst's workbench: timeline HTML (golden, escaping, headless Chromium), exports, list, search.
 mod workbench;
 
