@@ -416,9 +416,9 @@ fn run_size(n: usize, dir: &Path, reps: &Reps) -> Result<SizeResult, BoxError> {
     // record time anywhere within the ledger's record span.
     let mut rng = Rng::new(SEED ^ 0xc075);
     let cuts: Vec<Cut> = (0..reps.cuts.max(reps.cold))
-        .map(|_| Cut {
-            at: rng.between(span_at.0, span_at.1),
-            known_at: rng.between(span_known.0, span_known.1),
+        .map(|_| {
+            let at = rng.between(span_at.0, span_at.1);
+            Cut::new(at, rng.between(span_known.0, span_known.1))
         })
         .collect();
 
@@ -562,10 +562,7 @@ fn run_size(n: usize, dir: &Path, reps: &Reps) -> Result<SizeResult, BoxError> {
         rss.push(kb.ok_or("no peak RSS")? as f64);
         r.rss_method = method;
         // Everything was recorded at the import: the cut's record time is the import's.
-        let now = Cut {
-            at: cuts[0].at,
-            known_at: span_known.1,
-        };
+        let now = Cut::new(cuts[0].at, span_known.1);
         firsts.push(cli_state(&cli_ledger, &now)?);
         eprintln!(
             "CLI import {run}: {secs:.2}s, peak RSS {kb:?} kB ({method}), first command after it {:.1} ms",
@@ -664,10 +661,7 @@ fn run_size(n: usize, dir: &Path, reps: &Reps) -> Result<SizeResult, BoxError> {
     for _ in 0..runs {
         let mut times = Vec::new();
         for cut in cuts {
-            let now = Cut {
-                at: cut.at,
-                known_at: span_known.1,
-            };
+            let now = Cut::new(cut.at, span_known.1);
             let t = Clock0::now();
             query::provision_state(&ledger, &busy, &now)?;
             times.push(t.elapsed().as_secs_f64() * 1e3);
@@ -713,13 +707,10 @@ fn run_size(n: usize, dir: &Path, reps: &Reps) -> Result<SizeResult, BoxError> {
     );
     drop(conn);
 
-    let end = Cut {
-        at: span_at.1,
-        known_at: span_known.1,
-    };
+    let end = Cut::new(span_at.1, span_known.1);
     r.all_states = Timed::run(runs, || query::all_states(&ledger, &end).map(|s| s.len()))?;
     r.history = Timed::run(runs, || {
-        query::history(&ledger, &busy, None, end.known_at).map(|h| h.len())
+        query::history(&ledger, &busy, None, end.known()).map(|h| h.len())
     })?;
     r.verify = Timed::run(runs, || {
         pactlog::verify::verify(&ledger, None).map(|v| v.records as usize)
@@ -1304,10 +1295,7 @@ fn run_edges(n: usize, dir: &Path, runs: usize) -> Result<EdgeResult, BoxError> 
     }
     let import_s = t.elapsed().as_secs_f64();
     let ledger = Ledger::open(&db, Access::Existing)?;
-    let cut = Cut {
-        at: now,
-        known_at: now + TimeDelta::days(1),
-    };
+    let cut = Cut::new(now, now + TimeDelta::days(1));
     // Superlinear reads make one run at 4000 take minutes: the runs stop after a minute.
     let all_states = Timed::within(runs, Some(Duration::from_secs(60)), || {
         let states = query::all_states(&ledger, &cut)?;

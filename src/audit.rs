@@ -234,7 +234,7 @@ pub fn diff(ledger: &Ledger, provision: &Slug, from: &Cut, to: &Cut) -> Result<D
                 let remover = match ledger.removed_by(&old.event)? {
                     Some(seq) => ledger
                         .record(seq)?
-                        .filter(|r| r.recorded_at <= to.known_at)
+                        .filter(|r| to.known().knows(r))
                         .map(|r| r.event.id),
                     None => None,
                 };

@@ -24,22 +24,70 @@ use crate::time::{self, serde_instant, Instant, When};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cut {
     pub at: Instant,
+    /// The record-time cut: everything recorded at or before it...
     pub known_at: Instant,
+    /// ...and, for a `seq:N` cut, nothing after record N (records may share a
+    /// record time: one import stamps all its records with one).
+    pub known_seq: Option<u64>,
 }
 
-/// For each event removed as known at `known_at`, the record that removed it.
+impl Cut {
+    /// A cut at valid time `at` as known at record time `known_at`.
+    pub fn new(at: Instant, known_at: Instant) -> Cut {
+        Cut {
+            at,
+            known_at,
+            known_seq: None,
+        }
+    }
+
+    /// The record-time side of the cut.
+    pub fn known(&self) -> Known {
+        Known {
+            at: self.known_at,
+            seq: self.known_seq,
+        }
+    }
+}
+
+/// The record-time side of a cut (see [`Cut`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Known {
+    pub at: Instant,
+    pub seq: Option<u64>,
+}
+
+impl Known {
+    /// Everything recorded up to `at`.
+    pub fn at(at: Instant) -> Known {
+        Known { at, seq: None }
+    }
+
+    /// Whether the record is known at this cut.
+    pub fn knows(&self, record: &Record) -> bool {
+        record.recorded_at <= self.at && self.seq.is_none_or(|n| record.seq <= n)
+    }
+
+    /// The last seq known at this cut (0 when none).
+    pub fn last_seq(&self, ledger: &Ledger) -> Result<u64> {
+        let by_time = ledger.seq_known_at(&self.at)?;
+        Ok(self.seq.map_or(by_time, |n| n.min(by_time)))
+    }
+}
+
+/// For each event removed as known at `known`, the record that removed it.
 /// Removers are looked for among `records` and `outside` (see [`outside_removers`]:
 /// the touch index puts a remover in the histories of its target's entities, but a
 /// correction of a correction may be about other entities than the history it is in).
 pub fn removals<'r>(
     records: &'r [Record],
     outside: &'r [Record],
-    known_at: Instant,
+    known: Known,
 ) -> HashMap<Uuid, &'r Record> {
     records
         .iter()
         .chain(outside)
-        .filter(|r| r.recorded_at <= known_at)
+        .filter(|r| known.knows(r))
         .filter_map(|r| r.event.removes().map(|target| (target, r)))
         .collect()
 }
@@ -63,10 +111,10 @@ pub fn outside_removers(ledger: &Ledger, records: &[Record]) -> Result<Vec<Recor
 
 /// The records that count at `cut`, in the order they apply; `outside` as in [`removals`].
 pub fn counted<'r>(records: &'r [Record], outside: &'r [Record], cut: &Cut) -> Vec<&'r Record> {
-    let removed = removals(records, outside, cut.known_at);
+    let removed = removals(records, outside, cut.known());
     let mut out: Vec<&Record> = records
         .iter()
-        .filter(|r| r.event.occurred_at <= cut.at && r.recorded_at <= cut.known_at)
+        .filter(|r| r.event.occurred_at <= cut.at && cut.known().knows(r))
         .filter(|r| !removed.contains_key(&r.event.id))
         .collect();
     out.sort_by_key(|r| (r.event.occurred_at, r.seq));
@@ -83,8 +131,8 @@ pub fn project(records: &[Record], outside: &[Record], cut: &Cut) -> Projection 
 }
 
 /// Turns a `WHEN` into an instant; a meeting is the end of the UTC day on which it
-/// was held, per its `meeting_held` counted at `known_at`.
-pub fn resolve(ledger: &Ledger, when: &When, known_at: Instant) -> Result<Instant> {
+/// was held, per its `meeting_held` counted at `known`.
+pub fn resolve(ledger: &Ledger, when: &When, known: Known) -> Result<Instant> {
     let meeting = match when {
         When::Instant(t) => return Ok(*t),
         When::Record(seq) => {
@@ -100,10 +148,10 @@ pub fn resolve(ledger: &Ledger, when: &When, known_at: Instant) -> Result<Instan
     };
     let records = ledger.records_at(&ledger.touching(Kind::Meeting, meeting)?)?;
     let outside = outside_removers(ledger, &records)?;
-    let removed = removals(&records, &outside, known_at);
+    let removed = removals(&records, &outside, known);
     let held = records.iter().find(|r| {
         matches!(&r.event.body, Body::MeetingHeld { meeting: m, .. } if m == meeting)
-            && r.recorded_at <= known_at
+            && known.knows(r)
             && !removed.contains_key(&r.event.id)
     });
     if let Some(held) = held {
@@ -112,7 +160,7 @@ pub fn resolve(ledger: &Ledger, when: &When, known_at: Instant) -> Result<Instan
     if ledger.registered(Kind::Meeting, meeting)?.is_some() {
         let planned = records
             .iter()
-            .filter(|r| r.recorded_at <= known_at && !removed.contains_key(&r.event.id))
+            .filter(|r| known.knows(r) && !removed.contains_key(&r.event.id))
             .filter_map(|r| match &r.event.body {
                 Body::MeetingScheduled { planned_for, .. } => Some(planned_for.clone()),
                 _ => None,
@@ -123,7 +171,7 @@ pub fn resolve(ledger: &Ledger, when: &When, known_at: Instant) -> Result<Instan
             .unwrap_or_default();
         return Err(Error::NotFound(format!(
             "meeting `{meeting}` is only scheduled{planned}, not held, as known at {}; use a date instead",
-            time::format(&known_at)
+            time::format(&known.at)
         )));
     }
     Err(unknown(ledger, Kind::Meeting, meeting)?)
@@ -222,19 +270,19 @@ impl HistoryEntry {
 }
 
 /// Every event that touched a provision and the retractions of them, as known at
-/// `known_at` (and, if given, up to valid time `at`), in valid-time order, ties by seq.
+/// `known` (and, if given, up to valid time `at`), in valid-time order, ties by seq.
 pub fn history(
     ledger: &Ledger,
     provision: &Slug,
     at: Option<Instant>,
-    known_at: Instant,
+    known: Known,
 ) -> Result<Vec<HistoryEntry>> {
     let records = history_records(ledger, Kind::Provision, provision)?;
     let outside = outside_removers(ledger, &records)?;
-    let removed = removals(&records, &outside, known_at);
+    let removed = removals(&records, &outside, known);
     let mut entries: Vec<HistoryEntry> = records
         .iter()
-        .filter(|r| r.recorded_at <= known_at && at.is_none_or(|at| r.event.occurred_at <= at))
+        .filter(|r| known.knows(r) && at.is_none_or(|at| r.event.occurred_at <= at))
         .map(|r| HistoryEntry {
             record: r.clone(),
             removed_by: removed.get(&r.event.id).map(|by| (by.event.id, by.seq)),
@@ -244,9 +292,9 @@ pub fn history(
     Ok(entries)
 }
 
-/// Records in seq order as known at `known_at`.
-pub fn log(ledger: &Ledger, known_at: Instant) -> impl Iterator<Item = Result<Record>> + '_ {
+/// Records in seq order as known at `known`.
+pub fn log(ledger: &Ledger, known: Known) -> impl Iterator<Item = Result<Record>> + '_ {
     ledger
         .records(1)
-        .filter(move |r| r.as_ref().map_or(true, |r| r.recorded_at <= known_at))
+        .filter(move |r| r.as_ref().map_or(true, |r| known.knows(r)))
 }

@@ -119,7 +119,7 @@ pub fn provision_state(
     provision: &Slug,
     cut: &Cut,
 ) -> Result<Option<ProvisionState>> {
-    let known_seq = ledger.seq_known_at(&cut.known_at)?;
+    let known_seq = cut.known().last_seq(ledger)?;
     let base = usable_snapshot(ledger, provision, &cut.at, known_seq)?;
     let projection = fold_history(ledger, provision, base, &cut.at, known_seq, |_, _| {})?;
     Ok(projection.state(provision))

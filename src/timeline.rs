@@ -202,10 +202,10 @@ pub fn provision_line(
         }
     }
     let title = title?;
-    let removed = query::removals(records, outside, cut.known_at);
+    let removed = query::removals(records, outside, cut.known());
     let mut markers: Vec<Marker> = records
         .iter()
-        .filter(|r| r.event.occurred_at <= cut.at && r.recorded_at <= cut.known_at)
+        .filter(|r| r.event.occurred_at <= cut.at && cut.known().knows(r))
         .filter(|r| !matches!(r.event.body, Body::EventRetracted { .. }))
         .map(|r| marker(r, removed.get(&r.event.id).map(|by| by.event.id)))
         .collect();
@@ -409,10 +409,10 @@ mod tests {
     }
 
     fn cut(at: &str, known_at: &str) -> Cut {
-        Cut {
-            at: time::end_of_day(time::parse_occurred_at(at).unwrap().date_naive()),
-            known_at: time::end_of_day(time::parse_occurred_at(known_at).unwrap().date_naive()),
-        }
+        Cut::new(
+            time::end_of_day(time::parse_occurred_at(at).unwrap().date_naive()),
+            time::end_of_day(time::parse_occurred_at(known_at).unwrap().date_naive()),
+        )
     }
 
     fn nato_records() -> Vec<Record> {

@@ -64,3 +64,103 @@ fn an_idempotent_retry_succeeds_under_expect_seq_on_every_writing_path() {
     assert_eq!(ledger.export(), export);
     ledger.ok(&["import", file.to_str().unwrap(), "--expect-seq", "72"]);
 }
+
+/// `seq:N` is exactly records 1..N on every command, even when later records share
+/// record N's record time (a clock that went back: three writes, one record time).
+#[test]
+fn a_seq_cut_counts_exactly_the_records_up_to_it_on_every_command() {
+    let ledger = TestLedger::bundled();
+    // The clock is behind the head: each write takes the head's record time.
+    for status in ["contested", "agreed_in_principle", "rejected"] {
+        ledger.at("2025-11-01T00:00:00Z").ok(&[
+            "append",
+            "status_changed",
+            "--provision",
+            "nato-membership",
+            "--status",
+            status,
+            "--occurred-at",
+            "2025-12-05",
+        ]);
+    }
+    let log = crate::common::json(&ledger, &["log", "--json"]);
+    let times: Vec<&str> = (71..74)
+        .map(|i| log.as_array().unwrap()[i]["recorded_at"].as_str().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] == w[1]), "{times:?}");
+    let state = |seq: &str| {
+        crate::common::json(
+            &ledger,
+            &[
+                "state",
+                "nato-membership",
+                "--at",
+                "2025-12-10",
+                "--known-at",
+                seq,
+                "--json",
+            ],
+        )["status"]
+            .clone()
+    };
+    assert_eq!(state("seq:72"), "contested");
+    assert_eq!(state("seq:73"), "agreed_in_principle");
+    assert_eq!(state("seq:74"), "rejected");
+    // The same cut on the other commands.
+    let n = |args: &[&str]| crate::common::json(&ledger, args).as_array().unwrap().len();
+    assert_eq!(n(&["log", "--known-at", "seq:72", "--json"]), 72);
+    let history = crate::common::json(
+        &ledger,
+        &[
+            "history",
+            "nato-membership",
+            "--known-at",
+            "seq:72",
+            "--json",
+        ],
+    );
+    let seqs: Vec<u64> = history["events"]
+        .as_array()
+        .unwrap_or_else(|| history.as_array().unwrap())
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert!(seqs.contains(&72) && !seqs.contains(&73), "{seqs:?}");
+    let diff = ledger.ok(&[
+        "diff",
+        "nato-membership",
+        "--from",
+        "2025-12-10",
+        "--to",
+        "2025-12-10",
+        "--from-known-at",
+        "seq:72",
+        "--to-known-at",
+        "seq:73",
+    ]);
+    assert!(diff.contains("seq:72") && diff.contains("seq:73"), "{diff}");
+    assert!(diff.contains("agreed_in_principle"), "{diff}");
+    let blame = ledger.ok(&[
+        "blame",
+        "nato-membership",
+        "--at",
+        "2025-12-10",
+        "--known-at",
+        "seq:73",
+    ]);
+    assert!(blame.contains("as known at seq:73"), "{blame}");
+    assert!(blame.contains("agreed_in_principle"), "{blame}");
+    let export = ledger.ok(&[
+        "export",
+        "--format",
+        "csv",
+        "--at",
+        "2025-12-10",
+        "--known-at",
+        "seq:72",
+    ]);
+    assert!(
+        export.contains("contested") && !export.contains("rejected"),
+        "{export}"
+    );
+}

@@ -318,17 +318,51 @@ fn occurred(day: u32, fine: Option<(u32, usize)>) -> (T, String) {
 // ---------------------------------------------------------------------------------
 // The oracle: SPEC §3, written out plainly over the test's own events.
 
-fn remover(evs: &[Ev], id: Uuid, known_at: T) -> Option<&Ev> {
-    evs.iter()
-        .find(|r| r.removes() == Some(id) && r.recorded <= known_at)
+/// The record-time side of a cut: recorded at or before `at` and, for `seq:N`, no
+/// record after N (records may share a record time).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct KnownCut {
+    at: T,
+    seq: Option<u64>,
 }
 
-fn counts(evs: &[Ev], e: &Ev, at: T, known_at: T) -> bool {
-    e.occurred <= at && e.recorded <= known_at && remover(evs, e.id, known_at).is_none()
+impl KnownCut {
+    fn at(at: T) -> KnownCut {
+        KnownCut { at, seq: None }
+    }
+
+    fn knows(&self, e: &Ev) -> bool {
+        e.recorded <= self.at && self.seq.is_none_or(|n| e.seq <= n)
+    }
+
+    /// The same cut as the library takes it.
+    fn lib(&self) -> pactlog::query::Known {
+        pactlog::query::Known {
+            at: self.at,
+            seq: self.seq,
+        }
+    }
+
+    fn cut(&self, at: T) -> Cut {
+        Cut {
+            at,
+            known_at: self.at,
+            known_seq: self.seq,
+        }
+    }
+}
+
+fn remover(evs: &[Ev], id: Uuid, known_at: KnownCut) -> Option<&Ev> {
+    evs.iter()
+        .find(|r| r.removes() == Some(id) && known_at.knows(r))
+}
+
+fn counts(evs: &[Ev], e: &Ev, at: T, known_at: KnownCut) -> bool {
+    e.occurred <= at && known_at.knows(e) && remover(evs, e.id, known_at).is_none()
 }
 
 /// The events that count at the cut, in the order they apply.
-fn counted(evs: &[Ev], at: T, known_at: T) -> Vec<&Ev> {
+fn counted(evs: &[Ev], at: T, known_at: KnownCut) -> Vec<&Ev> {
     let mut out: Vec<&Ev> = evs
         .iter()
         .filter(|e| counts(evs, e, at, known_at))
@@ -371,7 +405,7 @@ struct St {
 }
 
 /// A provision's state at a cut: each field read off the counted events about it.
-fn state(evs: &[Ev], prov: usize, at: T, known_at: T) -> Option<St> {
+fn state(evs: &[Ev], prov: usize, at: T, known_at: KnownCut) -> Option<St> {
     let about: Vec<&Ev> = counted(evs, at, known_at)
         .into_iter()
         .filter(|e| e.provs().contains(&prov))
@@ -568,18 +602,18 @@ fn in_history(evs: &[Ev], e: &Ev, prov: usize) -> bool {
 }
 
 /// What removed a listed event as known at `known_at` (history flags, timeline markers).
-fn listed_remover<'e>(evs: &'e [Ev], e: &Ev, _prov: usize, known_at: T) -> Option<&'e Ev> {
+fn listed_remover<'e>(evs: &'e [Ev], e: &Ev, _prov: usize, known_at: KnownCut) -> Option<&'e Ev> {
     remover(evs, e.id, known_at)
 }
 
 /// `history`: (id, seq, removed by (id, seq)) in valid-time order, ties by seq.
 type HistoryRow = (Uuid, u64, Option<(Uuid, u64)>);
 
-fn history(evs: &[Ev], prov: usize, at: Option<T>, known_at: T) -> Vec<HistoryRow> {
+fn history(evs: &[Ev], prov: usize, at: Option<T>, known_at: KnownCut) -> Vec<HistoryRow> {
     let mut rows: Vec<&Ev> = evs
         .iter()
         .filter(|e| in_history(evs, e, prov))
-        .filter(|e| e.recorded <= known_at && at.is_none_or(|at| e.occurred <= at))
+        .filter(|e| known_at.knows(e) && at.is_none_or(|at| e.occurred <= at))
         .collect();
     rows.sort_by_key(|e| (e.occurred, e.seq));
     rows.into_iter()
@@ -646,7 +680,7 @@ type Change = (
     Option<Uuid>,
 );
 
-fn diff(evs: &[Ev], prov: usize, from: (T, T), to: (T, T)) -> Option<Vec<Change>> {
+fn diff(evs: &[Ev], prov: usize, from: (T, KnownCut), to: (T, KnownCut)) -> Option<Vec<Change>> {
     let before = state(evs, prov, from.0, from.1);
     let after = state(evs, prov, to.0, to.1);
     if before.is_none() && after.is_none() {
@@ -687,7 +721,7 @@ fn diff(evs: &[Ev], prov: usize, from: (T, T), to: (T, T)) -> Option<Vec<Change>
 type Band = (String, T, Option<T>, Uuid);
 type Line = (String, String, Vec<Band>, Vec<(Uuid, u64, Option<Uuid>)>);
 
-fn timeline_line(evs: &[Ev], prov: usize, at: T, known_at: T) -> Option<Line> {
+fn timeline_line(evs: &[Ev], prov: usize, at: T, known_at: KnownCut) -> Option<Line> {
     let s = state(evs, prov, at, known_at)?;
     // Bands: from the first counted draft, each counted status change at a later
     // instant closes one band and opens the next; changes at one instant keep the last;
@@ -722,7 +756,7 @@ fn timeline_line(evs: &[Ev], prov: usize, at: T, known_at: T) -> Option<Line> {
     let mut markers: Vec<&Ev> = evs
         .iter()
         .filter(|e| in_history(evs, e, prov) && !matches!(e.body, B::Retract { .. }))
-        .filter(|e| e.occurred <= at && e.recorded <= known_at)
+        .filter(|e| e.occurred <= at && known_at.knows(e))
         .collect();
     markers.sort_by_key(|e| (e.occurred, e.seq));
     let markers = markers
@@ -738,7 +772,7 @@ fn timeline_line(evs: &[Ev], prov: usize, at: T, known_at: T) -> Option<Line> {
 /// A timeline meeting: slug, title, place, day, held, event.
 type Mark = (String, String, String, T, bool, Uuid);
 
-fn meeting_mark(evs: &[Ev], m: usize, at: T, known_at: T) -> Option<Mark> {
+fn meeting_mark(evs: &[Ev], m: usize, at: T, known_at: KnownCut) -> Option<Mark> {
     let about: Vec<&Ev> = counted(evs, at, known_at)
         .into_iter()
         .filter(|e| matches!(&e.body, B::Scheduled { meeting, .. } | B::Held { meeting, .. } if *meeting == m))
@@ -782,11 +816,11 @@ fn meeting_mark(evs: &[Ev], m: usize, at: T, known_at: T) -> Option<Mark> {
 
 /// `--at MEETING`: the end of the UTC day of its `meeting_held` counted at the
 /// record-time cut (recorded by then and not removed by then), if there is one.
-fn meeting_cut(evs: &[Ev], m: usize, known_at: T) -> Option<T> {
+fn meeting_cut(evs: &[Ev], m: usize, known_at: KnownCut) -> Option<T> {
     evs.iter()
         .find(|e| {
             matches!(e.body, B::Held { meeting, .. } if meeting == m)
-                && e.recorded <= known_at
+                && known_at.knows(e)
                 && remover(evs, e.id, known_at).is_none()
         })
         .map(|e| end_of_day(e.occurred))
@@ -1349,20 +1383,24 @@ fn is_not_found<V: std::fmt::Debug>(result: &pactlog::Result<V>) -> bool {
 }
 
 /// Resolves a cut on both axes, holding `seq:N` and `--at MEETING` to the oracle.
-fn resolve(ledger: &Ledger, evs: &[Ev], at: &AtSpec, known: &KnownSpec) -> (T, T) {
+fn resolve(ledger: &Ledger, evs: &[Ev], at: &AtSpec, known: &KnownSpec) -> (T, KnownCut) {
     let known_at = match known {
-        KnownSpec::Exactly(i) => i.get(evs).recorded,
-        KnownSpec::JustBefore(i) => i.get(evs).recorded - Duration::nanoseconds(1),
+        KnownSpec::Exactly(i) => KnownCut::at(i.get(evs).recorded),
+        KnownSpec::JustBefore(i) => KnownCut::at(i.get(evs).recorded - Duration::nanoseconds(1)),
         KnownSpec::Seq(i) => {
-            // `seq:N` is the record time of record N (README): records that share it
-            // (one batch, or a clock that stood still) are known with it.
+            // `seq:N` is exactly records 1..N, even when later records share N's
+            // record time (one batch, or a clock that stood still).
             let e = i.get(evs);
-            let got = query::resolve(ledger, &When::Record(e.seq), far()).unwrap();
+            let got =
+                query::resolve(ledger, &When::Record(e.seq), KnownCut::at(far()).lib()).unwrap();
             assert_eq!(got, e.recorded, "seq:{}", e.seq);
-            got
+            KnownCut {
+                at: got,
+                seq: Some(e.seq),
+            }
         }
-        KnownSpec::Never => day0(),
-        KnownSpec::Now => far(),
+        KnownSpec::Never => KnownCut::at(day0()),
+        KnownSpec::Now => KnownCut::at(far()),
     };
     let at = match at {
         AtSpec::Day(d) => end_of_day(day0() + Duration::days(*d as i64)),
@@ -1370,13 +1408,13 @@ fn resolve(ledger: &Ledger, evs: &[Ev], at: &AtSpec, known: &KnownSpec) -> (T, T
         AtSpec::JustBefore(i) => i.get(evs).occurred - Duration::nanoseconds(1),
         AtSpec::Forever => far(),
         AtSpec::Meeting(m) => {
-            let got = query::resolve(ledger, &When::Meeting(slug(MEETINGS[*m])), known_at);
+            let got = query::resolve(ledger, &When::Meeting(slug(MEETINGS[*m])), known_at.lib());
             let expected = meeting_cut(evs, *m, known_at);
             match (&got, expected) {
                 (Ok(t), Some(e)) => assert_eq!(*t, e, "--at {}", MEETINGS[*m]),
                 (Err(Error::NotFound(_)), None) => {}
                 _ => panic!(
-                    "--at {} known at {known_at}: got {got:?}, expected {expected:?}",
+                    "--at {} known at {known_at:?}: got {got:?}, expected {expected:?}",
                     MEETINGS[*m]
                 ),
             }
@@ -1391,10 +1429,10 @@ fn find(evs: &[Ev], id: Uuid) -> &Ev {
 }
 
 /// Every read at one cut, against the oracle.
-fn check_cut(ledger: &Ledger, model: &Model, at: T, known_at: T) {
+fn check_cut(ledger: &Ledger, model: &Model, at: T, known_at: KnownCut) {
     let evs = &model.evs;
-    let cut = Cut { at, known_at };
-    let ctx = format!("at {at} known at {known_at}");
+    let cut = known_at.cut(at);
+    let ctx = format!("at {at} known at {known_at:?}");
     let mut expected_all = Vec::new();
     for (i, name) in PROVISIONS.iter().enumerate() {
         let s = slug(name);
@@ -1406,7 +1444,7 @@ fn check_cut(ledger: &Ledger, model: &Model, at: T, known_at: T) {
                 let got = got.unwrap_or_else(|e| panic!("state {name} {ctx}: {e}"));
                 assert_eq!(
                     (&got.provision, &got.title, got.at, got.known_at),
-                    (&s, &st.title, at, known_at)
+                    (&s, &st.title, at, known_at.at)
                 );
                 assert_eq!(&lib_state(&got.state), st, "state {name} {ctx}");
                 expected_all.push((name.to_string(), st.clone()));
@@ -1415,7 +1453,7 @@ fn check_cut(ledger: &Ledger, model: &Model, at: T, known_at: T) {
         }
         // history, with and without a valid-time limit
         for limit in [None, Some(at)] {
-            let got = query::history(ledger, &s, limit, known_at);
+            let got = query::history(ledger, &s, limit, known_at.lib());
             if !model.provisions.contains(&i) {
                 assert!(is_not_found(&got), "history {name}: {got:?}");
                 continue;
@@ -1432,7 +1470,7 @@ fn check_cut(ledger: &Ledger, model: &Model, at: T, known_at: T) {
             assert_eq!(
                 got,
                 history(evs, i, limit, known_at),
-                "history {name} --at {limit:?} known at {known_at}"
+                "history {name} --at {limit:?} known at {known_at:?}"
             );
         }
         // blame
@@ -1476,15 +1514,15 @@ fn check_cut(ledger: &Ledger, model: &Model, at: T, known_at: T) {
         .collect();
     assert_eq!(got, expected_all, "state (all) {ctx}");
     // log
-    let got: Vec<u64> = query::log(ledger, known_at)
+    let got: Vec<u64> = query::log(ledger, known_at.lib())
         .map(|r| r.unwrap().seq)
         .collect();
     let want: Vec<u64> = evs
         .iter()
-        .filter(|e| e.recorded <= known_at)
+        .filter(|e| known_at.knows(e))
         .map(|e| e.seq)
         .collect();
-    assert_eq!(got, want, "log known at {known_at}");
+    assert_eq!(got, want, "log known at {known_at:?}");
     // compare p q
     let got = audit::compare(ledger, &slug("p"), &slug("q"), &cut).unwrap();
     let text = |t: &Option<pactlog::projection::Text>| {
@@ -1567,12 +1605,9 @@ fn check_cut(ledger: &Ledger, model: &Model, at: T, known_at: T) {
 }
 
 /// `diff` between two cuts, against the oracle.
-fn check_diff(ledger: &Ledger, model: &Model, from: (T, T), to: (T, T)) {
+fn check_diff(ledger: &Ledger, model: &Model, from: (T, KnownCut), to: (T, KnownCut)) {
     for (i, name) in PROVISIONS.iter().enumerate() {
-        let cut = |c: (T, T)| Cut {
-            at: c.0,
-            known_at: c.1,
-        };
+        let cut = |c: (T, KnownCut)| c.1.cut(c.0);
         let got = audit::diff(ledger, &slug(name), &cut(from), &cut(to));
         let ctx = format!("diff {name} from {from:?} to {to:?}");
         match diff(&model.evs, i, from, to) {
@@ -1602,7 +1637,7 @@ proptest! {
     ) {
         let (_dir, ledger, model) = build(&steps, snapshot_every);
         let n = model.evs.len() as u64;
-        let past_head = query::resolve(&ledger, &When::Record(n + 1), far());
+        let past_head = query::resolve(&ledger, &When::Record(n + 1), KnownCut::at(far()).lib());
         prop_assert!(is_not_found(&past_head), "seq:{} past the head: {:?}", n + 1, past_head);
         let mut resolved = Vec::new();
         for (at, known) in &cuts {
@@ -1659,12 +1694,9 @@ fn status_event(n: u128, day_: u32, status: &str) -> Value {
 }
 
 fn status_at(ledger: &Ledger, at: u32, known: DateTime<Utc>) -> String {
-    let cut = Cut {
-        at: pactlog::time::end_of_day(
-            chrono::NaiveDate::parse_from_str(&day(at), "%Y-%m-%d").unwrap(),
-        ),
-        known_at: known,
-    };
+    let cut = KnownCut::at(known).cut(pactlog::time::end_of_day(
+        chrono::NaiveDate::parse_from_str(&day(at), "%Y-%m-%d").unwrap(),
+    ));
     let state = query::provision_state(ledger, &Slug::parse("x").unwrap(), &cut).unwrap();
     state.state.status.to_string()
 }
@@ -1830,7 +1862,7 @@ fn a_corrected_correction_is_flagged_in_every_history_it_is_in() {
     ];
     append_values(&mut ledger, record_time(0), events);
     let x = Slug::parse("x").unwrap();
-    let history = query::history(&ledger, &x, None, record_time(1)).unwrap();
+    let history = query::history(&ledger, &x, None, KnownCut::at(record_time(1)).lib()).unwrap();
     let flags: Vec<(u64, Option<u64>)> = history
         .iter()
         .map(|h| (h.record.seq, h.removed_by.map(|(_, seq)| seq)))

@@ -35,7 +35,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         out,
         "{provision} at {}, as known at {}",
         render::cut(&blame.at),
-        render::cut(&blame.known_at)
+        render::known(&cut)
     )?;
     let mut t = render::table(&["field", "value", "set by"]);
     for line in &blame.fields {

@@ -38,7 +38,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         out,
         "{left} vs {right} at {}, as known at {}",
         render::cut(&cut.at),
-        render::cut(&cut.known_at)
+        render::known(&cut)
     )?;
     let mut t = render::table(&[
         "provision",

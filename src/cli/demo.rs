@@ -94,21 +94,16 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             .find(|m| m.contains(word))
             .ok_or_else(|| Error::NotFound(format!("the bundled record has no {word} meeting")))?;
         let slug = Slug::parse(&slug).expect("stored slugs are valid");
-        let at = query::resolve(&ledger, &When::Meeting(slug.clone()), ctx.env.now)?;
+        let at = query::resolve(
+            &ledger,
+            &When::Meeting(slug.clone()),
+            query::Known::at(ctx.env.now),
+        )?;
         meetings.push((at, slug));
     }
     let states = meetings
         .iter()
-        .map(|(at, _)| {
-            query::provision_state(
-                &ledger,
-                &provision,
-                &Cut {
-                    at: *at,
-                    known_at: ctx.env.now,
-                },
-            )
-        })
+        .map(|(at, _)| query::provision_state(&ledger, &provision, &Cut::new(*at, ctx.env.now)))
         .collect::<Result<Vec<_>, _>>()?;
     if args.json {
         return super::write_json(out, &states);

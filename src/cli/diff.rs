@@ -62,9 +62,9 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         out,
         "{provision}: from {} (known at {}) to {} (known at {})",
         render::cut(&from.at),
-        render::cut(&from.known_at),
+        render::known(&from),
         render::cut(&to.at),
-        render::cut(&to.known_at)
+        render::known(&to)
     )?;
     if diff.changes.is_empty() {
         writeln!(out, "no change")?;

@@ -32,7 +32,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     // History has no valid-time limit unless --at gives one.
     let cut = ctx.cut_of(&ledger, &args.cut)?;
     let at = args.cut.at.is_some().then_some(cut.at);
-    let entries = query::history(&ledger, &provision, at, cut.known_at)?;
+    let entries = query::history(&ledger, &provision, at, cut.known())?;
     if args.json {
         let values: Vec<_> = entries.iter().map(|e| e.to_json()).collect();
         return super::write_json(out, &values);
@@ -67,7 +67,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         out,
         "{provision}: {} events, as known at {}",
         entries.len(),
-        render::cut(&cut.known_at)
+        render::known(&cut)
     )?;
     writeln!(out, "{t}")?;
     Ok(())

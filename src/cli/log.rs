@@ -24,7 +24,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     if args.json {
         // Streamed: a large ledger is never held in memory.
         write!(out, "[")?;
-        for (i, record) in query::log(&ledger, cut.known_at).enumerate() {
+        for (i, record) in query::log(&ledger, cut.known()).enumerate() {
             let record = record?;
             write!(out, "{}\n  ", if i == 0 { "" } else { "," })?;
             serde_json::to_writer(&mut *out, &*record.object)?;
@@ -33,7 +33,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         return Ok(());
     }
     let mut t = render::table(&["seq", "recorded", "occurred", "type", "what", "id"]);
-    for record in query::log(&ledger, cut.known_at) {
+    for record in query::log(&ledger, cut.known()) {
         let r = record?;
         t.add_row(vec![
             r.seq.to_string(),

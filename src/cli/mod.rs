@@ -33,6 +33,7 @@ use clap::{Parser, Subcommand};
 use uuid::Uuid;
 
 use crate::error::{Error, ErrorKind};
+use crate::query::Known;
 use crate::store::{Access, Ledger};
 use crate::time::{Instant, When};
 
@@ -426,15 +427,31 @@ impl Ctx<'_> {
             .head()
             .recorded_at
             .map_or(self.env.now, |head| head.max(self.env.now));
-        let known_at = match known_at {
-            None => latest,
+        let (known_at, known_seq) = match known_at {
+            None => (latest, None),
             Some(_) => match self.when(known_at, "--known-at")? {
-                When::Instant(t) => t,
-                other => crate::query::resolve(ledger, &other, latest)?,
+                When::Instant(t) => (t, None),
+                // `seq:N`: exactly records 1..N, whatever record time they share.
+                When::Record(seq) => (
+                    crate::query::resolve(ledger, &When::Record(seq), Known::at(latest))?,
+                    Some(seq),
+                ),
+                other => (
+                    crate::query::resolve(ledger, &other, Known::at(latest))?,
+                    None,
+                ),
             },
         };
-        let at = crate::query::resolve(ledger, &self.when(at, "--at")?, known_at)?;
-        Ok(crate::query::Cut { at, known_at })
+        let known = Known {
+            at: known_at,
+            seq: known_seq,
+        };
+        let at = crate::query::resolve(ledger, &self.when(at, "--at")?, known)?;
+        Ok(crate::query::Cut {
+            at,
+            known_at,
+            known_seq,
+        })
     }
 }
 

@@ -293,7 +293,7 @@ pub fn table(
         None => provisions_table(&query::all_states(ledger, cut)?, cut),
         Some(provision) => {
             let at = at_given.then_some(cut.at);
-            let entries = query::history(ledger, provision, at, cut.known_at)?;
+            let entries = query::history(ledger, provision, at, cut.known())?;
             history_table(provision, &entries, at, cut.known_at)
         }
     })

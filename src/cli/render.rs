@@ -71,6 +71,15 @@ pub fn cut(t: &Instant) -> String {
     }
 }
 
+/// The record-time side of a cut: `seq:N` as the user gave it (records may share a
+/// record time, so the time alone would not say which), else as [`cut`].
+pub fn known(cut: &crate::query::Cut) -> String {
+    match cut.known_seq {
+        Some(seq) => format!("seq:{seq}"),
+        None => self::cut(&cut.known_at),
+    }
+}
+
 pub fn short(id: &Uuid) -> String {
     id.simple().to_string()[..8].to_string()
 }

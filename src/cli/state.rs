@@ -65,7 +65,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
                     out,
                     "no provision is drafted at {}, as known at {}",
                     render::cut(&cut.at),
-                    render::cut(&cut.known_at)
+                    render::known(&cut)
                 )?;
                 return Ok(());
             }
