@@ -127,21 +127,13 @@ impl Journal {
             hash: crate::chain::GENESIS_HASH.to_string(),
             offset: 0,
         };
-        // Start from the hint when the file still reaches it and the frame ending
-        // there says what the hint says; otherwise read every frame from the start.
-        let start = match hint {
-            Some(hint) if hint.offset == 0 && hint.seq == 0 => empty.clone(),
-            Some(hint) if hint.offset > 0 && hint.offset <= len => {
-                match frame_ending_at(&mut file, hint.offset) {
-                    Ok(Some(frame))
-                        if frame.commit
-                            && frame.last_seq() == hint.seq
-                            && frame.last_hash == hint.hash =>
-                    {
-                        hint.clone()
-                    }
-                    _ => empty,
-                }
+        // Start from the hint when the frame ending there (if the file still has
+        // one) says what the hint says; otherwise read every frame from the start.
+        let start = match hint.map(|hint| (hint, frame_ending_at(&mut file, hint.offset))) {
+            Some((hint, Ok(Some(frame))))
+                if frame.commit && frame.last_seq() == hint.seq && frame.last_hash == hint.hash =>
+            {
+                hint.clone()
             }
             _ => empty,
         };
@@ -408,6 +400,7 @@ fn trailer_matches(trailer: &[u8; TRAILER], frame: &Frame) -> bool {
 
 /// The frame that ends exactly at `end`, read through its trailer.
 fn frame_ending_at(file: &mut File, end: u64) -> std::io::Result<Option<Frame>> {
+    // No frame is that short (this also keeps `end - TRAILER` from wrapping).
     if end < (HEADER + TRAILER) as u64 {
         return Ok(None);
     }
@@ -685,6 +678,19 @@ mod tests {
             };
             assert!(err.to_string().contains(at), "{what}: {err}");
         }
+    }
+
+    #[test]
+    fn a_last_frame_whose_count_disagrees_with_its_records_is_damage() {
+        // Nothing follows the last frame to show its count is wrong: reading does.
+        let (dir, path, first) = two_frames();
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[first as usize + 13] = 2;
+        fs::write(&path, &bytes).unwrap();
+        let (journal, opened) = Journal::open(dir.path(), None).unwrap();
+        assert_eq!(opened.committed.seq, 4);
+        let err = journal.frames_from(0).unwrap().nth(1).unwrap().unwrap_err();
+        assert!(err.to_string().contains("does not hold 2 records"), "{err}");
     }
 
     #[test]
