@@ -164,3 +164,40 @@ fn a_seq_cut_counts_exactly_the_records_up_to_it_on_every_command() {
         "{export}"
     );
 }
+
+/// Files the user asks for get the umask's mode, and a replaced file keeps its own: a
+/// published timeline must stay readable by a web server. `--quiet` silences the
+/// "wrote" line.
+#[cfg(unix)]
+#[test]
+fn written_files_get_the_umask_mode_or_keep_their_own() {
+    use std::os::unix::fs::PermissionsExt;
+    let ledger = TestLedger::bundled();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // The test process's umask applies to the binary it starts; compare with a file
+    // made the ordinary way in the same folder.
+    let ordinary = ledger.write("ordinary", b"");
+    let expected = mode(&ordinary);
+    assert_ne!(
+        expected, 0o600,
+        "the test needs a umask that lets others read"
+    );
+    for (name, args) in [
+        ("all.ndjson", &["export", "--out"][..]),
+        ("table.csv", &["export", "--format", "csv", "--out"][..]),
+        ("page.html", &["timeline", "-q", "--html"][..]),
+    ] {
+        let path = ledger.path(name);
+        let mut full: Vec<&str> = args.to_vec();
+        full.push(path.to_str().unwrap());
+        let out = ledger.ok(&full);
+        assert_eq!(mode(&path), expected, "{name}");
+        if name == "page.html" {
+            assert_eq!(out, "", "--quiet prints nothing");
+        }
+        // An existing file keeps its mode when it is written again.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        ledger.ok(&full);
+        assert_eq!(mode(&path), 0o640, "{name} rewritten");
+    }
+}

@@ -264,11 +264,22 @@ fn exports_for_publishing_of_the_bundled_record() {
         "export-nato-membership-history.md",
         &export(&["--format", "markdown", "--provision", "nato-membership"]),
     );
-    // The CSV parses back with one header and one row per provision.
+    // The CSV parses back with its header first, one row per provision, and the
+    // cut in its own columns (a data tool reads the first row as the header).
     let csv = export(&[&["--format", "csv"][..], &florida[..]].concat());
-    let body: String = csv.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    let body = csv
+        .strip_prefix('\u{feff}')
+        .expect("UTF-8 with a byte-order mark");
     let mut reader = csv::Reader::from_reader(body.as_bytes());
-    assert_eq!(reader.records().count(), 10);
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(&header[0], "at");
+    assert_eq!(&header[1], "known_at");
+    assert_eq!(&header[2], "provision");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 10);
+    assert!(rows
+        .iter()
+        .all(|r| &r[0] == "2025-11-30T23:59:59.999999999Z"));
     // TimelineJS: a slide per counted event, grouped by provision, eras per round.
     let tjs: serde_json::Value =
         serde_json::from_str(&export(&["--format", "timelinejs"])).unwrap();

@@ -95,7 +95,9 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
 }
 
 /// Runs `write` on stdout, or, with a path, on a temporary file beside it that is
-/// synced and renamed into place only when everything was written.
+/// synced and renamed into place only when everything was written. The file gets the
+/// mode an ordinary new file gets (0666 less the umask), or keeps the mode of the file
+/// it replaces: a published timeline must stay readable by a web server.
 pub fn write_to(
     path: Option<&std::path::Path>,
     out: &mut dyn Write,
@@ -109,7 +111,16 @@ pub fn write_to(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
     let shown = path.display().to_string();
-    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(&shown, e))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".pactlog-");
+    // The mode an ordinary new file is created with; the umask takes its part.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut temp = builder.tempfile_in(dir).map_err(|e| Error::io(&shown, e))?;
+    if let Ok(existing) = std::fs::metadata(path) {
+        std::fs::set_permissions(temp.path(), existing.permissions())
+            .map_err(|e| Error::io(&shown, e))?;
+    }
     {
         let mut writer = BufWriter::new(temp.as_file_mut());
         write(&mut writer).map_err(|e| match e {

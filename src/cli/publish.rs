@@ -18,6 +18,9 @@ use crate::timeline::{self as tl, Marker};
 /// A table: a caption, column names, rows of cells.
 pub struct Table {
     pub caption: String,
+    /// The cut the table was taken at, as (column, value): CSV repeats them on every
+    /// row, where data tools keep them.
+    pub cut: Vec<(&'static str, String)>,
     pub header: Vec<String>,
     pub rows: Vec<Vec<String>>,
 }
@@ -68,8 +71,9 @@ pub fn provisions_table(states: &[StateAt], cut: &Cut) -> Table {
         caption: format!(
             "Provisions at {}, as known at {} (pactlog)",
             time::format(&cut.at),
-            time::format(&cut.known_at)
+            render::known(cut)
         ),
+        cut: cut_columns(Some(cut.at), cut),
         header,
         rows,
     }
@@ -80,7 +84,7 @@ pub fn history_table(
     provision: &Slug,
     entries: &[HistoryEntry],
     at: Option<Instant>,
-    known_at: Instant,
+    cut: &Cut,
 ) -> Table {
     let header = [
         "seq",
@@ -134,16 +138,33 @@ pub fn history_table(
     Table {
         caption: format!(
             "History of {provision}{upto}, as known at {} (pactlog)",
-            time::format(&known_at)
+            render::known(cut)
         ),
+        cut: cut_columns(at, cut),
         header,
         rows,
     }
 }
 
-/// CSV with a `#` comment line carrying the caption (the cut) first.
+/// The columns naming a table's cut: `at` (when the table is taken at a valid time),
+/// `known_at`, and `known_seq` for a `seq:N` cut.
+fn cut_columns(at: Option<Instant>, cut: &Cut) -> Vec<(&'static str, String)> {
+    let mut columns = Vec::new();
+    if let Some(at) = at {
+        columns.push(("at", time::format(&at)));
+    }
+    columns.push(("known_at", time::format(&cut.known_at)));
+    if let Some(seq) = cut.known_seq {
+        columns.push(("known_seq", seq.to_string()));
+    }
+    columns
+}
+
+/// CSV whose first row is the header, with the cut in its own columns on every row
+/// (`at`, `known_at`), UTF-8 with a byte-order mark so that spreadsheets read
+/// non-ASCII text as such.
 pub fn write_csv(table: &Table, out: &mut dyn Write) -> Result<(), CliError> {
-    writeln!(out, "# {}", table.caption)?;
+    out.write_all("\u{feff}".as_bytes())?;
     let mut writer = csv::Writer::from_writer(out);
     let failed = |e: csv::Error| match e.into_kind() {
         csv::ErrorKind::Io(io) => CliError::from(io),
@@ -152,10 +173,14 @@ pub fn write_csv(table: &Table, out: &mut dyn Write) -> Result<(), CliError> {
             message: format!("output: {other:?}"),
         },
     };
-    writer.write_record(&table.header).map_err(failed)?;
+    let cut_names = table.cut.iter().map(|(name, _)| *name);
+    writer
+        .write_record(cut_names.chain(table.header.iter().map(String::as_str)))
+        .map_err(failed)?;
     for row in &table.rows {
+        let cut_values = table.cut.iter().map(|(_, value)| value.clone());
         writer
-            .write_record(row.iter().map(|cell| csv_cell(cell).into_owned()))
+            .write_record(cut_values.chain(row.iter().map(|cell| csv_cell(cell).into_owned())))
             .map_err(failed)?;
     }
     writer.flush()?;
@@ -294,7 +319,7 @@ pub fn table(
         Some(provision) => {
             let at = at_given.then_some(cut.at);
             let entries = query::history(ledger, provision, at, cut.known())?;
-            history_table(provision, &entries, at, cut.known_at)
+            history_table(provision, &entries, at, cut)
         }
     })
 }

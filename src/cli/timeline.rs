@@ -66,15 +66,17 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     super::export::write_to(path, out, |w| Ok(w.write_all(page.as_bytes())?))?;
     if let Some(path) = path {
         let n_events: usize = timeline.provisions.iter().map(|p| p.markers.len()).sum();
-        writeln!(
+        ctx.say(
             out,
-            "wrote {}: {} provisions, {} events, {} meetings, at {}, as known at {}",
-            path.display(),
-            timeline.provisions.len(),
-            n_events,
-            timeline.meetings.len(),
-            render::cut(&timeline.at),
-            render::cut(&timeline.known_at)
+            format_args!(
+                "wrote {}: {} provisions, {} events, {} meetings, at {}, as known at {}",
+                path.display(),
+                timeline.provisions.len(),
+                n_events,
+                timeline.meetings.len(),
+                render::cut(&timeline.at),
+                render::known(&cut)
+            ),
         )?;
     }
     Ok(())
