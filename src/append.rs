@@ -277,6 +277,10 @@ impl<'l, 'c> Stage<'l, 'c> {
         if let Some((kind, slug)) = event.registers() {
             let existing = self.registered(kind, slug)?;
             firsts.registration = existing.is_none();
+            if firsts.registration && kind == Kind::Meeting {
+                crate::time::check_meeting_slug(slug)
+                    .map_err(|m| Error::invalid(at, format!("field `meeting`: {m}")))?;
+            }
             let same = |e: &Event| e.registers() == Some((kind, slug));
             if let (Some(seq), Kind::Party | Kind::Actor | Kind::Proposal, false) =
                 (existing, kind, restates(&same))

@@ -42,7 +42,7 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<Input>> {
         let meta = fs::metadata(path).map_err(|e| Error::io(path.display(), e))?;
         if meta.is_dir() {
             let mut files = Vec::new();
-            walk(path, &mut files)?;
+            walk_folder(path, &mut files)?;
             files.sort();
             if files.is_empty() {
                 return Err(Error::NotFound(format!(
@@ -58,26 +58,82 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<Input>> {
     Ok(inputs)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in fs::read_dir(dir).map_err(|e| Error::io(dir.display(), e))? {
-        let entry = entry.map_err(|e| Error::io(dir.display(), e))?;
-        let path = entry.path();
-        // `file_type` does not follow links: a link inside a folder is skipped, so a
-        // folder import never reads outside the folder the user named.
-        let kind = entry
-            .file_type()
-            .map_err(|e| Error::io(path.display(), e))?;
-        if kind.is_dir() {
-            walk(&path, out)?;
-        } else if kind.is_file()
-            && path
-                .extension()
-                .is_some_and(|x| EXTENSIONS.iter().any(|e| x == *e))
-        {
-            out.push(path);
-        }
+/// A folder being walked: links are followed when they lead inside it, and every
+/// link that leads out of it (or nowhere) is named in an error, never skipped silently.
+struct Walk {
+    root: PathBuf,
+    /// Folders walked and files taken, by canonical path: a link to either is read once.
+    visited: std::collections::HashSet<PathBuf>,
+    refused: Vec<String>,
+}
+
+fn walk_folder(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let root = fs::canonicalize(dir).map_err(|e| Error::io(dir.display(), e))?;
+    let mut walk = Walk {
+        visited: std::collections::HashSet::from([root.clone()]),
+        root,
+        refused: Vec::new(),
+    };
+    walk.walk(dir, out)?;
+    if walk.refused.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    Err(Error::invalid(
+        &Location(dir.display().to_string()),
+        format!(
+            "a folder import follows links only inside the folder; not followed: {}; import a link's target by naming it",
+            walk.refused.join(", ")
+        ),
+    ))
+}
+
+impl Walk {
+    fn walk(&mut self, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        for entry in fs::read_dir(dir).map_err(|e| Error::io(dir.display(), e))? {
+            let entry = entry.map_err(|e| Error::io(dir.display(), e))?;
+            let path = entry.path();
+            let kind = entry
+                .file_type()
+                .map_err(|e| Error::io(path.display(), e))?;
+            let wanted = |path: &Path| {
+                path.extension()
+                    .is_some_and(|x| EXTENSIONS.iter().any(|e| x == *e))
+            };
+            if kind.is_dir() {
+                let canonical =
+                    fs::canonicalize(&path).map_err(|e| Error::io(path.display(), e))?;
+                if self.visited.insert(canonical) {
+                    self.walk(&path, out)?;
+                }
+            } else if kind.is_file() {
+                let canonical =
+                    fs::canonicalize(&path).map_err(|e| Error::io(path.display(), e))?;
+                if wanted(&path) && self.visited.insert(canonical) {
+                    out.push(path);
+                }
+            } else if kind.is_symlink() {
+                let target = match fs::canonicalize(&path) {
+                    Ok(target) => target,
+                    Err(_) => {
+                        self.refused
+                            .push(format!("{} (a broken link)", path.display()));
+                        continue;
+                    }
+                };
+                if !target.starts_with(&self.root) {
+                    self.refused
+                        .push(format!("{} -> {}", path.display(), target.display()));
+                } else if target.is_dir() {
+                    if self.visited.insert(target) {
+                        self.walk(&path, out)?;
+                    }
+                } else if (wanted(&path) || wanted(&target)) && self.visited.insert(target) {
+                    out.push(path);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The objects of one input, in order.

@@ -494,10 +494,9 @@ fn frame_further_on(first: &[u8; HEADER], reader: &mut impl Read) -> Result<bool
     reader
         .read_to_end(&mut rest)
         .map_err(|e| Error::Storage(format!("reading the journal: {e}")))?;
-    Ok(rest.windows(HEADER).any(|window| {
-        window.starts_with(MAGIC)
-            && parse_header(window.try_into().expect("HEADER bytes"), 0).is_some()
-    }))
+    Ok(rest
+        .windows(HEADER)
+        .any(|window| parse_header(window.try_into().expect("HEADER bytes"), 0).is_some()))
 }
 
 fn compress(plain: &[u8]) -> std::io::Result<Vec<u8>> {

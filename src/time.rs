@@ -139,6 +139,18 @@ impl When {
     }
 }
 
+/// Checks that a meeting's slug reads back as that meeting wherever a `WHEN` is
+/// taken: a slug shaped like a day (`2025-02-30`) would be read as a date and the
+/// meeting could never be a cut.
+pub fn check_meeting_slug(slug: &Slug) -> Result<(), String> {
+    match When::parse(slug.as_str()) {
+        Ok(When::Meeting(_)) => Ok(()),
+        _ => Err(format!(
+            "meeting slug `{slug}` would be read as a date in `--at` and `--known-at`, so the meeting could never be a cut; give it a name that does not start with YYYY-MM-DD, such as `summit-{slug}`"
+        )),
+    }
+}
+
 /// Formats an instant the one way pactlog writes instants: RFC 3339, UTC, `Z`,
 /// with as many fractional digits as it has (0, 3, 6 or 9).
 pub fn format(t: &Instant) -> String {

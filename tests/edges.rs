@@ -201,3 +201,52 @@ fn written_files_get_the_umask_mode_or_keep_their_own() {
         assert_eq!(mode(&path), 0o640, "{name} rewritten");
     }
 }
+
+/// A meeting slug that a `WHEN` reads as a date could never be a cut: refused when
+/// the meeting is first registered (scheduled or held), with the reason.
+#[test]
+fn a_meeting_slug_that_reads_as_a_date_is_refused() {
+    let ledger = TestLedger::bundled();
+    let export = ledger.export();
+    for (slug, line) in [
+        (
+            "2025-02-30",
+            r#"{"type":"meeting_held","occurred_at":"2025-02-28","meeting":"2025-02-30","place":"X","participants":[]}"#,
+        ),
+        (
+            "2025-12-01-paris",
+            r#"{"type":"meeting_scheduled","occurred_at":"2025-11-28","meeting":"2025-12-01-paris","title":"Paris talks","place":"Paris","planned_for":"2025-12-01","participants":[]}"#,
+        ),
+    ] {
+        let run = ledger.at(NOW).stdin(line).run(&["append", "-"]);
+        assert_eq!(run.code, 3, "{slug}: {}", run.stderr);
+        assert!(
+            run.error()
+                .contains(&format!("meeting slug `{slug}` would be read as a date")),
+            "{}",
+            run.error()
+        );
+    }
+    assert_eq!(ledger.export(), export);
+}
+
+/// A folder whose only file is a link out of it: the link is named, not "no files".
+#[cfg(unix)]
+#[test]
+fn a_folder_of_one_link_out_names_the_link() {
+    let ledger = TestLedger::new();
+    let dir = ledger.path("in");
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = ledger.write(
+        "target.ndjson",
+        br#"{"type":"party_registered","occurred_at":"2025-11-20","party":"fr","name":"France"}"#,
+    );
+    std::os::unix::fs::symlink(&target, dir.join("02-link.ndjson")).unwrap();
+    let run = ledger.run(&["import", dir.to_str().unwrap()]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.error().contains("02-link.ndjson -> "),
+        "{}",
+        run.error()
+    );
+}
