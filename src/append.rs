@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::chain::Record;
 use crate::error::{suggest, Error, Location, Result};
-use crate::event::{parse_event, Body, Event, Kind, Slug, RECORD_FIELDS};
+use crate::event::{check_controls, parse_event, Body, Event, Kind, Slug, RECORD_FIELDS};
 use crate::index::{self, Firsts};
 use crate::store::{Chunk, Head, Ledger};
 use crate::time::Instant;
@@ -147,6 +147,9 @@ impl<'l, 'c> Stage<'l, 'c> {
         if RECORD_FIELDS.iter().any(|f| object.contains_key(*f)) {
             return self.push_restored(at, object);
         }
+        for (key, value) in object.iter() {
+            check_controls(value, key).map_err(|m| Error::invalid(&at, m))?;
+        }
         let event =
             parse_event(&mut object, self.clock.new_id).map_err(|m| Error::invalid(&at, m))?;
         if let Some(seq) = self.seq_of(&event.id)? {
@@ -163,6 +166,13 @@ impl<'l, 'c> Stage<'l, 'c> {
             self.unchanged += 1;
             self.last = Some((event.id, seq));
             return Ok(());
+        }
+        // New meetings only: a stored record is never refused by a rule made after it.
+        if let Some((Kind::Meeting, slug)) = event.registers() {
+            if self.registered(Kind::Meeting, slug)?.is_none() {
+                crate::time::check_meeting_slug(slug)
+                    .map_err(|m| Error::invalid(&at, format!("field `meeting`: {m}")))?;
+            }
         }
         let firsts = self.check(&event, &at)?;
         let recorded_at = next_recorded_at(self.last_recorded, self.clock.now);
@@ -277,10 +287,7 @@ impl<'l, 'c> Stage<'l, 'c> {
         if let Some((kind, slug)) = event.registers() {
             let existing = self.registered(kind, slug)?;
             firsts.registration = existing.is_none();
-            if firsts.registration && kind == Kind::Meeting {
-                crate::time::check_meeting_slug(slug)
-                    .map_err(|m| Error::invalid(at, format!("field `meeting`: {m}")))?;
-            }
+
             let same = |e: &Event| e.registers() == Some((kind, slug));
             if let (Some(seq), Kind::Party | Kind::Actor | Kind::Proposal, false) =
                 (existing, kind, restates(&same))

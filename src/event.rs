@@ -21,6 +21,41 @@ use uuid::Uuid;
 use crate::error::suggest;
 use crate::time::{self, Instant};
 
+/// Refuses control characters in any text of a new event (at any depth, `path`
+/// naming the field; stored records are never refused on reading): every output (terminal tables, HTML, Markdown, CSV, JSON) must be
+/// valid for its format with any text an event can hold. Line feeds and tabs are
+/// text; a carriage return, NUL, DEL, the other C0 and the C1 controls are not.
+pub fn check_controls(value: &Value, path: &str) -> Result<(), String> {
+    match value {
+        Value::String(text) => {
+            let found = text
+                .chars()
+                .enumerate()
+                .find(|(_, c)| c.is_control() && !matches!(c, '\n' | '\t'));
+            match found {
+                Some((i, '\r')) => Err(format!(
+                    "field `{path}`: a carriage return (U+000D) at character {}; write line breaks as \\n",
+                    i + 1
+                )),
+                Some((i, c)) => Err(format!(
+                    "field `{path}`: the control character U+{:04X} at character {}; texts may hold line breaks (\\n) and tabs, no other control characters",
+                    c as u32,
+                    i + 1
+                )),
+                None => Ok(()),
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, item)| check_controls(item, &format!("{path}[{i}]"))),
+        Value::Object(members) => members
+            .iter()
+            .try_for_each(|(key, item)| check_controls(item, &format!("{path}.{key}"))),
+        _ => Ok(()),
+    }
+}
+
 /// A name of an entity: `[a-z0-9][a-z0-9-]*`, at most 64 characters. Shared text: a
 /// clone is a reference count (a meeting may list thousands of provisions).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -250,3 +250,72 @@ fn a_folder_of_one_link_out_names_the_link() {
         run.error()
     );
 }
+
+/// A control character in a text would make some output invalid for its format (an
+/// HTML validator rejects U+0000 and U+0001, Markdown loses a lone CR): refused at
+/// input on every path, naming the field; line feeds and tabs are text.
+#[test]
+fn control_characters_in_texts_are_refused_on_every_input_path_naming_the_field() {
+    let ledger = TestLedger::bundled();
+    let export = ledger.export();
+    let statement = |quote: &str| {
+        serde_json::json!({"type": "statement_made", "occurred_at": "2025-12-04", "attribution": "a diplomat",
+            "quote": quote, "provisions": ["nato-membership"]})
+        .to_string()
+    };
+    for (text, named) in [
+        (
+            "before\u{0}after",
+            "the control character U+0000 at character 7",
+        ),
+        ("a\u{1}", "U+0001"),
+        ("a\u{7f}", "U+007F"),
+        ("a\u{85}", "U+0085"),
+        ("line\rbreak", "a carriage return (U+000D) at character 5"),
+    ] {
+        let run = ledger.at(NOW).stdin(statement(text)).run(&["append", "-"]);
+        assert_eq!(run.code, 3, "{text:?}: {}", run.stderr);
+        assert!(
+            run.error().contains("field `quote`: ") && run.error().contains(named),
+            "{}",
+            run.error()
+        );
+        let file = ledger.write("bad.ndjson", statement(text).as_bytes());
+        let run = ledger.run(&["import", file.to_str().unwrap()]);
+        assert_eq!(run.code, 3, "{}", run.stderr);
+        assert!(
+            run.error().contains("bad.ndjson:1: field `quote`"),
+            "{}",
+            run.error()
+        );
+    }
+    // Nested fields are named by their path; flags go through the same check.
+    let nested = r#"{"type":"status_changed","occurred_at":"2025-12-04","provision":"nato-membership","status":"contested","source":{"outlet":"Wire\u0002"}}"#;
+    let run = ledger.at(NOW).stdin(nested).run(&["append", "-"]);
+    assert!(
+        run.error().contains("field `source.outlet`"),
+        "{}",
+        run.error()
+    );
+    let run = ledger.run(&[
+        "append",
+        "statement_made",
+        "--attribution",
+        "x",
+        "--quote",
+        "a\u{1b}[31m",
+        "--provisions",
+        "nato-membership",
+        "--occurred-at",
+        "2025-12-04",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.error().contains("U+001B"), "{}", run.error());
+    assert_eq!(ledger.export(), export);
+    // Line feeds and tabs are text.
+    ledger
+        .at(NOW)
+        .stdin(statement("one\n\ttwo"))
+        .run(&["append", "-"])
+        .ok();
+}
