@@ -79,9 +79,8 @@ impl Record {
                 _ => Err(format!("field `{field}` must be a string")),
             }
         };
-        let recorded_at = chrono::DateTime::parse_from_rfc3339(&text("recorded_at")?)
-            .map_err(|e| format!("field `recorded_at`: {e}"))?
-            .with_timezone(&chrono::Utc);
+        let recorded_at = time::parse_rfc3339(&text("recorded_at")?)
+            .map_err(|e| format!("field `recorded_at`: {e}"))?;
         let prev_hash = text("prev_hash")?;
         let hash = text("hash")?;
         for (field, value) in [("prev_hash", &prev_hash), ("hash", &hash)] {

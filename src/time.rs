@@ -79,9 +79,44 @@ fn parse_day(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
+/// Reads an RFC 3339 instant the one way pactlog reads instants (`occurred_at`,
+/// `planned_for`, `published_at`, `recorded_at`, `--at`, `--known-at`,
+/// `PACTLOG_NOW`), so that every instant it stores or prints reads back as the same
+/// cut: a leap second (`:60`) is taken only as the last second of a UTC day and
+/// counts within that day (as its last instant, 23:59:59.999999999Z); the instant
+/// must fall in the years 0000 to 9999 in UTC. Errors are messages for the user.
+pub fn parse_rfc3339(text: &str) -> Result<Instant, String> {
+    let parsed = DateTime::parse_from_rfc3339(text)
+        .map_err(|e| format!("`{}` is not an RFC 3339 instant ({e})", text.escape_debug()))?;
+    let utc = parsed.with_timezone(&Utc);
+    let utc = if utc.timestamp_subsec_nanos() >= 1_000_000_000 {
+        // chrono keeps a leap second as a 59th second with more than 1e9 nanoseconds.
+        use chrono::Timelike;
+        let last_second = (utc.hour(), utc.minute(), utc.second()) == (23, 59, 59);
+        if !last_second {
+            return Err(format!(
+                "`{}` has a leap second (`:60`) that is not the last second of a UTC day (23:59:60Z); no other second can be one",
+                text.escape_debug()
+            ));
+        }
+        end_of_day(utc.date_naive())
+    } else {
+        utc
+    };
+    use chrono::Datelike;
+    if !(0..=9999).contains(&utc.year()) {
+        return Err(format!(
+            "`{}` is in the year {} in UTC; instants must fall in the years 0000 to 9999",
+            text.escape_debug(),
+            utc.year()
+        ));
+    }
+    Ok(utc)
+}
+
 fn parse_instant(text: &str) -> Result<Instant, String> {
     match DateTime::parse_from_rfc3339(text) {
-        Ok(t) => Ok(t.with_timezone(&Utc)),
+        Ok(_) => parse_rfc3339(text),
         Err(_) if looks_like_datetime_without_offset(text) => Err(format!(
             "`{}` has no UTC offset: write it as `{}Z` or with an offset such as `+02:00`",
             text.escape_debug(),
@@ -123,8 +158,8 @@ impl When {
         if let Some(day) = parse_day(text) {
             return Ok(When::Instant(end_of_day(day)));
         }
-        if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-            return Ok(When::Instant(t.with_timezone(&Utc)));
+        if DateTime::parse_from_rfc3339(text).is_ok() {
+            return parse_rfc3339(text).map(When::Instant);
         }
         if date_shaped(text) {
             return Err(parse_occurred_at(text).err().unwrap_or_default());

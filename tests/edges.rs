@@ -319,3 +319,60 @@ fn control_characters_in_texts_are_refused_on_every_input_path_naming_the_field(
         .run(&["append", "-"])
         .ok();
 }
+
+/// A leap second counts within its UTC day wherever an instant is read; `:60` that is
+/// not the last second of a UTC day is refused; instants outside the years 0000-9999
+/// in UTC are refused, so that every instant the ledger prints reads back as a cut.
+#[test]
+fn leap_seconds_count_in_their_day_and_instants_stay_printable() {
+    let ledger = TestLedger::new();
+    let leap = ledger.at("2016-12-31T23:59:60.5Z");
+    let lines = [
+        r#"{"type":"party_registered","occurred_at":"2016-12-01","party":"us","name":"US"}"#,
+        r#"{"type":"proposal_tabled","occurred_at":"2016-12-01","proposal":"plan","title":"Plan","parties":["us"]}"#,
+        r#"{"type":"provision_drafted","occurred_at":"2016-12-30","provision":"clause","proposal":"plan","title":"Clause","text":"t"}"#,
+        r#"{"type":"status_changed","occurred_at":"2016-12-31T23:59:60Z","provision":"clause","status":"agreed"}"#,
+        r#"{"type":"meeting_held","occurred_at":"2016-12-31T23:59:60Z","meeting":"leap-summit","place":"Here","participants":[],"provisions":["clause"]}"#,
+    ];
+    let file = ledger.write("leap.ndjson", lines.join("\n").as_bytes());
+    leap.run(&["import", file.to_str().unwrap()]).ok();
+    let status = |args: &[&str]| {
+        let mut full = vec!["state", "clause", "--json"];
+        full.extend_from_slice(args);
+        crate::common::json(&ledger, &full)["status"].clone()
+    };
+    // Valid time: the leap second is in 2016-12-31, and in the meeting's day.
+    assert_eq!(status(&["--at", "2016-12-31"]), "agreed");
+    assert_eq!(status(&["--at", "leap-summit"]), "agreed");
+    // Record time: a clock reading 23:59:60.5 recorded within 2016-12-31.
+    assert_eq!(
+        status(&["--at", "2016-12-31", "--known-at", "2016-12-31"]),
+        "agreed"
+    );
+    // What is printed reads back as the same cut.
+    let printed = crate::common::json(
+        &ledger,
+        &["state", "clause", "--at", "2016-12-31T23:59:60Z", "--json"],
+    );
+    let at = printed["at"].as_str().unwrap().to_string();
+    assert_eq!(status(&["--at", &at]), "agreed");
+    // Refused: `:60` elsewhere, and years outside 0000-9999 in UTC, on input and in cuts.
+    for (when, says) in [
+        ("2025-11-20T10:00:60Z", "not the last second of a UTC day"),
+        ("9999-12-31T23:59:59-23:59", "the year 10000 in UTC"),
+        ("0000-01-01T00:00:00+00:01", "the year -1 in UTC"),
+    ] {
+        let line = format!(
+            r#"{{"type":"status_changed","occurred_at":"{when}","provision":"clause","status":"contested"}}"#
+        );
+        let run = ledger.at(NOW).stdin(line).run(&["append", "-"]);
+        assert_eq!(run.code, 3, "{when}: {}", run.stderr);
+        assert!(run.error().contains(says), "{}", run.error());
+        let run = ledger.run(&["state", "clause", "--at", when]);
+        assert_eq!(run.code, 2, "{when}: {}", run.stderr);
+        assert!(run.error().contains(says), "{}", run.error());
+    }
+    let run = ledger.at("2025-11-20T10:00:60Z").run(&["log"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.error().starts_with("PACTLOG_NOW: "), "{}", run.error());
+}

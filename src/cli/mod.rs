@@ -257,14 +257,9 @@ pub struct Env {
 impl Env {
     fn from_process() -> Result<Env, String> {
         let now = match std::env::var("PACTLOG_NOW") {
-            Ok(text) => chrono::DateTime::parse_from_rfc3339(&text)
-                .map_err(|e| {
-                    format!(
-                        "PACTLOG_NOW: `{}` is not an RFC 3339 instant ({e})",
-                        text.escape_debug()
-                    )
-                })?
-                .with_timezone(&chrono::Utc),
+            Ok(text) => {
+                crate::time::parse_rfc3339(&text).map_err(|e| format!("PACTLOG_NOW: {e}"))?
+            }
             Err(_) => chrono::Utc::now(),
         };
         Ok(Env {
