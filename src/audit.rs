@@ -163,6 +163,9 @@ pub struct CutJson {
     pub at: Instant,
     #[serde(serialize_with = "serde_instant::serialize")]
     pub known_at: Instant,
+    /// For a `seq:N` cut: N.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known_seq: Option<u64>,
 }
 
 impl From<&Cut> for CutJson {
@@ -170,6 +173,7 @@ impl From<&Cut> for CutJson {
         CutJson {
             at: cut.at,
             known_at: cut.known_at,
+            known_seq: cut.known_seq,
         }
     }
 }
@@ -177,6 +181,11 @@ impl From<&Cut> for CutJson {
 /// One changed field. `event` is what made the change: the event that set the new
 /// value, or, for a value that went away, the retraction or correction that removed
 /// the event behind it (none when it went away because the cut moved back in time).
+///
+/// When an event that supersedes another took the place of what it corrects, the
+/// removal and the addition are one change, `corrected`: `replaces` names the field
+/// it took the place of (when its name differs) and `fields` says what changed in
+/// the value, member by member (`actor: marco-rubio -> none`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Change {
     pub field: String,
@@ -184,6 +193,108 @@ pub struct Change {
     pub from: Option<Value>,
     pub to: Option<Value>,
     pub event: Option<Cited>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<MemberChange>,
+}
+
+/// One member of a corrected value that differs (`null` where it is absent).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MemberChange {
+    pub member: String,
+    pub from: Value,
+    pub to: Value,
+}
+
+/// The members of two values that differ: by key for objects, whole otherwise.
+fn member_changes(from: &Value, to: &Value) -> Vec<MemberChange> {
+    match (from, to) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            keys.into_iter()
+                .filter_map(|key| {
+                    let (x, y) = (
+                        a.get(key).unwrap_or(&Value::Null),
+                        b.get(key).unwrap_or(&Value::Null),
+                    );
+                    (x != y).then(|| MemberChange {
+                        member: key.clone(),
+                        from: x.clone(),
+                        to: y.clone(),
+                    })
+                })
+                .collect()
+        }
+        _ => vec![MemberChange {
+            member: String::new(),
+            from: from.clone(),
+            to: to.clone(),
+        }],
+    }
+}
+
+/// Joins each removal whose remover supersedes the removed event with the change the
+/// same remover made (the superseding event's own field): one `corrected` change.
+fn join_corrections(ledger: &Ledger, changes: Vec<(Change, Option<Uuid>)>) -> Result<Vec<Change>> {
+    // The removed fields' own events, by the superseding event that removed them.
+    let mut superseded: BTreeMap<Uuid, usize> = BTreeMap::new();
+    for (i, (change, own)) in changes.iter().enumerate() {
+        let (Some(by), Some(own)) = (change.event.as_ref().map(|c| c.id), own) else {
+            continue;
+        };
+        if change.change != "removed" {
+            continue;
+        }
+        let supersedes = match ledger.seq_of(&by)? {
+            Some(seq) => ledger.event_at(seq)?.1.supersedes == Some(*own),
+            None => false,
+        };
+        if supersedes {
+            superseded.entry(by).or_insert(i);
+        }
+    }
+    // Each addition made by a superseding event, with the removal it takes the place of.
+    let mut pairs: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut used = std::collections::BTreeSet::new();
+    for (i, (change, _)) in changes.iter().enumerate() {
+        let removal = change
+            .event
+            .as_ref()
+            .and_then(|c| superseded.get(&c.id))
+            .copied();
+        if let ("added" | "changed", Some(r)) = (change.change, removal) {
+            // The same kind of fact (a status for a status, a statement for a
+            // statement): `status`, `text/…`, `stance/…`, `meeting/…`, `statement/…`.
+            let kind = |field: &str| field.split('/').next().unwrap_or("").to_string();
+            if kind(&changes[r].0.field) == kind(&change.field) && used.insert(r) {
+                pairs.insert(i, r);
+            }
+        }
+    }
+    let mut result = Vec::new();
+    for (i, (change, _)) in changes.iter().enumerate() {
+        if used.contains(&i) {
+            continue;
+        }
+        let Some(&r) = pairs.get(&i) else {
+            result.push(change.clone());
+            continue;
+        };
+        let removed = &changes[r].0;
+        let from = removed.from.clone().unwrap_or(Value::Null);
+        let to = change.to.clone().unwrap_or(Value::Null);
+        result.push(Change {
+            field: change.field.clone(),
+            change: "corrected",
+            fields: member_changes(&from, &to),
+            from: Some(from),
+            to: Some(to),
+            event: change.event.clone(),
+            replaces: (removed.field != change.field).then(|| removed.field.clone()),
+        });
+    }
+    Ok(result)
 }
 
 /// A provision's state at a cut, or none when it has no counted draft there.
@@ -242,19 +353,24 @@ pub fn diff(ledger: &Ledger, provision: &Slug, from: &Cut, to: &Cut) -> Result<D
             }
             (None, None) => unreachable!("a name comes from one side"),
         };
-        changes.push(Change {
-            field: name.clone(),
-            change,
-            from: old.map(|f| f.value.clone()),
-            to: new.map(|f| f.value.clone()),
-            event: event.map(|id| cite(ledger, &id)).transpose()?,
-        });
+        changes.push((
+            Change {
+                field: name.clone(),
+                change,
+                from: old.map(|f| f.value.clone()),
+                to: new.map(|f| f.value.clone()),
+                event: event.map(|id| cite(ledger, &id)).transpose()?,
+                replaces: None,
+                fields: Vec::new(),
+            },
+            old.map(|f| f.event),
+        ));
     }
     Ok(Diff {
         provision: provision.clone(),
         from: from.into(),
         to: to.into(),
-        changes,
+        changes: join_corrections(ledger, changes)?,
     })
 }
 

@@ -376,3 +376,66 @@ fn leap_seconds_count_in_their_day_and_instants_stay_printable() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.error().starts_with("PACTLOG_NOW: "), "{}", run.error());
 }
+
+/// When an event supersedes another, `diff` shows the change field by field (the
+/// speaker: `actor: marco-rubio -> —`, `attribution: — -> unnamed US official …`),
+/// as one `corrected` row, in the table and in `--json`.
+#[test]
+fn a_correction_diff_says_what_changed_member_by_member() {
+    let ledger = TestLedger::bundled();
+    let args = [
+        "diff",
+        "nato-membership",
+        "--from",
+        "2025-12-01",
+        "--to",
+        "2025-12-01",
+        "--from-known-at",
+        "seq:70",
+    ];
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let diff = crate::common::json(&ledger, &json_args);
+    let changes = diff["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{diff:#}");
+    let change = &changes[0];
+    assert_eq!(change["change"], "corrected");
+    assert_eq!(change["event"]["seq"], 71);
+    assert!(change["replaces"]
+        .as_str()
+        .unwrap()
+        .starts_with("statement/"));
+    let members: Vec<(&str, &serde_json::Value, &serde_json::Value)> = change["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["member"].as_str().unwrap(), &m["from"], &m["to"]))
+        .collect();
+    assert_eq!(members.len(), 2, "{members:?}");
+    assert_eq!(members[0].0, "actor");
+    assert_eq!(members[0].1, "marco-rubio");
+    assert!(members[0].2.is_null());
+    assert_eq!(members[1].0, "attribution");
+    assert!(members[1]
+        .2
+        .as_str()
+        .unwrap()
+        .starts_with("unnamed US official"));
+    assert_eq!(diff["from"]["known_seq"], 70);
+    let table = ledger.ok(&args);
+    assert!(
+        table.contains("corrected") && table.contains("actor: marco-rubio"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("removed") && !table.contains("added"),
+        "{table}"
+    );
+    // A retraction is not a correction: the statement is removed, nothing is added.
+    let id = change["replaces"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("statement/")
+        .to_string();
+    let _ = id;
+}

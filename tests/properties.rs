@@ -695,6 +695,7 @@ fn diff(evs: &[Ev], prov: usize, from: (T, KnownCut), to: (T, KnownCut)) -> Opti
     let (before, after) = (map(&before), map(&after));
     let names: BTreeSet<&(usize, String)> = before.keys().chain(after.keys()).collect();
     let mut out = Vec::new();
+    let mut own = Vec::new();
     for name in names {
         let (old, new) = (before.get(name), after.get(name));
         if old.map(|o| &o.0) == new.map(|n| &n.0) {
@@ -713,8 +714,50 @@ fn diff(evs: &[Ev], prov: usize, from: (T, KnownCut), to: (T, KnownCut)) -> Opti
             new.map(|n| n.0.clone()),
             event,
         ));
+        own.push(old.map(|o| o.1));
     }
-    Some(out)
+    Some(corrections_joined(evs, out, &own))
+}
+
+/// A removal whose remover supersedes the removed field's event, and the addition or
+/// change that same event made to a field of the same kind (`text/…` for `text/…`),
+/// read as one `corrected` change at the addition's place.
+fn corrections_joined(evs: &[Ev], changes: Vec<Change>, own: &[Option<Uuid>]) -> Vec<Change> {
+    let kind = |field: &str| field.split('/').next().unwrap().to_string();
+    let mut used = BTreeSet::new();
+    let mut pairs = BTreeMap::new();
+    for (i, (field, change, _, _, event)) in changes.iter().enumerate() {
+        if !matches!(*change, "added" | "changed") {
+            continue;
+        }
+        let removal = changes.iter().enumerate().position(|(r, (f, c, _, _, e))| {
+            *c == "removed"
+                && e == event
+                && !used.contains(&r)
+                && kind(f) == kind(field)
+                && own[r]
+                    .is_some_and(|o| event.is_some_and(|by| find(evs, by).supersedes == Some(o)))
+        });
+        if let Some(r) = removal {
+            used.insert(r);
+            pairs.insert(i, r);
+        }
+    }
+    changes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !used.contains(i))
+        .map(|(i, c)| match pairs.get(&i) {
+            Some(&r) => (
+                c.0.clone(),
+                "corrected",
+                Some(changes[r].2.clone().unwrap_or(Value::Null)),
+                Some(c.3.clone().unwrap_or(Value::Null)),
+                c.4,
+            ),
+            None => c.clone(),
+        })
+        .collect()
 }
 
 /// A timeline row: title, bands (status, from, to, event), markers (id, seq, removed by).

@@ -80,13 +80,30 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             .as_ref()
             .map(render::cited)
             .unwrap_or_else(|| "(before the cut)".into());
-        t.add_row(vec![
-            c.field.clone(),
-            c.change.to_string(),
-            show(&c.from),
-            show(&c.to),
-            by,
-        ]);
+        // A correction shows what it changed, member by member.
+        let (from, to) = if c.fields.is_empty() {
+            (show(&c.from), show(&c.to))
+        } else {
+            let side = |pick: fn(&crate::audit::MemberChange) -> &serde_json::Value| {
+                c.fields
+                    .iter()
+                    .map(|m| {
+                        let value = match pick(m) {
+                            serde_json::Value::Null => "—".to_string(),
+                            v => render::value(v),
+                        };
+                        if m.member.is_empty() {
+                            value
+                        } else {
+                            format!("{}: {value}", m.member)
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            (side(|m| &m.from), side(|m| &m.to))
+        };
+        t.add_row(vec![c.field.clone(), c.change.to_string(), from, to, by]);
     }
     writeln!(out, "{t}")?;
     Ok(())
