@@ -359,6 +359,33 @@ impl<'l, 'c> Stage<'l, 'c> {
                 ));
             };
             let target_record = self.record_any(seq)?;
+            let (target_type, target_subject) = target_record.event.fact();
+            let (own_type, own_subject) = event.fact();
+            let restates = target_type == own_type && target_subject == own_subject;
+            if event.supersedes.is_some()
+                && !matches!(target_record.event.body, Body::EventRetracted { .. })
+                && !restates
+            {
+                let about = |subject: &[&Slug]| match subject {
+                    [] => String::new(),
+                    slugs => format!(
+                        " about {}",
+                        slugs
+                            .iter()
+                            .map(|s| format!("`{s}`"))
+                            .collect::<Vec<_>>()
+                            .join(" in ")
+                    ),
+                };
+                return Err(Error::invalid(
+                    at,
+                    format!(
+                        "field `supersedes`: event {target} is a {target_type}{}; a correction restates the same kind of fact about the same entity (this is a {own_type}{}); to withdraw it, retract it with event_retracted",
+                        about(&target_subject),
+                        about(&own_subject)
+                    ),
+                ));
+            }
             if matches!(target_record.event.body, Body::EventRetracted { .. }) {
                 return Err(Error::invalid(
                     at,

@@ -818,6 +818,41 @@ impl Event {
         }
     }
 
+    /// The fact an event states, as a correction must restate it: its type and the
+    /// entities it is about (a statement: its type only, since a correction may fix
+    /// who said it and what).
+    pub fn fact(&self) -> (&'static str, Vec<&Slug>) {
+        let subject = match &self.body {
+            Body::PartyRegistered { party, .. } => vec![party],
+            Body::ActorRegistered { actor, .. } => vec![actor],
+            Body::ProposalTabled { proposal, .. } => vec![proposal],
+            Body::ProvisionDrafted {
+                provision,
+                proposal,
+                ..
+            }
+            | Body::ProvisionAmended {
+                provision,
+                proposal,
+                ..
+            }
+            | Body::ProvisionDropped {
+                provision,
+                proposal,
+                ..
+            } => vec![provision, proposal],
+            Body::StatusChanged { provision, .. } => vec![provision],
+            Body::PositionStated {
+                provision, party, ..
+            } => vec![provision, party],
+            Body::MeetingScheduled { meeting, .. } | Body::MeetingHeld { meeting, .. } => {
+                vec![meeting]
+            }
+            Body::StatementMade { .. } | Body::EventRetracted { .. } => vec![],
+        };
+        (self.type_name(), subject)
+    }
+
     /// Every slug this event refers to that must already be registered, with its field name.
     pub fn references(&self) -> Vec<(Kind, &Slug, &'static str)> {
         let mut refs = Vec::new();

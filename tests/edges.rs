@@ -439,3 +439,65 @@ fn a_correction_diff_says_what_changed_member_by_member() {
         .to_string();
     let _ = id;
 }
+
+/// A correction restates the same kind of fact about the same entity: a status that
+/// supersedes a party's registration is refused (the party would list with no name
+/// and still take events), and so is a status of one provision superseding another's.
+#[test]
+fn a_correction_across_kinds_of_fact_is_refused() {
+    let ledger = TestLedger::bundled();
+    let export = ledger.export();
+    let records: Vec<serde_json::Value> = export
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let id_of = |pred: &dyn Fn(&serde_json::Value) -> bool| {
+        records.iter().find(|r| pred(r)).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let us = id_of(&|r| r["type"] == "party_registered" && r["party"] == "us");
+    let status = |supersedes: &str, provision: &str| {
+        format!(
+            r#"{{"type":"status_changed","occurred_at":"2025-12-03","provision":"{provision}","status":"contested","supersedes":"{supersedes}"}}"#
+        )
+    };
+    let run = ledger
+        .at(NOW)
+        .stdin(status(&us, "nato-membership"))
+        .run(&["append", "-"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.error().contains("is a party_registered about `us`; a correction restates the same kind of fact about the same entity"),
+        "{}",
+        run.error()
+    );
+    let nato_status =
+        id_of(&|r| r["type"] == "status_changed" && r["provision"] == "nato-membership");
+    let other = records
+        .iter()
+        .find(|r| r["type"] == "provision_drafted" && r["provision"] != "nato-membership")
+        .unwrap()["provision"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let run = ledger
+        .at(NOW)
+        .stdin(status(&nato_status, &other))
+        .run(&["append", "-"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.error()
+            .contains("status_changed about `nato-membership`"),
+        "{}",
+        run.error()
+    );
+    assert_eq!(ledger.export(), export);
+    // The same fact about the same entity is a correction.
+    ledger
+        .at(NOW)
+        .stdin(status(&nato_status, "nato-membership"))
+        .run(&["append", "-"])
+        .ok();
+}

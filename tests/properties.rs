@@ -931,6 +931,25 @@ fn step() -> impl Strategy<Value = Step> {
     )
 }
 
+/// The fact an event states, as a correction must restate it: its kind and the
+/// entities it is about (a statement: its kind only).
+fn fact(b: &B) -> (u8, Vec<usize>) {
+    match b {
+        B::Party(p) => (0, vec![*p]),
+        B::Actor => (1, vec![]),
+        B::Proposal(p) => (2, vec![*p]),
+        B::Draft { prov, proposal, .. } => (3, vec![*prov, *proposal]),
+        B::Amend { prov, proposal, .. } => (4, vec![*prov, *proposal]),
+        B::Drop { prov, proposal } => (5, vec![*prov, *proposal]),
+        B::Status { prov, .. } => (6, vec![*prov]),
+        B::Position { prov, party, .. } => (7, vec![*prov, *party]),
+        B::Scheduled { meeting, .. } => (8, vec![*meeting]),
+        B::Held { meeting, .. } => (9, vec![*meeting]),
+        B::Statement { .. } => (10, vec![]),
+        B::Retract { .. } => (11, vec![]),
+    }
+}
+
 #[derive(Default)]
 struct Model {
     evs: Vec<Ev>,
@@ -1105,7 +1124,12 @@ impl Model {
                 if forced.is_some() {
                     return Some((body, forced));
                 }
-                let candidates = self.removable();
+                // A correction restates the same kind of fact about the same entity.
+                let candidates: Vec<&Ev> = self
+                    .removable()
+                    .into_iter()
+                    .filter(|e| fact(&e.body) == fact(&body))
+                    .collect();
                 let corrections: Vec<&Ev> = candidates
                     .iter()
                     .copied()
@@ -1897,11 +1921,11 @@ fn a_corrected_correction_is_flagged_in_every_history_it_is_in() {
         json!({"type": "proposal_tabled", "occurred_at": day(0), "proposal": "p", "title": "P", "parties": ["a"]}),
         json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "x", "proposal": "p", "title": "X", "text": "t"}),
         json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "y", "proposal": "p", "title": "Y", "text": "t"}),
-        json!({"id": id(1), "type": "status_changed", "occurred_at": day(1), "provision": "x", "status": "contested"}),
-        // A correction of x's status that is about y (a mistake of the reporter)…
-        json!({"id": id(2), "type": "status_changed", "occurred_at": day(1), "provision": "y", "status": "agreed", "supersedes": id(1)}),
-        // …itself corrected by another status of y.
-        json!({"id": id(3), "type": "status_changed", "occurred_at": day(1), "provision": "y", "status": "rejected", "supersedes": id(2)}),
+        json!({"id": id(1), "type": "statement_made", "occurred_at": day(1), "provisions": ["x"], "attribution": "a", "quote": "on x"}),
+        // A correction of that statement that is about y (the reporter filed it wrongly)…
+        json!({"id": id(2), "type": "statement_made", "occurred_at": day(1), "provisions": ["y"], "attribution": "a", "quote": "on y", "supersedes": id(1)}),
+        // …itself corrected by another statement about y.
+        json!({"id": id(3), "type": "statement_made", "occurred_at": day(1), "provisions": ["y"], "attribution": "b", "quote": "on y", "supersedes": id(2)}),
     ];
     append_values(&mut ledger, record_time(0), events);
     let x = Slug::parse("x").unwrap();
@@ -1910,6 +1934,7 @@ fn a_corrected_correction_is_flagged_in_every_history_it_is_in() {
         .iter()
         .map(|h| (h.record.seq, h.removed_by.map(|(_, seq)| seq)))
         .collect();
-    // seq 5 (x contested) removed by 6; seq 6 (in x's history as its correction) removed by 7.
+    // seq 5 (the statement on x) removed by 6; seq 6 (in x's history as its correction)
+    // removed by 7.
     assert_eq!(flags, vec![(3, None), (5, Some(6)), (6, Some(7))]);
 }
