@@ -443,3 +443,98 @@ fn records(n: u64) -> String {
         format!("{n} records")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::Record;
+
+    /// A ledger of the layout before the journal (sled's files in the folder itself)
+    /// holding `n` parties, and its records' bytes.
+    fn old_layout(dir: &Path, n: usize) -> Vec<Vec<u8>> {
+        let mut old = Ledger::open_sled(dir, dir).unwrap();
+        // Writes that skip the journal, as that layout had none.
+        old.replay_end = Some(0);
+        let items = (0..n).map(|i| {
+            let object = serde_json::json!({"type": "party_registered", "occurred_at": "2025-11-20",
+                "party": format!("p{i}"), "name": format!("Party {i}")});
+            let serde_json::Value::Object(object) = object else {
+                unreachable!()
+            };
+            Ok(Item {
+                at: Location::default(),
+                object,
+            })
+        });
+        let mut ids = 0u128;
+        let mut new_id = || {
+            ids += 1;
+            uuid::Uuid::from_u128(ids)
+        };
+        let now = crate::time::parse_occurred_at("2025-12-01").unwrap();
+        let clock = Clock {
+            now,
+            new_id: &mut new_id,
+        };
+        append_all(&mut old, items, clock, None).unwrap();
+        old.raw_records(1)
+            .map(|item| item.unwrap().1.to_vec())
+            .collect()
+    }
+
+    #[test]
+    fn an_upgrade_carries_every_record_at_any_size_in_frames_of_a_thousand() {
+        for n in [1, 999, 1000, 2000, 2345] {
+            let dir = tempfile::tempdir().unwrap();
+            let records = old_layout(dir.path(), n);
+            assert_eq!(records.len(), n);
+            let mut seen = Vec::new();
+            let ledger = Ledger::open_with(dir.path(), Access::Existing, &mut |done, total| {
+                seen.push((done, total))
+            })
+            .unwrap();
+            assert_eq!(ledger.head().seq, n as u64, "{n}");
+            let note = format!(
+                "upgraded the ledger to the journal layout ({}, head {n})",
+                records(n as u64)
+            );
+            assert!(
+                ledger.recovery_notes().contains(&note),
+                "{n}: {:?}",
+                ledger.recovery_notes()
+            );
+            // Every record, byte for byte, in the journal and in the new sled.
+            let journal = ledger.journal().unwrap();
+            let frames: Vec<(crate::journal::Frame, Vec<Vec<u8>>)> = journal
+                .frames_from(0)
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            let in_journal: Vec<Vec<u8>> = frames.iter().flat_map(|(_, r)| r.clone()).collect();
+            assert_eq!(in_journal, records, "{n}");
+            let sizes: Vec<u32> = frames.iter().map(|(f, _)| f.count).collect();
+            let expected: Vec<u32> = (0..n.div_ceil(1000))
+                .map(|i| (n - i * 1000).min(1000) as u32)
+                .collect();
+            assert_eq!(sizes, expected, "{n}");
+            // One commit: the last frame.
+            let commits: Vec<bool> = frames.iter().map(|(f, _)| f.commit).collect();
+            assert_eq!(commits.iter().filter(|c| **c).count(), 1, "{n}");
+            assert!(commits.last().unwrap(), "{n}");
+            for (seq, bytes) in records.iter().enumerate() {
+                let stored = ledger.record_bytes(seq as u64 + 1).unwrap().unwrap();
+                assert_eq!(&stored[..], &bytes[..]);
+                Record::decode(bytes).unwrap();
+            }
+            // Progress counted each record once, up to the total.
+            assert!(
+                seen.iter().any(|&(d, t)| d == n as u64 && t == n as u64),
+                "{n}: {:?}",
+                seen.last()
+            );
+            assert!(!dir.path().join(PRE_JOURNAL_DIR).exists());
+            assert!(!dir.path().join("conf").exists());
+            crate::verify::verify(&ledger, None).unwrap();
+        }
+    }
+}
