@@ -496,7 +496,7 @@ mod tests {
             assert_eq!(ledger.head().seq, n as u64, "{n}");
             let note = format!(
                 "upgraded the ledger to the journal layout ({}, head {n})",
-                records(n as u64)
+                super::records(n as u64)
             );
             assert!(
                 ledger.recovery_notes().contains(&note),
