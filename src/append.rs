@@ -175,6 +175,7 @@ impl<'l, 'c> Stage<'l, 'c> {
             }
         }
         let firsts = self.check(&event, &at)?;
+        self.check_registrations_live(&event, &at)?;
         let recorded_at = next_recorded_at(self.last_recorded, self.clock.now);
         let (record, bytes) =
             Record::seal(object, event, self.next_seq, recorded_at, &self.prev_hash);
@@ -249,6 +250,78 @@ impl<'l, 'c> Stage<'l, 'c> {
         let firsts = self.check(&record.event, &at)?;
         let bytes = record.bytes();
         self.stage(record, bytes, firsts)
+    }
+
+    /// Rules for new events only (a stored record is never refused by a rule made
+    /// after it): a party, actor or proposal whose registration was retracted takes no
+    /// new events; a registration that counted events still refer to cannot be
+    /// retracted (they are named).
+    fn check_registrations_live(&self, event: &Event, at: &Location) -> Result<()> {
+        for (kind, slug, field) in event.references() {
+            if !matches!(kind, Kind::Party | Kind::Actor | Kind::Proposal) {
+                continue;
+            }
+            let Some(seq) = self.registered(kind, slug)? else {
+                continue;
+            };
+            let registration = self.record_any(seq)?.event.id;
+            if let Some(by) = self.removed(&registration)? {
+                return Err(Error::invalid(
+                    at,
+                    format!(
+                        "field `{field}`: {kind} `{slug}` was retracted (its registration, seq {seq}, by the record at seq {by}) and takes no new events"
+                    ),
+                ));
+            }
+        }
+        let Some(target) = event.removes() else {
+            return Ok(());
+        };
+        let Some(target_seq) = self.seq_of(&target)? else {
+            return Ok(());
+        };
+        let target_event = self.record_any(target_seq)?.event;
+        let Some((kind, slug)) = target_event
+            .registers()
+            .filter(|(kind, _)| matches!(kind, Kind::Party | Kind::Actor | Kind::Proposal))
+        else {
+            return Ok(());
+        };
+        if event.supersedes.is_some() {
+            // A correction restates the registration (checked above): it stays.
+            return Ok(());
+        }
+        // Who still refers to it: every counted record that names it (a rare write:
+        // one pass over the log).
+        let mut referrers = Vec::new();
+        for seq in 1..self.next_seq {
+            if seq == target_seq {
+                continue;
+            }
+            let record = self.record_any(seq)?;
+            let names_it = record
+                .event
+                .references()
+                .iter()
+                .any(|(k, s, _)| *k == kind && *s == slug);
+            if names_it && self.removed(&record.event.id)?.is_none() {
+                referrers.push(format!("seq {seq} ({})", record.event.type_name()));
+            }
+        }
+        if referrers.is_empty() {
+            return Ok(());
+        }
+        let shown = referrers.len().min(5);
+        Err(Error::invalid(
+            at,
+            format!(
+                "field `target`: {kind} `{slug}` is still named by {} counted event{}: {}{}; retract those first",
+                referrers.len(),
+                if referrers.len() == 1 { "" } else { "s" },
+                referrers[..shown].join(", "),
+                if referrers.len() > shown { ", …" } else { "" }
+            ),
+        ))
     }
 
     /// Checks the ledger's rules: references exist, registrations are new, a text

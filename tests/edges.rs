@@ -501,3 +501,81 @@ fn a_correction_across_kinds_of_fact_is_refused() {
         .run(&["append", "-"])
         .ok();
 }
+
+/// A registration that counted events still refer to cannot be retracted (they are
+/// named); once a registration is retracted, the entity takes no new events.
+#[test]
+fn a_retracted_registration_takes_no_new_events_and_a_named_one_stays() {
+    let ledger = TestLedger::bundled();
+    let export = ledger.export();
+    let records: Vec<serde_json::Value> = export
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let id_of = |pred: &dyn Fn(&serde_json::Value) -> bool| {
+        records.iter().find(|r| pred(r)).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // Party `us` and an actor are named by counted events: refused, naming them.
+    let us = id_of(&|r| r["type"] == "party_registered" && r["party"] == "us");
+    let run = ledger.run(&["retract", &us, "--reason", "test"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.error().contains("party `us` is still named by"),
+        "{}",
+        run.error()
+    );
+    assert!(
+        run.error().contains("retract those first"),
+        "{}",
+        run.error()
+    );
+    let actor = records
+        .iter()
+        .find(|r| r["type"] == "statement_made" && r["actor"].is_string())
+        .unwrap()["actor"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let actor_id = id_of(&|r| r["type"] == "actor_registered" && r["actor"] == actor.as_str());
+    let run = ledger.run(&["retract", &actor_id, "--reason", "test"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.error()
+            .contains(&format!("actor `{actor}` is still named by")),
+        "{}",
+        run.error()
+    );
+    assert_eq!(ledger.export(), export);
+    // A party nobody names can be retracted; then it takes no new events.
+    let out = ledger.register_party("fr", "France");
+    let fr = out
+        .split(" id ")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    ledger.ok(&["retract", &fr, "--reason", "registered by mistake"]);
+    let run = ledger.run(&[
+        "append",
+        "position_stated",
+        "--provision",
+        "nato-membership",
+        "--party",
+        "fr",
+        "--stance",
+        "supports",
+        "--occurred-at",
+        "2025-12-03",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.error().contains("party `fr` was retracted"),
+        "{}",
+        run.error()
+    );
+}
