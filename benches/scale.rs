@@ -1534,6 +1534,8 @@ struct Candidate {
     provision: u32,
     kind: u8, // 0 statement, 1 position, 2 status, 3 amendment
     proposal: u16,
+    /// A position's party (a correction restates the same party's stance).
+    party: u16,
 }
 
 struct Gen {
@@ -1879,11 +1881,16 @@ impl Gen {
         &mut self,
         p: usize,
         occurred: Instant,
-        supersedes: Option<Uuid>,
+        supersedes: Option<(Uuid, usize)>,
     ) -> Result<(), BoxError> {
         let (mut o, id, at) = self.base("position_stated", occurred, true);
         o.insert("provision".into(), json!(self.provisions[p]));
-        o.insert("party".into(), json!(self.rng.pick(PARTIES)));
+        let party = match supersedes {
+            Some((_, party)) => party,
+            None => self.rng.below(PARTIES.len()),
+        };
+        let supersedes = supersedes.map(|(id, _)| id);
+        o.insert("party".into(), json!(PARTIES[party]));
         o.insert("stance".into(), json!(self.rng.pick(STANCES)));
         o.insert("summary".into(), json!(self.sentence(8, 20)));
         if let Some(s) = supersedes {
@@ -1894,6 +1901,7 @@ impl Gen {
             provision: p as u32,
             kind: 1,
             proposal: 0,
+            party: party as u16,
         });
         self.emit(Value::Object(o), at)
     }
@@ -1918,6 +1926,7 @@ impl Gen {
             provision: p as u32,
             kind: 2,
             proposal: 0,
+            party: 0,
         });
         self.emit(Value::Object(o), at)
     }
@@ -1944,6 +1953,7 @@ impl Gen {
             provision: p as u32,
             kind: 3,
             proposal: proposal as u16,
+            party: 0,
         });
         self.emit(Value::Object(o), at)
     }
@@ -1970,6 +1980,7 @@ impl Gen {
                 provision: p as u32,
                 kind: 0,
                 proposal: 0,
+                party: 0,
             });
         }
         if !self.held.is_empty() && self.rng.chance(0.3) {
@@ -2001,7 +2012,7 @@ impl Gen {
         let occurred = self.t;
         match c.kind {
             0 => self.statement_at(Some(p), Some(c.id)),
-            1 => self.position(p, occurred, Some(c.id)),
+            1 => self.position(p, occurred, Some((c.id, c.party as usize))),
             2 => self.status(p, occurred, Some(c.id)),
             _ => self.amend(p, c.proposal as usize, occurred, Some(c.id)),
         }

@@ -379,7 +379,7 @@ fn retracting_an_unknown_event() {
 fn retracting_twice() {
     let retract = |id: &str| {
         format!(
-            r#"{{"type":"event_retracted","occurred_at":"2025-12-03","id":"{id}","target":"{FIRST_PARTY}","reason":"wrong"}}"#
+            r#"{{"type":"event_retracted","occurred_at":"2025-12-03","id":"{id}","target":"{CORRECTION}","reason":"wrong"}}"#
         )
     };
     let text = format!("{}\n{}\n", retract(NEW_A), retract(NEW_B));
@@ -404,7 +404,7 @@ fn superseding_a_retraction() {
     let text = format!(
         "{}\n{}\n",
         format_args!(
-            r#"{{"type":"event_retracted","occurred_at":"2025-12-03","id":"{NEW_A}","target":"{FIRST_PARTY}","reason":"wrong"}}"#
+            r#"{{"type":"event_retracted","occurred_at":"2025-12-03","id":"{NEW_A}","target":"{CORRECTION}","reason":"wrong"}}"#
         ),
         party(&format!(r#""party":"fr","supersedes":"{NEW_A}""#))
     );

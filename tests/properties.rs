@@ -1108,7 +1108,13 @@ impl Model {
                 None,
             ),
             Raw::Retract(i) => {
-                let candidates = self.removable();
+                // A party, actor or proposal registration is not retracted here: named
+                // by later events, the ledger refuses it (see `edges.rs`).
+                let candidates: Vec<&Ev> = self
+                    .removable()
+                    .into_iter()
+                    .filter(|e| !matches!(e.body, B::Party(_) | B::Actor | B::Proposal(_)))
+                    .collect();
                 if candidates.is_empty() {
                     return None;
                 }
