@@ -35,6 +35,8 @@ use crate::event::{Body, Event, Kind, Slug};
 use crate::time::Instant;
 
 pub const LOG: u8 = b'L';
+/// The tag of the id index (`I` uuid → seq).
+pub const ID: u8 = b'I';
 pub const META_HEAD: &[u8] = b"Mhead";
 pub const META_PENDING: &[u8] = b"Mpending";
 pub const INDEX_TAGS: &[u8] = b"IEDHRTZX";

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::chain::{Record, GENESIS_HASH};
-use crate::error::{Error, Result};
+use crate::error::{Error, Location, Result};
 use crate::event::{Kind, Slug};
 use crate::index::{self, Entry};
 use crate::journal::Journal;
@@ -389,6 +389,132 @@ impl Ledger {
     /// The seq of the event with this id.
     pub fn seq_of(&self, id: &uuid::Uuid) -> Result<Option<u64>> {
         self.indexed_seq(&index::id_key(id))
+    }
+
+    /// The shortest prefix of the id's 32 hex digits that no other event id in the
+    /// ledger starts with, and never fewer than 8 digits (as git and jj show ids).
+    pub fn short_id(&self, id: &uuid::Uuid) -> String {
+        let hex = id.simple().to_string();
+        let key = index::id_key(id);
+        let shared = |other: Option<sled::IVec>| -> usize {
+            other
+                .filter(|k| k.len() == key.len() && k[0] == key[0])
+                .map(|k| {
+                    let other = uuid::Uuid::from_slice(&k[1..])
+                        .unwrap_or_default()
+                        .simple()
+                        .to_string();
+                    hex.chars()
+                        .zip(other.chars())
+                        .take_while(|(a, b)| a == b)
+                        .count()
+                })
+                .unwrap_or(0)
+        };
+        let before = self
+            .db
+            .range(..key.clone())
+            .next_back()
+            .and_then(|r| r.ok())
+            .map(|(k, _)| k);
+        let after = self
+            .db
+            .range((
+                std::ops::Bound::Excluded(key.clone()),
+                std::ops::Bound::Unbounded,
+            ))
+            .next()
+            .and_then(|r| r.ok())
+            .map(|(k, _)| k);
+        let len = (shared(before).max(shared(after)) + 1).clamp(8, 32);
+        hex[..len].to_string()
+    }
+
+    /// The event an argument names: a whole id, `seq:N`, or a unique prefix (4 hex
+    /// digits at least) of an id. Errors: [`Error::NotFound`] when none matches;
+    /// [`Error::Invalid`] (naming the candidates) when a prefix is ambiguous or the
+    /// text is none of these.
+    pub fn find_id(&self, text: &str) -> Result<uuid::Uuid> {
+        let at = Location::default();
+        if let Some(seq) = text.strip_prefix("seq:") {
+            let seq: u64 = seq.parse().map_err(|_| {
+                Error::invalid(&at, format!("`{text}`: `seq:` takes a record number"))
+            })?;
+            return match self.record(seq)? {
+                Some(record) => Ok(record.event.id),
+                None => Err(Error::NotFound(format!(
+                    "`{text}`: the ledger has records 1 to {}",
+                    self.head.seq
+                ))),
+            };
+        }
+        if let Ok(id) = uuid::Uuid::parse_str(text) {
+            return match self.seq_of(&id)? {
+                Some(_) => Ok(id),
+                None => Err(Error::NotFound(format!(
+                    "no event with id {id} in the ledger"
+                ))),
+            };
+        }
+        let digits: String = text
+            .chars()
+            .filter(|c| *c != '-')
+            .collect::<String>()
+            .to_lowercase();
+        if digits.len() < 4 || digits.len() > 32 || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Error::invalid(
+                &at,
+                format!(
+                    "`{}` is not an event id: give an id, `seq:N`, or the first 4 or more hex digits of an id",
+                    text.escape_debug()
+                ),
+            ));
+        }
+        let whole_bytes: Vec<u8> = (0..digits.len() / 2)
+            .map(|i| u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).expect("hex digits"))
+            .collect();
+        let mut prefix = vec![index::ID];
+        prefix.extend_from_slice(&whole_bytes);
+        let mut found = Vec::new();
+        for item in self.db.scan_prefix(&prefix) {
+            let (key, value) = item?;
+            let Ok(id) = uuid::Uuid::from_slice(&key[1..]) else {
+                continue;
+            };
+            let committed = index::seq_from(&value).filter(|&seq| seq <= self.head.seq);
+            if let (Some(seq), true) = (committed, id.simple().to_string().starts_with(&digits)) {
+                found.push((id, seq));
+                if found.len() > 8 {
+                    break;
+                }
+            }
+        }
+        match found.as_slice() {
+            [] => Err(Error::NotFound(format!(
+                "no event id starts with `{digits}`"
+            ))),
+            [(id, _)] => Ok(*id),
+            many => {
+                let listed: Vec<String> = many
+                    .iter()
+                    .take(8)
+                    .map(|(id, seq)| format!("{} (seq {seq})", self.short_id(id)))
+                    .collect();
+                Err(Error::invalid(
+                    &at,
+                    format!(
+                        "`{digits}` starts {} event ids: {}{}; give more digits",
+                        if many.len() > 8 {
+                            "more than 8".to_string()
+                        } else {
+                            many.len().to_string()
+                        },
+                        listed.join(", "),
+                        if many.len() > 8 { ", …" } else { "" }
+                    ),
+                ))
+            }
+        }
     }
 
     /// The seq of the event that retracted or superseded this one.

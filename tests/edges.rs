@@ -579,3 +579,84 @@ fn a_retracted_registration_takes_no_new_events_and_a_named_one_stays() {
         run.error()
     );
 }
+
+/// Ids made within minutes of each other share their first 8 digits (UUIDv7 is
+/// time-ordered): tables show the shortest prefix unique in the ledger (8 digits at
+/// least), and any unique prefix, or `seq:N`, is taken wherever an id is; an
+/// ambiguous prefix is an error listing the candidates.
+#[test]
+fn short_ids_are_unique_and_any_unique_prefix_or_seq_names_an_event() {
+    let ledger = TestLedger::new();
+    for (slug, name) in [("fr", "France"), ("de", "Germany"), ("it", "Italy")] {
+        ledger.register_party(slug, name);
+    }
+    let ids: Vec<String> = crate::common::json(&ledger, &["log", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().replace('-', ""))
+        .collect();
+    let shared = ids[0]
+        .chars()
+        .zip(ids[1].chars())
+        .take_while(|(a, b)| a == b)
+        .count();
+    assert!(shared >= 8, "the ids share {shared} digits: {ids:?}");
+    // The log shows each id by a prefix no other id has.
+    let log = ledger.ok(&["log"]);
+    for (i, id) in ids.iter().enumerate() {
+        let others: Vec<&String> = ids
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, o)| o)
+            .collect();
+        let shown = (8..=32)
+            .map(|n| &id[..n])
+            .find(|p| log.contains(*p) && others.iter().all(|o| !o.starts_with(*p)))
+            .unwrap_or_else(|| panic!("no unique prefix of {id} in\n{log}"));
+        assert!(shown.len() >= 8);
+    }
+    // An ambiguous prefix names the candidates; a unique one and `seq:N` name the event.
+    let run = ledger.run(&["retract", &ids[0][..8], "--reason", "x"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.error().contains("event ids:")
+            && run.error().contains("(seq 1)")
+            && run.error().contains("give more digits"),
+        "{}",
+        run.error()
+    );
+    let unique = (8..=32)
+        .map(|n| &ids[2][..n])
+        .find(|p| !ids[0].starts_with(*p) && !ids[1].starts_with(*p))
+        .unwrap();
+    ledger.ok(&["retract", unique, "--reason", "registered twice"]);
+    ledger.ok(&["retract", "seq:2", "--reason", "registered twice"]);
+    let log = crate::common::json(&ledger, &["log", "--json"]);
+    let targets: Vec<String> = log.as_array().unwrap()[3..]
+        .iter()
+        .map(|r| r["target"].as_str().unwrap().replace('-', ""))
+        .collect();
+    assert_eq!(targets, vec![ids[2].clone(), ids[1].clone()]);
+    // `--supersedes` takes a prefix too; a prefix that names nothing is said so.
+    let run = ledger.run(&[
+        "append",
+        "party_registered",
+        "--party",
+        "fr",
+        "--name",
+        "French Republic",
+        "--supersedes",
+        "seq:1",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = ledger.run(&["retract", "ffff0000", "--reason", "x"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.error()
+            .contains("field `target`: no event id starts with `ffff0000`"),
+        "{}",
+        run.error()
+    );
+}

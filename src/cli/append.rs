@@ -94,11 +94,26 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
 /// Appends one object and returns what happened.
 pub fn append_one(
     ctx: &Ctx,
-    object: Map<String, Value>,
+    mut object: Map<String, Value>,
     at: Location,
     expect_seq: Option<u64>,
 ) -> Result<Summary, CliError> {
     ctx.write(|ledger| {
+        // Ids given as arguments (flags, `retract ID`) may be a unique prefix or
+        // `seq:N`; JSON input carries whole ids, as the contract says.
+        if at.0.is_empty() {
+            for field in ["target", "supersedes"] {
+                if let Some(Value::String(text)) = object.get(field) {
+                    let id = ledger.find_id(text).map_err(|err| match err {
+                        Error::Invalid { message, .. } | Error::NotFound(message) => {
+                            Error::invalid(&at, format!("field `{field}`: {message}"))
+                        }
+                        other => other,
+                    })?;
+                    object.insert(field.into(), Value::String(id.to_string()));
+                }
+            }
+        }
         let mut new_id = || ctx.env.new_id();
         let clock = Clock {
             now: ctx.env.now,

@@ -42,7 +42,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         t.add_row(vec![
             line.field.clone(),
             render::value(&line.value),
-            render::cited(&line.event),
+            render::cited(&ledger, &line.event),
         ]);
     }
     writeln!(out, "{t}")?;

@@ -78,7 +78,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         let by = c
             .event
             .as_ref()
-            .map(render::cited)
+            .map(|c| render::cited(&ledger, c))
             .unwrap_or_else(|| "(before the cut)".into());
         // A correction shows what it changed, member by member.
         let (from, to) = if c.fields.is_empty() {

@@ -40,14 +40,14 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     let mut t = render::table(&["seq", "occurred", "recorded", "event", "source", "id"]);
     for entry in &entries {
         let r = &entry.record;
-        let mut event = format!("{}: {}", r.event.type_name(), render::subject(r));
+        let mut event = format!("{}: {}", r.event.type_name(), render::subject(&ledger, r));
         if let Some(who) = r.event.who() {
             event.push_str(&format!("\n— {who}"));
         }
         if let Some((by, seq)) = entry.removed_by {
             event.push_str(&format!(
                 "\n✗ removed by {} (seq {seq})",
-                render::short(&by)
+                render::short(&ledger, &by)
             ));
         }
         t.add_row(vec![
@@ -60,7 +60,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
                 .as_ref()
                 .map(|s| s.outlet.clone())
                 .unwrap_or_default(),
-            render::short(&r.event.id),
+            render::short(&ledger, &r.event.id),
         ]);
     }
     writeln!(

@@ -40,8 +40,8 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             render::when(&r.recorded_at),
             render::when(&r.event.occurred_at),
             r.event.type_name().to_string(),
-            render::subject(&r),
-            render::short(&r.event.id),
+            render::subject(&ledger, &r),
+            render::short(&ledger, &r.event.id),
         ]);
     }
     writeln!(out, "{t}")?;

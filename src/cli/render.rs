@@ -80,8 +80,10 @@ pub fn known(cut: &crate::query::Cut) -> String {
     }
 }
 
-pub fn short(id: &Uuid) -> String {
-    id.simple().to_string()[..8].to_string()
+/// An event id as people read it: the shortest prefix unique in the ledger, at
+/// least 8 hex digits (any unique prefix is taken back wherever an id is).
+pub fn short(ledger: &Ledger, id: &Uuid) -> String {
+    ledger.short_id(id)
 }
 
 /// Looks up the records that state fields name, for their sources.
@@ -101,7 +103,7 @@ impl Sources<'_> {
             .record(id)
             .and_then(|r| r.event.source.as_ref().map(|s| s.outlet.clone()))
             .unwrap_or_else(|| "no source".into());
-        format!("{outlet}; event {}", short(id))
+        format!("{outlet}; event {}", short(self.ledger, id))
     }
 }
 
@@ -178,7 +180,7 @@ pub fn provision(out: &mut dyn Write, state: &StateAt, sources: &Sources) -> Res
         out,
         "  {} events counted, last {}",
         s.events,
-        short(&s.last_event)
+        short(sources.ledger, &s.last_event)
     )?;
     Ok(())
 }
@@ -233,7 +235,7 @@ pub fn provisions(out: &mut dyn Write, states: &[StateAt]) -> Result<(), CliErro
 }
 
 /// One line for a record in logs and histories: the entity it is about.
-pub fn subject(record: &Record) -> String {
+pub fn subject(ledger: &Ledger, record: &Record) -> String {
     use crate::event::Body::*;
     match &record.event.body {
         PartyRegistered { party, .. } => party.to_string(),
@@ -265,12 +267,12 @@ pub fn subject(record: &Record) -> String {
         } => format!("{provision}: {party} {stance}"),
         MeetingScheduled { meeting, .. } | MeetingHeld { meeting, .. } => meeting.to_string(),
         StatementMade { quote, .. } => quote.clone(),
-        EventRetracted { target, reason } => format!("{} ({reason})", short(target)),
+        EventRetracted { target, reason } => format!("{} ({reason})", short(ledger, target)),
     }
 }
 
 /// An event as the audit views show it: when, recorded when, who, source, id.
-pub fn cited(c: &crate::audit::Cited) -> String {
+pub fn cited(ledger: &Ledger, c: &crate::audit::Cited) -> String {
     let who = c
         .actor
         .as_ref()
@@ -291,7 +293,7 @@ pub fn cited(c: &crate::audit::Cited) -> String {
             line.push_str(&format!(" <{url}>"));
         }
     }
-    line.push_str(&format!("\nevent {} (seq {})", short(&c.id), c.seq));
+    line.push_str(&format!("\nevent {} (seq {})", short(ledger, &c.id), c.seq));
     line
 }
 

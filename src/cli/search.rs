@@ -122,14 +122,14 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     for m in &matches {
         let mut event = m.type_name.to_string();
         if let Some(by) = m.removed_by {
-            event.push_str(&format!("\n✗ removed by {}", render::short(&by)));
+            event.push_str(&format!("\n✗ removed by {}", render::short(&ledger, &by)));
         }
         t.add_row(vec![
             render::when(&m.occurred_at),
             event,
             m.provisions.join("\n"),
             format!("{}: {}", m.field, m.value),
-            render::short(&m.id),
+            render::short(&ledger, &m.id),
         ]);
     }
     writeln!(out, "{t}")?;

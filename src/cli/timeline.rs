@@ -199,7 +199,7 @@ fn tooltip(marker: &Marker) -> String {
         lines.push(format!("source: {}", source.outlet));
     }
     if let Some(by) = marker.removed_by {
-        lines.push(format!("removed by event {}", render::short(&by)));
+        lines.push(format!("removed by event {by}"));
     }
     lines.push("(click for details)".into());
     lines.join("\n")
