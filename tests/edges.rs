@@ -3,6 +3,22 @@
 
 use crate::common::{TestLedger, NOW};
 
+/// The stored records of an export.
+fn stored(export: &str) -> Vec<serde_json::Value> {
+    export
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The id of the first record `pred` picks.
+fn id_where(records: &[serde_json::Value], pred: &dyn Fn(&serde_json::Value) -> bool) -> String {
+    records.iter().find(|r| pred(r)).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 const EVENT: &str = r#"{"id":"0190aaaa-0000-7000-8000-000000000001","type":"party_registered","occurred_at":"2025-11-20","party":"fr","name":"France"}"#;
 
 /// A retry of an append that succeeded is a no-op success, before `--expect-seq` is
@@ -447,16 +463,8 @@ fn a_correction_diff_says_what_changed_member_by_member() {
 fn a_correction_across_kinds_of_fact_is_refused() {
     let ledger = TestLedger::bundled();
     let export = ledger.export();
-    let records: Vec<serde_json::Value> = export
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let id_of = |pred: &dyn Fn(&serde_json::Value) -> bool| {
-        records.iter().find(|r| pred(r)).unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let records = stored(&export);
+    let id_of = |pred: &dyn Fn(&serde_json::Value) -> bool| id_where(&records, pred);
     let us = id_of(&|r| r["type"] == "party_registered" && r["party"] == "us");
     let status = |supersedes: &str, provision: &str| {
         format!(
@@ -508,16 +516,8 @@ fn a_correction_across_kinds_of_fact_is_refused() {
 fn a_retracted_registration_takes_no_new_events_and_a_named_one_stays() {
     let ledger = TestLedger::bundled();
     let export = ledger.export();
-    let records: Vec<serde_json::Value> = export
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let id_of = |pred: &dyn Fn(&serde_json::Value) -> bool| {
-        records.iter().find(|r| pred(r)).unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let records = stored(&export);
+    let id_of = |pred: &dyn Fn(&serde_json::Value) -> bool| id_where(&records, pred);
     // Party `us` and an actor are named by counted events: refused, naming them.
     let us = id_of(&|r| r["type"] == "party_registered" && r["party"] == "us");
     let run = ledger.run(&["retract", &us, "--reason", "test"]);
