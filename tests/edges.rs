@@ -660,3 +660,64 @@ fn short_ids_are_unique_and_any_unique_prefix_or_seq_names_an_event() {
         run.error()
     );
 }
+
+/// `list` and `search` count removals as of everything the ledger holds, like every
+/// other read, even when its records are stamped after this machine's clock.
+#[test]
+fn list_and_search_see_records_stamped_after_the_clock() {
+    let ledger = TestLedger::new();
+    let future = || ledger.at("2030-01-01T00:00:00Z");
+    future()
+        .run(&[
+            "append",
+            "party_registered",
+            "--party",
+            "fr",
+            "--name",
+            "France",
+            "--occurred-at",
+            "2025-11-20",
+        ])
+        .ok();
+    let out = future()
+        .run(&[
+            "append",
+            "party_registered",
+            "--party",
+            "de",
+            "--name",
+            "Germany",
+            "--occurred-at",
+            "2025-11-20",
+        ])
+        .ok();
+    let id = out
+        .split(" id ")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    future()
+        .run(&[
+            "retract",
+            &id,
+            "--reason",
+            "a mistake",
+            "--occurred-at",
+            "2025-11-21",
+        ])
+        .ok();
+    // The clock is now behind every record: the retraction still counts.
+    let list = ledger.ok(&["list", "parties", "--json"]);
+    assert!(
+        list.contains("\"fr\"") && !list.contains("\"de\""),
+        "{list}"
+    );
+    let search = ledger.ok(&["search", "Germany", "--json"]);
+    assert!(
+        search.contains("removed") || search.contains("retracted"),
+        "{search}"
+    );
+}

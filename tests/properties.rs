@@ -1727,6 +1727,59 @@ proptest! {
         prop_assert_eq!(verified, Ok(()));
     }
 }
+/// `list provisions`, through the real binary: each provision with the events that
+/// draft, name or touch it, retracted and superseded ones left out, and their first
+/// and last valid times.
+fn list_provisions_oracle(evs: &[Ev]) -> Vec<(String, u64, T, T)> {
+    let now = KnownCut::at(far());
+    let mut out = Vec::new();
+    for (i, name) in PROVISIONS.iter().enumerate() {
+        let about: Vec<&Ev> = evs
+            .iter()
+            .filter(|e| e.provs().contains(&i) && remover(evs, e.id, now).is_none())
+            .collect();
+        if let (Some(first), Some(last)) = (
+            about.iter().map(|e| e.occurred).min(),
+            about.iter().map(|e| e.occurred).max(),
+        ) {
+            out.push((name.to_string(), about.len() as u64, first, last));
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(32), ..ProptestConfig::default() })]
+
+    /// `list provisions --json` (counting in the CLI) equals the oracle.
+    #[test]
+    fn list_counts_through_the_binary_equal_the_oracle(
+        steps in prop::collection::vec(step(), 1..24),
+    ) {
+        let (dir, ledger, model) = build(&steps, 3);
+        drop(ledger);
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_pactlog"))
+            .env_clear()
+            .env("PACTLOG_DB", dir.path().join("l"))
+            .env("PACTLOG_NOW", "2099-01-01T00:00:00Z")
+            .args(["list", "provisions", "--json"])
+            .output()
+            .unwrap();
+        prop_assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let listed: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let got: Vec<(String, u64, T, T)> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let t = |f: &str| pactlog::time::parse_rfc3339(e[f].as_str().unwrap()).unwrap();
+                (e["slug"].as_str().unwrap().to_string(), e["events"].as_u64().unwrap(), t("first"), t("last"))
+            })
+            .collect();
+        prop_assert_eq!(got, list_provisions_oracle(&model.evs));
+    }
+}
+
 // ---------------------------------------------------------------------------------
 // Snapshot invalidation and a dying import, by hand.
 

@@ -65,7 +65,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     let ledger = ctx.open(Access::Existing)?;
     let kind = args.kind.kind();
     let records = ledger.records(1).collect::<Result<Vec<_>, _>>()?;
-    let removed = query::removals(&records, &[], query::Known::at(ctx.env.now));
+    let removed = query::removals(&records, &[], query::Known::at(ctx.latest(&ledger)));
     let mut entries: BTreeMap<Slug, Entry> = BTreeMap::new();
     for record in records
         .iter()

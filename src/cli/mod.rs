@@ -398,6 +398,16 @@ impl Ctx<'_> {
         }
     }
 
+    /// The default record-time cut: everything the ledger holds, even records stamped
+    /// after this machine's clock (record time never decreases, and an export from a
+    /// machine whose clock ran ahead keeps its times).
+    pub fn latest(&self, ledger: &Ledger) -> Instant {
+        ledger
+            .head()
+            .recorded_at
+            .map_or(self.env.now, |head| head.max(self.env.now))
+    }
+
     /// Resolves a command's `--at` and `--known-at` into a cut.
     pub fn cut_of(
         &self,
@@ -415,13 +425,7 @@ impl Ctx<'_> {
         known_at: Option<&str>,
     ) -> Result<crate::query::Cut, CliError> {
         // The record-time cut first: a meeting as --at is resolved as known then.
-        // By default everything the ledger holds counts, even records stamped after
-        // this machine's clock (record time never decreases, and an export from a
-        // machine whose clock ran ahead keeps its times).
-        let latest = ledger
-            .head()
-            .recorded_at
-            .map_or(self.env.now, |head| head.max(self.env.now));
+        let latest = self.latest(ledger);
         let (known_at, known_seq) = match known_at {
             None => (latest, None),
             Some(_) => match self.when(known_at, "--known-at")? {

@@ -90,7 +90,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     let ledger = ctx.open(Access::Existing)?;
     let needle = args.text.to_lowercase();
     let records = ledger.records(1).collect::<Result<Vec<_>, _>>()?;
-    let removed = query::removals(&records, &[], query::Known::at(ctx.env.now));
+    let removed = query::removals(&records, &[], query::Known::at(ctx.latest(&ledger)));
     let mut matches = Vec::new();
     for record in &records {
         let event = &record.event;
