@@ -220,6 +220,23 @@ fn a_journal_cut_inside_an_acknowledged_write_takes_the_records_back_from_sled()
         "wrote them back to the journal",
         "journal cut",
     );
+    // Which records the cut took is said, and that sled held them.
+    let ledger_again = TestLedger::bundled();
+    let path = journal(&ledger_again);
+    let len = std::fs::metadata(&path).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(len - 20)
+        .unwrap();
+    let run = ledger_again.run(&["verify"]);
+    assert!(
+        run.stderr.contains("the journal was cut after record 70")
+            && run.stderr.contains("sled holds the records after it"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// `verify` on the bundled record with one byte of its journal changed: exit 6 and
@@ -440,6 +457,16 @@ fn a_journal_tail_is_trimmed_only_when_nothing_acknowledged_is_lost() {
     std::fs::write(&path, &bytes).unwrap();
     assert_repaired(&ledger, &export, "never acknowledged", "garbage tail");
     assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, len);
+    // The same with sled gone: the witness names what the journal holds, so the tail
+    // is still an unfinished write and sled is rebuilt whole.
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend((0..500u32).map(|i| (i * 7 + 3) as u8));
+    std::fs::write(&path, &bytes).unwrap();
+    std::fs::remove_dir_all(sled_dir(&ledger)).unwrap();
+    let run = ledger.run(&["verify"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("never acknowledged"), "{}", run.stderr);
+    assert_eq!(ledger.export(), export);
     // The journal cut inside its last commit and sled gone: the witness says record
     // 71 was committed, so nothing is trimmed and every command says so.
     let ledger = TestLedger::bundled();
