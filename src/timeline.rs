@@ -29,6 +29,9 @@ pub struct Timeline {
     pub at: Instant,
     #[serde(serialize_with = "serde_instant::serialize")]
     pub known_at: Instant,
+    /// For a `seq:N` cut: N.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known_seq: Option<u64>,
     pub provisions: Vec<ProvisionLine>,
     pub meetings: Vec<MeetingMark>,
 }
@@ -141,6 +144,7 @@ pub fn timeline(ledger: &Ledger, provisions: &[Slug], cut: &Cut) -> Result<Timel
     Ok(Timeline {
         at: cut.at,
         known_at: cut.known_at,
+        known_seq: cut.known_seq,
         provisions: lines,
         meetings,
     })

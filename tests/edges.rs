@@ -179,6 +179,32 @@ fn a_seq_cut_counts_exactly_the_records_up_to_it_on_every_command() {
         export.contains("contested") && !export.contains("rejected"),
         "{export}"
     );
+    let timeline = crate::common::json(
+        &ledger,
+        &[
+            "timeline",
+            "nato-membership",
+            "--at",
+            "2025-12-10",
+            "--known-at",
+            "seq:72",
+            "--json",
+        ],
+    );
+    assert_eq!(timeline["known_seq"], 72);
+    let page = ledger.path("seq.html");
+    let wrote = ledger.ok(&[
+        "timeline",
+        "nato-membership",
+        "--known-at",
+        "seq:72",
+        "--html",
+        page.to_str().unwrap(),
+    ]);
+    assert!(wrote.contains("as known at seq:72"), "{wrote}");
+    assert!(std::fs::read_to_string(&page)
+        .unwrap()
+        .contains("as known at seq:72"));
 }
 
 /// Files the user asks for get the umask's mode, and a replaced file keeps its own: a

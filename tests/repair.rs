@@ -505,7 +505,13 @@ fn a_journal_tail_is_trimmed_only_when_nothing_acknowledged_is_lost() {
 #[test]
 fn standard_input_twice_is_a_usage_error() {
     let ledger = TestLedger::bundled();
-    let run = ledger.run(&["import", "-", "-"]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert_eq!(run.error(), "`-` (standard input) can be given only once");
+    let file = ledger.write("one.ndjson", b"");
+    for args in [
+        &["import", "-", "-"][..],
+        &["import", "-", file.to_str().unwrap(), "-"],
+    ] {
+        let run = ledger.run(args);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert_eq!(run.error(), "`-` (standard input) can be given only once");
+    }
 }

@@ -213,10 +213,15 @@ const PAD_R: f64 = 20.0;
 /// The whole page.
 pub fn html(timeline: &Timeline, known_at_given: bool) -> String {
     let mut page = String::new();
+    let known_cut = render::known(&crate::query::Cut {
+        at: timeline.at,
+        known_at: timeline.known_at,
+        known_seq: timeline.known_seq,
+    });
     let cuts = format!(
         "at {}, as known at {}",
         render::cut(&timeline.at),
-        render::cut(&timeline.known_at)
+        known_cut
     );
     let n_events: usize = timeline.provisions.iter().map(|p| p.markers.len()).sum();
     let _ = write!(
@@ -237,7 +242,7 @@ pub fn html(timeline: &Timeline, known_at_given: bool) -> String {
 "#,
         cuts = escape(&cuts),
         at = escape(&render::cut(&timeline.at)),
-        known = escape(&render::cut(&timeline.known_at)),
+        known = escape(&known_cut),
         at_full = escape(&time::format(&timeline.at)),
         known_full = escape(&time::format(&timeline.known_at)),
         n_prov = timeline.provisions.len(),
@@ -247,7 +252,7 @@ pub fn html(timeline: &Timeline, known_at_given: bool) -> String {
         let _ = writeln!(
             page,
             r#"<p class="known">Shown as the ledger knew it at {}: events recorded later are absent; events retracted or superseded by then are drawn hollow.</p>"#,
-            escape(&render::cut(&timeline.known_at))
+            escape(&known_cut)
         );
     }
     page.push_str(&legend(timeline));
