@@ -299,6 +299,11 @@ impl<'l, 'c> Stage<'l, 'c> {
                 continue;
             }
             let record = self.record_any(seq)?;
+            // A retraction names who made it, and cannot itself be retracted: it
+            // never pins a registration.
+            if matches!(record.event.body, Body::EventRetracted { .. }) {
+                continue;
+            }
             let names_it = record
                 .event
                 .references()

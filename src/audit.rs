@@ -118,6 +118,9 @@ pub struct Blame {
     pub at: Instant,
     #[serde(serialize_with = "serde_instant::serialize")]
     pub known_at: Instant,
+    /// For a `seq:N` cut: N.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known_seq: Option<u64>,
     pub fields: Vec<BlameLine>,
 }
 
@@ -144,6 +147,7 @@ pub fn blame(ledger: &Ledger, provision: &Slug, cut: &Cut) -> Result<Blame> {
         provision: provision.clone(),
         at: cut.at,
         known_at: cut.known_at,
+        known_seq: cut.known_seq,
         fields,
     })
 }
@@ -399,6 +403,9 @@ pub struct Comparison {
     pub at: Instant,
     #[serde(serialize_with = "serde_instant::serialize")]
     pub known_at: Instant,
+    /// For a `seq:N` cut: N.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known_seq: Option<u64>,
     pub provisions: Vec<ComparedProvision>,
 }
 
@@ -439,6 +446,7 @@ pub fn compare(ledger: &Ledger, left: &Slug, right: &Slug, cut: &Cut) -> Result<
         right: right.clone(),
         at: cut.at,
         known_at: cut.known_at,
+        known_seq: cut.known_seq,
         provisions,
     })
 }

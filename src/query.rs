@@ -203,6 +203,9 @@ pub struct StateAt {
     pub at: Instant,
     #[serde(serialize_with = "serde_instant::serialize")]
     pub known_at: Instant,
+    /// For a `seq:N` cut: N.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known_seq: Option<u64>,
     #[serde(flatten)]
     pub state: ProvisionState,
 }
@@ -214,6 +217,7 @@ impl StateAt {
             title: state.title.clone(),
             at: cut.at,
             known_at: cut.known_at,
+            known_seq: cut.known_seq,
             state,
         }
     }

@@ -144,13 +144,46 @@ fn open_caught_up(
                 rebuild(path, &reason, notes)?
             }
         }
-        (Some((mut ledger, _)), _) => {
-            // sled holds records the journal lacks: the journal lost its end.
-            ledger.attach(journal, lock);
-            rejournal(&mut ledger, &committed, notes)?;
-            let head = ledger.head().clone();
-            ledger.check_head_file(head.seq, &head.hash)?;
-            return Ok(ledger);
+        (Some((mut ledger, position)), _) => {
+            // sled holds records the journal lacks. They go back into the journal only
+            // when sled continues the journal's chain and the head witness says they
+            // were committed; a sled that diverges, or holds more than was ever
+            // acknowledged, is rebuilt from the journal instead.
+            let witness = store::read_head_file(path)?.map(|(seq, _)| seq);
+            let joins = match committed.seq {
+                0 => committed.hash == GENESIS_HASH,
+                seq => ledger
+                    .record(seq)?
+                    .is_some_and(|r| r.hash == committed.hash),
+            };
+            let acknowledged = witness.unwrap_or(position.seq);
+            if joins && acknowledged >= position.seq {
+                ledger.attach(journal, lock);
+                rejournal(&mut ledger, &committed, notes)?;
+                let head = ledger.head().clone();
+                ledger.check_head_file(head.seq, &head.hash)?;
+                return Ok(ledger);
+            }
+            if joins && acknowledged > committed.seq {
+                return Err(Error::Integrity(format!(
+                    "the journal ends at record {} but {acknowledged} were committed ({HEAD_FILE}); sled holds them, and records past them that were never committed: move `{SLED_DIR}` aside only after exporting what it holds",
+                    committed.seq
+                )));
+            }
+            let reason = if joins {
+                format!(
+                    "it holds records {}–{} that {HEAD_FILE} says were never committed",
+                    committed.seq + 1,
+                    position.seq
+                )
+            } else {
+                format!(
+                    "its record {} differs from the journal's: it is not this ledger's",
+                    committed.seq
+                )
+            };
+            drop(ledger);
+            rebuild(path, &reason, notes)?
         }
         (None, damage) => {
             let reason = damage.unwrap_or_default();

@@ -192,6 +192,19 @@ fn a_seq_cut_counts_exactly_the_records_up_to_it_on_every_command() {
         ],
     );
     assert_eq!(timeline["known_seq"], 72);
+    // Every --json cut says which records it counted.
+    for args in [
+        &["state", "nato-membership", "--known-at", "seq:72", "--json"][..],
+        &["blame", "nato-membership", "--known-at", "seq:72", "--json"],
+    ] {
+        assert_eq!(
+            crate::common::json(&ledger, args)["known_seq"],
+            72,
+            "{args:?}"
+        );
+    }
+    let all = crate::common::json(&ledger, &["state", "--known-at", "seq:72", "--json"]);
+    assert!(all.as_array().unwrap().iter().all(|s| s["known_seq"] == 72));
     let page = ledger.path("seq.html");
     let wrote = ledger.ok(&[
         "timeline",
@@ -604,6 +617,46 @@ fn a_retracted_registration_takes_no_new_events_and_a_named_one_stays() {
         "{}",
         run.error()
     );
+    // A retraction names who made it but never pins that actor's registration.
+    ledger.register_party("it", "Italy");
+    let out = ledger.ok(&[
+        "append",
+        "actor_registered",
+        "--actor",
+        "clerk",
+        "--name",
+        "A Clerk",
+        "--party",
+        "it",
+    ]);
+    let clerk = out
+        .split(" id ")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let out = ledger.ok(&[
+        "append",
+        "statement_made",
+        "--quote",
+        "q",
+        "--attribution",
+        "someone",
+        "--occurred-at",
+        "2025-12-03",
+    ]);
+    let quote = out
+        .split(" id ")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    ledger.ok(&["retract", &quote, "--reason", "r", "--actor", "clerk"]);
+    ledger.ok(&["retract", &clerk, "--reason", "registered by mistake"]);
 }
 
 /// Ids made within minutes of each other share their first 8 digits (UUIDv7 is

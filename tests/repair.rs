@@ -515,3 +515,53 @@ fn standard_input_twice_is_a_usage_error() {
         assert_eq!(run.error(), "`-` (standard input) can be given only once");
     }
 }
+
+/// Found by a new user: a sled folder from another ledger, or one holding records the
+/// head witness says were never committed, is never trusted over the journal: it is
+/// set aside and sled is rebuilt from the journal.
+#[test]
+fn a_sled_ahead_of_the_journal_is_trusted_only_for_what_was_committed() {
+    let statements = |ledger: &TestLedger, who: &str, n: usize| {
+        for i in 0..n {
+            ledger.ok(&[
+                "append",
+                "statement_made",
+                "--quote",
+                &format!("{who}{i}"),
+                "--attribution",
+                who,
+                "--occurred-at",
+                "2025-12-03",
+            ]);
+        }
+    };
+    // Another ledger's sled, longer and diverging after record 71.
+    let other = TestLedger::bundled();
+    statements(&other, "x", 3);
+    let ledger = TestLedger::bundled();
+    statements(&ledger, "y", 2);
+    let export = ledger.export();
+    std::fs::remove_dir_all(sled_dir(&ledger)).unwrap();
+    copy_dir(&sled_dir(&other), &sled_dir(&ledger));
+    assert_repaired(
+        &ledger,
+        &export,
+        "differs from the journal's: it is not this ledger's",
+        "foreign sled",
+    );
+    // The same ledger's sled holding records past what was committed (a copy taken
+    // later): the extra records are not absorbed.
+    let later = TestLedger::bundled();
+    let before = TestLedger::new();
+    copy_dir(&later.db, &before.db);
+    statements(&later, "z", 2);
+    let export = before.export();
+    std::fs::remove_dir_all(sled_dir(&before)).unwrap();
+    copy_dir(&sled_dir(&later), &sled_dir(&before));
+    assert_repaired(
+        &before,
+        &export,
+        "says were never committed",
+        "sled from later",
+    );
+}

@@ -114,7 +114,12 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     if args.json {
         return super::write_json(out, &matches);
     }
-    writeln!(out, "{} matches for “{}”", matches.len(), args.text)?;
+    writeln!(
+        out,
+        "{} matches for “{}”",
+        matches.len(),
+        args.text.escape_debug()
+    )?;
     if matches.is_empty() {
         return Ok(());
     }
