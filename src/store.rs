@@ -721,22 +721,14 @@ impl Ledger {
     pub fn settle(&mut self) -> Result<()> {
         let placeholder = sled::Config::new().temporary(true).open()?;
         drop(std::mem::replace(&mut self.db, placeholder));
-        let mut tries = 0;
-        loop {
-            match open_sled(&self.path.join(SLED_DIR)) {
-                Ok(db) => {
-                    self.db = db;
-                    return Ok(());
-                }
-                // sled's own lock may outlive the closed handle for a moment.
-                Err(Error::Locked { .. }) if tries < 2000 => {
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(5));
-                }
-                Err(err) => {
-                    self.lost = true;
-                    return Err(err);
-                }
+        match open_sled(&self.path.join(SLED_DIR)) {
+            Ok(db) => {
+                self.db = db;
+                Ok(())
+            }
+            Err(err) => {
+                self.lost = true;
+                Err(err)
             }
         }
     }
@@ -992,7 +984,23 @@ impl Ledger {
     }
 }
 
+/// Opens sled's files in `path`. sled's own lock can outlive a handle this process
+/// just closed by a moment (its threads finish flushing): a held lock is retried for
+/// up to two seconds before it is [`Error::Locked`].
 pub(crate) fn open_sled(path: &Path) -> Result<sled::Db> {
+    let mut tries = 0;
+    loop {
+        match open_sled_once(path) {
+            Err(Error::Locked { .. }) if tries < 400 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn open_sled_once(path: &Path) -> Result<sled::Db> {
     let shown = path.display().to_string();
     sled::Config::new()
         .path(path)
