@@ -3,7 +3,7 @@
 //! # Bird's-eye view
 //!
 //! Every statement, meeting and change to a proposal is an immutable event,
-//! appended to a log in one sled database and chained by SHA-256 so that any change
+//! journaled, appended to a log in one sled database and chained by SHA-256 so that any change
 //! to history is detected. Projections rebuild the state of any provision at any
 //! point on two time axes: when it happened (valid time, `occurred_at`) and when the
 //! ledger learned it (record time, `recorded_at`).
@@ -15,7 +15,9 @@
 //! - [`time`]: the two axes; days, instants and meeting cuts.
 //! - [`chain`]: stored records, canonical JSON, the hash chain.
 //! - [`index`]: the sled key layout and the indexes derived from the log.
-//! - [`store`]: the sled ledger: open, read, durable all-or-nothing writes.
+//! - [`journal`]: the write-ahead journal that makes a commit durable (zstd frames).
+//! - [`store`]: the sled ledger: reads, all-or-nothing writes through the journal.
+//! - [`recover`]: `Ledger::open`: lock, upgrade, sled caught up or rebuilt from the journal.
 //! - [`append`]: the write path: checks against the ledger, then one atomic write.
 //! - [`import`]: NDJSON and JSON-array readers with file and line numbers.
 //! - [`projection`]: pure folds giving a provision's state.
