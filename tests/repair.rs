@@ -46,6 +46,19 @@ fn assert_repaired(ledger: &TestLedger, export_before: &str, note: &str, what: &
     assert_eq!(again.stderr, "", "{what}");
 }
 
+/// Cuts `bytes` off the end of the ledger's journal; returns its path and length before.
+fn cut_journal(ledger: &TestLedger, bytes: u64) -> (PathBuf, u64) {
+    let path = journal(ledger);
+    let len = std::fs::metadata(&path).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(len - bytes)
+        .unwrap();
+    (path, len)
+}
+
 fn sled_dir(ledger: &TestLedger) -> PathBuf {
     ledger.db.join(pactlog::store::SLED_DIR)
 }
@@ -206,14 +219,7 @@ fn an_unfinished_write_at_the_end_of_the_journal_is_trimmed() {
 fn a_journal_cut_inside_an_acknowledged_write_takes_the_records_back_from_sled() {
     let ledger = TestLedger::bundled();
     let export = ledger.export();
-    let path = journal(&ledger);
-    let len = std::fs::metadata(&path).unwrap().len();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_len(len - 20)
-        .unwrap();
+    cut_journal(&ledger, 20);
     assert_repaired(
         &ledger,
         &export,
@@ -222,14 +228,7 @@ fn a_journal_cut_inside_an_acknowledged_write_takes_the_records_back_from_sled()
     );
     // Which records the cut took is said, and that sled held them.
     let ledger_again = TestLedger::bundled();
-    let path = journal(&ledger_again);
-    let len = std::fs::metadata(&path).unwrap().len();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_len(len - 20)
-        .unwrap();
+    cut_journal(&ledger_again, 20);
     let run = ledger_again.run(&["verify"]);
     assert!(
         run.stderr.contains("the journal was cut after record 70")
@@ -470,14 +469,7 @@ fn a_journal_tail_is_trimmed_only_when_nothing_acknowledged_is_lost() {
     // The journal cut inside its last commit and sled gone: the witness says record
     // 71 was committed, so nothing is trimmed and every command says so.
     let ledger = TestLedger::bundled();
-    let path = journal(&ledger);
-    let len = std::fs::metadata(&path).unwrap().len();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_len(len - 20)
-        .unwrap();
+    let (path, len) = cut_journal(&ledger, 20);
     std::fs::remove_dir_all(sled_dir(&ledger)).unwrap();
     let run = ledger.run(&["export"]);
     assert_clear_failure(&run, "acknowledged tail lost");
