@@ -255,6 +255,18 @@ fn written_files_get_the_umask_mode_or_keep_their_own() {
         ledger.ok(&full);
         assert_eq!(mode(&path), 0o640, "{name} rewritten");
     }
+    // Writing to a link writes the file it points to; the link stays a link.
+    let target = ledger.write("target.csv", b"old");
+    let link = ledger.path("link.csv");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    ledger.ok(&["export", "--format", "csv", "--out", link.to_str().unwrap()]);
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&target)
+        .unwrap()
+        .contains("known_at"));
 }
 
 /// A meeting slug that a `WHEN` reads as a date could never be a cut: refused when

@@ -106,6 +106,12 @@ pub fn write_to(
     let Some(path) = path else {
         return write(out);
     };
+    // Writing to a link writes the file it points to, as any editor would.
+    let resolved = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path).ok(),
+        _ => None,
+    };
+    let path = resolved.as_deref().unwrap_or(path);
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
