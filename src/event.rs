@@ -603,7 +603,17 @@ fn check_uuid_form(value: Option<&Value>, field: &str) -> Result<(), String> {
             "field `{field}`: write the UUID as `{}` (lowercase, with hyphens)",
             id.hyphenated()
         )),
-        _ => Ok(()),
+        Ok(_) => Ok(()),
+        // The command line takes a prefix or `seq:N` for an id; an event in JSON
+        // carries the whole id, as stored records do.
+        Err(_) if field == "id" => Err(format!(
+            "field `id`: `{}` is not a UUID (such as `0190aaaa-0000-7000-8000-000000000001`)",
+            text.escape_debug()
+        )),
+        Err(_) => Err(format!(
+            "field `{field}`: `{}` is not a UUID; an event in JSON names another by its whole id (the command line's `retract`, `--target` and `--supersedes` also take a unique prefix or `seq:N`)",
+            text.escape_debug()
+        )),
     }
 }
 

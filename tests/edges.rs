@@ -812,3 +812,34 @@ fn list_and_search_see_records_stamped_after_the_clock() {
         "{search}"
     );
 }
+
+/// In JSON an event names another by its whole id; a prefix or `seq:N` there is
+/// refused with what to write instead, not a parser's words.
+#[test]
+fn json_input_names_events_by_whole_ids_with_a_clear_error() {
+    let ledger = TestLedger::bundled();
+    for (field, value) in [("target", "seq:3"), ("supersedes", "0190aaaa")] {
+        let line = if field == "target" {
+            format!(
+                r#"{{"type":"event_retracted","occurred_at":"2025-12-03","target":"{value}","reason":"x"}}"#
+            )
+        } else {
+            format!(
+                r#"{{"type":"party_registered","occurred_at":"2025-12-03","party":"us","name":"US","supersedes":"{value}"}}"#
+            )
+        };
+        let run = ledger.at(NOW).stdin(line).run(&["append", "-"]);
+        assert_eq!(run.code, 3, "{}", run.stderr);
+        assert!(
+            run.error()
+                .contains(&format!("field `{field}`: `{value}` is not a UUID")),
+            "{}",
+            run.error()
+        );
+        assert!(
+            !run.error().contains("UUID parsing failed"),
+            "{}",
+            run.error()
+        );
+    }
+}
