@@ -258,14 +258,16 @@ impl<'l, 'c> Stage<'l, 'c> {
     /// retracted (they are named).
     fn check_registrations_live(&self, event: &Event, at: &Location) -> Result<()> {
         for (kind, slug, field) in event.references() {
-            if !matches!(kind, Kind::Party | Kind::Actor | Kind::Proposal) {
-                continue;
-            }
             let Some(seq) = self.registered(kind, slug)? else {
                 continue;
             };
             let registration = self.record_any(seq)?.event.id;
-            if let Some(by) = self.removed(&registration)? {
+            let Some(by) = self.removed(&registration)? else {
+                continue;
+            };
+            // A meeting or a provision may be registered again (scheduled or held
+            // anew, drafted in another proposal): it is gone only when none is live.
+            if !self.live_registration(kind, slug, None)? {
                 return Err(Error::invalid(
                     at,
                     format!(
@@ -281,14 +283,15 @@ impl<'l, 'c> Stage<'l, 'c> {
             return Ok(());
         };
         let target_event = self.record_any(target_seq)?.event;
-        let Some((kind, slug)) = target_event
-            .registers()
-            .filter(|(kind, _)| matches!(kind, Kind::Party | Kind::Actor | Kind::Proposal))
-        else {
+        let Some((kind, slug)) = target_event.registers() else {
             return Ok(());
         };
         if event.supersedes.is_some() {
             // A correction restates the registration (checked above): it stays.
+            return Ok(());
+        }
+        if self.live_registration(kind, slug, Some(target_seq))? {
+            // Another registration of the meeting or provision stays live.
             return Ok(());
         }
         // Who still refers to it: every counted record that names it (a rare write:
@@ -327,6 +330,31 @@ impl<'l, 'c> Stage<'l, 'c> {
                 if referrers.len() > shown { ", …" } else { "" }
             ),
         ))
+    }
+
+    /// Whether an entity has a registering event (other than the record at `except`)
+    /// that no retraction or correction removed: for parties, actors and proposals
+    /// their one registration; for meetings and provisions any schedule, holding or
+    /// draft, read from the entity's history and from this append's records.
+    fn live_registration(&self, kind: Kind, slug: &Slug, except: Option<u64>) -> Result<bool> {
+        let mut seqs = match kind {
+            Kind::Party | Kind::Actor | Kind::Proposal => {
+                self.registered(kind, slug)?.into_iter().collect()
+            }
+            Kind::Meeting | Kind::Provision => self.ledger.touching(kind, slug)?,
+        };
+        seqs.extend(self.ledger.head().seq + 1..self.next_seq);
+        for seq in seqs {
+            if Some(seq) == except {
+                continue;
+            }
+            let record = self.record_any(seq)?;
+            let registers = record.event.registers() == Some((kind, slug));
+            if registers && self.removed(&record.event.id)?.is_none() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Checks the ledger's rules: references exist, registrations are new, a text

@@ -843,3 +843,64 @@ fn json_input_names_events_by_whole_ids_with_a_clear_error() {
         );
     }
 }
+
+/// The same two rules for entities registered by several events: a meeting (each
+/// schedule or holding) and a provision (a draft per proposal) stay while one of
+/// their registrations is live; the last one cannot be retracted while counted events
+/// name the entity, and once it is retracted the entity takes no new events.
+#[test]
+fn meetings_and_provisions_keep_their_registrations_while_events_name_them() {
+    let ledger = TestLedger::new();
+    let lines = [
+        r#"{"type":"party_registered","occurred_at":"2025-11-20","party":"us","name":"US"}"#,
+        r#"{"type":"proposal_tabled","occurred_at":"2025-11-20","proposal":"p","title":"P","parties":["us"]}"#,
+        r#"{"type":"proposal_tabled","occurred_at":"2025-11-20","proposal":"q","title":"Q","parties":["us"]}"#,
+        r#"{"id":"0190aaaa-0000-7000-8000-000000000001","type":"provision_drafted","occurred_at":"2025-11-21","provision":"x","proposal":"p","title":"X","text":"t"}"#,
+        r#"{"id":"0190aaaa-0000-7000-8000-000000000002","type":"provision_drafted","occurred_at":"2025-11-21","provision":"x","proposal":"q","title":"X","text":"u"}"#,
+        r#"{"id":"0190aaaa-0000-7000-8000-000000000003","type":"status_changed","occurred_at":"2025-11-22","provision":"x","status":"contested"}"#,
+        r#"{"id":"0190aaaa-0000-7000-8000-000000000004","type":"meeting_held","occurred_at":"2025-11-23","meeting":"summit","place":"Geneva","participants":[]}"#,
+        r#"{"id":"0190aaaa-0000-7000-8000-000000000005","type":"statement_made","occurred_at":"2025-11-23","attribution":"a","quote":"q","meeting":"summit"}"#,
+        r#"{"id":"0190aaaa-0000-7000-8000-000000000006","type":"meeting_held","occurred_at":"2025-11-24","meeting":"talks","place":"Paris","participants":[]}"#,
+    ];
+    let file = ledger.write("entities.ndjson", lines.join("\n").as_bytes());
+    ledger.ok(&["import", file.to_str().unwrap()]);
+    let retract = |id: &str| ledger.run(&["retract", id, "--reason", "test"]);
+    // x is drafted in p and in q: one draft may go, the last may not while a status names x.
+    retract("0190aaaa-0000-7000-8000-000000000001").ok();
+    let run = retract("0190aaaa-0000-7000-8000-000000000002");
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.error()
+            .contains("provision `x` is still named by 1 counted event: seq 6 (status_changed)"),
+        "{}",
+        run.error()
+    );
+    // A held meeting a statement names stays; one nobody names may go, and then
+    // takes no new events.
+    let run = retract("0190aaaa-0000-7000-8000-000000000004");
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.error().contains("meeting `summit` is still named by"),
+        "{}",
+        run.error()
+    );
+    retract("0190aaaa-0000-7000-8000-000000000006").ok();
+    let run = ledger.run(&[
+        "append",
+        "statement_made",
+        "--attribution",
+        "b",
+        "--quote",
+        "r",
+        "--meeting",
+        "talks",
+        "--occurred-at",
+        "2025-11-25",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.error().contains("meeting `talks` was retracted"),
+        "{}",
+        run.error()
+    );
+}

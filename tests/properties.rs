@@ -989,6 +989,31 @@ impl Model {
             .collect()
     }
 
+    /// Whether `e` is the last live draft of its provision, or the last live schedule
+    /// or holding of its meeting: retracting it would leave the entity unregistered
+    /// while events name it, which the ledger refuses (and the model keeps every
+    /// entity it has registered usable).
+    fn last_live_registration(&self, e: &Ev) -> bool {
+        let same_entity = |b: &B| match (&e.body, b) {
+            (B::Draft { prov, .. }, B::Draft { prov: p, .. }) => prov == p,
+            (
+                B::Scheduled { meeting, .. } | B::Held { meeting, .. },
+                B::Scheduled { meeting: m, .. } | B::Held { meeting: m, .. },
+            ) => meeting == m,
+            _ => false,
+        };
+        if !matches!(
+            e.body,
+            B::Draft { .. } | B::Scheduled { .. } | B::Held { .. }
+        ) {
+            return false;
+        }
+        !self
+            .evs
+            .iter()
+            .any(|o| o.id != e.id && same_entity(&o.body) && !self.removed.contains(&o.id))
+    }
+
     fn registered_provision(&self, i: usize) -> usize {
         let regs: Vec<usize> = self.provisions.iter().copied().collect();
         if regs.contains(&i) {
@@ -1114,6 +1139,7 @@ impl Model {
                     .removable()
                     .into_iter()
                     .filter(|e| !matches!(e.body, B::Party(_) | B::Actor | B::Proposal(_)))
+                    .filter(|e| !self.last_live_registration(e))
                     .collect();
                 if candidates.is_empty() {
                     return None;
