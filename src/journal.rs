@@ -264,6 +264,26 @@ impl Journal {
         Ok(())
     }
 
+    /// The committed records from byte `offset` (a frame boundary) on, one by one:
+    /// (seq, canonical bytes), or the error of the frame that holds them.
+    pub fn records_from(
+        &self,
+        offset: u64,
+    ) -> Result<impl Iterator<Item = Result<(u64, Vec<u8>)>> + use<>> {
+        Ok(self
+            .frames_from(offset)?
+            .flat_map(|frame| -> Vec<Result<(u64, Vec<u8>)>> {
+                match frame {
+                    Ok((frame, records)) => records
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, bytes)| Ok((frame.first_seq + i as u64, bytes)))
+                        .collect(),
+                    Err(err) => vec![Err(err)],
+                }
+            }))
+    }
+
     /// The committed frames from byte `offset` on, each with its records.
     pub fn frames_from(&self, offset: u64) -> Result<Frames> {
         let file = File::open(&self.path).map_err(|e| Error::io(self.path.display(), e))?;

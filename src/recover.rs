@@ -315,29 +315,18 @@ fn replay(
     total: u64,
     progress: Progress<'_>,
 ) -> Result<()> {
-    let frames = ledger.journal().expect("attached").frames_from(from)?;
-    let shown = ledger.path().join(journal::FILE).display().to_string();
+    let records = ledger.journal().expect("attached").records_from(from)?;
+    let at = ledger.path().join(journal::FILE).display().to_string();
+    let shown = at.clone();
     let mut done = 0u64;
-    let at = shown.clone();
-    let items = frames.flat_map(move |frame| -> Vec<Result<Item>> {
-        match frame {
-            Err(err) => vec![Err(err)],
-            Ok((frame, records)) => records
-                .into_iter()
-                .enumerate()
-                .map(|(i, bytes)| {
-                    let seq = frame.first_seq + i as u64;
-                    let object: Map<String, Value> =
-                        serde_json::from_slice(&bytes).map_err(|e| {
-                            Error::Integrity(format!("the journal's record {seq} is damaged: {e}"))
-                        })?;
-                    Ok(Item {
-                        at: Location::line(&at, seq as usize),
-                        object,
-                    })
-                })
-                .collect(),
-        }
+    let items = records.map(move |record| {
+        let (seq, bytes) = record?;
+        let object: Map<String, Value> = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Integrity(format!("the journal's record {seq} is damaged: {e}")))?;
+        Ok(Item {
+            at: Location::line(&at, seq as usize),
+            object,
+        })
     });
     let counted = items.inspect(|_| {
         done += 1;

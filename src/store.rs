@@ -109,6 +109,15 @@ const LARGE_RECORD: usize = 8 << 10;
 /// At most this many large records are kept decoded.
 const LARGE_RECORDS_CACHED: usize = 256;
 
+/// Keeps a decoded large record (all are dropped when the cache is full).
+fn keep<T>(cache: &Mutex<HashMap<u64, T>>, seq: u64, value: T) {
+    let mut cache = cache.lock().expect("not poisoned");
+    if cache.len() >= LARGE_RECORDS_CACHED {
+        cache.clear();
+    }
+    cache.insert(seq, value);
+}
+
 impl Ledger {
     /// Whether `path` holds a ledger (without creating anything).
     pub fn exists(path: &Path) -> bool {
@@ -259,11 +268,7 @@ impl Ledger {
         };
         let record = decode(seq, &bytes)?;
         if bytes.len() >= LARGE_RECORD {
-            let mut cache = self.large_records.lock().expect("not poisoned");
-            if cache.len() >= LARGE_RECORDS_CACHED {
-                cache.clear();
-            }
-            cache.insert(seq, Arc::new(record.clone()));
+            keep(&self.large_records, seq, Arc::new(record.clone()));
         }
         Ok(Some(record))
     }
@@ -289,11 +294,7 @@ impl Ledger {
         }
         let decoded = (recorded_at, Arc::new(event));
         if bytes.len() >= LARGE_RECORD {
-            let mut cache = self.large_events.lock().expect("not poisoned");
-            if cache.len() >= LARGE_RECORDS_CACHED {
-                cache.clear();
-            }
-            cache.insert(seq, decoded.clone());
+            keep(&self.large_events, seq, decoded.clone());
         }
         Ok(decoded)
     }
@@ -330,19 +331,7 @@ impl Ledger {
             ));
         };
         let head = self.head.seq;
-        let records = journal
-            .frames_from(0)?
-            .flat_map(|frame| -> Vec<Result<(u64, Vec<u8>)>> {
-                match frame {
-                    Ok((frame, records)) => records
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, bytes)| Ok((frame.first_seq + i as u64, bytes)))
-                        .collect(),
-                    Err(err) => vec![Err(err)],
-                }
-            });
-        Ok(Box::new(records.take_while(move |item| {
+        Ok(Box::new(journal.records_from(0)?.take_while(move |item| {
             item.as_ref().map_or(true, |(seq, _)| *seq <= head)
         })))
     }

@@ -43,6 +43,11 @@ pub fn verify_with_progress(
     let mut unique: HashSet<(Slug, String)> = HashSet::new();
     let mut expected_entries = 0u64;
     let mut maxima = index::RunningMaxima::default();
+    // The journal is read beside sled's log, record by record (one pass over each).
+    let mut journaled = match ledger.journal() {
+        Some(journal) => Some(journal.records_from(0)?),
+        None => None,
+    };
     for item in ledger.raw_records(1) {
         let (seq, bytes) = item?;
         if seq != expected_seq {
@@ -110,6 +115,26 @@ pub fn verify_with_progress(
                     describe(&entry),
                     if stored.is_some() { "wrong" } else { "missing" }
                 )));
+            }
+        }
+        if let Some(journaled) = journaled.as_mut() {
+            match journaled.next().transpose()? {
+                Some((journal_seq, journal_bytes)) if journal_seq == seq && journal_bytes == *bytes => {}
+                Some((journal_seq, _)) if journal_seq != seq => {
+                    return Err(Error::Integrity(format!(
+                        "the journal holds record {journal_seq} where the ledger holds record {seq}"
+                    )))
+                }
+                Some(_) => {
+                    return Err(Error::Integrity(format!(
+                        "the journal's record {seq} differs from the ledger's record {seq}: one of them was changed"
+                    )))
+                }
+                None => {
+                    return Err(Error::Integrity(format!(
+                        "the journal ends before record {seq}, which the ledger holds"
+                    )))
+                }
             }
         }
         ids.insert(event.id, seq);
@@ -183,7 +208,12 @@ pub fn verify_with_progress(
             }
         }
     }
-    verify_journal(ledger, &head)?;
+    if let Some((seq, _)) = journaled.and_then(|mut j| j.next()).transpose()? {
+        return Err(Error::Integrity(format!(
+            "the journal holds record {seq}, past the ledger's head {}",
+            head.seq
+        )));
+    }
     let snapshots = crate::snapshot::verify(ledger)?;
     Ok(Report {
         records: head.seq,
@@ -191,38 +221,6 @@ pub fn verify_with_progress(
         snapshots,
         head,
     })
-}
-
-/// Checks that the journal holds exactly the records sled holds, byte for byte.
-fn verify_journal(ledger: &Ledger, head: &Head) -> Result<()> {
-    let Some(journal) = ledger.journal() else {
-        return Ok(());
-    };
-    let mut last = 0;
-    for frame in journal.frames_from(0)? {
-        let (frame, records) = frame?;
-        for (i, bytes) in records.iter().enumerate() {
-            let seq = frame.first_seq + i as u64;
-            if seq != last + 1 {
-                return Err(Error::Integrity(format!(
-                    "the journal jumps from record {last} to {seq}"
-                )));
-            }
-            last = seq;
-            if ledger.record_bytes(seq)?.as_deref() != Some(bytes.as_slice()) {
-                return Err(Error::Integrity(format!(
-                    "the journal's record {seq} differs from the ledger's record {seq}: one of them was changed"
-                )));
-            }
-        }
-    }
-    if last != head.seq {
-        return Err(Error::Integrity(format!(
-            "the journal holds {last} records but the ledger {}",
-            head.seq
-        )));
-    }
-    Ok(())
 }
 
 fn describe(entry: &Entry) -> String {

@@ -3,6 +3,23 @@
 
 use crate::common::{TestLedger, NOW};
 
+/// The id an `append` or `retract` reports ("appended seq N id ID; head …").
+fn appended_id(out: &str) -> String {
+    out.split(" id ")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// A refusal: this exit code and one line that says `says`.
+fn refused(run: &crate::common::Run, code: i32, says: &str) {
+    assert_eq!(run.code, code, "{}", run.stderr);
+    assert!(run.error().contains(says), "{}", run.error());
+}
+
 /// The stored records of an export.
 fn stored(export: &str) -> Vec<serde_json::Value> {
     export
@@ -54,12 +71,7 @@ fn an_idempotent_retry_succeeds_under_expect_seq_on_every_writing_path() {
         .at(NOW)
         .stdin(other)
         .run(&["append", "-", "--expect-seq", "72"]);
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(
-        run.error().contains("with other content"),
-        "{}",
-        run.error()
-    );
+    refused(&run, 3, "with other content");
     // A new event with a stale --expect-seq: the conflict.
     let run = ledger.run(&[
         "append",
@@ -310,12 +322,7 @@ fn a_folder_of_one_link_out_names_the_link() {
     );
     std::os::unix::fs::symlink(&target, dir.join("02-link.ndjson")).unwrap();
     let run = ledger.run(&["import", dir.to_str().unwrap()]);
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(
-        run.error().contains("02-link.ndjson -> "),
-        "{}",
-        run.error()
-    );
+    refused(&run, 3, "02-link.ndjson -> ");
 }
 
 /// A control character in a text would make some output invalid for its format (an
@@ -349,12 +356,7 @@ fn control_characters_in_texts_are_refused_on_every_input_path_naming_the_field(
         );
         let file = ledger.write("bad.ndjson", statement(text).as_bytes());
         let run = ledger.run(&["import", file.to_str().unwrap()]);
-        assert_eq!(run.code, 3, "{}", run.stderr);
-        assert!(
-            run.error().contains("bad.ndjson:1: field `quote`"),
-            "{}",
-            run.error()
-        );
+        refused(&run, 3, "bad.ndjson:1: field `quote`");
     }
     // Nested fields are named by their path; flags go through the same check.
     let nested = r#"{"type":"status_changed","occurred_at":"2025-12-04","provision":"nato-membership","status":"contested","source":{"outlet":"Wire\u0002"}}"#;
@@ -376,8 +378,7 @@ fn control_characters_in_texts_are_refused_on_every_input_path_naming_the_field(
         "--occurred-at",
         "2025-12-04",
     ]);
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(run.error().contains("U+001B"), "{}", run.error());
+    refused(&run, 3, "U+001B");
     assert_eq!(ledger.export(), export);
     // Line feeds and tabs are text.
     ledger
@@ -526,12 +527,7 @@ fn a_correction_across_kinds_of_fact_is_refused() {
         .at(NOW)
         .stdin(status(&us, "nato-membership"))
         .run(&["append", "-"]);
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(
-        run.error().contains("is a party_registered about `us`; a correction restates the same kind of fact about the same entity"),
-        "{}",
-        run.error()
-    );
+    refused(&run, 3, "is a party_registered about `us`; a correction restates the same kind of fact about the same entity");
     let nato_status =
         id_of(&|r| r["type"] == "status_changed" && r["provision"] == "nato-membership");
     let other = records
@@ -572,12 +568,7 @@ fn a_retracted_registration_takes_no_new_events_and_a_named_one_stays() {
     // Party `us` and an actor are named by counted events: refused, naming them.
     let us = id_of(&|r| r["type"] == "party_registered" && r["party"] == "us");
     let run = ledger.run(&["retract", &us, "--reason", "test"]);
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(
-        run.error().contains("party `us` is still named by"),
-        "{}",
-        run.error()
-    );
+    refused(&run, 3, "party `us` is still named by");
     assert!(
         run.error().contains("retract those first"),
         "{}",
@@ -602,14 +593,7 @@ fn a_retracted_registration_takes_no_new_events_and_a_named_one_stays() {
     assert_eq!(ledger.export(), export);
     // A party nobody names can be retracted; then it takes no new events.
     let out = ledger.register_party("fr", "France");
-    let fr = out
-        .split(" id ")
-        .nth(1)
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let fr = appended_id(&out);
     ledger.ok(&["retract", &fr, "--reason", "registered by mistake"]);
     let run = ledger.run(&[
         "append",
@@ -623,12 +607,7 @@ fn a_retracted_registration_takes_no_new_events_and_a_named_one_stays() {
         "--occurred-at",
         "2025-12-03",
     ]);
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(
-        run.error().contains("party `fr` was retracted"),
-        "{}",
-        run.error()
-    );
+    refused(&run, 3, "party `fr` was retracted");
     // A retraction names who made it but never pins that actor's registration.
     ledger.register_party("it", "Italy");
     let out = ledger.ok(&[
@@ -641,14 +620,7 @@ fn a_retracted_registration_takes_no_new_events_and_a_named_one_stays() {
         "--party",
         "it",
     ]);
-    let clerk = out
-        .split(" id ")
-        .nth(1)
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let clerk = appended_id(&out);
     let out = ledger.ok(&[
         "append",
         "statement_made",
@@ -659,14 +631,7 @@ fn a_retracted_registration_takes_no_new_events_and_a_named_one_stays() {
         "--occurred-at",
         "2025-12-03",
     ]);
-    let quote = out
-        .split(" id ")
-        .nth(1)
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let quote = appended_id(&out);
     ledger.ok(&["retract", &quote, "--reason", "r", "--actor", "clerk"]);
     ledger.ok(&["retract", &clerk, "--reason", "registered by mistake"]);
 }
@@ -782,14 +747,7 @@ fn list_and_search_see_records_stamped_after_the_clock() {
             "2025-11-20",
         ])
         .ok();
-    let id = out
-        .split(" id ")
-        .nth(1)
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let id = appended_id(&out);
     future()
         .run(&[
             "retract",
@@ -878,12 +836,7 @@ fn meetings_and_provisions_keep_their_registrations_while_events_name_them() {
     // A held meeting a statement names stays; one nobody names may go, and then
     // takes no new events.
     let run = retract("0190aaaa-0000-7000-8000-000000000004");
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(
-        run.error().contains("meeting `summit` is still named by"),
-        "{}",
-        run.error()
-    );
+    refused(&run, 3, "meeting `summit` is still named by");
     retract("0190aaaa-0000-7000-8000-000000000006").ok();
     let run = ledger.run(&[
         "append",
@@ -897,10 +850,5 @@ fn meetings_and_provisions_keep_their_registrations_while_events_name_them() {
         "--occurred-at",
         "2025-11-25",
     ]);
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(
-        run.error().contains("meeting `talks` was retracted"),
-        "{}",
-        run.error()
-    );
+    refused(&run, 3, "meeting `talks` was retracted");
 }

@@ -135,7 +135,7 @@ pub fn main() -> ExitCode {
             env: &env,
         };
         let path = ctx.db_path();
-        result = match pactlog_set_aside(&path) {
+        result = match crate::recover::set_aside_sled(&path) {
             Ok(aside) if cli.command.only_reads() && out.get_ref().written == 0 => {
                 eprintln!(
                     "pactlog: sled's files are damaged ({reason}): moved them to {}; rebuilding sled from the journal",
@@ -191,10 +191,6 @@ pub fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
-}
-
-fn pactlog_set_aside(path: &Path) -> Result<std::path::PathBuf, Error> {
-    crate::recover::set_aside_sled(path)
 }
 
 /// Standard output, counting the bytes that have gone through (none means a command's
