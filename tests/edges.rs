@@ -323,6 +323,15 @@ fn a_folder_of_one_link_out_names_the_link() {
     std::os::unix::fs::symlink(&target, dir.join("02-link.ndjson")).unwrap();
     let run = ledger.run(&["import", dir.to_str().unwrap()]);
     refused(&run, 3, "02-link.ndjson -> ");
+    // Files a folder import does not read (by their name) are passed over, links or not.
+    std::fs::remove_file(dir.join("02-link.ndjson")).unwrap();
+    std::fs::copy(&target, dir.join("01-party.ndjson")).unwrap();
+    std::fs::write(dir.join("notes.txt"), b"not an event").unwrap();
+    let out = ledger.ok(&["import", dir.to_str().unwrap()]);
+    assert!(
+        out.starts_with("imported 1 events (0 already present) from 1 input"),
+        "{out}"
+    );
 }
 
 /// A control character in a text would make some output invalid for its format (an
