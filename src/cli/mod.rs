@@ -5,7 +5,7 @@
 //! comment is the help text and a `run` function. This module is the only one
 //! that reads environment variables and the clock.
 
-mod append;
+pub(crate) mod append;
 mod blame;
 mod compare;
 mod completions;
@@ -18,10 +18,12 @@ mod list;
 mod log;
 mod publish;
 mod render;
-mod retract;
+pub(crate) mod retract;
 mod search;
+mod serve;
 mod state;
 mod timeline;
+mod token;
 mod verify;
 
 use std::io::{self, Write};
@@ -99,6 +101,9 @@ pub enum Command {
     Search(search::Args),
     Completions(completions::Args),
     Man(completions::ManArgs),
+    Serve(serve::Args),
+    #[command(subcommand)]
+    Token(token::Command),
 }
 
 /// Runs pactlog with the process's arguments and environment.
@@ -126,13 +131,14 @@ pub fn main() -> ExitCode {
     let mut out = io::BufWriter::new(Counted::new(stdout.lock()));
     env.stderr_is_terminal &= !cli.quiet;
     let started = std::time::Instant::now();
-    let mut result = run(&cli, &mut env, &mut out);
+    let mut result = run(&cli, &mut env, None, &mut out);
     if let Err(CliError::SledDamaged(reason)) = &result {
         // The journal holds every record: set sled aside, and run a read command again
         // (the open rebuilds sled) if none of its output has left the buffer yet.
         let ctx = Ctx {
             cli: &cli,
             env: &env,
+            held: None,
         };
         let path = ctx.db_path();
         result = match crate::recover::set_aside_sled(&path) {
@@ -143,7 +149,7 @@ pub fn main() -> ExitCode {
                 );
                 let (inner, _unsent) = out.into_parts();
                 out = io::BufWriter::new(inner);
-                run(&cli, &mut env, &mut out)
+                run(&cli, &mut env, None, &mut out)
             }
             Ok(aside) => Err(CliError::Failed {
                 code: 6,
@@ -163,6 +169,7 @@ pub fn main() -> ExitCode {
         let ctx = Ctx {
             cli: &cli,
             env: &env,
+            held: None,
         };
         let head = Ledger::exists(&ctx.db_path())
             .then(|| ctx.open(Access::Existing).ok())
@@ -223,14 +230,19 @@ impl Command {
     fn only_reads(&self) -> bool {
         !matches!(
             self,
-            Command::Demo(_) | Command::Import(_) | Command::Append(_) | Command::Retract(_)
+            Command::Demo(_)
+                | Command::Import(_)
+                | Command::Append(_)
+                | Command::Retract(_)
+                | Command::Serve(_)
+                | Command::Token(_)
         )
     }
 }
 
 /// clap's usage error as one line: its message, the argument it names, and its tip,
 /// without the usage block.
-fn one_line_usage_error(err: &clap::Error) -> String {
+pub(crate) fn one_line_usage_error(err: &clap::Error) -> String {
     let text = err.render().to_string();
     let parts: Vec<&str> = text
         .lines()
@@ -251,7 +263,7 @@ pub struct Env {
 }
 
 impl Env {
-    fn from_process() -> Result<Env, String> {
+    pub(crate) fn from_process() -> Result<Env, String> {
         let now = match std::env::var("PACTLOG_NOW") {
             Ok(text) => {
                 crate::time::parse_rfc3339(&text).map_err(|e| format!("PACTLOG_NOW: {e}"))?
@@ -275,8 +287,15 @@ impl Env {
     }
 }
 
-fn run(cli: &Cli, env: &mut Env, out: &mut dyn Write) -> Result<(), CliError> {
-    let ctx = Ctx { cli, env };
+/// Runs the parsed command. `held` is a ledger this process holds already (the
+/// server's): read commands use it instead of opening one.
+pub(crate) fn run(
+    cli: &Cli,
+    env: &mut Env,
+    held: Option<&Ledger>,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let ctx = Ctx { cli, env, held };
     match &cli.command {
         Command::Demo(args) => demo::run(&ctx, args, out),
         Command::Import(args) => import::run(&ctx, args, out),
@@ -295,6 +314,8 @@ fn run(cli: &Cli, env: &mut Env, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Search(args) => search::run(&ctx, args, out),
         Command::Completions(args) => completions::run(args, out),
         Command::Man(args) => completions::man(args, out),
+        Command::Serve(args) => serve::run(&ctx, args, out),
+        Command::Token(command) => token::run(&ctx, command, out),
     }
 }
 
@@ -302,14 +323,41 @@ fn run(cli: &Cli, env: &mut Env, out: &mut dyn Write) -> Result<(), CliError> {
 pub struct Ctx<'a> {
     pub cli: &'a Cli,
     pub env: &'a Env,
+    /// A ledger this process holds already (`pactlog serve`): [`Ctx::open`] lends it.
+    pub held: Option<&'a Ledger>,
 }
 
-impl Ctx<'_> {
-    /// Opens the ledger named by `--db`, waiting up to `--lock-timeout` for another process.
-    /// Opens the ledger, waiting for the lock; says on stderr what opening repaired
+/// A ledger a command reads: opened for it, or lent by the process that holds it.
+pub enum Opened<'a> {
+    Own(Box<Ledger>),
+    Held(&'a Ledger),
+}
+
+impl std::ops::Deref for Opened<'_> {
+    type Target = Ledger;
+
+    fn deref(&self) -> &Ledger {
+        match self {
+            Opened::Own(ledger) => ledger,
+            Opened::Held(ledger) => ledger,
+        }
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// The ledger for a read: the held one, or the one named by `--db` (see [`Ctx::open_own`]).
+    pub fn open(&self, access: Access) -> Result<Opened<'a>, CliError> {
+        match self.held {
+            Some(ledger) => Ok(Opened::Held(ledger)),
+            None => self.open_own(access).map(|l| Opened::Own(Box::new(l))),
+        }
+    }
+
+    /// Opens the ledger named by `--db`, waiting up to `--lock-timeout` for another process;
+    /// says on stderr what opening repaired
     /// (always, even with `--quiet`: a repaired ledger is news), with a progress bar
     /// on a terminal while it rebuilds.
-    pub fn open(&self, access: Access) -> Result<Ledger, CliError> {
+    pub fn open_own(&self, access: Access) -> Result<Ledger, CliError> {
         let bar = self.progress("repairing from the journal");
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
         let mut shown = false;
@@ -344,7 +392,7 @@ impl Ctx<'_> {
     ) -> Result<T, CliError> {
         let path = self.db_path();
         let existed = path.exists();
-        let mut ledger = self.open(Access::Create)?;
+        let mut ledger = self.open_own(Access::Create)?;
         let result = command(&mut ledger);
         if result.is_err() && !existed && ledger.head().seq == 0 {
             drop(ledger);

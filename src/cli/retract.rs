@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde_json::{Map, Value};
 
-use super::{append, CliError, Ctx};
+use super::{append, CliError, Ctx, Env};
 use crate::error::Location;
 
 /// Retract an event: append an `event_retracted` naming it. The event stays in the
@@ -38,6 +38,13 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
+    let object = object(args, ctx.env);
+    let summary = append::append_one(ctx, object, Location(String::new()), args.expect_seq)?;
+    append::report(ctx, out, &summary)
+}
+
+/// The `event_retracted` object of a `retract` (dated now unless `--occurred-at`).
+pub fn object(args: &Args, env: &Env) -> Map<String, Value> {
     let mut object = Map::new();
     object.insert("type".into(), "event_retracted".into());
     object.insert("target".into(), Value::String(args.id.clone()));
@@ -45,7 +52,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     let occurred_at = args
         .occurred_at
         .clone()
-        .unwrap_or_else(|| crate::time::format(&ctx.env.now));
+        .unwrap_or_else(|| crate::time::format(&env.now));
     object.insert("occurred_at".into(), Value::String(occurred_at));
     if let Some(actor) = &args.actor {
         object.insert("actor".into(), Value::String(actor.clone()));
@@ -53,6 +60,5 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     if let Some(outlet) = &args.source_outlet {
         object.insert("source".into(), serde_json::json!({ "outlet": outlet }));
     }
-    let summary = append::append_one(ctx, object, Location(String::new()), args.expect_seq)?;
-    append::report(ctx, out, &summary)
+    object
 }
