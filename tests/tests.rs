@@ -37,5 +37,8 @@ mod edges;
 // The analyst's workbench: timeline HTML (golden, escaping, headless Chromium), exports, list, search.
 mod workbench;
 
+// `pactlog serve`: the real server on a loopback port; HTTP against the CLI, auth, limits, lifecycle.
+mod server;
+
 // Regressions: one test per bug planted by hand that the suite above let through.
 mod regressions;

@@ -59,6 +59,7 @@ pub fn run(ctx: &Ctx, command: &Command, out: &mut dyn Write) -> Result<(), CliE
             Ok(())
         }
         Command::List(args) => {
+            tokens::require_ledger(&path)?;
             let entries = tokens::list(&path)?;
             if args.json {
                 let values: Vec<_> = entries

@@ -43,7 +43,6 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/retract/{id}", post(post_retract))
         .merge(super::pages::routes())
         .fallback(not_found)
-        .layer(axum::middleware::map_response(errors_as_json))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             options.max_body,
         ))
@@ -52,6 +51,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             options.request_timeout,
         ))
+        // Outside the limits, so that their refusals are said as JSON too.
+        .layer(axum::middleware::map_response(errors_as_json))
         .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

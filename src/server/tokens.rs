@@ -141,15 +141,22 @@ pub fn check(entries: &[Entry], token: &str) -> Option<Holder> {
     found
 }
 
+/// Tokens belong to a ledger: [`Error::NotFound`] when there is none at `ledger`.
+pub fn require_ledger(ledger: &Path) -> Result<()> {
+    if crate::store::Ledger::exists(ledger) {
+        Ok(())
+    } else {
+        Err(Error::NotFound(format!(
+            "no ledger at {}",
+            ledger.display()
+        )))
+    }
+}
+
 /// Reads, changes and rewrites the token file under its own lock (`tokens.lock`),
 /// atomically (a temporary file with mode 0600, synced, renamed into place).
 fn change(ledger: &Path, edit: impl FnOnce(&mut Vec<Entry>) -> Result<()>) -> Result<()> {
-    if !crate::store::Ledger::exists(ledger) {
-        return Err(Error::NotFound(format!(
-            "no ledger at {}",
-            ledger.display()
-        )));
-    }
+    require_ledger(ledger)?;
     let lock_path = ledger.join("tokens.lock");
     let lock = fs::OpenOptions::new()
         .create(true)
