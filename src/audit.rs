@@ -86,6 +86,9 @@ pub struct Cited {
     pub attribution: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<crate::event::Source>,
+    /// Who recorded it (absent when the record does not say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded_by: Option<String>,
 }
 
 /// Looks up the record of an event id and cites it.
@@ -107,6 +110,7 @@ pub fn cite(ledger: &Ledger, id: &Uuid) -> Result<Cited> {
         actor: record.event.actor.clone(),
         attribution: record.event.attribution.clone(),
         source: record.event.source.clone(),
+        recorded_by: record.recorded_by().map(str::to_string),
     })
 }
 

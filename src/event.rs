@@ -428,6 +428,11 @@ pub const COMMON_FIELDS: &[&str] = &[
 /// Fields the ledger adds to a stored record (SPEC §4).
 pub const RECORD_FIELDS: &[&str] = &["seq", "recorded_at", "prev_hash", "hash"];
 
+/// Who recorded a record: the token's name for a write through `pactlog serve`, the
+/// OS user (or `--recorded-by`) for a local write. Added by the ledger, inside the
+/// hash chain; absent from records written without it, so older records stay valid.
+pub const RECORDED_BY: &str = "recorded_by";
+
 /// One immutable fact, parsed and checked for shape.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
@@ -498,7 +503,7 @@ pub fn parse_event_owned(
     };
     let own = |name: &str| spec.fields.iter().any(|(f, _)| *f == name);
     for key in object.keys() {
-        if RECORD_FIELDS.contains(&key.as_str()) {
+        if RECORD_FIELDS.contains(&key.as_str()) || key == RECORDED_BY {
             return Err(format!(
                 "field `{key}` is assigned by the ledger and cannot be given"
             ));

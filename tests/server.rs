@@ -720,3 +720,141 @@ fn sigterm_during_a_write_burst_loses_no_acknowledged_write() {
     }
     ledger.ok(&["verify"]);
 }
+
+#[test]
+fn writes_record_who_made_them_inside_the_chain() {
+    let (ledger, writer, _) = shared_ledger();
+    let other = token(&ledger, "night-desk", "writer");
+    let server = Server::start(&ledger, &[]);
+    let event = r#"{"id":"0193e000-0000-7000-8000-0000000000bb","type":"status_changed","provision":"nato-membership","status":"contested","occurred_at":"2025-12-03"}"#;
+    assert_eq!(
+        server
+            .post("/api/v1/events", Some(&writer), &[], event)
+            .status,
+        201
+    );
+    // The same event from another desk: already there, still recorded by the first.
+    assert_eq!(
+        server
+            .post("/api/v1/events", Some(&other), &[], event)
+            .status,
+        200
+    );
+    let log = server.get("/api/v1/log", Some(&writer)).json();
+    let last = &log[71];
+    assert_eq!(last["recorded_by"], "desk");
+    assert!(
+        log[0].get("recorded_by").is_none(),
+        "older records carry none"
+    );
+    let blame = server
+        .get("/api/v1/blame/nato-membership", Some(&writer))
+        .json();
+    let status = blame["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "status")
+        .unwrap();
+    assert_eq!(status["event"]["recorded_by"], "desk", "{status}");
+    let (code, _) = server.stop();
+    assert_eq!(code, 0);
+    // Inside the hash: changing the name breaks the chain.
+    ledger.ok(&["verify"]);
+    let export = ledger.export();
+    let line = export.lines().nth(71).unwrap();
+    let forged = line.replace("\"recorded_by\":\"desk\"", "\"recorded_by\":\"dusk\"");
+    assert_ne!(line, forged);
+    let restored = TestLedger::new();
+    let file = restored.write("forged.ndjson", export.replace(line, &forged).as_bytes());
+    let refused = restored.fails(&["import", file.to_str().unwrap()]);
+    assert!(
+        refused.error().contains("does not match its hash"),
+        "{}",
+        refused.error()
+    );
+    // An export restores with every `recorded_by` and the same head.
+    let file = restored.write("good.ndjson", export.as_bytes());
+    restored.ok(&["import", file.to_str().unwrap()]);
+    assert!(restored.export() == export);
+    // People see it: history and log tables, blame.
+    assert!(ledger
+        .ok(&["history", "nato-membership"])
+        .contains("recorded by desk"));
+    assert!(ledger.ok(&["log"]).contains("recorded by desk"));
+    assert!(ledger
+        .ok(&["blame", "nato-membership"])
+        .contains("recorded by desk"));
+}
+
+#[test]
+fn local_writes_record_the_os_user_or_recorded_by() {
+    let ledger = TestLedger::new();
+    let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
+    // Without PACTLOG_RECORDED_BY (the harness pins it empty): the OS user name.
+    let status = Command::new(env!("CARGO_BIN_EXE_pactlog"))
+        .env_clear()
+        .env("PACTLOG_DB", &ledger.db)
+        .env("PACTLOG_NOW", NOW)
+        .args([
+            "append",
+            "party_registered",
+            "--party",
+            "us",
+            "--name",
+            "United States",
+        ])
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    ledger.ok(&[
+        "--recorded-by",
+        "Ann Analyst",
+        "append",
+        "party_registered",
+        "--party",
+        "ua",
+        "--name",
+        "Ukraine",
+    ]);
+    ledger.ok(&[
+        "append",
+        "party_registered",
+        "--party",
+        "ru",
+        "--name",
+        "Russia",
+    ]);
+    let log = crate::common::json(&ledger, &["log", "--json"]);
+    assert_eq!(log[0]["recorded_by"], user.trim());
+    assert_eq!(log[1]["recorded_by"], "Ann Analyst");
+    assert!(
+        log[2].get("recorded_by").is_none(),
+        "an empty name records none"
+    );
+    ledger.ok(&["verify"]);
+    // Given in the input, it is refused: the ledger says who recorded it.
+    let refused = ledger
+        .at(NOW)
+        .stdin(r#"{"type":"party_registered","party":"eu","name":"EU","occurred_at":"2025-01-01","recorded_by":"me"}"#)
+        .run(&["append", "-"])
+        .fails();
+    assert!(
+        refused
+            .error()
+            .contains("field `recorded_by` is assigned by the ledger"),
+        "{}",
+        refused.error()
+    );
+    let bad = ledger.fails(&[
+        "--recorded-by",
+        "a\tb",
+        "append",
+        "party_registered",
+        "--party",
+        "x",
+        "--name",
+        "X",
+    ]);
+    assert_eq!(bad.code, 2, "{}", bad.error());
+}

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use serde_json::{Map, Value};
 
 use super::{CliError, Ctx, Env};
-use crate::append::{append_all, Clock, Item, Summary};
+use crate::append::{append_recorded_by, Clock, Item, Summary};
 use crate::error::{Error, Location};
 use crate::event::TYPES;
 use crate::import::parse_object;
@@ -132,7 +132,13 @@ pub fn append_to(
         now: env.now,
         new_id: &mut new_id,
     };
-    append_all(ledger, [Ok(Item { at, object })], clock, expect_seq)
+    append_recorded_by(
+        ledger,
+        [Ok(Item { at, object })],
+        clock,
+        expect_seq,
+        env.recorded_by.as_deref(),
+    )
 }
 
 /// "appended seq N id …" or "unchanged: …".

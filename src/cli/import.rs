@@ -4,7 +4,7 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use super::{CliError, Ctx};
-use crate::append::{append_all, Clock, Summary};
+use crate::append::{append_recorded_by, Clock, Summary};
 use crate::import::{expand, read, Input};
 use crate::store::Ledger;
 
@@ -66,11 +66,12 @@ pub fn import_inputs(
         now: ctx.env.now,
         new_id: &mut new_id,
     };
-    let summary = append_all(
+    let summary = append_recorded_by(
         ledger,
         streams.into_iter().flatten().inspect(|_| bar.inc(1)),
         clock,
         expect_seq,
+        ctx.env.recorded_by.as_deref(),
     );
     bar.finish_and_clear();
     Ok(summary?)

@@ -40,7 +40,10 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             render::when(&r.recorded_at),
             render::when(&r.event.occurred_at),
             r.event.type_name().to_string(),
-            render::subject(&ledger, &r),
+            match r.recorded_by() {
+                Some(by) => format!("{}\nrecorded by {by}", render::subject(&ledger, &r)),
+                None => render::subject(&ledger, &r),
+            },
             render::short(&ledger, &r.event.id),
         ]);
     }

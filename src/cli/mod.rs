@@ -70,6 +70,11 @@ pub struct Cli {
     )]
     pub lock_timeout: f64,
 
+    /// Who records this command's writes, stored as `recorded_by` in every new record
+    /// (inside the hash chain) [default: the OS user name; empty: none]
+    #[arg(long, global = true, env = "PACTLOG_RECORDED_BY", value_name = "NAME")]
+    pub recorded_by: Option<String>,
+
     /// Print nothing on success (errors still go to stderr); no progress bars
     #[arg(long, short, global = true)]
     pub quiet: bool,
@@ -127,6 +132,15 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(name) = &cli.recorded_by {
+        match recorder(name) {
+            Ok(name) => env.recorded_by = name,
+            Err(message) => {
+                eprintln!("error: --recorded-by: {message}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(Counted::new(stdout.lock()));
     env.stderr_is_terminal &= !cli.quiet;
@@ -260,6 +274,21 @@ pub struct Env {
     pub now: Instant,
     /// For messages while waiting (lock) and progress.
     pub stderr_is_terminal: bool,
+    /// Who records this command's writes (`recorded_by`): `--recorded-by`, else the
+    /// OS user name; for `pactlog serve`, the name of the request's token.
+    pub recorded_by: Option<String>,
+}
+
+/// A `--recorded-by` name: trimmed, empty for none, one line of at most 200 characters.
+pub fn recorder(name: &str) -> Result<Option<String>, String> {
+    let name = name.trim();
+    if name.chars().any(char::is_control) {
+        return Err("a name has no control characters".into());
+    }
+    if name.chars().count() > 200 {
+        return Err("a name has at most 200 characters".into());
+    }
+    Ok((!name.is_empty()).then(|| name.to_string()))
 }
 
 impl Env {
@@ -273,6 +302,9 @@ impl Env {
         Ok(Env {
             now,
             stderr_is_terminal: std::io::IsTerminal::is_terminal(&io::stderr()),
+            recorded_by: whoami::fallible::username()
+                .ok()
+                .and_then(|name| recorder(&name).ok().flatten()),
         })
     }
 

@@ -294,6 +294,9 @@ pub fn cited(ledger: &Ledger, c: &crate::audit::Cited) -> String {
         }
     }
     line.push_str(&format!("\nevent {} (seq {})", short(ledger, &c.id), c.seq));
+    if let Some(by) = &c.recorded_by {
+        line.push_str(&format!("\nrecorded by {by}"));
+    }
     line
 }
 

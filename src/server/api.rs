@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 
 use super::tokens::{self, Holder, Role};
 use super::Shared;
-use crate::append::{append_all, Clock};
+use crate::append::{append_recorded_by, Clock};
 use crate::cli::{self, Cli, CliError, Env};
 use crate::error::{Error, Location};
 
@@ -76,8 +76,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 
 /// A failed request: its status and the JSON body `{"error", "line"?, "field"?}`.
 pub(crate) struct Failure {
-    status: StatusCode,
-    message: String,
+    pub(crate) status: StatusCode,
+    pub(crate) message: String,
 }
 
 impl Failure {
@@ -256,7 +256,7 @@ async fn health() -> Response {
 /// positional arguments (from the path, or from the query parameters in
 /// `positional`). Only the command's own flags are taken: never `--db`, `--out`,
 /// `--html`.
-fn command_line(
+pub(crate) fn command_line(
     command: &str,
     mut positionals: Vec<String>,
     query: Vec<(String, String)>,
@@ -317,7 +317,7 @@ fn command_line(
 }
 
 /// Parses a command line as the CLI does; a usage error is a 400 with clap's message.
-fn parse(line: Vec<String>) -> Result<Cli, Failure> {
+pub(crate) fn parse(line: Vec<String>) -> Result<Cli, Failure> {
     Cli::try_parse_from(line)
         .map_err(|err| Failure::new(StatusCode::BAD_REQUEST, cli::one_line_usage_error(&err)))
 }
@@ -379,6 +379,25 @@ async fn read_inner(
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     Ok(response)
+}
+
+/// The whole output of a command on the held ledger (for the pages).
+pub(crate) async fn output(shared: Arc<Shared>, cli: Cli) -> Result<Vec<u8>, Failure> {
+    tokio::task::spawn_blocking(move || {
+        let ledger = shared.ledger.read().unwrap_or_else(|e| e.into_inner());
+        let mut env = Env::from_process().map_err(CliError::usage)?;
+        let mut out = Vec::new();
+        cli::run(&cli, &mut env, Some(&ledger), &mut out)?;
+        Ok::<_, CliError>(out)
+    })
+    .await
+    .map_err(|_| {
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the command stopped without an answer",
+        )
+    })?
+    .map_err(Failure::from)
 }
 
 /// How much output is gathered before the response starts streaming: below it, an
@@ -618,10 +637,11 @@ fn written(summary: crate::append::Summary) -> Response {
     response
 }
 
-/// Runs a write on a blocking thread with the ledger to itself. A conflict with
-/// `If-Match` is a 412.
+/// Runs a write on a blocking thread with the ledger to itself, recorded by the
+/// token's holder. A conflict with `If-Match` is a 412.
 async fn write(
     shared: Arc<Shared>,
+    holder: Option<Holder>,
     expect_seq: Option<u64>,
     command: impl FnOnce(&mut crate::store::Ledger, &Env) -> Result<crate::append::Summary, Error>
         + Send
@@ -629,8 +649,10 @@ async fn write(
 ) -> Result<Response, Failure> {
     tokio::task::spawn_blocking(move || {
         let mut ledger = shared.ledger.write().unwrap_or_else(|e| e.into_inner());
-        let env =
+        let mut env =
             Env::from_process().map_err(|m| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, m))?;
+        // The token's name is who recorded it.
+        env.recorded_by = holder.map(|h| h.name);
         match command(&mut ledger, &env) {
             Ok(summary) => Ok(written(summary)),
             Err(Error::Conflict(message))
@@ -663,7 +685,7 @@ async fn post_events_inner(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Failure> {
-    let _holder = authorize(&shared, &headers, Need::Write)?;
+    let holder = authorize(&shared, &headers, Need::Write)?;
     let expect_seq = if_match(&headers)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -686,7 +708,7 @@ async fn post_events_inner(
         }
     };
     let bytes = body_bytes(body).await?;
-    write(shared, expect_seq, move |ledger, env| {
+    write(shared, holder, expect_seq, move |ledger, env| {
         if many {
             let items = crate::import::items("body".into(), Box::new(io::Cursor::new(bytes)));
             let mut new_id = || env.new_id();
@@ -694,7 +716,8 @@ async fn post_events_inner(
                 now: env.now,
                 new_id: &mut new_id,
             };
-            let summary = append_all(ledger, items, clock, expect_seq)?;
+            let summary =
+                append_recorded_by(ledger, items, clock, expect_seq, env.recorded_by.as_deref())?;
             if summary.last.is_none() {
                 return Err(Error::invalid(
                     &Location("body".into()),
@@ -736,7 +759,7 @@ async fn post_retract_inner(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Failure> {
-    let _holder = authorize(&shared, &headers, Need::Write)?;
+    let holder = authorize(&shared, &headers, Need::Write)?;
     let expect_seq = if_match(&headers)?;
     let bytes = body_bytes(body).await?;
     let at = Location("body".into());
@@ -759,7 +782,7 @@ async fn post_retract_inner(
     let cli::Command::Retract(args) = cli.command else {
         unreachable!("parsed as retract")
     };
-    write(shared, expect_seq, move |ledger, env| {
+    write(shared, holder, expect_seq, move |ledger, env| {
         let object = cli::retract::object(&args, env);
         cli::append::append_to(ledger, env, object, Location(String::new()), expect_seq)
     })
