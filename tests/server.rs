@@ -858,3 +858,141 @@ fn local_writes_record_the_os_user_or_recorded_by() {
     ]);
     assert_eq!(bad.code, 2, "{}", bad.error());
 }
+
+/// The pages the server draws for editors.
+const PAGES: &[&str] = &[
+    "/",
+    "/?at=2025-11-23&known_at=",
+    "/provisions/nato",
+    "/provisions/nato?at=2025-11-24",
+    "/timeline",
+    "/timeline?provision=nato",
+];
+
+#[test]
+fn pages_escape_hostile_text_and_forbid_everything_else() {
+    let ledger = crate::workbench::hostile_ledger();
+    let server = Server::start(&ledger, &["--public-read"]);
+    for path in PAGES {
+        let page = server.get(path, None);
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+        assert_eq!(page.content_type, "text/html; charset=utf-8", "{path}");
+        assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+        let csp = page.header("content-security-policy").unwrap();
+        for rule in [
+            "default-src 'none'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+        ] {
+            assert!(csp.contains(rule), "{path}: {csp}");
+        }
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{path}: {csp}"
+        );
+        // The hostile text is there, as text.
+        assert!(
+            !page.body.contains("<img src=x"),
+            "{path}: an element was injected"
+        );
+        assert!(
+            !page.body.contains("href=\"javascript:"),
+            "{path}: a script link"
+        );
+        assert!(
+            page.body.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "{path}: the text is missing"
+        );
+        assert!(!page.body.contains("<script>alert"), "{path}");
+    }
+    // The provision page shows the source as text (its URL is not http) and the history.
+    let page = server.get("/provisions/nato", None).body;
+    assert!(page.contains("javascript:alert(1)") && page.contains("statement_made"));
+    let missing = server.get("/provisions/natto", None);
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.body.contains("did you mean `nato`?"),
+        "{}",
+        missing.body
+    );
+    let bad_cut = server.get("/?at=2025-13-45", None);
+    assert_eq!(bad_cut.status, 400, "{}", bad_cut.body);
+}
+
+#[test]
+fn pages_need_a_token_unless_reads_are_public() {
+    let (ledger, _writer, reader) = shared_ledger();
+    let server = Server::start(&ledger, &[]);
+    for path in PAGES.iter().filter(|p| !p.contains("nato")) {
+        let page = server.get(path, None);
+        assert_eq!(page.status, 401, "{path}");
+        assert!(page.content_type.starts_with("text/html"), "{path}");
+        assert_eq!(server.get(path, Some(&reader)).status, 200, "{path}");
+    }
+    // The cut form's fields, as the browser sends them, give the state at that cut.
+    let page = server
+        .get("/?at=geneva-2025-11-23&known_at=seq%3A70", Some(&reader))
+        .body;
+    assert!(
+        page.contains("At 2025-11-23T23:59:59.999999999Z, as known at seq:70"),
+        "{page}"
+    );
+    assert!(
+        page.contains("value=\"geneva-2025-11-23\""),
+        "the form keeps the cut"
+    );
+    assert!(page.contains(
+        "href=\"/provisions/nato-membership?at=geneva-2025-11-23&amp;known_at=seq%3A70\""
+    ));
+}
+
+#[test]
+fn pages_load_in_headless_chromium_without_console_errors() {
+    let Some(chromium) = crate::workbench::chromium() else {
+        return;
+    };
+    let ledger = crate::workbench::hostile_ledger();
+    let bundled = TestLedger::bundled();
+    for (ledger, path, expect) in [
+        (&ledger, "/provisions/nato", "History and sources"),
+        (&ledger, "/timeline", "data-ready="),
+        (
+            &bundled,
+            "/provisions/nato-membership?at=florida-2025-11-30",
+            "under_negotiation",
+        ),
+        (
+            &bundled,
+            "/timeline?provision=nato-membership",
+            "data-ready=",
+        ),
+        (
+            &bundled,
+            "/?at=geneva-2025-11-23&known_at=",
+            "At 2025-11-23T23:59:59.999999999Z",
+        ),
+    ] {
+        let server = Server::start(ledger, &["--public-read"]);
+        let profile = tempfile::tempdir().unwrap();
+        let url = format!("{}{path}", server.url);
+        let (dom, stderr) =
+            crate::workbench::chromium_run(&chromium, profile.path(), &["--dump-dom"], &url);
+        assert!(
+            dom.contains(expect),
+            "{path}: {expect} missing:\n{}\n{stderr}",
+            &dom[..dom.len().min(600)]
+        );
+        let errors = crate::workbench::console_errors(&stderr);
+        assert!(
+            errors.is_empty(),
+            "{path}: console errors:\n{}",
+            errors.join("\n")
+        );
+        assert!(
+            !stderr.contains("Content Security Policy"),
+            "{path}: {stderr}"
+        );
+        assert!(!dom.contains("<img"), "{path}: an element was injected");
+    }
+}

@@ -101,28 +101,56 @@ fn respond(status: StatusCode, page: String) -> Response {
     response
 }
 
+/// The CSP source of a piece of inline text: `'sha256-…'`.
+fn hash_source(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    format!(
+        " 'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+/// The texts between every `open` and the `close` after it.
+fn between<'p>(page: &'p str, open: &str, close: &str) -> Vec<&'p str> {
+    let mut out = Vec::new();
+    let mut rest = page;
+    while let Some(start) = rest.find(open) {
+        let body = &rest[start + open.len()..];
+        let Some(end) = body.find(close) else { break };
+        out.push(&body[..end]);
+        rest = &body[end..];
+    }
+    out
+}
+
 /// A strict policy for a page: nothing from anywhere, forms only to this server,
-/// no framing; each inline `<style>` and `<script>` allowed by its SHA-256.
+/// no framing; each inline `<style>`, `<script>` and `style` attribute of the page
+/// (the timeline's legend colours) allowed by its SHA-256, nothing else inline.
 fn policy(page: &str) -> String {
-    let hashes = |tag: &str| -> String {
-        let open = format!("<{tag}>");
-        let close = format!("</{tag}>");
-        let mut out = String::new();
-        let mut rest = page;
-        while let Some(start) = rest.find(&open) {
-            let body = &rest[start + open.len()..];
-            let Some(end) = body.find(&close) else { break };
-            let digest = Sha256::digest(body[..end].as_bytes());
-            out.push_str(&format!(
-                " 'sha256-{}'",
-                base64::engine::general_purpose::STANDARD.encode(digest)
-            ));
-            rest = &body[end..];
+    let hashes = |open: &str, close: &str, decode: bool| -> String {
+        let mut seen = std::collections::BTreeSet::new();
+        for text in between(page, open, close) {
+            let text = if decode {
+                // An attribute is hashed as the browser reads it.
+                text.replace("&quot;", "\"")
+                    .replace("&#39;", "'")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&amp;", "&")
+            } else {
+                text.to_string()
+            };
+            seen.insert(hash_source(&text));
         }
-        out
+        seen.into_iter().collect()
     };
-    let styles = hashes("style");
-    let scripts = hashes("script");
+    let mut styles = hashes("<style>", "</style>", false);
+    let attributes = hashes(" style=\"", "\"", true);
+    if !attributes.is_empty() {
+        styles.push_str(" 'unsafe-hashes'");
+        styles.push_str(&attributes);
+    }
+    let scripts = hashes("<script>", "</script>", false);
     let mut csp = String::from("default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; img-src 'self' data:");
     if !styles.is_empty() {
         csp.push_str(&format!("; style-src{styles}"));
