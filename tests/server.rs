@@ -996,3 +996,202 @@ fn pages_load_in_headless_chromium_without_console_errors() {
         assert!(!dom.contains("<img"), "{path}: an element was injected");
     }
 }
+
+/// The binary as a client: `PACTLOG_SERVER` and `PACTLOG_TOKEN` when `server` is
+/// given, else the ledger's own folder (and its runtime file); `(code, stdout, stderr)`.
+fn client(
+    ledger: &TestLedger,
+    server: Option<(&Server, &str)>,
+    args: &[&str],
+    stdin: &str,
+) -> (i32, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pactlog"));
+    command
+        .env_clear()
+        .env("PACTLOG_DB", &ledger.db)
+        .env("PACTLOG_NOW", NOW)
+        .env("PACTLOG_RECORDED_BY", "")
+        .env("PACTLOG_LOCK_TIMEOUT", "1")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some((server, token)) = server {
+        command
+            .env("PACTLOG_SERVER", &server.url)
+            .env("PACTLOG_TOKEN", token);
+    }
+    let mut child = command.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut pipe = child.stdin.take().unwrap();
+        pipe.write_all(stdin.as_bytes()).unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Commands whose output a client must print exactly as a local run does.
+const THROUGH_A_SERVER: &[&[&str]] = &[
+    &["state", "nato-membership", "--at", "florida-2025-11-30"],
+    &["state", "--at", "geneva-2025-11-23", "--json"],
+    &["history", "nato-membership", "--known-at", "seq:70"],
+    &["blame", "nato-membership"],
+    &[
+        "diff",
+        "nato-membership",
+        "--from",
+        "2025-11-23",
+        "--to",
+        "2025-11-30",
+    ],
+    &["compare", "us-28-point-plan", "european-counter-proposal"],
+    &["log"],
+    &["export"],
+    &[
+        "export",
+        "--format",
+        "markdown",
+        "--provision",
+        "nato-membership",
+    ],
+    &["list", "actors"],
+    &["search", "legal sense"],
+    &["timeline", "--html", "-"],
+    &["verify"],
+    &["state", "nato-membrship"],
+    &["state", "--at", "2025-13-45"],
+    &["history"],
+];
+
+#[test]
+fn the_cli_through_a_server_prints_what_it_prints_locally() {
+    let (ledger, writer, reader) = shared_ledger();
+    let local: Vec<_> = THROUGH_A_SERVER
+        .iter()
+        .map(|args| client(&ledger, None, args, ""))
+        .collect();
+    let server = Server::start(&ledger, &[]);
+    for (args, local) in THROUGH_A_SERVER.iter().zip(&local) {
+        let remote = client(&ledger, Some((&server, &reader)), args, "");
+        assert!(
+            remote.0 == local.0 && remote.1 == local.1,
+            "`{}`: {remote:?}\nlocally: {local:?}",
+            args.join(" ")
+        );
+        assert_eq!(remote.2, local.2, "`{}`", args.join(" "));
+    }
+    // Writes, with the writer's token; the reader's is refused.
+    let append = [
+        "append",
+        "party_registered",
+        "--party",
+        "vatican",
+        "--name",
+        "Holy See",
+        "--occurred-at",
+        "2025-12-03",
+    ];
+    let refused = client(&ledger, Some((&server, &reader)), &append, "");
+    assert_eq!(refused.0, 1, "{refused:?}");
+    assert!(
+        refused.2.contains("writing needs a writer's token"),
+        "{}",
+        refused.2
+    );
+    let made = client(&ledger, Some((&server, &writer)), &append, "");
+    assert_eq!(made.0, 0, "{made:?}");
+    assert!(made.1.starts_with("appended seq 72 id "), "{}", made.1);
+    let again = client(
+        &ledger,
+        Some((&server, &writer)),
+        &["append", "-"],
+        r#"{"type":"party_registered","party":"malta","name":"Malta","occurred_at":"2025-12-03"}"#,
+    );
+    assert!(again.1.starts_with("appended seq 73 "), "{again:?}");
+    let file = ledger.write("more.ndjson", b"{\"type\":\"party_registered\",\"party\":\"eu\",\"name\":\"EU\",\"occurred_at\":\"2025-12-03\"}\n{\"type\":\"status_changed\",\"provision\":\"nato-membership\",\"status\":\"agred\",\"occurred_at\":\"2025-12-04\"}\n");
+    let bad = client(
+        &ledger,
+        Some((&server, &writer)),
+        &["import", file.to_str().unwrap()],
+        "",
+    );
+    assert_eq!(bad.0, 3, "{bad:?}");
+    assert!(
+        bad.2
+            .starts_with(&format!("error: {}:2: field `status`", file.display())),
+        "{}",
+        bad.2
+    );
+    // Files the command would write on the server are refused.
+    let out = client(
+        &ledger,
+        Some((&server, &reader)),
+        &["export", "--out", "/tmp/pactlog-never"],
+        "",
+    );
+    assert_eq!(out.0, 2, "{out:?}");
+    let (code, _) = server.stop();
+    assert_eq!(code, 0);
+    let log = crate::common::json(&ledger, &["log", "--json"]);
+    assert_eq!(
+        log.as_array().unwrap().len(),
+        73,
+        "the bad import wrote nothing"
+    );
+    assert_eq!(log[71]["recorded_by"], "desk");
+}
+
+#[test]
+fn a_local_command_on_a_served_ledger_goes_through_the_server() {
+    let ledger = TestLedger::bundled();
+    let before = client(&ledger, None, &["state", "nato-membership"], "");
+    let server = Server::start(&ledger, &[]);
+    let runtime = ledger.db.join("serve.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&runtime).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // No exit 7: the command found the server in the ledger folder.
+    let during = client(&ledger, None, &["state", "nato-membership"], "");
+    assert_eq!(during, before);
+    let made = client(
+        &ledger,
+        None,
+        &[
+            "--recorded-by",
+            "Ann Analyst",
+            "append",
+            "party_registered",
+            "--party",
+            "vatican",
+            "--name",
+            "Holy See",
+        ],
+        "",
+    );
+    assert_eq!(made.0, 0, "{made:?}");
+    let (code, _) = server.stop();
+    assert_eq!(code, 0);
+    assert!(!runtime.exists(), "the runtime file goes with the server");
+    let log = crate::common::json(&ledger, &["log", "--json"]);
+    assert_eq!(log[71]["recorded_by"], "Ann Analyst");
+    // A runtime file left by a server that died is passed over.
+    std::fs::write(
+        &runtime,
+        r#"{"url":"http://127.0.0.1:9","token":"pl_x","pid":1}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        client(&ledger, None, &["state", "nato-membership"], "").0,
+        0
+    );
+}

@@ -71,7 +71,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             ));
         }
         let mut bytes = Vec::new();
-        std::io::stdin()
+        ctx.stdin()
             .read_to_end(&mut bytes)
             .map_err(|e| Error::io("stdin", e))?;
         let at = Location("stdin".into());

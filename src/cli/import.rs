@@ -32,9 +32,16 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             "`-` (standard input) can be given only once",
         ));
     }
-    let inputs = expand(&args.paths)?;
+    // A client of `pactlog serve` read its files on its side and sent them.
+    let (inputs, files) = match ctx.client_files() {
+        Some(files) => (Vec::new(), files.len()),
+        None => {
+            let inputs = expand(&args.paths)?;
+            let n = inputs.len();
+            (inputs, n)
+        }
+    };
     let summary = ctx.write(|ledger| import_inputs(ctx, ledger, &inputs, args.expect_seq))?;
-    let files = inputs.len();
     ctx.say(
         out,
         format_args!(
@@ -60,6 +67,10 @@ pub fn import_inputs(
     let mut streams = Vec::new();
     for input in inputs {
         streams.push(read(input, &mut stdin)?);
+    }
+    for (name, text) in ctx.client_files().unwrap_or_default() {
+        let bytes = std::io::Cursor::new(text.clone().into_bytes());
+        streams.push(crate::import::items(name.clone(), Box::new(bytes)));
     }
     let mut new_id = || ctx.env.new_id();
     let clock = Clock {

@@ -141,18 +141,28 @@ pub fn main() -> ExitCode {
             }
         }
     }
+    // A server named by PACTLOG_SERVER, or holding this ledger, runs the command.
+    let db = Ctx {
+        cli: &cli,
+        env: &env,
+        held: Held::None,
+    }
+    .db_path();
+    if let Some(code) = crate::server::client::forward(&cli, &env, &db) {
+        return code;
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(Counted::new(stdout.lock()));
     env.stderr_is_terminal &= !cli.quiet;
     let started = std::time::Instant::now();
-    let mut result = run(&cli, &mut env, None, &mut out);
+    let mut result = run(&cli, &mut env, Held::None, &mut out);
     if let Err(CliError::SledDamaged(reason)) = &result {
         // The journal holds every record: set sled aside, and run a read command again
         // (the open rebuilds sled) if none of its output has left the buffer yet.
         let ctx = Ctx {
             cli: &cli,
             env: &env,
-            held: None,
+            held: Held::None,
         };
         let path = ctx.db_path();
         result = match crate::recover::set_aside_sled(&path) {
@@ -163,7 +173,7 @@ pub fn main() -> ExitCode {
                 );
                 let (inner, _unsent) = out.into_parts();
                 out = io::BufWriter::new(inner);
-                run(&cli, &mut env, None, &mut out)
+                run(&cli, &mut env, Held::None, &mut out)
             }
             Ok(aside) => Err(CliError::Failed {
                 code: 6,
@@ -183,7 +193,7 @@ pub fn main() -> ExitCode {
         let ctx = Ctx {
             cli: &cli,
             env: &env,
-            held: None,
+            held: Held::None,
         };
         let head = Ledger::exists(&ctx.db_path())
             .then(|| ctx.open(Access::Existing).ok())
@@ -320,11 +330,11 @@ impl Env {
 }
 
 /// Runs the parsed command. `held` is a ledger this process holds already (the
-/// server's): read commands use it instead of opening one.
-pub(crate) fn run(
-    cli: &Cli,
-    env: &mut Env,
-    held: Option<&Ledger>,
+/// server's), lent to the command instead of one it would open.
+pub(crate) fn run<'a>(
+    cli: &'a Cli,
+    env: &'a mut Env,
+    held: Held<'a>,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let ctx = Ctx { cli, env, held };
@@ -355,8 +365,32 @@ pub(crate) fn run(
 pub struct Ctx<'a> {
     pub cli: &'a Cli,
     pub env: &'a Env,
-    /// A ledger this process holds already (`pactlog serve`): [`Ctx::open`] lends it.
-    pub held: Option<&'a Ledger>,
+    /// A ledger this process holds already (`pactlog serve`): [`Ctx::open`] and
+    /// [`Ctx::write`] lend it.
+    pub held: Held<'a>,
+}
+
+/// A ledger `pactlog serve` holds, lent to a command it runs for a client.
+#[derive(Default)]
+pub enum Held<'a> {
+    /// None: the command opens the ledger `--db` names.
+    #[default]
+    None,
+    /// Shared with other readers, for a read command.
+    Read(&'a Ledger),
+    /// To itself, for a write command, with what the client sent as its input.
+    Write {
+        ledger: std::cell::RefCell<&'a mut Ledger>,
+        input: &'a ClientInput,
+    },
+}
+
+/// What a client sends with a write: its standard input, and the files an `import`
+/// names (read on the client's side, each by the name the client gave it).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct ClientInput {
+    pub stdin: String,
+    pub files: Vec<(String, String)>,
 }
 
 /// A ledger a command reads: opened for it, or lent by the process that holds it.
@@ -379,9 +413,26 @@ impl std::ops::Deref for Opened<'_> {
 impl<'a> Ctx<'a> {
     /// The ledger for a read: the held one, or the one named by `--db` (see [`Ctx::open_own`]).
     pub fn open(&self, access: Access) -> Result<Opened<'a>, CliError> {
-        match self.held {
-            Some(ledger) => Ok(Opened::Held(ledger)),
-            None => self.open_own(access).map(|l| Opened::Own(Box::new(l))),
+        match &self.held {
+            Held::Read(ledger) => Ok(Opened::Held(ledger)),
+            Held::Write { .. } => Err(CliError::usage("a write is lent no ledger to read")),
+            Held::None => self.open_own(access).map(|l| Opened::Own(Box::new(l))),
+        }
+    }
+
+    /// Standard input: the process's, or what the client sent.
+    pub fn stdin(&self) -> Box<dyn io::BufRead + '_> {
+        match &self.held {
+            Held::Write { input, .. } => Box::new(io::Cursor::new(input.stdin.as_bytes())),
+            _ => Box::new(io::stdin().lock()),
+        }
+    }
+
+    /// The files a client sent with an `import`, by name (read on its side).
+    pub fn client_files(&self) -> Option<&'a [(String, String)]> {
+        match &self.held {
+            Held::Write { input, .. } => Some(&input.files),
+            _ => None,
         }
     }
 
@@ -422,6 +473,11 @@ impl<'a> Ctx<'a> {
         &self,
         command: impl FnOnce(&mut Ledger) -> Result<T, CliError>,
     ) -> Result<T, CliError> {
+        match &self.held {
+            Held::Write { ledger, .. } => return command(&mut ledger.borrow_mut()),
+            Held::Read(_) => return Err(CliError::usage("a read is lent no ledger to write")),
+            Held::None => {}
+        }
         let path = self.db_path();
         let existed = path.exists();
         let mut ledger = self.open_own(Access::Create)?;

@@ -41,6 +41,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/verify", post(verify))
         .route("/api/v1/events", post(post_events))
         .route("/api/v1/retract/{id}", post(post_retract))
+        .route("/api/v1/cli", post(super::remote::run_command))
         .merge(super::pages::routes())
         .fallback(not_found)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
@@ -228,6 +229,13 @@ pub(crate) fn authorize(
             },
         ));
     };
+    if tokens::same(token, &shared.local_token) {
+        return Ok(Some(Holder {
+            name: "local".into(),
+            role: Role::Writer,
+            local: true,
+        }));
+    }
     let entries = tokens::list(&shared.path)?;
     let holder = tokens::check(&entries, token).ok_or_else(|| {
         Failure::new(
@@ -371,7 +379,7 @@ async fn read_inner(
     )?)?;
     let output = run_streamed(shared, move |ledger, out| {
         let mut env = Env::from_process().map_err(CliError::usage)?;
-        cli::run(&cli, &mut env, Some(ledger), out)
+        cli::run(&cli, &mut env, cli::Held::Read(ledger), out)
     })
     .await?;
     let mut response = Response::new(output);
@@ -387,7 +395,7 @@ pub(crate) async fn output(shared: Arc<Shared>, cli: Cli) -> Result<Vec<u8>, Fai
         let ledger = shared.ledger.read().unwrap_or_else(|e| e.into_inner());
         let mut env = Env::from_process().map_err(CliError::usage)?;
         let mut out = Vec::new();
-        cli::run(&cli, &mut env, Some(&ledger), &mut out)?;
+        cli::run(&cli, &mut env, cli::Held::Read(&ledger), &mut out)?;
         Ok::<_, CliError>(out)
     })
     .await
@@ -593,7 +601,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Failure> {
 }
 
 /// The request body, within `--max-body` (413 beyond).
-async fn body_bytes(body: Body) -> Result<Bytes, Failure> {
+pub(crate) async fn body_bytes(body: Body) -> Result<Bytes, Failure> {
     axum::body::to_bytes(body, usize::MAX).await.map_err(|err| {
         let too_large = std::error::Error::source(&err)
             .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());

@@ -12,7 +12,9 @@
 //! - [`tokens`]: the hashed tokens in the ledger folder.
 
 mod api;
+pub mod client;
 mod pages;
+mod remote;
 pub mod tokens;
 
 use std::net::SocketAddr;
@@ -47,6 +49,40 @@ pub(crate) struct Shared {
     /// The ledger folder (tokens live there).
     pub path: PathBuf,
     pub options: Options,
+    /// The token of commands run on this machine (written to [`RUNTIME_FILE`]).
+    pub local_token: String,
+}
+
+/// The file in the ledger folder that tells commands on this machine where the
+/// server that holds the ledger listens, and its local token (mode 0600; removed
+/// when the server stops).
+pub const RUNTIME_FILE: &str = "serve.json";
+
+/// What [`RUNTIME_FILE`] holds.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Runtime {
+    pub url: String,
+    pub token: String,
+    pub pid: u32,
+}
+
+/// Writes the runtime file (a temporary file with mode 0600, renamed into place).
+fn write_runtime(path: &std::path::Path, runtime: &Runtime) -> Result<()> {
+    use std::io::Write as _;
+    let file = path.join(RUNTIME_FILE);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".serve-");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
+    let mut temp = builder
+        .tempfile_in(path)
+        .map_err(|e| Error::io(file.display(), e))?;
+    let bytes = serde_json::to_vec(runtime).expect("serializes");
+    temp.write_all(&bytes)
+        .map_err(|e| Error::io(file.display(), e))?;
+    temp.persist(&file)
+        .map_err(|e| Error::io(file.display(), e.error))?;
+    Ok(())
 }
 
 /// Serves `ledger` until SIGTERM or SIGINT: then stops accepting, finishes the
@@ -63,8 +99,11 @@ pub fn serve(ledger: Ledger, options: Options, ready: impl FnOnce(SocketAddr)) -
         path: ledger.path().to_path_buf(),
         ledger: RwLock::new(ledger),
         options: options.clone(),
+        local_token: tokens::generate()?,
     });
-    runtime.block_on(run(shared.clone(), options, ready))?;
+    let result = runtime.block_on(run(shared.clone(), options, ready));
+    let _ = std::fs::remove_file(shared.path.join(RUNTIME_FILE));
+    result?;
     // Every handler has returned; a blocking write whose client went away may still
     // run: taking the write lock waits for it. Then the ledger closes.
     let ledger = match Arc::try_unwrap(shared) {
@@ -88,6 +127,22 @@ async fn run(shared: Arc<Shared>, options: Options, ready: impl FnOnce(SocketAdd
     let bound = listener
         .local_addr()
         .map_err(|e| Error::io(options.bind, e))?;
+    // Commands on this machine find the server here instead of a locked ledger.
+    let mut local = bound;
+    if local.ip().is_unspecified() {
+        local.set_ip(match local {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    write_runtime(
+        &shared.path,
+        &Runtime {
+            url: format!("http://{local}"),
+            token: shared.local_token.clone(),
+            pid: std::process::id(),
+        },
+    )?;
     ready(bound);
     let app = api::router(shared);
     let mut http = hyper::server::conn::http1::Builder::new();

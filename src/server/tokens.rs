@@ -49,6 +49,9 @@ pub struct Entry {
 pub struct Holder {
     pub name: String,
     pub role: Role,
+    /// The server's own token for commands on its machine (see `serve.json`): it may
+    /// say which user recorded a write.
+    pub local: bool,
 }
 
 fn file(ledger: &Path) -> PathBuf {
@@ -73,6 +76,11 @@ pub fn generate() -> Result<String> {
         .map_err(|e| Error::Storage(format!("no random numbers from the system: {e}")))?;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     Ok(format!("pl_{hex}"))
+}
+
+/// Whether two tokens are the same, in constant time.
+pub fn same(a: &str, b: &str) -> bool {
+    digest(a).ct_eq(&digest(b)).into()
 }
 
 fn digest(token: &str) -> [u8; 32] {
@@ -135,6 +143,7 @@ pub fn check(entries: &[Entry], token: &str) -> Option<Holder> {
             found = Some(Holder {
                 name: entry.name.clone(),
                 role: entry.role,
+                local: false,
             });
         }
     }
@@ -203,7 +212,8 @@ mod tests {
             check(&entries, &token),
             Some(Holder {
                 name: "desk".into(),
-                role: Role::Writer
+                role: Role::Writer,
+                local: false,
             })
         );
         assert_eq!(check(&entries, &format!("{token}x")), None);

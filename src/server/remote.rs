@@ -1,0 +1,186 @@
+//! `POST /api/v1/cli`: a command line run for the CLI as a client (`PACTLOG_SERVER`,
+//! or a command on this machine that found the runtime file). The server parses it
+//! as the CLI does and runs the same command on the ledger it holds, so the client
+//! prints exactly what the command prints locally: one code path renders both.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use clap::Parser;
+use serde::{Deserialize, Serialize};
+
+use super::api::{authorize, Failure, Need};
+use super::Shared;
+use crate::cli::{self, Cli, CliError, ClientInput, Command, Env, Held};
+
+/// A command line and what the client sends with it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Request {
+    /// The arguments after `pactlog`, as the user typed them.
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub input: ClientInput,
+    /// The client's user, taken only with the server's local token.
+    #[serde(default)]
+    pub recorded_by: Option<String>,
+}
+
+/// What the command printed and how it ended.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Reply {
+    /// The exit code the command ends with.
+    pub code: u8,
+    /// Everything it wrote to standard output.
+    pub stdout: String,
+    /// Its one-line error (without `error: `), when it failed.
+    pub error: Option<String>,
+}
+
+/// Commands that only make sense where they run (never sent to a server).
+pub fn runs_locally(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Demo(_)
+            | Command::Serve(_)
+            | Command::Token(_)
+            | Command::Completions(_)
+            | Command::Man(_)
+    )
+}
+
+/// Commands that write to the ledger.
+pub fn writes(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Import(_) | Command::Append(_) | Command::Retract(_)
+    )
+}
+
+/// A file the command would write on the server's disk.
+fn writes_a_file(command: &Command) -> Option<&'static str> {
+    match command {
+        Command::Export(args) if args.out.is_some() => Some("--out FILE"),
+        Command::Timeline(args) if args.html.as_ref().is_some_and(|p| p.as_os_str() != "-") => {
+            Some("--html FILE")
+        }
+        _ => None,
+    }
+}
+
+fn usage(message: impl Into<String>) -> Reply {
+    Reply {
+        code: 2,
+        stdout: String::new(),
+        error: Some(message.into()),
+    }
+}
+
+pub(crate) async fn run_command(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    match run_inner(shared, headers, body).await {
+        Ok(reply) => axum::Json(reply).into_response(),
+        Err(failure) => failure.into_response(),
+    }
+}
+
+async fn run_inner(
+    shared: Arc<Shared>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Reply, Failure> {
+    let bytes = super::api::body_bytes(body).await?;
+    let request: Request = serde_json::from_slice(&bytes)
+        .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, format!("body: {e}")))?;
+    let line = std::iter::once("pactlog".to_string()).chain(request.args);
+    let mut cli = match Cli::try_parse_from(line) {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => {
+            return Ok(Reply {
+                code: 0,
+                stdout: err.render().to_string(),
+                error: None,
+            })
+        }
+        Err(err) => return Ok(usage(cli::one_line_usage_error(&err))),
+    };
+    if runs_locally(&cli.command) {
+        return Ok(usage(
+            "this command runs where it is typed, not through a server",
+        ));
+    }
+    if let Some(flag) = writes_a_file(&cli.command) {
+        return Ok(usage(format!(
+            "{flag} would write on the server's disk: through a server, write to stdout (`-`) and redirect"
+        )));
+    }
+    let write = writes(&cli.command);
+    let holder = authorize(
+        &shared,
+        &headers,
+        if write { Need::Write } else { Need::Read },
+    )?;
+    // The server's stderr is not the client's.
+    cli.verbose = false;
+    let recorded_by = match &holder {
+        Some(h) if h.local => match request.recorded_by.as_deref().map(cli::recorder) {
+            Some(Ok(name)) => name,
+            Some(Err(message)) => return Ok(usage(format!("--recorded-by: {message}"))),
+            None => None,
+        },
+        Some(h) => Some(h.name.clone()),
+        None => None,
+    };
+    let input = request.input;
+    tokio::task::spawn_blocking(move || {
+        let mut env = match Env::from_process() {
+            Ok(env) => env,
+            Err(message) => return usage(message),
+        };
+        env.recorded_by = recorded_by;
+        let mut out = Vec::new();
+        let result = if write {
+            let mut ledger = shared.ledger.write().unwrap_or_else(|e| e.into_inner());
+            let held = Held::Write {
+                ledger: RefCell::new(&mut ledger),
+                input: &input,
+            };
+            cli::run(&cli, &mut env, held, &mut out)
+        } else {
+            let ledger = shared.ledger.read().unwrap_or_else(|e| e.into_inner());
+            cli::run(&cli, &mut env, Held::Read(&ledger), &mut out)
+        };
+        let stdout = String::from_utf8_lossy(&out).into_owned();
+        match result {
+            Ok(()) | Err(CliError::BrokenPipe) => Reply {
+                code: 0,
+                stdout,
+                error: None,
+            },
+            Err(CliError::Failed { code, message }) => Reply {
+                code,
+                stdout,
+                error: Some(message),
+            },
+            Err(CliError::SledDamaged(reason)) => Reply {
+                code: 6,
+                stdout,
+                error: Some(format!(
+                    "sled's files are damaged ({reason}); restart the server to rebuild them from the journal"
+                )),
+            },
+        }
+    })
+    .await
+    .map_err(|_| {
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the command stopped without an answer",
+        )
+    })
+}
