@@ -37,5 +37,8 @@ mod edges;
 // The analyst's workbench: timeline HTML (golden, escaping, headless Chromium), exports, list, search.
 mod workbench;
 
+// What people read: names instead of slugs, TimelineJS sources and days, Markdown escaping.
+mod pages;
+
 // Regressions: one test per bug planted by hand that the suite above let through.
 mod regressions;

@@ -46,7 +46,11 @@ pub fn provisions_table(states: &[StateAt], cut: &Cut, names: &Names) -> Table {
         .map(String::from)
         .to_vec();
     header.extend(proposals.iter().map(|p| format!("text: {p}")));
-    header.extend(parties.iter().map(|p| format!("stance: {}", names.party(p))));
+    header.extend(
+        parties
+            .iter()
+            .map(|p| format!("stance: {}", names.party(p))),
+    );
     let rows = states
         .iter()
         .map(|s| {

@@ -90,7 +90,6 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     Ok(())
 }
 
-
 fn status_colour(status: Status) -> &'static str {
     match status {
         Status::Proposed => "#a7b4c2",
@@ -234,7 +233,11 @@ fn wrap(text: &str, max: usize) -> Vec<String> {
         let mut word: Vec<char> = word.chars().collect();
         loop {
             let used = line.chars().count();
-            let room = if used == 0 { max } else { max.saturating_sub(used + 1) };
+            let room = if used == 0 {
+                max
+            } else {
+                max.saturating_sub(used + 1)
+            };
             if word.len() <= room {
                 if used > 0 {
                     line.push(' ');
@@ -359,7 +362,10 @@ pub fn layout(timeline: &Timeline) -> Option<Layout> {
     // where it overlaps no other label; as many levels as it takes.
     let mut groups: BTreeMap<(NaiveDate, bool), Vec<&MeetingMark>> = BTreeMap::new();
     for m in &timeline.meetings {
-        groups.entry((m.day.date_naive(), !m.held)).or_default().push(m);
+        groups
+            .entry((m.day.date_naive(), !m.held))
+            .or_default()
+            .push(m);
     }
     let mut levels: Vec<f64> = Vec::new();
     let mut meeting_labels = Vec::new();
@@ -548,7 +554,8 @@ fn drawn(timeline: &Timeline, layout: Option<&Layout>) -> Drawn {
         (None, _) => "no record".to_string(),
     };
     let later_valid = last_event.is_some_and(|t| timeline.at > time::end_of_day(t.date_naive()))
-        && layout.is_some_and(|l| timeline.at >= time::start_of_day(l.last_day) + TimeDelta::days(1));
+        && layout
+            .is_some_and(|l| timeline.at >= time::start_of_day(l.last_day) + TimeDelta::days(1));
     let later_known = timeline.known_seq.is_none()
         && timeline
             .last_record
