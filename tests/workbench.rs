@@ -53,7 +53,23 @@ fn timeline_html_of_the_bundled_record() {
     assert_eq!(html.matches("<script").count(), 1, "one script, a constant");
     assert!(html.contains("NATO membership"));
     assert!(html.contains(r#"class="meeting held""#));
-    assert!(html.contains("as known at 2026-11-26 09:00:00Z"));
+    // The header states the cut drawn: the axis's valid time and the records it
+    // was drawn from, and says the later cut asked for adds nothing.
+    assert!(html.contains(r#"Valid time: <b class="valid">20 Nov 2025 to 1 Dec 2025</b>"#));
+    assert!(html.contains(
+        r#"Record time: <b class="record">records 1 to 71, the last recorded 2025-12-02 12:00:00Z</b>"#
+    ));
+    assert!(html.contains("as known at 2026-11-26 09:00:00Z, is later: nothing happened"));
+    assert!(!html.contains("Valid time: <b class=\"valid\">end of 2026"));
+    // A cut before the last day drawn (meetings planned after it are drawn) is the
+    // valid time stated; a record-time cut by seq is stated as such.
+    let geneva = timeline_html(
+        &ledger,
+        &["--at", "2025-11-30T12:00:00Z", "--known-at", "seq:70"],
+    );
+    assert!(geneva.contains(
+        r#"Valid time: <b class="valid">20 Nov 2025 to 2025-11-30 12:00:00Z</b> · Record time: <b class="record">seq:70, records 1 to 70, the last recorded 2025-12-01 12:00:00Z</b>"#
+    ), "{}", &geneva[..geneva.find("</header>").unwrap()]);
 }
 
 #[test]

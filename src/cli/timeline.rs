@@ -401,14 +401,21 @@ pub fn layout(timeline: &Timeline) -> Option<Layout> {
     // Day ticks: every `every` days, so that no two labels overlap.
     let tick_w = 7.0 * CHAR_W * TICK_SIZE + 8.0;
     let every = (tick_w / day_w).ceil().max(1.0) as i64;
-    let mut ticks = Vec::new();
+    let mut ticks: Vec<Tick> = Vec::new();
     let mut d = 0;
     while d < n_days {
         let day = first_day + TimeDelta::days(d);
+        let x = day_x(day) + day_w.min(tick_w) / 2.0;
+        if x + tick_w / 2.0 > WIDTH {
+            break;
+        }
+        // The year under the first tick and under the first of each new year.
+        let year =
+            (d == 0 || (day - TimeDelta::days(every)).year() != day.year()).then(|| day.year());
         ticks.push(Tick {
-            x: day_x(day) + day_w.min(tick_w) / 2.0,
+            x,
             text: day_label(day),
-            year: (d == 0 || (day.month(), day.day()) == (1, 1)).then(|| day.year()),
+            year,
         });
         d += every;
     }
@@ -902,6 +909,141 @@ const SCRIPT: &str = r##"
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::timeline::{Band, ProvisionLine};
+    use uuid::Uuid;
+
+    fn day(text: &str) -> Instant {
+        time::parse_occurred_at(text).unwrap()
+    }
+
+    fn marker(seq: u64, at: &str) -> Marker {
+        Marker {
+            id: Uuid::from_u128(seq as u128),
+            seq,
+            type_name: "statement_made",
+            occurred_at: day(at),
+            day: day(at).date_naive(),
+            recorded_at: day(at),
+            who: None,
+            speaker: None,
+            headline: "Statement".into(),
+            detail: None,
+            source: None,
+            removed_by: None,
+        }
+    }
+
+    fn meeting(slug: &str, at: &str, place: &str, held: bool) -> MeetingMark {
+        MeetingMark {
+            meeting: Slug::parse(slug).unwrap(),
+            title: slug.into(),
+            place: place.into(),
+            day: day(at),
+            held,
+            event: Uuid::nil(),
+        }
+    }
+
+    /// A timeline over `days` days whose one provision has `crowd` markers on its
+    /// second day and one on each later tenth day, with meetings sharing days.
+    fn crowded(days: i64, crowd: u64) -> Timeline {
+        let first = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+        let on = |d: i64| (first + TimeDelta::days(d)).format("%Y-%m-%d").to_string();
+        let mut markers: Vec<Marker> = (0..crowd).map(|k| marker(k + 1, &on(1))).collect();
+        markers.extend(
+            (0..days)
+                .step_by(10)
+                .map(|d| marker(1000 + d as u64, &on(d))),
+        );
+        markers.push(marker(5000, &on(days - 1)));
+        markers.sort_by_key(|m| (m.occurred_at, m.seq));
+        Timeline {
+            at: day(&on(days)),
+            known_at: day(&on(days)),
+            known_seq: None,
+            last_record: None,
+            provisions: vec![ProvisionLine {
+                provision: Slug::parse("p").unwrap(),
+                title: "A title long enough to wrap over more than one line of the column".into(),
+                bands: vec![Band {
+                    status: Status::Proposed,
+                    from: day(&on(0)),
+                    to: None,
+                    event: Uuid::nil(),
+                }],
+                markers,
+            }],
+            meetings: vec![
+                meeting("a", &on(1), "Geneva, Switzerland", true),
+                meeting("b", &on(1), "Moscow", false),
+                meeting("c", &on(2), "Paris", false),
+                meeting("d", &on(2), "Abu Dhabi, United Arab Emirates", true),
+                meeting("e", &on(days - 1), "Istanbul", true),
+            ],
+        }
+    }
+
+    fn apart(a: (f64, f64, f64, f64), b: (f64, f64, f64, f64)) -> bool {
+        a.1 <= b.0 || b.1 <= a.0 || a.3 <= b.2 || b.3 <= a.2
+    }
+
+    #[test]
+    fn no_two_markers_or_labels_overlap_and_everything_is_inside() {
+        for (days, crowd) in [(1, 1), (3, 12), (12, 40), (200, 30), (2000, 5)] {
+            let timeline = crowded(days, crowd);
+            let l = layout(&timeline).unwrap();
+            let row = &l.rows[0];
+            let half = MARK / 2.0;
+            let boxes: Vec<_> = row
+                .marks
+                .iter()
+                .map(|(x, y)| (x - half, x + half, y - half, y + half))
+                .collect();
+            for (i, a) in boxes.iter().enumerate() {
+                assert!(a.0 >= PLOT_X - half && a.1 <= WIDTH, "{days} days: {a:?}");
+                assert!(
+                    a.2 >= row.y && a.3 <= row.y + row.h,
+                    "{days} days: {a:?} in {row:?}"
+                );
+                for b in &boxes[i + 1..] {
+                    assert!(apart(*a, *b), "{days} days, {crowd} on a day: {a:?} {b:?}");
+                }
+            }
+            let labels: Vec<_> = l
+                .meeting_labels
+                .iter()
+                .map(|m| (m.x, m.x + m.w, m.y - 12.0, m.y + 2.0))
+                .collect();
+            for (i, a) in labels.iter().enumerate() {
+                assert!(a.0 >= 0.0 && a.1 <= WIDTH, "{a:?}");
+                for b in &labels[i + 1..] {
+                    assert!(apart(*a, *b), "{days} days: labels {a:?} {b:?}");
+                }
+            }
+            let tick_w = 7.0 * CHAR_W * TICK_SIZE;
+            for pair in l.ticks.windows(2) {
+                assert!(
+                    pair[1].x - pair[0].x >= tick_w,
+                    "{days} days: ticks {pair:?}"
+                );
+            }
+            assert!(l.ticks.iter().all(|t| t.x + tick_w / 2.0 <= WIDTH));
+            assert_eq!(l.ticks[0].year, Some(2025));
+            let mut years: Vec<i32> = l.ticks.iter().filter_map(|t| t.year).collect();
+            let first_year_of_each = years.len();
+            years.dedup();
+            assert_eq!(years.len(), first_year_of_each, "{:?}", l.ticks);
+            let last = l.ticks.iter().filter(|t| t.year.is_some()).count();
+            assert!(
+                last >= 1 && (days < 365 || last >= (days / 365) as usize),
+                "{:?}",
+                l.ticks
+            );
+            assert!(row.title.len() > 1, "the title wraps");
+            assert_eq!(row.title.join(" "), timeline.provisions[0].title);
+        }
+    }
 
     #[test]
     fn wrap_keeps_every_character_and_the_width() {
