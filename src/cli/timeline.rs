@@ -287,13 +287,17 @@ pub struct Tick {
     pub year: Option<i32>,
 }
 
-/// A label above the axis, `x` its left edge, `w` its estimated width.
+/// A label above the axis, `x` its left edge, `y` its baseline.
 #[derive(Debug)]
 pub struct Label {
     pub x: f64,
     pub y: f64,
-    pub w: f64,
     pub text: String,
+}
+
+/// The width a meeting label is laid out with (an estimate on the wide side).
+fn meeting_label_width(text: &str) -> f64 {
+    text.chars().count() as f64 * BOLD_CHAR_W * MEETING_SIZE
 }
 
 /// A meeting's shaded day and line.
@@ -377,7 +381,7 @@ pub fn layout(timeline: &Timeline) -> Option<Layout> {
             places.join(", "),
             if *planned { " (planned)" } else { "" }
         );
-        let w = text.chars().count() as f64 * BOLD_CHAR_W * MEETING_SIZE;
+        let w = meeting_label_width(&text);
         let centre = day_x(*day) + day_w / 2.0;
         let x = (centre - w / 2.0).clamp(PLOT_X - 60.0, WIDTH - PAD_R - w);
         let level = match levels.iter().position(|&right| right + 8.0 <= x) {
@@ -391,7 +395,6 @@ pub fn layout(timeline: &Timeline) -> Option<Layout> {
         meeting_labels.push(Label {
             x,
             y: 16.0 + 15.0 * level as f64,
-            w,
             text,
         });
     }
@@ -1013,7 +1016,14 @@ mod tests {
             let labels: Vec<_> = l
                 .meeting_labels
                 .iter()
-                .map(|m| (m.x, m.x + m.w, m.y - 12.0, m.y + 2.0))
+                .map(|m| {
+                    (
+                        m.x,
+                        m.x + meeting_label_width(&m.text),
+                        m.y - 12.0,
+                        m.y + 2.0,
+                    )
+                })
                 .collect();
             for (i, a) in labels.iter().enumerate() {
                 assert!(a.0 >= 0.0 && a.1 <= WIDTH, "{a:?}");
