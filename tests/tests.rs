@@ -37,6 +37,9 @@ mod edges;
 // The analyst's workbench: timeline HTML (golden, escaping, headless Chromium), exports, list, search.
 mod workbench;
 
+// What people read: names instead of slugs, TimelineJS sources and days, Markdown escaping.
+mod pages;
+
 // `pactlog serve`: the real server on a loopback port; HTTP against the CLI, auth, limits, lifecycle.
 mod server;
 

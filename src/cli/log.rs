@@ -41,8 +41,12 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             render::when(&r.event.occurred_at),
             r.event.type_name().to_string(),
             match r.recorded_by() {
-                Some(by) => format!("{}\nrecorded by {by}", render::subject(&ledger, &r)),
-                None => render::subject(&ledger, &r),
+                Some(by) => format!(
+                    "{}
+recorded by {by}",
+                    render::subject(&ledger, &r, &crate::names::Names::none())
+                ),
+                None => render::subject(&ledger, &r, &crate::names::Names::none()),
             },
             render::short(&ledger, &r.event.id),
         ]);
