@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{MatchedPath, Path, Query, RawPathParams, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -27,18 +27,18 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let options = shared.options.clone();
     Router::new()
         .route("/api/v1/health", get(health))
-        .route("/api/v1/state", get(state_all))
-        .route("/api/v1/state/{provision}", get(state_one))
-        .route("/api/v1/history/{provision}", get(history))
-        .route("/api/v1/diff/{provision}", get(diff))
-        .route("/api/v1/compare/{left}/{right}", get(compare))
-        .route("/api/v1/blame/{provision}", get(blame))
-        .route("/api/v1/log", get(log))
-        .route("/api/v1/export", get(export))
-        .route("/api/v1/list/{kind}", get(list))
-        .route("/api/v1/search", get(search))
-        .route("/api/v1/timeline", get(timeline))
-        .route("/api/v1/verify", post(verify))
+        .route("/api/v1/state", get(read_endpoint))
+        .route("/api/v1/state/{provision}", get(read_endpoint))
+        .route("/api/v1/history/{provision}", get(read_endpoint))
+        .route("/api/v1/diff/{provision}", get(read_endpoint))
+        .route("/api/v1/compare/{left}/{right}", get(read_endpoint))
+        .route("/api/v1/blame/{provision}", get(read_endpoint))
+        .route("/api/v1/log", get(read_endpoint))
+        .route("/api/v1/export", get(read_endpoint))
+        .route("/api/v1/list/{kind}", get(read_endpoint))
+        .route("/api/v1/search", get(read_endpoint))
+        .route("/api/v1/timeline", get(read_endpoint))
+        .route("/api/v1/verify", post(read_endpoint))
         .route("/api/v1/events", post(post_events))
         .route("/api/v1/retract/{id}", post(post_retract))
         .route("/api/v1/cli", post(super::remote::run_command))
@@ -505,82 +505,29 @@ async fn run_streamed(
     }
 }
 
-async fn state_all(State(s): State<Arc<Shared>>, h: HeaderMap, Query(q): Params) -> Response {
-    read(s, &h, "state", vec![], q, &[]).await
-}
-
-async fn state_one(
-    State(s): State<Arc<Shared>>,
-    Path(provision): Path<String>,
-    h: HeaderMap,
-    Query(q): Params,
+/// Every read endpoint: the command is the route's third segment
+/// (`/api/v1/{command}/…`), the path's parameters its positional arguments in order,
+/// and `q` (search) or every `provision` (timeline) more of them.
+async fn read_endpoint(
+    State(shared): State<Arc<Shared>>,
+    route: MatchedPath,
+    params: RawPathParams,
+    headers: HeaderMap,
+    Query(query): Params,
 ) -> Response {
-    read(s, &h, "state", vec![provision], q, &[]).await
-}
-
-async fn history(
-    State(s): State<Arc<Shared>>,
-    Path(provision): Path<String>,
-    h: HeaderMap,
-    Query(q): Params,
-) -> Response {
-    read(s, &h, "history", vec![provision], q, &[]).await
-}
-
-async fn diff(
-    State(s): State<Arc<Shared>>,
-    Path(provision): Path<String>,
-    h: HeaderMap,
-    Query(q): Params,
-) -> Response {
-    read(s, &h, "diff", vec![provision], q, &[]).await
-}
-
-async fn compare(
-    State(s): State<Arc<Shared>>,
-    Path((left, right)): Path<(String, String)>,
-    h: HeaderMap,
-    Query(q): Params,
-) -> Response {
-    read(s, &h, "compare", vec![left, right], q, &[]).await
-}
-
-async fn blame(
-    State(s): State<Arc<Shared>>,
-    Path(provision): Path<String>,
-    h: HeaderMap,
-    Query(q): Params,
-) -> Response {
-    read(s, &h, "blame", vec![provision], q, &[]).await
-}
-
-async fn log(State(s): State<Arc<Shared>>, h: HeaderMap, Query(q): Params) -> Response {
-    read(s, &h, "log", vec![], q, &[]).await
-}
-
-async fn export(State(s): State<Arc<Shared>>, h: HeaderMap, Query(q): Params) -> Response {
-    read(s, &h, "export", vec![], q, &[]).await
-}
-
-async fn list(
-    State(s): State<Arc<Shared>>,
-    Path(kind): Path<String>,
-    h: HeaderMap,
-    Query(q): Params,
-) -> Response {
-    read(s, &h, "list", vec![kind], q, &[]).await
-}
-
-async fn search(State(s): State<Arc<Shared>>, h: HeaderMap, Query(q): Params) -> Response {
-    read(s, &h, "search", vec![], q, &["q"]).await
-}
-
-async fn timeline(State(s): State<Arc<Shared>>, h: HeaderMap, Query(q): Params) -> Response {
-    read(s, &h, "timeline", vec![], q, &["provision"]).await
-}
-
-async fn verify(State(s): State<Arc<Shared>>, h: HeaderMap, Query(q): Params) -> Response {
-    read(s, &h, "verify", vec![], q, &[]).await
+    let command = route
+        .as_str()
+        .split('/')
+        .nth(3)
+        .unwrap_or_default()
+        .to_string();
+    let positionals = params.iter().map(|(_, value)| value.to_string()).collect();
+    let from_query: &[&str] = match command.as_str() {
+        "search" => &["q"],
+        "timeline" => &["provision"],
+        _ => &[],
+    };
+    read(shared, &headers, &command, positionals, query, from_query).await
 }
 
 /// `If-Match: SEQ` (or `"SEQ"`, as an ETag): the head the write expects, as `--expect-seq`.
