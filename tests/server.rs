@@ -1194,4 +1194,10 @@ fn a_local_command_on_a_served_ledger_goes_through_the_server() {
         client(&ledger, None, &["state", "nato-membership"], "").0,
         0
     );
+    // …or whose process is gone, even if another server answers at its address.
+    let other = Server::start(&TestLedger::bundled(), &[]);
+    let gone = format!(r#"{{"url":"{}","token":"pl_x","pid":4194304}}"#, other.url);
+    std::fs::write(&runtime, gone).unwrap();
+    let local = client(&ledger, None, &["state", "nato-membership"], "");
+    assert_eq!(local.0, 0, "{local:?}");
 }

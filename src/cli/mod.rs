@@ -251,7 +251,7 @@ impl<W: Write> Write for Counted<W> {
 
 impl Command {
     /// Whether the command only reads the ledger (and so may be run again).
-    fn only_reads(&self) -> bool {
+    pub(crate) fn only_reads(&self) -> bool {
         !matches!(
             self,
             Command::Demo(_)

@@ -392,7 +392,7 @@ async fn read_inner(
 /// The whole output of a command on the held ledger (for the pages).
 pub(crate) async fn output(shared: Arc<Shared>, cli: Cli) -> Result<Vec<u8>, Failure> {
     tokio::task::spawn_blocking(move || {
-        let ledger = shared.ledger.read().unwrap_or_else(|e| e.into_inner());
+        let ledger = shared.ledger.blocking_read();
         let mut env = Env::from_process().map_err(CliError::usage)?;
         let mut out = Vec::new();
         cli::run(&cli, &mut env, cli::Held::Read(&ledger), &mut out)?;
@@ -468,7 +468,7 @@ async fn run_streamed(
     let (first_tx, first_rx) = tokio::sync::oneshot::channel();
     let (chunks_tx, chunks_rx) = tokio::sync::mpsc::channel(8);
     tokio::task::spawn_blocking(move || {
-        let ledger = shared.ledger.read().unwrap_or_else(|e| e.into_inner());
+        let ledger = shared.ledger.blocking_read();
         let mut pipe = Pipe {
             buffer: Vec::new(),
             first: Some(first_tx),
@@ -603,7 +603,7 @@ async fn write(
         + 'static,
 ) -> Result<Response, Failure> {
     tokio::task::spawn_blocking(move || {
-        let mut ledger = shared.ledger.write().unwrap_or_else(|e| e.into_inner());
+        let mut ledger = shared.ledger.blocking_write();
         let mut env =
             Env::from_process().map_err(|m| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, m))?;
         // The token's name is who recorded it.

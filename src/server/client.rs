@@ -37,6 +37,11 @@ fn target(cli: &Cli, db: &Path) -> Option<Target> {
     }
     let bytes = std::fs::read(db.join(RUNTIME_FILE)).ok()?;
     let runtime: Runtime = serde_json::from_slice(&bytes).ok()?;
+    // Left by a server that died: the ledger is free (whoever listens there now).
+    #[cfg(target_os = "linux")]
+    if !Path::new(&format!("/proc/{}", runtime.pid)).exists() {
+        return None;
+    }
     Some(Target {
         url: runtime.url,
         token: Some(runtime.token),

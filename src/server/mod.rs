@@ -19,8 +19,10 @@ pub mod tokens;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
 use std::time::Duration;
+use tokio::sync::RwLock;
 
 use crate::error::{Error, Result};
 use crate::store::Ledger;
@@ -44,7 +46,9 @@ pub struct Options {
 
 /// What every request handler shares.
 pub(crate) struct Shared {
-    /// The one handle on the ledger: reads share it, a write has it alone.
+    /// The one handle on the ledger: reads share it, a write has it alone. A fair
+    /// (first come, first served) lock, taken on blocking threads: a stream of
+    /// writes, each holding it through its fsync, cannot starve the readers.
     pub ledger: RwLock<Ledger>,
     /// The ledger folder (tokens live there).
     pub path: PathBuf,
@@ -107,9 +111,9 @@ pub fn serve(ledger: Ledger, options: Options, ready: impl FnOnce(SocketAddr)) -
     // Every handler has returned; a blocking write whose client went away may still
     // run: taking the write lock waits for it. Then the ledger closes.
     let ledger = match Arc::try_unwrap(shared) {
-        Ok(shared) => shared.ledger.into_inner().ok(),
+        Ok(shared) => Some(shared.ledger.into_inner()),
         Err(shared) => {
-            drop(shared.ledger.write());
+            drop(shared.ledger.blocking_write());
             None
         }
     };

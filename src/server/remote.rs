@@ -51,12 +51,9 @@ pub fn runs_locally(command: &Command) -> bool {
     )
 }
 
-/// Commands that write to the ledger.
+/// Commands that write to the ledger (the CLI's own list: those it never runs twice).
 pub fn writes(command: &Command) -> bool {
-    matches!(
-        command,
-        Command::Import(_) | Command::Append(_) | Command::Retract(_)
-    )
+    !command.only_reads()
 }
 
 /// A file the command would write on the server's disk.
@@ -145,14 +142,14 @@ async fn run_inner(
         env.recorded_by = recorded_by;
         let mut out = Vec::new();
         let result = if write {
-            let mut ledger = shared.ledger.write().unwrap_or_else(|e| e.into_inner());
+            let mut ledger = shared.ledger.blocking_write();
             let held = Held::Write {
                 ledger: RefCell::new(&mut ledger),
                 input: &input,
             };
             cli::run(&cli, &mut env, held, &mut out)
         } else {
-            let ledger = shared.ledger.read().unwrap_or_else(|e| e.into_inner());
+            let ledger = shared.ledger.blocking_read();
             cli::run(&cli, &mut env, Held::Read(&ledger), &mut out)
         };
         let stdout = String::from_utf8_lossy(&out).into_owned();
