@@ -117,14 +117,28 @@ impl From<sled::Error> for Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// "did you mean `x`?" for a misspelt name, from the names that exist.
+/// "did you mean `x`?" for a misspelt or shortened name, from the names that exist:
+/// the nearest by edit distance, else the shortest name that begins with the text or
+/// holds it as whole `-`-separated words (`florida` for `florida-2025-11-30`).
 pub fn suggest<'a>(wrong: &str, known: impl IntoIterator<Item = &'a str>) -> String {
-    let best = known
-        .into_iter()
-        .map(|name| (strsim::damerau_levenshtein(wrong, name), name))
+    let known: Vec<&str> = known.into_iter().collect();
+    let near = known
+        .iter()
+        .map(|name| (strsim::damerau_levenshtein(wrong, name), *name))
         .filter(|(distance, name)| *distance <= (name.len().max(wrong.len()) / 3).max(2))
         .min();
-    match best {
+    let part = || {
+        let words = format!("-{wrong}-");
+        known
+            .iter()
+            .filter(|name| {
+                wrong.len() >= 3
+                    && (name.starts_with(wrong) || format!("-{name}-").contains(&words))
+            })
+            .map(|name| (name.len(), *name))
+            .min()
+    };
+    match near.or_else(part) {
         Some((_, name)) => format!(" (did you mean `{name}`?)"),
         None => String::new(),
     }
@@ -141,5 +155,17 @@ mod tests {
             " (did you mean `nato-membership`?)"
         );
         assert_eq!(suggest("zzzzzzzz", ["nato-membership"]), "");
+        assert_eq!(
+            suggest("florida", ["geneva-2025-11-23", "florida-2025-11-30"]),
+            " (did you mean `florida-2025-11-30`?)"
+        );
+        assert_eq!(
+            suggest(
+                "counter-proposal",
+                ["us-28-point-plan", "european-counter-proposal"]
+            ),
+            " (did you mean `european-counter-proposal`?)"
+        );
+        assert_eq!(suggest("us", ["us-28-point-plan"]), "");
     }
 }
