@@ -1178,7 +1178,7 @@ mod tests {
         );
         // A valid date with another problem keeps the parser's message.
         assert!(date("2025-12-01T10:00:00").contains("has no UTC offset"));
-        assert!(date("2025-12-03T25:00:00Z").contains("is not a day (YYYY-MM-DD) or an RFC 3339"));
+        assert!(date("2025-12-03T25:00:00Z").contains("25:00:00 is not a time of day"));
         assert!(date("soon").contains("`soon` is not a day"));
     }
 
