@@ -119,7 +119,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// "did you mean `x`?" for a misspelt or shortened name, from the names that exist:
 /// the nearest by edit distance, else the shortest name that begins with the text or
-/// holds it as whole `-`-separated words (`florida` for `florida-2025-11-30`).
+/// holds its `-`-separated words in order (`florida` for `florida-2025-11-30`,
+/// `us-28-plan` for `us-28-point-plan`).
 pub fn suggest<'a>(wrong: &str, known: impl IntoIterator<Item = &'a str>) -> String {
     let known: Vec<&str> = known.into_iter().collect();
     let near = known
@@ -127,14 +128,15 @@ pub fn suggest<'a>(wrong: &str, known: impl IntoIterator<Item = &'a str>) -> Str
         .map(|name| (strsim::damerau_levenshtein(wrong, name), *name))
         .filter(|(distance, name)| *distance <= (name.len().max(wrong.len()) / 3).max(2))
         .min();
+    // Every word of `wrong`, in order, is a word of `name`.
+    let words_of = |name: &str| {
+        let mut theirs = name.split('-');
+        wrong.split('-').all(|word| theirs.any(|w| w == word))
+    };
     let part = || {
-        let words = format!("-{wrong}-");
         known
             .iter()
-            .filter(|name| {
-                wrong.len() >= 3
-                    && (name.starts_with(wrong) || format!("-{name}-").contains(&words))
-            })
+            .filter(|name| wrong.len() >= 3 && (name.starts_with(wrong) || words_of(name)))
             .map(|name| (name.len(), *name))
             .min()
     };
@@ -165,6 +167,10 @@ mod tests {
                 ["us-28-point-plan", "european-counter-proposal"]
             ),
             " (did you mean `european-counter-proposal`?)"
+        );
+        assert_eq!(
+            suggest("us-28-plan", ["us-28-point-plan"]),
+            " (did you mean `us-28-point-plan`?)"
         );
         assert_eq!(suggest("us", ["us-28-point-plan"]), "");
     }

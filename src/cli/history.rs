@@ -65,8 +65,8 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     }
     writeln!(
         out,
-        "{provision}: {} events, as known at {}",
-        entries.len(),
+        "{provision}: {}, as known at {}",
+        super::count(entries.len() as u64, "event", "events"),
         render::known(&cut)
     )?;
     writeln!(out, "{t}")?;

@@ -178,8 +178,8 @@ pub fn provision(out: &mut dyn Write, state: &StateAt, sources: &Sources) -> Res
     }
     writeln!(
         out,
-        "  {} events counted, last {}",
-        s.events,
+        "  {} counted, last {}",
+        super::count(s.events as u64, "event", "events"),
         short(sources.ledger, &s.last_event)
     )?;
     Ok(())

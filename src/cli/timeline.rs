@@ -69,11 +69,11 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         ctx.say(
             out,
             format_args!(
-                "wrote {}: {} provisions, {} events, {} meetings, at {}, as known at {}",
+                "wrote {}: {}, {}, {}, at {}, as known at {}",
                 path.display(),
-                timeline.provisions.len(),
-                n_events,
-                timeline.meetings.len(),
+                super::count(timeline.provisions.len() as u64, "provision", "provisions"),
+                super::count(n_events as u64, "event", "events"),
+                super::count(timeline.meetings.len() as u64, "meeting", "meetings"),
                 render::cut(&timeline.at),
                 render::known(&cut)
             ),
