@@ -37,5 +37,8 @@ mod edges;
 // The analyst's workbench: timeline HTML (golden, escaping, headless Chromium), exports, list, search.
 mod workbench;
 
+// A newcomer's first hour: the README's tour, append TYPE --help, messages, man pages, links.
+mod newcomer;
+
 // Regressions: one test per bug planted by hand that the suite above let through.
 mod regressions;
