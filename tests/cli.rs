@@ -1,4 +1,4 @@
-//! The commands of SPEC §5 through the real binary on real ledgers.
+//! The commands of docs/commands.md (SPEC §5 as first written) through the real binary on real ledgers.
 
 use serde_json::{json, Value};
 

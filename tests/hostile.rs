@@ -6,7 +6,7 @@
 //! names file:line and the field where there is one, the ledger unchanged (`export`
 //! before and after), and the exact error line against its golden file
 //! `snapshots/errors/NN-kind.txt` (the temporary folder shown as `<tmp>`;
-//! `UPDATE_SNAPSHOTS=1 cargo test` rewrites them). Input that the SPEC accepts (a
+//! `UPDATE_SNAPSHOTS=1 cargo test` rewrites them). Input that docs/format.md accepts (a
 //! byte-order mark, CRLF, an empty array) is checked to succeed, and its golden
 //! holds the `imported …` line.
 //!
@@ -80,7 +80,7 @@ fn reject_in(
     message
 }
 
-/// Imports `contents` that the SPEC accepts; returns the number of new records.
+/// Imports `contents` that docs/format.md accepts; returns the number of new records.
 fn accept(kind: &str, contents: &[u8]) -> usize {
     let ledger = TestLedger::bundled();
     let before = ledger.export().lines().count();

@@ -10,7 +10,7 @@ mod cli;
 // Both time axes, corrections (retraction, supersedes), diff, compare, blame.
 mod time_travel;
 
-// Property tests: the SPEC §3 counting rule against a brute-force fold over random ledgers.
+// Property tests: the docs/format.md §3 counting rule against a brute-force fold over random ledgers.
 mod properties;
 
 // Golden projections of the bundled record in `snapshots/` (UPDATE_SNAPSHOTS=1 rewrites them).

@@ -1,4 +1,4 @@
-//! Both time axes and corrections (SPEC §3): late reports, `--known-at`, retraction,
+//! Both time axes and corrections (docs/format.md §3): late reports, `--known-at`, retraction,
 //! `supersedes`, meeting cuts, and the audit views `diff`, `compare` and `blame`.
 
 use serde_json::{json, Value};

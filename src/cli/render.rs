@@ -179,7 +179,7 @@ pub fn provision(out: &mut dyn Write, state: &StateAt, sources: &Sources) -> Res
     writeln!(
         out,
         "  {} counted, last {}",
-        super::count(s.events as u64, "event", "events"),
+        super::count(s.events, "event", "events"),
         short(sources.ledger, &s.last_event)
     )?;
     Ok(())
