@@ -117,6 +117,12 @@ impl From<sled::Error> for Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// "1 event", "2 events": a count and its noun in the right number, for messages.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// "did you mean `x`?" for a misspelt or shortened name, from the names that exist:
 /// the nearest by edit distance, else the shortest name that begins with the text or
 /// holds its `-`-separated words in order (`florida` for `florida-2025-11-30`,

@@ -133,11 +133,7 @@ pub fn command() -> clap::Command {
     with_forms(Cli::command())
 }
 
-/// "1 event", "2 events": a count and its noun in the right number.
-pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
-    let n = n.into();
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+pub use crate::error::count;
 
 /// Runs pactlog with the process's arguments and environment.
 pub fn main() -> ExitCode {
