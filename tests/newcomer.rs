@@ -908,3 +908,17 @@ fn the_command_reference_is_generated_from_help() {
     }
     crate::snapshots::check("../docs/commands.md", &doc);
 }
+
+#[test]
+fn completions_and_man_into_a_closed_pipe_end_quietly() {
+    let bin = bin_dir();
+    let scratch = tempfile::tempdir().unwrap();
+    for command in [
+        "pactlog completions bash | head -1",
+        "pactlog man | head -1",
+    ] {
+        let out = shell(bin.path(), scratch.path(), &BTreeMap::new(), command);
+        assert_eq!(text(&out.stderr), "", "{command}");
+        assert_eq!(text(&out.stdout).lines().count(), 1, "{command}");
+    }
+}

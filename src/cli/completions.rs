@@ -29,7 +29,11 @@ pub struct ManArgs {
 }
 
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
-    clap_complete::generate(args.shell, &mut super::command(), "pactlog", out);
+    // clap_complete panics when a write fails: write into memory, then out (a reader
+    // that stops early, `| head`, is no error).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut super::command(), "pactlog", &mut script);
+    out.write_all(&script)?;
     Ok(())
 }
 
