@@ -40,5 +40,8 @@ mod workbench;
 // A newcomer's first hour: the README's tour, append TYPE --help, messages, man pages, links.
 mod newcomer;
 
+// What people read: names instead of slugs, TimelineJS sources and days, Markdown escaping.
+mod pages;
+
 // Regressions: one test per bug planted by hand that the suite above let through.
 mod regressions;
