@@ -81,8 +81,8 @@ const CLAIMS: &[(&str, &[&str])] = &[
     ("pactlog state --at geneva-2025-11-23", &["nato-membership", "contested", "end of 2025-11-23"]),
     ("pactlog state nato-membership --at florida-2025-11-30", &["under_negotiation", "CNN (via EA WorldView)"]),
     ("pactlog history nato-membership", &["nato-membership: 12 events", "removed by af923933"]),
-    ("pactlog history nato-membership --known-at seq:70", &["as known at seq:70", "marco-rubio", "!removed by"]),
-    ("pactlog diff nato-membership --from 2025-12-01 --to 2025-12-01 --from-known-at seq:70", &["corrected", "marco-rubio"]),
+    ("pactlog history nato-membership --known-at seq:70", &["as known at seq:70", "Marco Rubio", "!removed by"]),
+    ("pactlog diff nato-membership --from 2025-12-01 --to 2025-12-01 --from-known-at seq:70", &["corrected", "Marco Rubio"]),
     ("pactlog blame nato-membership --at florida-2025-11-30", &["set by", "status_changed", "recorded", "source:"]),
     ("pactlog compare us-28-point-plan european-counter-proposal --at geneva-2025-11-23", &["us-28-point-plan vs european-counter-proposal", "nato-membership"]),
     ("pactlog search \"legal sense\"", &["2 matches"]),
@@ -97,7 +97,7 @@ const CLAIMS: &[(&str, &[&str])] = &[
     ("pactlog append proposal_tabled --proposal union-demands --title \"Union demands\" --parties union --occurred-at 2026-01-06", &["appended seq 3 "]),
     ("pactlog append provision_drafted --provision wages --proposal union-demands --title Wages --text \"A 6% raise\" --occurred-at 2026-01-06", &["appended seq 4 "]),
     ("pactlog append position_stated --provision wages --party acme --stance opposes --occurred-at 2026-01-07", &["appended seq 5 "]),
-    ("pactlog state wages", &["status: proposed", "acme", "opposes", "A 6% raise"]),
+    ("pactlog state wages", &["status: proposed", "Acme Corp", "opposes", "A 6% raise"]),
 ];
 
 #[test]
