@@ -12,8 +12,8 @@ use crate::store::Access;
 /// that made it.
 ///
 /// The cuts may differ on either axis: `--from 2025-11-23 --to 2025-11-30` moves valid
-/// time; `--from 2025-11-23 --to 2025-11-23 --from-known-at 2025-12-01` shows what
-/// the ledger learned since 1 December about 23 November.
+/// time; `--from 2025-12-01 --to 2025-12-01 --from-known-at seq:70` shows what the
+/// ledger learned after record 70 about 1 December.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The provision's slug
