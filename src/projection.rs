@@ -168,6 +168,10 @@ impl Projection {
 }
 
 fn apply_to(b: &mut Builder, event: &Event) {
+    if matches!(event.body, Body::SourceCited { .. }) {
+        // A citation adds a source to another event; it sets nothing.
+        return;
+    }
     let at = event.occurred_at;
     let id = event.id;
     b.events += 1;
@@ -238,7 +242,8 @@ fn apply_to(b: &mut Builder, event: &Event) {
         | Body::ActorRegistered { .. }
         | Body::ProposalTabled { .. }
         | Body::MeetingScheduled { .. }
-        | Body::EventRetracted { .. } => {}
+        | Body::EventRetracted { .. }
+        | Body::SourceCited { .. } => {}
     }
 }
 

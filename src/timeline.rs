@@ -234,7 +234,7 @@ fn marker(record: &Record, removed_by: Option<Uuid>) -> Marker {
         who: event.who().map(str::to_string),
         headline,
         detail,
-        source: event.source.clone(),
+        source: event.sources.first().cloned(),
         removed_by,
     }
 }
@@ -367,6 +367,9 @@ pub fn describe(event: &Event) -> (String, Option<String>) {
         ),
         Body::EventRetracted { target, reason } => {
             (format!("Retraction of {target}"), Some(reason.clone()))
+        }
+        Body::SourceCited { target } => {
+            (format!("Source cited for {target}"), Some(event.outlets()))
         }
     }
 }

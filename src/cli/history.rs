@@ -55,11 +55,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             render::when(&r.event.occurred_at),
             render::when(&r.recorded_at),
             event,
-            r.event
-                .source
-                .as_ref()
-                .map(|s| s.outlet.clone())
-                .unwrap_or_default(),
+            r.event.outlets(),
             render::short(&ledger, &r.event.id),
         ]);
     }

@@ -446,6 +446,7 @@ impl Ctx<'_> {
             at,
             known_at,
             known_seq,
+            filter: Default::default(),
         })
     }
 }

@@ -101,7 +101,8 @@ impl Sources<'_> {
     pub fn cite(&self, id: &Uuid) -> String {
         let outlet = self
             .record(id)
-            .and_then(|r| r.event.source.as_ref().map(|s| s.outlet.clone()))
+            .map(|r| r.event.outlets())
+            .filter(|outlets| !outlets.is_empty())
             .unwrap_or_else(|| "no source".into());
         format!("{outlet}; event {}", short(self.ledger, id))
     }
@@ -268,16 +269,13 @@ pub fn subject(ledger: &Ledger, record: &Record) -> String {
         MeetingScheduled { meeting, .. } | MeetingHeld { meeting, .. } => meeting.to_string(),
         StatementMade { quote, .. } => quote.clone(),
         EventRetracted { target, reason } => format!("{} ({reason})", short(ledger, target)),
+        SourceCited { target } => format!("{} ← {}", short(ledger, target), record.event.outlets()),
     }
 }
 
 /// An event as the audit views show it: when, recorded when, who, source, id.
-pub fn cited(ledger: &Ledger, c: &crate::audit::Cited) -> String {
-    let who = c
-        .actor
-        .as_ref()
-        .map(|a| a.to_string())
-        .or(c.attribution.clone());
+pub fn cited(ledger: &Ledger, c: &crate::provenance::EventRef) -> String {
+    let who = c.who();
     let mut line = format!(
         "{} {}, recorded {}",
         c.type_name,
@@ -287,10 +285,28 @@ pub fn cited(ledger: &Ledger, c: &crate::audit::Cited) -> String {
     if let Some(who) = who {
         line.push_str(&format!("\nby {who}"));
     }
-    if let Some(source) = &c.source {
-        line.push_str(&format!("\nsource: {}", source.outlet));
+    for source in &c.sources {
+        line.push_str(&format!(
+            "\nsource: {}",
+            crate::provenance::describe_source(source)
+        ));
         if let Some(url) = &source.url {
             line.push_str(&format!(" <{url}>"));
+        }
+    }
+    for citation in &c.cited {
+        for source in &citation.sources {
+            line.push_str(&format!(
+                "\ncited {}: {}",
+                when(&citation.recorded_at),
+                crate::provenance::describe_source(source)
+            ));
+        }
+    }
+    if c.basis == crate::event::Basis::Inference {
+        line.push_str("\n⚠ inference");
+        if let Some(note) = &c.note {
+            line.push_str(&format!(": {note}"));
         }
     }
     line.push_str(&format!("\nevent {} (seq {})", short(ledger, &c.id), c.seq));

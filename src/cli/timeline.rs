@@ -217,6 +217,7 @@ pub fn html(timeline: &Timeline, known_at_given: bool) -> String {
         at: timeline.at,
         known_at: timeline.known_at,
         known_seq: timeline.known_seq,
+        filter: Default::default(),
     });
     let cuts = format!(
         "at {}, as known at {}",
