@@ -40,9 +40,13 @@ pub fn fields(state: &ProvisionState) -> Vec<Field> {
         },
     ];
     for text in &state.texts {
+        let mut value = json!({ "text": text.text, "dropped": text.dropped });
+        if let Some(parameters) = &text.parameters {
+            value["parameters"] = json!(parameters);
+        }
         out.push(Field {
             name: format!("text/{}", text.proposal),
-            value: json!({ "text": text.text, "dropped": text.dropped }),
+            value,
             event: text.event,
         });
     }
@@ -110,6 +114,9 @@ pub struct BlameLine {
     pub field: String,
     pub value: Value,
     pub event: EventRef,
+    /// When reports on different sources disagree about this field on its day: every side.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<crate::projection::Conflict>,
 }
 
 pub fn blame(ledger: &Ledger, provision: &Slug, cut: &Cut) -> Result<Blame> {
@@ -119,6 +126,12 @@ pub fn blame(ledger: &Ledger, provision: &Slug, cut: &Cut) -> Result<Blame> {
         .into_iter()
         .map(|f| {
             Ok(BlameLine {
+                conflict: state
+                    .state
+                    .conflicts
+                    .iter()
+                    .find(|c| c.field == f.name)
+                    .cloned(),
                 event: cite(ledger, &f.event, &citations)?,
                 field: f.name,
                 value: f.value,
@@ -193,31 +206,47 @@ pub struct MemberChange {
     pub to: Value,
 }
 
-/// The members of two values that differ: by key for objects, whole otherwise.
+/// The members of two values that differ: by key for objects (nested objects such
+/// as a text's `parameters` member by member, `parameters.troop_cap`), whole otherwise.
 fn member_changes(from: &Value, to: &Value) -> Vec<MemberChange> {
-    match (from, to) {
-        (Value::Object(a), Value::Object(b)) => {
-            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-            keys.into_iter()
-                .filter_map(|key| {
+    fn walk(prefix: &str, from: &Value, to: &Value, out: &mut Vec<MemberChange>) {
+        let nested = !prefix.is_empty() || from.is_object() && to.is_object();
+        let either_object = from.is_object() || to.is_object();
+        let both_objects_or_null =
+            (from.is_object() || from.is_null()) && (to.is_object() || to.is_null());
+        match (from, to) {
+            _ if nested && either_object && both_objects_or_null => {
+                let empty = serde_json::Map::new();
+                let (a, b) = (
+                    from.as_object().unwrap_or(&empty),
+                    to.as_object().unwrap_or(&empty),
+                );
+                let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+                for key in keys {
                     let (x, y) = (
                         a.get(key).unwrap_or(&Value::Null),
                         b.get(key).unwrap_or(&Value::Null),
                     );
-                    (x != y).then(|| MemberChange {
-                        member: key.clone(),
-                        from: x.clone(),
-                        to: y.clone(),
-                    })
-                })
-                .collect()
+                    if x != y {
+                        let member = if prefix.is_empty() {
+                            key.clone()
+                        } else {
+                            format!("{prefix}.{key}")
+                        };
+                        walk(&member, x, y, out);
+                    }
+                }
+            }
+            _ => out.push(MemberChange {
+                member: prefix.to_string(),
+                from: from.clone(),
+                to: to.clone(),
+            }),
         }
-        _ => vec![MemberChange {
-            member: String::new(),
-            from: from.clone(),
-            to: to.clone(),
-        }],
     }
+    let mut out = Vec::new();
+    walk("", from, to, &mut out);
+    out
 }
 
 /// Joins each removal whose remover supersedes the removed event with the change the
@@ -341,6 +370,17 @@ pub fn diff(ledger: &Ledger, provision: &Slug, from: &Cut, to: &Cut) -> Result<D
             }
             (None, None) => unreachable!("a name comes from one side"),
         };
+        // A text whose parameters changed says what changed, member by member
+        // (`parameters.troop_cap: 600000 -> 800000`).
+        let fields = match (old, new) {
+            (Some(old), Some(new))
+                if old.value.get("parameters").is_some()
+                    || new.value.get("parameters").is_some() =>
+            {
+                member_changes(&old.value, &new.value)
+            }
+            _ => Vec::new(),
+        };
         changes.push((
             Change {
                 field: name.clone(),
@@ -349,7 +389,7 @@ pub fn diff(ledger: &Ledger, provision: &Slug, from: &Cut, to: &Cut) -> Result<D
                 to: new.map(|f| f.value.clone()),
                 event: event.map(|id| cite(ledger, &id, &citations)).transpose()?,
                 replaces: None,
-                fields: Vec::new(),
+                fields,
             },
             old.map(|f| f.event),
         ));

@@ -62,6 +62,27 @@ impl Filter {
     }
 }
 
+impl Filter {
+    /// Keeps the records of `records` the filter admits, with the citations of them
+    /// among `records` known at `known` (every record when the filter is open).
+    pub fn keep<'r>(
+        &self,
+        records: impl IntoIterator<Item = &'r Record>,
+        all: &[Record],
+        known: Known,
+    ) -> Vec<&'r Record> {
+        if self.is_open() {
+            return records.into_iter().collect();
+        }
+        let removed = crate::query::removals(all, &[], known);
+        let cited = citations(all, &removed, known);
+        records
+            .into_iter()
+            .filter(|r| self.admits(&r.event, cited.get(&r.event.id)))
+            .collect()
+    }
+}
+
 /// Sources added to an event by a later `source_cited`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Citation {

@@ -37,5 +37,8 @@ mod edges;
 // The analyst's workbench: timeline HTML (golden, escaping, headless Chromium), exports, list, search.
 mod workbench;
 
+// Provenance: graded sources, basis, cite, --min-grade and --reported-only, conflicts, parameters.
+mod provenance;
+
 // Regressions: one test per bug planted by hand that the suite above let through.
 mod regressions;

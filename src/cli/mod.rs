@@ -7,6 +7,7 @@
 
 mod append;
 mod blame;
+mod cite;
 mod compare;
 mod completions;
 mod demo;
@@ -86,6 +87,7 @@ pub enum Command {
     Import(import::Args),
     Append(append::Args),
     Retract(retract::Args),
+    Cite(cite::Args),
     State(state::Args),
     History(history::Args),
     Diff(diff::Args),
@@ -223,7 +225,11 @@ impl Command {
     fn only_reads(&self) -> bool {
         !matches!(
             self,
-            Command::Demo(_) | Command::Import(_) | Command::Append(_) | Command::Retract(_)
+            Command::Demo(_)
+                | Command::Import(_)
+                | Command::Append(_)
+                | Command::Retract(_)
+                | Command::Cite(_)
         )
     }
 }
@@ -282,6 +288,7 @@ fn run(cli: &Cli, env: &mut Env, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Import(args) => import::run(&ctx, args, out),
         Command::Append(args) => append::run(&ctx, args, out),
         Command::Retract(args) => retract::run(&ctx, args, out),
+        Command::Cite(args) => cite::run(&ctx, args, out),
         Command::State(args) => state::run(&ctx, args, out),
         Command::History(args) => history::run(&ctx, args, out),
         Command::Diff(args) => diff::run(&ctx, args, out),
@@ -410,7 +417,9 @@ impl Ctx<'_> {
         ledger: &Ledger,
         args: &state::CutArgs,
     ) -> Result<crate::query::Cut, CliError> {
-        self.cut(ledger, args.at.as_deref(), args.known_at.as_deref())
+        let mut cut = self.cut(ledger, args.at.as_deref(), args.known_at.as_deref())?;
+        cut.filter = args.filter.filter()?;
+        Ok(cut)
     }
 
     /// Resolves `--at` and `--known-at` into a cut.

@@ -97,14 +97,28 @@ impl Sources<'_> {
         self.ledger.record(seq).ok()?
     }
 
-    /// "EA WorldView, event 1a2b3c4d" for the event that set a field.
+    /// "EA WorldView (B2); event 1a2b3c4d" for the event that set a field, marked
+    /// when it is the recorder's inference.
     pub fn cite(&self, id: &Uuid) -> String {
-        let outlet = self
-            .record(id)
-            .map(|r| r.event.outlets())
-            .filter(|outlets| !outlets.is_empty())
-            .unwrap_or_else(|| "no source".into());
-        format!("{outlet}; event {}", short(self.ledger, id))
+        let record = self.record(id);
+        let sources: Vec<String> = record
+            .iter()
+            .flat_map(|r| &r.event.sources)
+            .map(crate::provenance::describe_source)
+            .collect();
+        let mut line = if sources.is_empty() {
+            "no source".to_string()
+        } else {
+            sources.join("; ")
+        };
+        line.push_str(&format!("; event {}", short(self.ledger, id)));
+        if let Some(r) = record.filter(|r| r.event.basis == crate::event::Basis::Inference) {
+            line.push_str(&format!(
+                "\n⚠ inference: {}",
+                r.event.note().unwrap_or_default()
+            ));
+        }
+        line
     }
 }
 
@@ -177,6 +191,24 @@ pub fn provision(out: &mut dyn Write, state: &StateAt, sources: &Sources) -> Res
         }
         writeln!(out, "{t}")?;
     }
+    if !s.conflicts.is_empty() {
+        writeln!(
+            out,
+            "  ⚠ conflicting reports (shown, not settled; the field holds the later record's):"
+        )?;
+        let mut t = table(&["field", "day", "value", "source"]);
+        for c in &s.conflicts {
+            for side in &c.sides {
+                t.add_row(vec![
+                    c.field.clone(),
+                    when(&c.day),
+                    value(&side.value),
+                    sources.cite(&side.event),
+                ]);
+            }
+        }
+        writeln!(out, "{t}")?;
+    }
     writeln!(
         out,
         "  {} events counted, last {}",
@@ -213,6 +245,11 @@ pub fn provisions(out: &mut dyn Write, states: &[StateAt]) -> Result<(), CliErro
             .positions
             .iter()
             .map(|p| format!("{}: {}", p.party, p.stance))
+            .chain(
+                s.conflicts
+                    .iter()
+                    .map(|c| format!("⚠ {}: conflicting reports", c.field)),
+            )
             .collect();
         t.add_row(vec![
             comfy_table::Cell::new(&s.provision),
@@ -345,6 +382,36 @@ pub fn value(v: &serde_json::Value) -> String {
             v.to_string()
         }
         Value::Null => "—".into(),
+        Value::Number(n) => match n.as_i64() {
+            Some(whole) => grouped(whole),
+            None => n.to_string(),
+        },
         other => other.to_string(),
     }
+}
+
+/// A whole number with its thousands grouped: `800,000`.
+pub fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// A text's parameters, one per line: `troop_cap: 800,000`.
+pub fn parameters(parameters: &crate::event::Parameters) -> String {
+    parameters
+        .0
+        .iter()
+        .map(|(name, v)| format!("{name}: {}", value(v)))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -20,6 +20,9 @@ pub struct Args {
     /// The text to look for
     pub text: String,
 
+    #[command(flatten)]
+    pub filter: super::state::FilterArgs,
+
     /// Machine output
     #[arg(long)]
     pub json: bool,
@@ -47,7 +50,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     let removed = query::removals(&records, &[], known);
     let citations = crate::provenance::citations(&records, &removed, known);
     let mut matches = Vec::new();
-    for record in &records {
+    for record in args.filter.filter()?.keep(&records, &records, known) {
         let event = &record.event;
         let header = [
             ("attribution", event.attribution.as_deref()),
