@@ -321,9 +321,10 @@ fn conflicting_parameters_of_one_text_are_found_on_values() {
     import_at(
         &ledger,
         T2,
-        &[json!({"type": "provision_amended", "occurred_at": "2025-11-23", "provision": "army", "proposal": "counter", "text": "no cap", "parameters": {"troop_cap": "none"}, "source": {"outlet": "Telegraph"}})],
-    )
-    .len();
+        &[
+            json!({"type": "provision_amended", "occurred_at": "2025-11-23", "provision": "army", "proposal": "counter", "text": "no cap", "parameters": {"troop_cap": "none"}, "source": {"outlet": "Telegraph"}}),
+        ],
+    );
     let state = json(&ledger, &["state", "army", "--json"]);
     assert_eq!(state["conflicts"][0]["field"], "text/counter", "{state}");
 }
