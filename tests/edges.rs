@@ -501,7 +501,8 @@ fn a_correction_diff_says_what_changed_member_by_member() {
     assert_eq!(diff["from"]["known_seq"], 70);
     let table = ledger.ok(&args);
     assert!(
-        table.contains("corrected") && table.contains("actor: marco-rubio"),
+        // People read the actor's registered name; --json above keeps the slug.
+        table.contains("corrected") && table.contains("actor: Marco Rubio"),
         "{table}"
     );
     assert!(

@@ -37,6 +37,9 @@ mod edges;
 // The analyst's workbench: timeline HTML (golden, escaping, headless Chromium), exports, list, search.
 mod workbench;
 
+// What people read: names instead of slugs, TimelineJS sources and days, Markdown escaping.
+mod pages;
+
 // Provenance: graded sources, basis, cite, --min-grade and --reported-only, conflicts, parameters.
 mod provenance;
 

@@ -37,16 +37,22 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         render::cut(&blame.at),
         render::known(&cut)
     )?;
+    let names = render::audit_names(
+        &ledger,
+        &cut,
+        blame.fields.iter().map(|line| &line.event),
+        blame.fields.iter().map(|line| &line.value),
+    )?;
     let mut t = render::table(&["field", "value", "set by"]);
     for line in &blame.fields {
-        let mut value = render::value(&line.value);
+        let mut value = render::value(&line.value, &names);
         if let Some(conflict) = &line.conflict {
             let sources = render::Sources { ledger: &ledger };
             value.push_str("\n⚠ conflicting reports that day:");
             for side in &conflict.sides {
                 value.push_str(&format!(
                     "\n• {} ({})",
-                    render::value(&side.value),
+                    render::value(&side.value, &names),
                     sources.cite(&side.event).replace('\n', " ")
                 ));
             }
@@ -54,7 +60,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         t.add_row(vec![
             line.field.clone(),
             value,
-            render::cited(&ledger, &line.event),
+            render::cited(&ledger, &line.event, &names),
         ]);
     }
     writeln!(out, "{t}")?;

@@ -101,7 +101,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
                 )?;
                 return Ok(());
             }
-            render::provisions(out, &states)
+            render::provisions(out, &states, &ledger)
         }
     }
 }
