@@ -545,6 +545,7 @@ fn drawn(timeline: &Timeline, layout: Option<&Layout>) -> Drawn {
         at: timeline.at,
         known_at: timeline.known_at,
         known_seq: timeline.known_seq,
+        filter: Default::default(),
     };
     let last_event = timeline
         .provisions
@@ -601,6 +602,7 @@ pub fn html(timeline: &Timeline, known_at_given: bool) -> String {
         at: timeline.at,
         known_at: timeline.known_at,
         known_seq: timeline.known_seq,
+        filter: Default::default(),
     });
     let page = html! {
         (DOCTYPE)
