@@ -854,8 +854,9 @@ impl Ledger {
         let differs = seq == seq_now && hash != hash_now;
         if lost || differs {
             return Err(Error::Integrity(format!(
-                "the ledger's storage is damaged: {seq} records were committed (head {seq}:{hash}) but the journal and sled hold {seq_now}; \
-                 export what verifies and import it into a new ledger"
+                "the ledger's storage is damaged: {} committed (head {seq}:{hash}) but the journal and sled hold {seq_now}; \
+                 export what verifies and import it into a new ledger",
+                crate::error::count(seq, "record was", "records were")
             )));
         }
         Ok(())
@@ -951,7 +952,7 @@ impl Ledger {
 
     /// The record a correction retracts or supersedes, whether or not it is committed yet.
     pub(crate) fn target_raw(&self, record: &Record) -> Result<Option<Record>> {
-        let Some(target) = record.event.removes() else {
+        let Some(target) = record.event.refers_to() else {
             return Ok(None);
         };
         let Some(seq) = self

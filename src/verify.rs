@@ -94,7 +94,7 @@ pub fn verify_with_progress(
                 _ => false,
             },
         };
-        let target = match event.removes().and_then(|t| ids.get(&t)) {
+        let target = match event.refers_to().and_then(|t| ids.get(&t)) {
             Some(&target_seq) => Some(
                 ledger
                     .record(target_seq)?
@@ -188,7 +188,8 @@ pub fn verify_with_progress(
     }
     if stored_entries != expected_entries {
         return Err(Error::Integrity(format!(
-            "the indexes hold {stored_entries} entries but the log accounts for {expected_entries}"
+            "the indexes hold {} but the log accounts for {expected_entries}",
+            crate::error::count(stored_entries, "entry", "entries")
         )));
     }
     if let Some((seq, hash)) = claimed_head {

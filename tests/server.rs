@@ -267,6 +267,10 @@ const SAME_AS_CLI: &[(&[&str], &str)] = &[
         ],
         "/api/v1/blame/nato-membership?at=florida-2025-11-30",
     ),
+    (
+        &["state", "--min-grade", "B2", "--reported-only", "--json"],
+        "/api/v1/state?min_grade=B2&reported_only=true",
+    ),
     (&["log", "--json"], "/api/v1/log"),
     (
         &["log", "--known-at", "seq:3", "--json"],
@@ -331,7 +335,7 @@ fn every_read_endpoint_answers_what_the_cli_prints_with_json() {
     let (code, stderr) = server.stop();
     assert_eq!(code, 0, "{stderr}");
     // The ledger is closed: the CLI opens it again.
-    assert!(ledger.ok(&["log", "--json"]) == expected[8]);
+    assert!(ledger.ok(&["log", "--json"]) == expected[9]);
 }
 
 #[test]
@@ -554,10 +558,34 @@ fn writes_answer_seq_id_head_and_retries_are_idempotent() {
     assert_eq!(retracted.json()["seq"], 74);
     let no_reason = server.post("/api/v1/retract/seq:73", Some(&writer), &[], "{}");
     assert_eq!(no_reason.status, 400, "{}", no_reason.body);
+    // Cite a source for an event, as `pactlog cite` does.
+    let cited = server.post(
+        "/api/v1/cite/seq:73",
+        Some(&writer),
+        &[("If-Match", "74")],
+        r#"{"outlet":"Reuters","grade":"B2","url":"https://example.org/r"}"#,
+    );
+    assert_eq!(cited.status, 201, "{}", cited.body);
+    assert_eq!(cited.json()["seq"], 75);
+    let stale = server.post(
+        "/api/v1/cite/seq:73",
+        Some(&writer),
+        &[("If-Match", "74")],
+        r#"{"outlet":"AP"}"#,
+    );
+    assert_eq!(stale.status, 412, "{}", stale.body);
+    let bad_grade = server.post(
+        "/api/v1/cite/seq:73",
+        Some(&writer),
+        &[],
+        r#"{"outlet":"AP","grade":"Z9"}"#,
+    );
+    assert_eq!(bad_grade.status, 400, "{}", bad_grade.body);
     let (code, _) = server.stop();
     assert_eq!(code, 0);
     let log = crate::common::json(&ledger, &["log", "--json"]);
-    assert_eq!(log.as_array().unwrap().len(), 74);
+    assert_eq!(log.as_array().unwrap().len(), 75);
+    assert_eq!(log[74]["recorded_by"], "desk");
     assert_eq!(log[73]["type"], "event_retracted");
     assert_eq!(log[73]["target"], "0193e000-0000-7000-8000-0000000000aa");
     ledger.ok(&["verify"]);
@@ -803,6 +831,8 @@ fn local_writes_record_the_os_user_or_recorded_by() {
             "us",
             "--name",
             "United States",
+            "--occurred-at",
+            "now",
         ])
         .output()
         .unwrap();
@@ -816,6 +846,8 @@ fn local_writes_record_the_os_user_or_recorded_by() {
         "ua",
         "--name",
         "Ukraine",
+        "--occurred-at",
+        "now",
     ]);
     ledger.ok(&[
         "append",
@@ -824,6 +856,8 @@ fn local_writes_record_the_os_user_or_recorded_by() {
         "ru",
         "--name",
         "Russia",
+        "--occurred-at",
+        "now",
     ]);
     let log = crate::common::json(&ledger, &["log", "--json"]);
     assert_eq!(log[0]["recorded_by"], user.trim());
@@ -1175,6 +1209,8 @@ fn a_local_command_on_a_served_ledger_goes_through_the_server() {
             "vatican",
             "--name",
             "Holy See",
+            "--occurred-at",
+            "now",
         ],
         "",
     );

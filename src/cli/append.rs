@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::{CliError, Ctx, Env};
 use crate::append::{append_recorded_by, Clock, Item, Summary};
 use crate::error::{Error, Location};
-use crate::event::TYPES;
+use crate::event::{FieldSpec, Format, Stance, Status, TypeSpec, COMMON_FIELDS, TYPES};
 use crate::import::parse_object;
 use crate::store::Ledger;
 
@@ -18,7 +18,11 @@ use crate::store::Ledger;
 /// `--occurred-at` sets `occurred_at`). List fields (`parties`, `authors`,
 /// `participants`, `provisions`) take comma-separated slugs or repeated flags.
 /// `--source-outlet`, `--source-url` and `--source-published-at` set `source`.
-/// Without `--occurred-at` the event is dated now. Nothing is prompted for.
+/// `--occurred-at` is required: a day (`2025-11-23`), an RFC 3339 instant with an
+/// offset, or `now`. Nothing is prompted for.
+///
+/// `pactlog append TYPE --help` lists that type's fields, which are required, the
+/// values they take, and an example.
 ///
 /// Types and their fields (`?` = optional); every type also takes `occurred_at`,
 /// `id`, `source`, `actor`, `attribution` and `supersedes`:
@@ -41,15 +45,19 @@ use crate::store::Ledger;
 ///   pactlog append status_changed --provision nato-membership --status contested \
 ///       --occurred-at 2025-11-23 --source-outlet Reuters --note "Counter-proposal tabled"
 #[derive(clap::Args, Debug)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, disable_help_flag = true)]
 pub struct Args {
     /// The event type, or `-` to read one JSON event from stdin
-    #[arg(value_name = "TYPE")]
-    pub event_type: String,
+    #[arg(value_name = "TYPE", required_unless_present = "help")]
+    pub event_type: Option<String>,
 
     /// Fail unless the ledger head is at this seq (optimistic concurrency)
     #[arg(long, value_name = "N")]
     pub expect_seq: Option<u64>,
+
+    /// Print help (with TYPE: that type's fields, allowed values and an example)
+    #[arg(short, long)]
+    pub help: bool,
 
     /// The event's fields: `--field value` pairs
     #[arg(
@@ -63,8 +71,20 @@ pub struct Args {
 const LIST_FIELDS: &[&str] = &["parties", "authors", "participants", "provisions"];
 
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
+    let wants_help = args.help || args.fields.iter().any(|f| f == "--help" || f == "-h");
+    let event_type = match args.event_type.as_deref() {
+        Some(t) if !wants_help => t,
+        Some(t) if t != "-" => return Ok(write!(out, "{}", type_help(t)?)?),
+        _ => {
+            let mut command = super::command();
+            let append = command
+                .find_subcommand_mut("append")
+                .expect("append is a command");
+            return Ok(write!(out, "{}", append.render_long_help())?);
+        }
+    };
     let mut expect_seq = args.expect_seq;
-    let (object, at) = if args.event_type == "-" {
+    let (object, at) = if event_type == "-" {
         if !args.fields.is_empty() {
             return Err(CliError::usage(
                 "`append -` reads the whole event from stdin and takes no field flags",
@@ -84,10 +104,11 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         (parse_object(&text, &at)?, at)
     } else {
         (
-            object_from_flags(ctx, &args.event_type, &args.fields, &mut expect_seq)?,
+            object_from_flags(ctx, event_type, &args.fields, &mut expect_seq)?,
             Location(String::new()),
         )
     };
+    ctx.expect_ledger(expect_seq)?;
     let summary = append_one(ctx, object, at, expect_seq)?;
     report(ctx, out, &summary)
 }
@@ -167,15 +188,7 @@ fn object_from_flags(
     fields: &[String],
     expect_seq: &mut Option<u64>,
 ) -> Result<Map<String, Value>, CliError> {
-    if !TYPES.iter().any(|t| t.name == event_type) {
-        return Err(CliError::from(Error::invalid(
-            &Location("TYPE".into()),
-            format!(
-                "unknown event type `{event_type}`{}",
-                crate::error::suggest(event_type, TYPES.iter().map(|t| t.name))
-            ),
-        )));
-    }
+    type_spec(event_type)?;
     let mut object = Map::new();
     object.insert("type".into(), Value::String(event_type.into()));
     let mut source = Map::new();
@@ -197,6 +210,11 @@ fn object_from_flags(
             }
         };
         let field = name.replace('-', "_");
+        let value = if field == "occurred_at" {
+            occurred_at(ctx.env, &value)
+        } else {
+            value
+        };
         if field == "db" || field == "lock_timeout" {
             return Err(CliError::usage(format!(
                 "`--{name}` is a global option: put it before the command, as in `pactlog --{name} … append {event_type} …`"
@@ -225,8 +243,227 @@ fn object_from_flags(
     if !source.is_empty() {
         object.insert("source".into(), Value::Object(source));
     }
-    object
-        .entry("occurred_at")
-        .or_insert_with(|| Value::String(crate::time::format(&ctx.env.now)));
+    if !object.contains_key("occurred_at") {
+        return Err(CliError::from(Error::invalid(
+            &Location("--occurred-at".into()),
+            format!(
+                "{event_type} needs field `occurred_at`, when it happened: a day (2025-11-23), an RFC 3339 instant with an offset (2025-11-23T14:00:00Z), or `now`"
+            ),
+        )));
+    }
     Ok(object)
+}
+
+/// The value of `--occurred-at`: `now` is this run's clock to the second, anything
+/// else is the event's own text (checked by the event model).
+pub fn occurred_at(env: &Env, text: &str) -> String {
+    if text == "now" {
+        let now = env.now;
+        let second = now - chrono::TimeDelta::nanoseconds(now.timestamp_subsec_nanos().into());
+        crate::time::format(&second)
+    } else {
+        text.to_string()
+    }
+}
+
+/// The declaration of an event type, or an error that names the nearest type.
+fn type_spec(event_type: &str) -> Result<&'static TypeSpec, CliError> {
+    TYPES.iter().find(|t| t.name == event_type).ok_or_else(|| {
+        CliError::from(Error::invalid(
+            &Location("TYPE".into()),
+            format!(
+                "unknown event type `{event_type}`{}; one of: {}",
+                crate::error::suggest(event_type, TYPES.iter().map(|t| t.name)),
+                TYPES.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+            ),
+        ))
+    })
+}
+
+/// `pactlog append TYPE --help`: the type's own fields (from the event model's one
+/// declaration, [`TYPES`] and [`COMMON_FIELDS`]), whether each is required, what it
+/// takes, the fields every event takes, and an example that appends to the bundled record.
+pub fn type_help(event_type: &str) -> Result<String, CliError> {
+    let spec = type_spec(event_type)?;
+    let own = |name: &str| spec.fields.iter().any(|f| f.name == name);
+    let statement = spec.name == "statement_made";
+    let mut rows: Vec<(String, &str, String)> = spec
+        .fields
+        .iter()
+        .map(|field| {
+            let need = if field.required {
+                "required"
+            } else {
+                "optional"
+            };
+            (flag(field.name, value_name(field)), need, what(field))
+        })
+        .collect();
+    let mut common: Vec<(String, &str, String)> = Vec::new();
+    // `type` is the TYPE argument; a source is written with the `--source-*` flags.
+    for field in COMMON_FIELDS
+        .iter()
+        .filter(|f| f.name != "type" && f.name != "sources" && !own(f.name))
+    {
+        let (name, value, what) = if field.name == "source" {
+            (
+                "source_outlet",
+                "OUTLET",
+                "where it was reported: the outlet, with `--source-url URL`, `--source-published-at DAY`, `--source-via TEXT` and `--source-grade XN` (Admiralty: reliability A-F, credibility 1-6, such as B2); `pactlog cite` adds more sources later".to_string(),
+            )
+        } else {
+            (field.name, value_name(field), what(field))
+        };
+        let need = if field.required {
+            "required"
+        } else if statement && matches!(field.name, "actor" | "attribution") {
+            "one of"
+        } else {
+            "optional"
+        };
+        let row = (flag(name, value), need, what);
+        if need == "one of" {
+            rows.push(row);
+        } else {
+            common.push(row);
+        }
+    }
+    common.push((
+        "--expect-seq N".into(),
+        "optional",
+        "fail unless the ledger head is at seq N".into(),
+    ));
+    let width = rows
+        .iter()
+        .chain(&common)
+        .map(|(f, _, _)| f.len())
+        .max()
+        .unwrap_or(0);
+    let mut text = format!("pactlog append {}: {}\n\n", spec.name, spec.help.trim());
+    let mut section = |title: &str, rows: &[(String, &str, String)]| {
+        text.push_str(title);
+        for (flag, need, what) in rows {
+            text.push_str(&format!("  {flag:width$}  {need:8}  {what}\n"));
+        }
+        text.push('\n');
+    };
+    section("Its fields (`-` in a flag stands for `_`):\n", &rows);
+    section("Every event also takes:\n", &common);
+    if statement {
+        text.push_str("A statement needs `--actor` or `--attribution` (or both).\n");
+    }
+    text.push_str("List fields take comma-separated slugs or the flag repeated. Slugs are lowercase\nletters, digits and `-`; `pactlog list KIND` shows those a ledger has.\n\n");
+    text.push_str(&format!(
+        "Example (on the bundled record: `pactlog demo --db talks.db`):\n  {}\n",
+        example(spec)
+    ));
+    Ok(text)
+}
+
+/// `--field VALUE` as the command line takes it.
+fn flag(field: &str, value: &str) -> String {
+    format!("--{} {value}", field.replace('_', "-"))
+}
+
+/// The value a field's flag takes, named from its format (`SLUG,…` for a list of slugs).
+fn value_name(field: &FieldSpec) -> &'static str {
+    match (field.format, field.list) {
+        (Format::Slug, _) => match field.name {
+            "party" => "PARTY",
+            "parties" => "PARTY,…",
+            "actor" => "ACTOR",
+            "authors" | "participants" => "ACTOR,…",
+            "proposal" | "responds_to" => "PROPOSAL",
+            "provision" => "PROVISION",
+            "provisions" => "PROVISION,…",
+            "meeting" => "MEETING",
+            _ if field.list => "SLUG,…",
+            _ => "SLUG",
+        },
+        (Format::Text, _) => "TEXT",
+        (Format::DateOrInstant, _) => "TIME",
+        (Format::EventId, _) => "ID",
+        (Format::OneOf(_), _) => match field.name {
+            "status" => "STATUS",
+            "stance" => "STANCE",
+            "basis" => "BASIS",
+            _ => "VALUE",
+        },
+        (Format::Parameters, _) => "JSON",
+        (Format::Source, _) => "SOURCE",
+    }
+}
+
+/// What a field holds, with the values or the form it takes.
+fn what(field: &FieldSpec) -> String {
+    match field.format {
+        Format::OneOf(values) => format!("{}; one of: {}", field.help, values.join(", ")),
+        Format::DateOrInstant => format!(
+            "{}: a day (2025-12-14) or an RFC 3339 instant with an offset (2025-12-14T10:00:00+01:00); a day is a UTC day{}",
+            field.help,
+            if field.name == "occurred_at" { ", or `now`" } else { "" }
+        ),
+        Format::EventId if field.name != "id" => format!(
+            "{}: a whole id, a unique prefix (as tables show) or seq:N",
+            field.help
+        ),
+        _ => field.help.to_string(),
+    }
+}
+
+/// A value for a field in the example, one that the bundled record takes.
+fn sample(event_type: &str, field: &str) -> &'static str {
+    match (event_type, field) {
+        ("party_registered", "party") => "turkey",
+        ("party_registered", "name") => "Türkiye",
+        ("actor_registered", "actor") => "andrii-sybiha",
+        ("actor_registered", "name") => "Andrii Sybiha",
+        ("proposal_tabled", "proposal") => "ukraine-20-point-plan",
+        ("proposal_tabled", "title") => "Ukraine's 20-point plan",
+        ("provision_drafted", "provision") => "security-guarantees",
+        ("provision_drafted", "title") => "Security guarantees",
+        ("provision_dropped", "provision") => "g8-readmission",
+        ("meeting_scheduled", "meeting") => "berlin-2025-12-14",
+        ("meeting_scheduled", "title") => "Talks in Berlin",
+        ("meeting_held", "meeting") => "miami-2025-12-20",
+        ("meeting_held", "place") => "Miami",
+        (_, "party" | "parties") => "ukraine",
+        (_, "proposal") => "us-28-point-plan",
+        (_, "provision" | "provisions") => "nato-membership",
+        (_, "status") => Status::AgreedInPrinciple.as_str(),
+        (_, "stance") => Stance::Conditional.as_str(),
+        (_, "place") => "Berlin",
+        (_, "planned_for") => "2025-12-14",
+        ("source_cited", "target") => "seq:71",
+        (_, "target") => "seq:70",
+        (_, "quote") => "We are closer than ever",
+        (_, "text") => "Ukraine joins no military alliance without the consent of all parties.",
+        (_, "reason") => "The report was denied",
+        _ => "Example",
+    }
+}
+
+/// One command that appends an event of this type: its required fields (and, for a
+/// statement, an actor) with values the bundled record takes.
+fn example(spec: &TypeSpec) -> String {
+    let mut words = vec![format!("pactlog --db talks.db append {}", spec.name)];
+    let quote = |value: &str| {
+        if value.contains([' ', '\'']) {
+            format!("\"{value}\"")
+        } else {
+            value.to_string()
+        }
+    };
+    for field in spec.fields.iter().filter(|f| f.required) {
+        words.push(format!(
+            "{} {}",
+            flag(field.name, "").trim_end(),
+            quote(sample(spec.name, field.name))
+        ));
+    }
+    if spec.name == "statement_made" {
+        words.push("--actor marco-rubio".into());
+    }
+    words.push("--occurred-at 2025-12-02 --source-outlet Reuters".into());
+    words.join(" ")
 }

@@ -7,6 +7,7 @@
 
 pub(crate) mod append;
 mod blame;
+mod cite;
 mod compare;
 mod completions;
 mod demo;
@@ -31,7 +32,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use uuid::Uuid;
 
 use crate::error::{Error, ErrorKind};
@@ -75,7 +76,9 @@ pub struct Cli {
     #[arg(long, global = true, env = "PACTLOG_RECORDED_BY", value_name = "NAME")]
     pub recorded_by: Option<String>,
 
-    /// Print nothing on success (errors still go to stderr); no progress bars
+    /// Print no messages on success: only the output asked for (tables, JSON, exported
+    /// data); no "appended", "imported", "wrote" or "ok" lines, no progress bars, errors
+    /// still on stderr
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
@@ -93,6 +96,7 @@ pub enum Command {
     Import(import::Args),
     Append(append::Args),
     Retract(retract::Args),
+    Cite(cite::Args),
     State(state::Args),
     History(history::Args),
     Diff(diff::Args),
@@ -111,9 +115,44 @@ pub enum Command {
     Token(token::Command),
 }
 
+/// How a `WHEN` is written, shown after the options of every command that takes one.
+pub const WHEN_FORMS: &str = "\
+WHEN (--at, --known-at and the like) is one of:
+  2025-11-23            a day: the end of that UTC day
+  2025-11-23T14:00:00Z  an RFC 3339 instant with a UTC offset
+  florida-2025-11-30    a meeting's slug: the end of the UTC day it was held
+  seq:70                record 70: as --known-at, exactly records 1 to 70; as --at, its record time
+Without a cut: everything up to now, as the ledger knows it now.";
+
+/// The command line as clap sees it: the derived definitions, with the forms of a
+/// `WHEN` listed after the options of every command that takes one (help, man pages
+/// and completions all come from here).
+pub fn command() -> clap::Command {
+    fn takes_when(command: &clap::Command) -> bool {
+        command.get_arguments().any(|arg| {
+            arg.get_value_names()
+                .is_some_and(|names| names.iter().any(|n| n == "WHEN"))
+        })
+    }
+    fn with_forms(command: clap::Command) -> clap::Command {
+        let command = command.mut_subcommands(with_forms);
+        if takes_when(&command) {
+            command.after_help(WHEN_FORMS)
+        } else {
+            command
+        }
+    }
+    with_forms(Cli::command())
+}
+
+pub use crate::error::count;
+
 /// Runs pactlog with the process's arguments and environment.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(err) if !err.use_stderr() => {
             // --help and --version
@@ -258,6 +297,7 @@ impl Command {
                 | Command::Import(_)
                 | Command::Append(_)
                 | Command::Retract(_)
+                | Command::Cite(_)
                 | Command::Serve(_)
                 | Command::Token(_)
         )
@@ -343,6 +383,7 @@ pub(crate) fn run<'a>(
         Command::Import(args) => import::run(&ctx, args, out),
         Command::Append(args) => append::run(&ctx, args, out),
         Command::Retract(args) => retract::run(&ctx, args, out),
+        Command::Cite(args) => cite::run(&ctx, args, out),
         Command::State(args) => state::run(&ctx, args, out),
         Command::History(args) => history::run(&ctx, args, out),
         Command::Diff(args) => diff::run(&ctx, args, out),
@@ -355,7 +396,7 @@ pub(crate) fn run<'a>(
         Command::List(args) => list::run(&ctx, args, out),
         Command::Search(args) => search::run(&ctx, args, out),
         Command::Completions(args) => completions::run(args, out),
-        Command::Man(args) => completions::man(args, out),
+        Command::Man(args) => completions::man(&ctx, args, out),
         Command::Serve(args) => serve::run(&ctx, args, out),
         Command::Token(command) => token::run(&ctx, command, out),
     }
@@ -397,6 +438,8 @@ pub struct ClientInput {
 pub enum Opened<'a> {
     Own(Box<Ledger>),
     Held(&'a Ledger),
+    /// Lent to a write command for a look before it writes (`cite` finds its event).
+    Lent(std::cell::Ref<'a, &'a mut Ledger>),
 }
 
 impl std::ops::Deref for Opened<'_> {
@@ -406,16 +449,17 @@ impl std::ops::Deref for Opened<'_> {
         match self {
             Opened::Own(ledger) => ledger,
             Opened::Held(ledger) => ledger,
+            Opened::Lent(ledger) => ledger,
         }
     }
 }
 
 impl<'a> Ctx<'a> {
     /// The ledger for a read: the held one, or the one named by `--db` (see [`Ctx::open_own`]).
-    pub fn open(&self, access: Access) -> Result<Opened<'a>, CliError> {
+    pub fn open(&self, access: Access) -> Result<Opened<'_>, CliError> {
         match &self.held {
             Held::Read(ledger) => Ok(Opened::Held(ledger)),
-            Held::Write { .. } => Err(CliError::usage("a write is lent no ledger to read")),
+            Held::Write { ledger, .. } => Ok(Opened::Lent(ledger.borrow())),
             Held::None => self.open_own(access).map(|l| Opened::Own(Box::new(l))),
         }
     }
@@ -489,6 +533,24 @@ impl<'a> Ctx<'a> {
         result
     }
 
+    /// `--expect-seq N` with N > 0 names a head that a missing ledger cannot have: the
+    /// error says the ledger is missing (exit 4), not that another write came first.
+    pub fn expect_ledger(&self, expect_seq: Option<u64>) -> Result<(), CliError> {
+        if !matches!(self.held, Held::None) {
+            // `pactlog serve` holds it: it exists, whatever `--db` says.
+            return Ok(());
+        }
+        match expect_seq {
+            Some(n) if n > 0 && !Ledger::exists(&self.db_path()) => {
+                Err(CliError::from(Error::NotFound(format!(
+                    "ledger {} does not exist, so its head cannot be at seq {n} (--expect-seq); nothing was written (check --db or PACTLOG_DB)",
+                    self.db_path().display()
+                ))))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The ledger path: `--db`, `PACTLOG_DB`, or `pactlog.db` here.
     pub fn db_path(&self) -> PathBuf {
         self.cli
@@ -546,7 +608,9 @@ impl<'a> Ctx<'a> {
         ledger: &Ledger,
         args: &state::CutArgs,
     ) -> Result<crate::query::Cut, CliError> {
-        self.cut(ledger, args.at.as_deref(), args.known_at.as_deref())
+        let mut cut = self.cut(ledger, args.at.as_deref(), args.known_at.as_deref())?;
+        cut.filter = args.filter.filter()?;
+        Ok(cut)
     }
 
     /// Resolves `--at` and `--known-at` into a cut.
@@ -560,28 +624,60 @@ impl<'a> Ctx<'a> {
         let latest = self.latest(ledger);
         let (known_at, known_seq) = match known_at {
             None => (latest, None),
-            Some(_) => match self.when(known_at, "--known-at")? {
-                When::Instant(t) => (t, None),
-                // `seq:N`: exactly records 1..N, whatever record time they share.
-                When::Record(seq) => (
-                    crate::query::resolve(ledger, &When::Record(seq), Known::at(latest))?,
-                    Some(seq),
-                ),
-                other => (
-                    crate::query::resolve(ledger, &other, Known::at(latest))?,
-                    None,
-                ),
-            },
+            Some(_) => {
+                let when = self.when(known_at, "--known-at")?;
+                let seq = match when {
+                    // `seq:N`: exactly records 1..N, whatever record time they share.
+                    When::Record(seq) => Some(seq),
+                    _ => None,
+                };
+                (
+                    self.resolve(ledger, &when, Known::at(latest), "--known-at")?,
+                    seq,
+                )
+            }
         };
         let known = Known {
             at: known_at,
             seq: known_seq,
         };
-        let at = crate::query::resolve(ledger, &self.when(at, "--at")?, known)?;
+        let at = self.resolve(ledger, &self.when(at, "--at")?, known, "--at")?;
         Ok(crate::query::Cut {
             at,
             known_at,
             known_seq,
+            filter: Default::default(),
+        })
+    }
+}
+
+impl Ctx<'_> {
+    /// Resolves a `WHEN` against the ledger; an error names the flag, and a meeting
+    /// that does not exist but looks like a day says how a day is written.
+    pub fn resolve(
+        &self,
+        ledger: &Ledger,
+        when: &When,
+        known: Known,
+        flag: &str,
+    ) -> Result<crate::time::Instant, CliError> {
+        crate::query::resolve(ledger, when, known).map_err(|err| match (err, when) {
+            (Error::NotFound(message), When::Meeting(slug)) => {
+                let day_like = slug
+                    .as_str()
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '-');
+                let hint = if day_like {
+                    "; a day is written YYYY-MM-DD (such as 2025-11-03)"
+                } else {
+                    ""
+                };
+                CliError::from(Error::NotFound(format!("{flag}: {message}{hint}")))
+            }
+            (Error::NotFound(message), _) => {
+                CliError::from(Error::NotFound(format!("{flag}: {message}")))
+            }
+            (other, _) => CliError::from(other),
         })
     }
 }

@@ -20,9 +20,9 @@ pub struct Args {
     #[arg(long)]
     pub reason: String,
 
-    /// When the retraction happened in the world [default: now]
-    #[arg(long, value_name = "WHEN")]
-    pub occurred_at: Option<String>,
+    /// When the retraction happened in the world: a day, an RFC 3339 instant, or `now`
+    #[arg(long, value_name = "TIME")]
+    pub occurred_at: String,
 
     /// Who retracted it (a registered actor)
     #[arg(long)]
@@ -39,20 +39,18 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
     let object = object(args, ctx.env);
+    ctx.expect_ledger(args.expect_seq)?;
     let summary = append::append_one(ctx, object, Location(String::new()), args.expect_seq)?;
     append::report(ctx, out, &summary)
 }
 
-/// The `event_retracted` object of a `retract` (dated now unless `--occurred-at`).
+/// The `event_retracted` object of a `retract`.
 pub fn object(args: &Args, env: &Env) -> Map<String, Value> {
     let mut object = Map::new();
     object.insert("type".into(), "event_retracted".into());
     object.insert("target".into(), Value::String(args.id.clone()));
     object.insert("reason".into(), Value::String(args.reason.clone()));
-    let occurred_at = args
-        .occurred_at
-        .clone()
-        .unwrap_or_else(|| crate::time::format(&env.now));
+    let occurred_at = append::occurred_at(env, &args.occurred_at);
     object.insert("occurred_at".into(), Value::String(occurred_at));
     if let Some(actor) = &args.actor {
         object.insert("actor".into(), Value::String(actor.clone()));

@@ -41,6 +41,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/verify", post(read_endpoint))
         .route("/api/v1/events", post(post_events))
         .route("/api/v1/retract/{id}", post(post_retract))
+        .route("/api/v1/cite/{id}", post(post_cite))
         .route("/api/v1/cli", post(super::remote::run_command))
         .merge(super::pages::routes())
         .fallback(not_found)
@@ -568,7 +569,7 @@ pub(crate) async fn body_bytes(body: Body) -> Result<Bytes, Failure> {
 
 /// What a write answers: 201 when it wrote (200 when everything was already in the
 /// ledger), `{"seq", "id", "head", "appended", "unchanged"}` and the head as ETag.
-fn written(summary: crate::append::Summary) -> Response {
+pub(crate) fn written(summary: crate::append::Summary) -> Response {
     let (id, seq) = summary.last.expect("one object at least");
     let status = if summary.appended > 0 {
         StatusCode::CREATED
@@ -708,14 +709,8 @@ async fn post_retract(
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn post_retract_inner(
-    shared: Arc<Shared>,
-    id: String,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, Failure> {
-    let holder = authorize(&shared, &headers, Need::Write)?;
-    let expect_seq = if_match(&headers)?;
+/// The fields of a JSON body as `--flag value` pairs (every value a string).
+async fn body_fields(body: Body) -> Result<Vec<(String, String)>, Failure> {
     let bytes = body_bytes(body).await?;
     let at = Location("body".into());
     let text = String::from_utf8(bytes.to_vec())
@@ -733,6 +728,48 @@ async fn post_retract_inner(
             }
         }
     }
+    Ok(fields)
+}
+
+/// `POST /api/v1/cite/{id}`: a JSON body with `outlet` and, as `pactlog cite` takes
+/// them, `url`, `grade`, `published_at`, `retrieved_at`, `via`, `language`.
+async fn post_cite(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    body: Body,
+) -> Response {
+    post_cite_inner(s, id, h, body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn post_cite_inner(
+    shared: Arc<Shared>,
+    id: String,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Failure> {
+    let holder = authorize(&shared, &headers, Need::Write)?;
+    let expect_seq = if_match(&headers)?;
+    let fields = body_fields(body).await?;
+    let mut line = command_line("cite", vec![id], fields, &[], false)?;
+    if let Some(seq) = expect_seq {
+        line.insert(2, format!("--expect-seq={seq}"));
+    }
+    let cli = parse(line)?;
+    super::remote::write_command(shared, holder, cli, expect_seq).await
+}
+
+async fn post_retract_inner(
+    shared: Arc<Shared>,
+    id: String,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Failure> {
+    let holder = authorize(&shared, &headers, Need::Write)?;
+    let expect_seq = if_match(&headers)?;
+    let fields = body_fields(body).await?;
     let cli = parse(command_line("retract", vec![id], fields, &[], false)?)?;
     let cli::Command::Retract(args) = cli.command else {
         unreachable!("parsed as retract")

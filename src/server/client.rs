@@ -61,7 +61,9 @@ fn input(cli: &Cli) -> Result<ClientInput, crate::error::Error> {
         Ok(text)
     };
     match &cli.command {
-        Command::Append(args) if args.event_type == "-" => input.stdin = read_stdin()?,
+        Command::Append(args) if args.event_type.as_deref() == Some("-") => {
+            input.stdin = read_stdin()?
+        }
         Command::Import(args) => {
             for item in crate::import::expand(&args.paths)? {
                 match item {

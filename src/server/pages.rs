@@ -407,7 +407,13 @@ async fn provision_page(
                             }
                             @if r["retracted"] == true { br; "removed by " (text(&r["retracted_by"])) }
                         }
-                        td { @if let Some(s) = r.get("source") { (source(s)) } }
+                        td {
+                            @for s in r.get("source").into_iter().chain(r["sources"].as_array().into_iter().flatten()) {
+                                (source(s))
+                                @if let Some(Value::String(grade)) = s.get("grade") { " (" (grade) ")" }
+                                br;
+                            }
+                        }
                         td { (text(&r["recorded_by"])) }
                     }
                 }

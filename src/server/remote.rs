@@ -181,3 +181,49 @@ async fn run_inner(
         )
     })
 }
+
+/// Runs a write command (`cite`) on the held ledger for the JSON API and answers as
+/// the other writes do: `{"seq", "id", "head", …}` of the record it appended, 201.
+pub(crate) async fn write_command(
+    shared: Arc<Shared>,
+    holder: Option<super::tokens::Holder>,
+    cli: Cli,
+    expect_seq: Option<u64>,
+) -> Result<Response, Failure> {
+    tokio::task::spawn_blocking(move || {
+        let mut env =
+            Env::from_process().map_err(|m| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, m))?;
+        env.recorded_by = holder.map(|h| h.name);
+        let mut ledger = shared.ledger.blocking_write();
+        let before = ledger.head().seq;
+        let input = ClientInput::default();
+        let held = Held::Write {
+            ledger: RefCell::new(&mut ledger),
+            input: &input,
+        };
+        let mut out = Vec::new();
+        match cli::run(&cli, &mut env, held, &mut out) {
+            Ok(()) => {}
+            Err(CliError::Failed { code: 5, message }) if expect_seq.is_some() => {
+                return Err(Failure::new(StatusCode::PRECONDITION_FAILED, message))
+            }
+            Err(err) => return Err(Failure::from(err)),
+        }
+        let head = ledger.head().clone();
+        let record = ledger.record(head.seq).map_err(Failure::from)?;
+        let id = record.map(|r| r.event.id).unwrap_or_default();
+        Ok(super::api::written(crate::append::Summary {
+            appended: head.seq - before,
+            unchanged: 0,
+            last: Some((id, head.seq)),
+            head,
+        }))
+    })
+    .await
+    .map_err(|_| {
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the write stopped without an answer",
+        )
+    })?
+}
