@@ -640,6 +640,10 @@ fn bad_input_is_a_400_naming_line_and_field_and_writes_nothing() {
         .as_str()
         .unwrap()
         .contains("--max-body"));
+    // Far over it (more than a socket buffer): still a 413 the client reads.
+    let huge = big.replace(&"x".repeat(5000), &"x".repeat(2 << 20));
+    let refused = server.post("/api/v1/events", Some(&writer), &[], &huge);
+    assert_eq!(refused.status, 413, "{}", refused.body);
     let (code, _) = server.stop();
     assert_eq!(code, 0);
     assert_eq!(ledger.export(), before, "nothing was written");

@@ -45,9 +45,6 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/cli", post(super::remote::run_command))
         .merge(super::pages::routes())
         .fallback(not_found)
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            options.max_body,
-        ))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -548,23 +545,43 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Failure> {
     })
 }
 
-/// The request body, within `--max-body` (413 beyond).
-pub(crate) async fn body_bytes(body: Body) -> Result<Bytes, Failure> {
-    axum::body::to_bytes(body, usize::MAX).await.map_err(|err| {
-        let too_large = std::error::Error::source(&err)
-            .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
-        if too_large {
-            Failure::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "the request body is larger than the server takes (--max-body)",
-            )
-        } else {
+/// How much of a body past `--max-body` is read and thrown away before the 413, so
+/// that the client, still sending, reads the answer instead of a reset connection.
+const DRAIN_AT_MOST: usize = 16 << 20;
+
+/// The request body, within `max` bytes (`--max-body`; 413 beyond).
+pub(crate) async fn body_bytes(body: Body, max: usize) -> Result<Bytes, Failure> {
+    use http_body_util::BodyExt as _;
+    let mut body = body;
+    let mut bytes = Vec::new();
+    let mut over = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| {
             Failure::new(
                 StatusCode::BAD_REQUEST,
                 format!("the request body could not be read: {err}"),
             )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if over > 0 || bytes.len() + data.len() > max {
+            over += data.len();
+            bytes = Vec::new();
+            if over > DRAIN_AT_MOST {
+                break;
+            }
+        } else {
+            bytes.extend_from_slice(&data);
         }
-    })
+    }
+    if over > 0 {
+        return Err(Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than the server takes (--max-body {max} bytes)"),
+        ));
+    }
+    Ok(Bytes::from(bytes))
 }
 
 /// What a write answers: 201 when it wrote (200 when everything was already in the
@@ -663,7 +680,7 @@ async fn post_events_inner(
             ))
         }
     };
-    let bytes = body_bytes(body).await?;
+    let bytes = body_bytes(body, shared.options.max_body).await?;
     write(shared, holder, expect_seq, move |ledger, env| {
         if many {
             let items = crate::import::items("body".into(), Box::new(io::Cursor::new(bytes)));
@@ -710,8 +727,8 @@ async fn post_retract(
 }
 
 /// The fields of a JSON body as `--flag value` pairs (every value a string).
-async fn body_fields(body: Body) -> Result<Vec<(String, String)>, Failure> {
-    let bytes = body_bytes(body).await?;
+async fn body_fields(body: Body, max: usize) -> Result<Vec<(String, String)>, Failure> {
+    let bytes = body_bytes(body, max).await?;
     let at = Location("body".into());
     let text = String::from_utf8(bytes.to_vec())
         .map_err(|_| Failure::from(Error::invalid(&at, "invalid UTF-8")))?;
@@ -752,7 +769,7 @@ async fn post_cite_inner(
 ) -> Result<Response, Failure> {
     let holder = authorize(&shared, &headers, Need::Write)?;
     let expect_seq = if_match(&headers)?;
-    let fields = body_fields(body).await?;
+    let fields = body_fields(body, shared.options.max_body).await?;
     let mut line = command_line("cite", vec![id], fields, &[], false)?;
     if let Some(seq) = expect_seq {
         line.insert(2, format!("--expect-seq={seq}"));
@@ -769,7 +786,7 @@ async fn post_retract_inner(
 ) -> Result<Response, Failure> {
     let holder = authorize(&shared, &headers, Need::Write)?;
     let expect_seq = if_match(&headers)?;
-    let fields = body_fields(body).await?;
+    let fields = body_fields(body, shared.options.max_body).await?;
     let cli = parse(command_line("retract", vec![id], fields, &[], false)?)?;
     let cli::Command::Retract(args) = cli.command else {
         unreachable!("parsed as retract")

@@ -91,7 +91,7 @@ async fn run_inner(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Result<Reply, Failure> {
-    let bytes = super::api::body_bytes(body).await?;
+    let bytes = super::api::body_bytes(body, shared.options.max_body).await?;
     let request: Request = serde_json::from_slice(&bytes)
         .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, format!("body: {e}")))?;
     let line = std::iter::once("pactlog".to_string()).chain(request.args);
