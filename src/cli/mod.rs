@@ -349,20 +349,16 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Opens the ledger named by `--db`, waiting up to `--lock-timeout` for another process.
-    /// Opens the ledger, waiting for the lock; says on stderr what opening repaired
-    /// (always, even with `--quiet`: a repaired ledger is news), with a progress bar
-    /// on a terminal while it rebuilds.
+    /// Opens the ledger named by `--db`, waiting up to `--lock-timeout` for another
+    /// process; says on stderr what opening repaired (always, even with `--quiet`: a
+    /// repaired ledger is news), with a progress bar on a terminal only while a
+    /// repair or rebuild of 1000 records or more runs.
     pub fn open(&self, access: Access) -> Result<Ledger, CliError> {
         let bar = self.progress("repairing from the journal");
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-        let mut shown = false;
         let mut on_progress = |done: u64, total: u64| {
-            if !shown && total >= 1000 && self.env.stderr_is_terminal {
-                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-                shown = true;
+            if total >= 1000 {
+                bar.set_position(done);
             }
-            bar.set_position(done);
         };
         let ledger = open_waiting(
             &self.db_path(),
@@ -371,7 +367,7 @@ impl Ctx<'_> {
             self.env.stderr_is_terminal,
             &mut on_progress,
         );
-        bar.finish_and_clear();
+        drop(bar);
         let ledger = ledger?;
         for note in ledger.recovery_notes() {
             eprintln!("pactlog: {note}");
@@ -427,21 +423,15 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    /// A progress bar on stderr for a long job, only when stderr is a terminal and not `--quiet`.
-    pub fn progress(&self, what: &'static str) -> indicatif::ProgressBar {
-        if !self.env.stderr_is_terminal {
-            return indicatif::ProgressBar::hidden();
+    /// A progress bar on stderr for a long job, only when stderr is a terminal and not
+    /// `--quiet`; it is drawn from its first step on (never for a job that does none)
+    /// and cleared when dropped, before any output follows.
+    pub fn progress(&self, what: &'static str) -> Progress {
+        Progress {
+            what,
+            terminal: self.env.stderr_is_terminal,
+            bar: std::cell::OnceCell::new(),
         }
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {msg} {human_pos} [{elapsed}] {per_sec}",
-            )
-            .expect("a valid template"),
-        );
-        bar.set_message(what);
-        bar.enable_steady_tick(Duration::from_millis(120));
-        bar
     }
 
     /// Parses a `WHEN` argument, defaulting to now.
@@ -566,6 +556,56 @@ fn open_waiting(
                 }))
             }
             other => return other.map_err(CliError::from),
+        }
+    }
+}
+
+/// A progress bar that appears at its job's first step and is cleared when dropped
+/// (whether the job ended well or not), so no output is ever glued to it.
+pub struct Progress {
+    what: &'static str,
+    terminal: bool,
+    bar: std::cell::OnceCell<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn bar(&self) -> Option<&indicatif::ProgressBar> {
+        if !self.terminal {
+            return None;
+        }
+        Some(self.bar.get_or_init(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {msg} {human_pos} [{elapsed}] {per_sec}",
+                )
+                .expect("a valid template"),
+            );
+            bar.set_message(self.what);
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        }))
+    }
+
+    /// One more step done.
+    pub fn inc(&self, steps: u64) {
+        if let Some(bar) = self.bar() {
+            bar.inc(steps);
+        }
+    }
+
+    /// `done` steps done.
+    pub fn set_position(&self, done: u64) {
+        if let Some(bar) = self.bar() {
+            bar.set_position(done);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.get() {
+            bar.finish_and_clear();
         }
     }
 }

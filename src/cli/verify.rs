@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     let ledger = ctx.open(Access::Existing)?;
     let bar = ctx.progress("verifying records");
     let report = verify_with_progress(&ledger, claimed, &mut |_| bar.inc(1))?;
-    bar.finish_and_clear();
+    drop(bar);
     if args.json {
         return super::write_json(
             out,
