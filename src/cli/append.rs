@@ -202,11 +202,6 @@ fn object_from_flags(
         } else {
             value
         };
-        if field == "db" || field == "lock_timeout" {
-            return Err(CliError::usage(format!(
-                "`--{name}` is a global option: put it before the command, as in `pactlog --{name} … append {event_type} …`"
-            )));
-        }
         if field == "expect_seq" {
             let n = value.parse().map_err(|_| {
                 CliError::usage(format!("--expect-seq: `{value}` is not a whole number"))

@@ -139,10 +139,7 @@ pub use crate::error::count;
 
 /// Runs pactlog with the process's arguments and environment.
 pub fn main() -> ExitCode {
-    let parsed = command()
-        .try_get_matches()
-        .and_then(|matches| Cli::from_arg_matches(&matches));
-    let cli = match parsed {
+    let cli = match parse(std::env::args_os().collect()) {
         Ok(cli) => cli,
         Err(err) if !err.use_stderr() => {
             // --help and --version
@@ -230,6 +227,71 @@ pub fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// Parses the command line. Global options given among `append`'s `--field value`
+/// pairs (`-q`, `--db PATH`…), which clap hands to `append` as fields, are moved
+/// before the command and the line parsed again: they work there as anywhere.
+fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    let parse_from = |args: &[std::ffi::OsString]| {
+        command()
+            .try_get_matches_from(args)
+            .and_then(|matches| Cli::from_arg_matches(&matches))
+    };
+    let cli = parse_from(&args)?;
+    let Command::Append(append) = &cli.command else {
+        return Ok(cli);
+    };
+    let (globals, fields) = global_flags_among(&append.fields);
+    if globals.is_empty() {
+        return Ok(cli);
+    }
+    let before = &args[..args.len() - append.fields.len()];
+    let mut moved = vec![before[0].clone()];
+    moved.extend(globals.into_iter().map(Into::into));
+    moved.extend(before[1..].iter().cloned());
+    moved.extend(fields.into_iter().map(Into::into));
+    parse_from(&moved)
+}
+
+/// Splits `--field value` pairs into the global options among them (with their
+/// values) and the rest. A pair's value is never taken for an option.
+fn global_flags_among(fields: &[String]) -> (Vec<String>, Vec<String>) {
+    let globals: Vec<clap::Arg> = Cli::command()
+        .get_arguments()
+        .filter(|arg| arg.is_global_set())
+        .cloned()
+        .collect();
+    let global = |token: &str| {
+        let (name, inline_value) = match token.split_once('=') {
+            Some((name, _)) => (name, true),
+            None => (token, false),
+        };
+        globals.iter().find_map(|arg| {
+            let long = arg.get_long().is_some_and(|l| name.strip_prefix("--") == Some(l));
+            let short = arg
+                .get_short()
+                .is_some_and(|c| name.len() == 2 && name == format!("-{c}"));
+            let takes_value = arg.get_action().takes_values();
+            // How many tokens the option spans.
+            (long || short).then_some(if takes_value && !inline_value { 2 } else { 1 })
+        })
+    };
+    let (mut moved, mut kept) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    while i < fields.len() {
+        let token = &fields[i];
+        let (span, to) = match global(token) {
+            Some(span) => (span, &mut moved),
+            // `--field value`, or `--field=value`, or a stray word (append says what it expected).
+            None if token.starts_with("--") && !token.contains('=') => (2, &mut kept),
+            None => (1, &mut kept),
+        };
+        let end = (i + span).min(fields.len());
+        to.extend(fields[i..end].iter().cloned());
+        i = end;
+    }
+    (moved, kept)
 }
 
 /// Standard output, counting the bytes that have gone through (none means a command's
