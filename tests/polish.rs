@@ -53,7 +53,9 @@ fn no_progress_line_shows_on_a_terminal_unless_a_job_runs_and_none_stays() {
         assert!(!shown.contains("repairing"), "{args:?}: {shown}");
         let lines = screen(&shown);
         assert!(
-            lines.iter().all(|l| !l.contains("[0s]") && !l.contains("/s ")),
+            lines
+                .iter()
+                .all(|l| !l.contains("[0s]") && !l.contains("/s ")),
             "{args:?}: a progress line stays: {lines:#?}"
         );
     }
@@ -67,7 +69,10 @@ fn no_progress_line_shows_on_a_terminal_unless_a_job_runs_and_none_stays() {
 fn a_terminal_of_no_width_gets_tables_of_the_piped_width() {
     let ledger = TestLedger::bundled();
     let shown = on_terminal(&ledger, 0, &["list", "parties"]);
-    assert!(shown.contains("│ slug "), "one character per column: {shown}");
+    assert!(
+        shown.contains("│ slug "),
+        "one character per column: {shown}"
+    );
     let piped = ledger.ok(&["list", "parties"]);
     assert_eq!(screen(&shown).join("\n").trim_end(), piped.trim_end());
 }
@@ -90,7 +95,12 @@ fn global_options_work_among_append_fields() {
         args[3] = party;
         args.push(quiet);
         let run = ledger.run(&args);
-        assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{args:?}: {}", run.stderr);
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (0, ""),
+            "{args:?}: {}",
+            run.stderr
+        );
     }
     // --verbose, and a value that looks like an option stays the field's value.
     let mut args = fields.to_vec();
@@ -115,4 +125,130 @@ fn global_options_work_among_append_fields() {
         .stdin(r#"{"type":"party_registered","party":"ua","name":"Ukraine","occurred_at":"2026-01-01"}"#)
         .run(&["append", "-", "--quiet"]);
     assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{}", run.stderr);
+}
+
+#[test]
+fn now_is_a_cut_on_both_axes_wherever_a_when_is_taken() {
+    let ledger = TestLedger::bundled();
+    for command in [
+        &["state", "nato-membership"][..],
+        &["history", "nato-membership"],
+        &["blame", "nato-membership"],
+        &["compare", "us-28-point-plan", "european-counter-proposal"],
+        &["state"],
+    ] {
+        let plain = ledger.ok(command);
+        for cut in [
+            &["--at", "now"][..],
+            &["--known-at", "now"],
+            &["--at", "now", "--known-at", "now"],
+        ] {
+            let args: Vec<&str> = command.iter().chain(cut).copied().collect();
+            assert_eq!(ledger.ok(&args), plain, "{args:?}");
+        }
+    }
+    assert_eq!(
+        ledger.ok(&["log", "--known-at", "now"]),
+        ledger.ok(&["log"])
+    );
+    let html = ledger.path("now.html");
+    ledger.ok(&["timeline", "--at", "now", "--html", html.to_str().unwrap()]);
+    // The forms of a WHEN say so.
+    let help = ledger.ok(&["state", "--help"]);
+    assert!(help.contains("\n  now "), "{help}");
+    // A meeting cannot be called `now`: it could never be a cut.
+    let run = ledger.fails(&[
+        "append",
+        "meeting_held",
+        "--meeting",
+        "now",
+        "--place",
+        "Geneva",
+        "--occurred-at",
+        "2025-12-03",
+    ]);
+    assert!(
+        run.error().contains("meeting slug `now`"),
+        "{}",
+        run.error()
+    );
+    // A source read now.
+    let out = ledger.ok(&[
+        "cite",
+        "seq:70",
+        "--outlet",
+        "Wire",
+        "--retrieved-at",
+        "now",
+    ]);
+    assert!(out.starts_with("appended seq 72"), "{out}");
+    let record = crate::common::json(&ledger, &["log", "--json"]);
+    assert!(record
+        .to_string()
+        .contains("\"retrieved_at\":\"2026-11-26T09:00:00Z\""));
+}
+
+#[test]
+fn every_cut_error_names_the_flag_it_was_given_as() {
+    let ledger = TestLedger::bundled();
+    for (args, flag) in [
+        (
+            &["diff", "nato-membership", "--from", "nowhere"][..],
+            "--from:",
+        ),
+        (&["diff", "nato-membership", "--to", "2025-13-01"], "--to:"),
+        (
+            &["diff", "nato-membership", "--from-known-at", "seq:x"],
+            "--from-known-at:",
+        ),
+        (
+            &["diff", "nato-membership", "--to-known-at", "florida"],
+            "--to-known-at:",
+        ),
+        (
+            &["diff", "nato-membership", "--known-at", "florida"],
+            "--known-at:",
+        ),
+        (&["state", "--at", "florida"], "--at:"),
+        (&["log", "--known-at", "2025-02-30"], "--known-at:"),
+    ] {
+        let run = ledger.fails(args);
+        assert!(run.error().starts_with(flag), "{args:?}: {}", run.error());
+    }
+}
+
+#[test]
+fn a_pure_record_time_diff_needs_no_valid_time() {
+    let ledger = TestLedger::bundled();
+    let out = ledger.ok(&["diff", "nato-membership", "--from-known-at", "seq:70"]);
+    assert!(
+        out.starts_with("nato-membership: from 2026-11-26 09:00:00Z (known at seq:70) to 2026-11-26 09:00:00Z (known at "),
+        "{out}"
+    );
+    assert!(
+        out.contains("corrected"),
+        "the correction after record 70 shows: {out}"
+    );
+}
+
+#[test]
+fn every_view_says_a_seq_cut_as_given() {
+    let ledger = TestLedger::bundled();
+    for command in [
+        &["state", "nato-membership"][..],
+        &["state"],
+        &["history", "nato-membership"],
+        &["blame", "nato-membership"],
+        &["compare", "us-28-point-plan", "european-counter-proposal"],
+    ] {
+        let args: Vec<&str> = command
+            .iter()
+            .chain(&["--known-at", "seq:70"])
+            .copied()
+            .collect();
+        let out = ledger.ok(&args);
+        assert!(out.contains("as known at seq:70"), "{args:?}: {out}");
+    }
+    let out = ledger.ok(&["diff", "nato-membership", "--known-at", "seq:70"]);
+    assert!(out.contains("(known at seq:70) to"), "{out}");
 }

@@ -112,6 +112,7 @@ WHEN (--at, --known-at and the like) is one of:
   2025-11-23T14:00:00Z  an RFC 3339 instant with a UTC offset
   florida-2025-11-30    a meeting's slug: the end of the UTC day it was held
   seq:70                record 70: as --known-at, exactly records 1 to 70; as --at, its record time
+  now                   this moment (as --known-at: everything the ledger holds)
 Without a cut: everything up to now, as the ledger knows it now.";
 
 /// The command line as clap sees it: the derived definitions, with the forms of a
@@ -268,7 +269,9 @@ fn global_flags_among(fields: &[String]) -> (Vec<String>, Vec<String>) {
             None => (token, false),
         };
         globals.iter().find_map(|arg| {
-            let long = arg.get_long().is_some_and(|l| name.strip_prefix("--") == Some(l));
+            let long = arg
+                .get_long()
+                .is_some_and(|l| name.strip_prefix("--") == Some(l));
             let short = arg
                 .get_short()
                 .is_some_and(|c| name.len() == 2 && name == format!("-{c}"));
@@ -496,10 +499,11 @@ impl Ctx<'_> {
         }
     }
 
-    /// Parses a `WHEN` argument, defaulting to now.
+    /// Parses a `WHEN` argument given as `flag`, defaulting to now (`now` is this
+    /// run's clock); an error names the flag.
     pub fn when(&self, text: Option<&str>, flag: &str) -> Result<When, CliError> {
         match text {
-            None => Ok(When::Instant(self.env.now)),
+            None | Some(crate::time::NOW) => Ok(When::Instant(self.env.now)),
             Some(text) => When::parse(text).map_err(|m| CliError::usage(format!("{flag}: {m}"))),
         }
     }
@@ -532,19 +536,31 @@ impl Ctx<'_> {
         at: Option<&str>,
         known_at: Option<&str>,
     ) -> Result<crate::query::Cut, CliError> {
+        self.cut_as(ledger, ("--at", at), ("--known-at", known_at))
+    }
+
+    /// Resolves a valid-time and a record-time `WHEN`, each with the flag it was
+    /// given as (errors name it), into a cut. No record-time cut, or `now`, is
+    /// everything the ledger holds (see [`Ctx::latest`]).
+    pub fn cut_as(
+        &self,
+        ledger: &Ledger,
+        (at_flag, at): (&str, Option<&str>),
+        (known_flag, known_at): (&str, Option<&str>),
+    ) -> Result<crate::query::Cut, CliError> {
         // The record-time cut first: a meeting as --at is resolved as known then.
         let latest = self.latest(ledger);
         let (known_at, known_seq) = match known_at {
-            None => (latest, None),
+            None | Some(crate::time::NOW) => (latest, None),
             Some(_) => {
-                let when = self.when(known_at, "--known-at")?;
+                let when = self.when(known_at, known_flag)?;
                 let seq = match when {
                     // `seq:N`: exactly records 1..N, whatever record time they share.
                     When::Record(seq) => Some(seq),
                     _ => None,
                 };
                 (
-                    self.resolve(ledger, &when, Known::at(latest), "--known-at")?,
+                    self.resolve(ledger, &when, Known::at(latest), known_flag)?,
                     seq,
                 )
             }
@@ -553,7 +569,7 @@ impl Ctx<'_> {
             at: known_at,
             seq: known_seq,
         };
-        let at = self.resolve(ledger, &self.when(at, "--at")?, known, "--at")?;
+        let at = self.resolve(ledger, &self.when(at, at_flag)?, known, at_flag)?;
         Ok(crate::query::Cut {
             at,
             known_at,

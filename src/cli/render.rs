@@ -190,7 +190,7 @@ pub fn provision(out: &mut dyn Write, state: &StateAt, sources: &Sources) -> Res
         out,
         "  at {}, as known at {}",
         cut(&state.at),
-        cut(&state.known_at)
+        known(&cut_of(state))
     )?;
     writeln!(
         out,
@@ -325,7 +325,7 @@ pub fn provisions(
             out,
             "at {}, as known at {}",
             cut(&first.at),
-            cut(&first.known_at)
+            known(&cut_of(first))
         )?;
     }
     writeln!(out, "{t}")?;

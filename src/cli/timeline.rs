@@ -264,11 +264,11 @@ impl Step {
     /// of a month on or after `first`).
     fn boundaries(self, first: NaiveDate, last: NaiveDate) -> Vec<NaiveDate> {
         match self {
-            Step::Days(n) => std::iter::successors(Some(first), |d| {
-                d.checked_add_signed(TimeDelta::days(n))
-            })
-            .take_while(|d| *d <= last)
-            .collect(),
+            Step::Days(n) => {
+                std::iter::successors(Some(first), |d| d.checked_add_signed(TimeDelta::days(n)))
+                    .take_while(|d| *d <= last)
+                    .collect()
+            }
             Step::Months(m) => {
                 let index = |d: NaiveDate| i64::from(d.year()) * 12 + i64::from(d.month0());
                 let m = i64::from(m);
@@ -1171,10 +1171,17 @@ mod tests {
         // years, labelled by their year, a few dozen lines at most.
         for (days, years) in [(46_356, 10), (739_000, 200)] {
             let l = layout(&crowded(days, 1)).unwrap();
-            assert!(l.grid.len() <= 40, "{days} days: {} grid lines", l.grid.len());
+            assert!(
+                l.grid.len() <= 40,
+                "{days} days: {} grid lines",
+                l.grid.len()
+            );
             assert!(l.ticks.len() >= 5 && l.ticks.len() <= 20, "{:?}", l.ticks);
             let labels: Vec<i32> = l.ticks.iter().map(|t| t.text.parse().unwrap()).collect();
-            assert!(labels.windows(2).all(|w| w[1] - w[0] == years), "{labels:?}");
+            assert!(
+                labels.windows(2).all(|w| w[1] - w[0] == years),
+                "{labels:?}"
+            );
             assert!(l.ticks.iter().all(|t| t.year.is_none()));
             let tick_w = 7.0 * CHAR_W * TICK_SIZE;
             assert!(l.ticks.windows(2).all(|w| w[1].x - w[0].x >= tick_w));
