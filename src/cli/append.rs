@@ -84,6 +84,8 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         Some(t) if t != "-" => return Ok(write!(out, "{}", type_help(t)?)?),
         _ => {
             let mut command = super::command();
+            // Built, so that its usage line says `pactlog append`.
+            command.build();
             let append = command
                 .find_subcommand_mut("append")
                 .expect("append is a command");
@@ -349,6 +351,12 @@ pub fn type_help(event_type: &str) -> Result<String, CliError> {
         example(spec)
     ));
     Ok(text)
+}
+
+/// Every event type's help, one after the other (for pactlog-append(1)).
+pub fn every_type_help() -> Result<String, CliError> {
+    let helps: Result<Vec<String>, CliError> = TYPES.iter().map(|t| type_help(t.name)).collect();
+    Ok(helps?.join("\n"))
 }
 
 /// `--field VALUE` as the command line takes it.

@@ -41,7 +41,7 @@ const MEETING_WORDS: &[&str] = &["geneva", "florida"];
 #[command(verbatim_doc_comment)]
 pub struct Args {
     /// Print the two states as JSON
-    #[arg(long)]
+    #[arg(long, conflicts_with = "write_events")]
     pub json: bool,
 
     /// Write the bundled record's NDJSON files into this folder (created if missing; no

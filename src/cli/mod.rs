@@ -55,7 +55,8 @@ use crate::time::{Instant, When};
     max_term_width = 100
 )]
 pub struct Cli {
-    /// The ledger, a folder holding one sled database [default: pactlog.db]
+    /// The ledger: a folder holding its journal, `sled/` (the log, indexes and snapshots),
+    /// `pactlog.head` and a `lock` file [default: pactlog.db]
     #[arg(long, global = true, env = "PACTLOG_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
 
@@ -239,6 +240,7 @@ fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
             .try_get_matches_from(args)
             .and_then(|matches| Cli::from_arg_matches(&matches))
     };
+    let args = help_append_type(args);
     let cli = parse_from(&args)?;
     let Command::Append(append) = &cli.command else {
         return Ok(cli);
@@ -253,6 +255,27 @@ fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
     moved.extend(before[1..].iter().cloned());
     moved.extend(fields.into_iter().map(Into::into));
     parse_from(&moved)
+}
+
+/// `pactlog help append TYPE` (after global options, if any) is `pactlog append TYPE
+/// --help`: clap's `help` knows commands, not event types.
+fn help_append_type(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let words: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let Some(help) = words.iter().position(|w| w == "help") else {
+        return args;
+    };
+    let only_globals_before = global_flags_among(&words[1..help]).1.is_empty();
+    if only_globals_before
+        && words.get(help + 1).map(String::as_str) == Some("append")
+        && words.len() > help + 2
+    {
+        args.remove(help);
+        args.push("--help".into());
+    }
+    args
 }
 
 /// Splits `--field value` pairs into the global options among them (with their

@@ -48,7 +48,7 @@ pub struct Args {
     pub cut: CutArgs,
 
     /// Machine output: the bands, markers and meetings as JSON instead of a page
-    #[arg(long)]
+    #[arg(long, conflicts_with = "html")]
     pub json: bool,
 }
 
