@@ -252,3 +252,187 @@ fn every_view_says_a_seq_cut_as_given() {
     let out = ledger.ok(&["diff", "nato-membership", "--known-at", "seq:70"]);
     assert!(out.contains("(known at seq:70) to"), "{out}");
 }
+
+#[test]
+fn conflicting_flags_are_refused_not_ignored() {
+    let ledger = TestLedger::bundled();
+    let html = ledger.path("t.html");
+    for args in [
+        &["timeline", "--html", html.to_str().unwrap(), "--json"][..],
+        &["demo", "--json", "--write-events", "x"],
+        &["--quiet", "--verbose", "state"],
+    ] {
+        let run = ledger.fails(args);
+        assert_eq!(run.code, 2, "{args:?}");
+        assert!(
+            run.error().contains("cannot be used with"),
+            "{}",
+            run.error()
+        );
+    }
+    assert!(!html.exists() && !ledger.path("x").exists());
+}
+
+#[test]
+fn help_append_type_is_the_type_help_and_append_help_names_pactlog() {
+    let ledger = TestLedger::new();
+    for help in [
+        &["help", "append", "status_changed"][..],
+        &["--db", "elsewhere", "help", "append", "status_changed"],
+    ] {
+        assert_eq!(
+            ledger.ok(help),
+            ledger.ok(&["append", "status_changed", "--help"]),
+            "{help:?}"
+        );
+    }
+    let help = ledger.ok(&["append", "--help"]);
+    assert!(help.contains("Usage: pactlog append "), "{help}");
+    assert_eq!(ledger.ok(&["help", "append"]), help);
+    let run = ledger.fails(&["help", "append", "status_chnged"]);
+    assert!(
+        run.error().contains("did you mean `status_changed`"),
+        "{}",
+        run.error()
+    );
+}
+
+#[test]
+fn man_pages_say_the_name_once_and_append_lists_every_type() {
+    let ledger = TestLedger::new();
+    let main = ledger.ok(&["man"]);
+    assert!(
+        main.contains("pactlog \\- an event\\-sourced"),
+        "{}",
+        main.lines().take(8).collect::<Vec<_>>().join("\n")
+    );
+    let dir = ledger.path("man1");
+    ledger.ok(&["man", "--out", dir.to_str().unwrap()]);
+    let append = std::fs::read_to_string(dir.join("pactlog-append.1")).unwrap();
+    assert!(append.contains(".SH \"EVENT TYPES\""));
+    for (event_type, field) in [
+        ("status_changed", "\\-\\-status STATUS"),
+        ("meeting_scheduled", "\\-\\-planned\\-for TIME"),
+    ] {
+        assert!(
+            append.contains(&format!("pactlog append {event_type}:")),
+            "{event_type}"
+        );
+        assert!(append.contains(field), "{field}");
+    }
+    // The section is the type help itself, laid out as it is.
+    let help = ledger.ok(&["append", "statement_made", "--help"]);
+    let first = help.lines().nth(3).unwrap().replace('-', "\\-");
+    assert!(append.contains(&first), "{first}");
+    assert!(!ledger
+        .ok(&["--help"])
+        .contains("a folder holding one sled database"));
+}
+
+/// The required options of a command, from its usage line (those outside brackets).
+fn required_flags(usage: &str) -> Vec<String> {
+    let mut depth = 0;
+    let mut flags = Vec::new();
+    for word in usage.split_whitespace() {
+        if depth == 0 && word.starts_with("--") {
+            flags.push(word.trim_end_matches(']').to_string());
+        }
+        depth += word.matches('[').count();
+        depth -= word.matches(']').count().min(depth);
+    }
+    flags
+}
+
+#[test]
+fn every_row_of_the_readme_command_table_gives_the_required_options() {
+    let readme = std::fs::read_to_string(crate::common::project().join("README.md")).unwrap();
+    let start = readme.find("\n## Commands").unwrap();
+    let table = readme[start..]
+        .lines()
+        .skip_while(|l| !l.starts_with("| command"));
+    let ledger = TestLedger::new();
+    let mut rows = 0;
+    for row in table.skip(2).take_while(|l| l.starts_with('|')) {
+        let cell = row.split(" | ").next().unwrap().trim_start_matches("| ");
+        for synopsis in cell.split('`').skip(1).step_by(2) {
+            let command = synopsis.split_whitespace().next().unwrap();
+            let help = ledger.ok(&[command, "--help"]);
+            let usage = help
+                .lines()
+                .find_map(|l| l.strip_prefix("Usage: pactlog "))
+                .unwrap_or_else(|| panic!("{command}: {help}"));
+            for flag in required_flags(usage) {
+                assert!(
+                    synopsis.contains(&flag),
+                    "README's `{synopsis}` leaves out the required {flag} ({usage})"
+                );
+            }
+            rows += 1;
+        }
+    }
+    assert!(rows >= 15, "{rows} synopses");
+}
+
+#[test]
+fn writing_a_file_says_so_unless_quiet_and_json_gives_what_flags_take() {
+    let ledger = TestLedger::bundled();
+    let file = ledger.path("all.ndjson");
+    let out = ledger.ok(&["export", "--out", file.to_str().unwrap()]);
+    assert_eq!(
+        out,
+        format!("wrote {}: 71 records as NDJSON\n", file.display())
+    );
+    let md = ledger.path("nato.md");
+    let out = ledger.ok(&[
+        "export",
+        "--format",
+        "markdown",
+        "--known-at",
+        "seq:70",
+        "--out",
+        md.to_str().unwrap(),
+    ]);
+    assert!(
+        out.starts_with(&format!("wrote {}: markdown, at ", md.display())),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with("as known at seq:70"), "{out}");
+    assert_eq!(
+        ledger.ok(&["-q", "export", "--out", file.to_str().unwrap()]),
+        ""
+    );
+    // `verify --json` gives what `--head` takes.
+    let report = crate::common::json(&ledger, &["verify", "--json"]);
+    let head = report["head_arg"].as_str().unwrap();
+    assert_eq!(
+        head,
+        format!(
+            "{}:{}",
+            report["head"]["seq"],
+            report["head"]["hash"].as_str().unwrap()
+        )
+    );
+    ledger.ok(&["verify", "--head", head]);
+    // `list meetings` says which were held.
+    let meetings = crate::common::json(&ledger, &["list", "meetings", "--json"]);
+    let status: Vec<(&str, &str)> = meetings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["slug"].as_str().unwrap(), m["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        status,
+        [
+            ("florida-2025-11-30", "held"),
+            ("geneva-2025-11-23", "held"),
+            ("moscow-2025-12-01", "scheduled"),
+            ("paris-2025-12-01", "scheduled")
+        ]
+    );
+    assert!(
+        crate::common::json(&ledger, &["list", "parties", "--json"])[0]
+            .get("status")
+            .is_none()
+    );
+}

@@ -16,7 +16,8 @@ pub struct Args {
     #[arg(long, value_name = "SEQ:HASH")]
     pub head: Option<String>,
 
-    /// Machine output
+    /// Machine output: records, index entries, snapshots, the head (`seq`, `hash`) and
+    /// `head_arg`, the head as `--head` takes it (SEQ:HASH)
     #[arg(long)]
     pub json: bool,
 }
@@ -51,6 +52,8 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
                 "index_entries": report.index_entries,
                 "snapshots": report.snapshots,
                 "head": { "seq": report.head.seq, "hash": report.head.hash },
+                // What `verify --head` takes, to check this head later.
+                "head_arg": format!("{}:{}", report.head.seq, report.head.hash),
             }),
         );
     }
