@@ -436,3 +436,32 @@ fn writing_a_file_says_so_unless_quiet_and_json_gives_what_flags_take() {
             .is_none()
     );
 }
+
+#[test]
+fn a_rebuild_on_a_terminal_clears_its_progress_line_before_the_output() {
+    let ledger = TestLedger::new();
+    let events: String = (0..1200)
+        .map(|i| {
+            format!(
+                "{{\"type\":\"party_registered\",\"party\":\"p{i}\",\"name\":\"P {i}\",\"occurred_at\":\"2026-01-01\"}}\n"
+            )
+        })
+        .collect();
+    let file = ledger.write("parties.ndjson", events.as_bytes());
+    ledger.ok(&["import", file.to_str().unwrap()]);
+    std::fs::remove_dir_all(ledger.db.join("sled")).unwrap();
+    let shown = on_terminal(&ledger, 120, &["list", "parties"]);
+    let lines = screen(&shown);
+    assert!(
+        lines.iter().any(|l| l.starts_with("1200 parties")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.iter().all(|l| !l.contains("repairing")),
+        "a progress line stays: {lines:#?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("pactlog: ")),
+        "the repair is said: {lines:#?}"
+    );
+}
