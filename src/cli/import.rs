@@ -85,6 +85,6 @@ pub fn import_inputs(
         expect_seq,
         ctx.env.recorded_by.as_deref(),
     );
-    bar.finish_and_clear();
+    drop(bar);
     Ok(summary?)
 }

@@ -14,7 +14,8 @@ use crate::time::{serde_instant, Instant};
 
 /// List the entities of one kind: slug, name or title, the number of events that
 /// register, name or touch it (retracted and superseded events left out), and the
-/// valid-time days (UTC) of the first and last of them (`--json`: the instants).
+/// valid-time days (UTC) of the first and last of them (`--json`: the instants);
+/// for meetings, whether each was held or is only scheduled.
 ///
 /// Example: pactlog list actors
 #[derive(clap::Args, Debug)]
@@ -62,6 +63,9 @@ pub struct Entry {
     pub first: Instant,
     #[serde(serialize_with = "serde_instant::serialize")]
     pub last: Instant,
+    /// Meetings only: `held` once a `meeting_held` counts, else `scheduled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<&'static str>,
 }
 
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
@@ -95,7 +99,11 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
                 events: 0,
                 first: t,
                 last: t,
+                status: (kind == Kind::Meeting).then_some("scheduled"),
             });
+            if matches!(&event.body, Body::MeetingHeld { meeting, .. } if meeting == slug) {
+                entry.status = Some("held");
+            }
             entry.events += 1;
             entry.first = entry.first.min(t);
             entry.last = entry.last.max(t);
@@ -110,15 +118,22 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     if args.json {
         return super::write_json(out, &entries);
     }
-    let mut t = render::table(&["slug", "name", "events", "first", "last"]);
+    let meetings = kind == Kind::Meeting;
+    let mut header = vec!["slug", "name", "events", "first", "last"];
+    if meetings {
+        header.push("status");
+    }
+    let mut t = render::table(&header);
     for e in &entries {
-        t.add_row(vec![
+        let mut row = vec![
             e.slug.to_string(),
             e.name.clone(),
             e.events.to_string(),
             day(&e.first),
             day(&e.last),
-        ]);
+        ];
+        row.extend(e.status.map(str::to_string));
+        t.add_row(row);
     }
     writeln!(
         out,

@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 use serde_json::{json, Map, Value};
 
 use super::tokens::{self, Holder, Role};
@@ -324,7 +324,7 @@ pub(crate) fn command_line(
 
 /// Parses a command line as the CLI does; a usage error is a 400 with clap's message.
 pub(crate) fn parse(line: Vec<String>) -> Result<Cli, Failure> {
-    Cli::try_parse_from(line)
+    cli::parse(line.into_iter().map(Into::into).collect())
         .map_err(|err| Failure::new(StatusCode::BAD_REQUEST, cli::one_line_usage_error(&err)))
 }
 

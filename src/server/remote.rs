@@ -9,7 +9,6 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use clap::Parser;
 use serde::{Deserialize, Serialize};
 
 use super::api::{authorize, Failure, Need};
@@ -94,8 +93,12 @@ async fn run_inner(
     let bytes = super::api::body_bytes(body, shared.options.max_body).await?;
     let request: Request = serde_json::from_slice(&bytes)
         .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, format!("body: {e}")))?;
-    let line = std::iter::once("pactlog".to_string()).chain(request.args);
-    let mut cli = match Cli::try_parse_from(line) {
+    // Parsed as the CLI parses its own line (global options among `append`'s fields too).
+    let line = std::iter::once("pactlog".to_string())
+        .chain(request.args)
+        .map(Into::into)
+        .collect();
+    let mut cli = match cli::parse(line) {
         Ok(cli) => cli,
         Err(err) if !err.use_stderr() => {
             return Ok(Reply {
