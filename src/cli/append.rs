@@ -221,7 +221,7 @@ fn object_from_flags(
         };
         let field = name.replace('-', "_");
         let value = if TIME_FIELDS.contains(&field.as_str()) {
-            occurred_at(ctx.env, &value)
+            occurred_at(ctx, &value)
         } else {
             value
         };
@@ -262,9 +262,9 @@ fn object_from_flags(
 /// The value of a flag that takes a day or an instant (`--occurred-at`,
 /// `--published-at`…): `now` is this run's clock to the second, anything else is
 /// the event's own text (checked by the event model).
-pub fn occurred_at(env: &Env, text: &str) -> String {
+pub fn occurred_at(ctx: &Ctx, text: &str) -> String {
     if text == "now" {
-        let now = env.now;
+        let now = ctx.env.now;
         let second = now - chrono::TimeDelta::nanoseconds(now.timestamp_subsec_nanos().into());
         crate::time::format(&second)
     } else {

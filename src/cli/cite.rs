@@ -85,7 +85,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     ] {
         if let Some(value) = value {
             let value = match name {
-                "published_at" | "retrieved_at" => super::append::occurred_at(ctx.env, value),
+                "published_at" | "retrieved_at" => super::append::occurred_at(ctx, value),
                 _ => value.clone(),
             };
             source.insert(name.into(), Value::String(value));

@@ -19,7 +19,7 @@ mod list;
 mod log;
 mod publish;
 mod render;
-pub(crate) mod retract;
+mod retract;
 mod search;
 mod serve;
 mod state;

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde_json::{Map, Value};
 
-use super::{append, CliError, Ctx, Env};
+use super::{append, CliError, Ctx};
 use crate::error::Location;
 
 /// Retract an event: append an `event_retracted` naming it. The event stays in the
@@ -39,19 +39,11 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
-    let object = object(args, ctx.env);
-    ctx.expect_ledger(args.expect_seq)?;
-    let summary = append::append_one(ctx, object, Location(String::new()), args.expect_seq)?;
-    append::report(ctx, out, &summary)
-}
-
-/// The `event_retracted` object of a `retract`.
-pub fn object(args: &Args, env: &Env) -> Map<String, Value> {
     let mut object = Map::new();
     object.insert("type".into(), "event_retracted".into());
     object.insert("target".into(), Value::String(args.id.clone()));
     object.insert("reason".into(), Value::String(args.reason.clone()));
-    let occurred_at = append::occurred_at(env, &args.occurred_at);
+    let occurred_at = append::occurred_at(ctx, &args.occurred_at);
     object.insert("occurred_at".into(), Value::String(occurred_at));
     if let Some(actor) = &args.actor {
         object.insert("actor".into(), Value::String(actor.clone()));
@@ -59,5 +51,7 @@ pub fn object(args: &Args, env: &Env) -> Map<String, Value> {
     if let Some(outlet) = &args.source_outlet {
         object.insert("source".into(), serde_json::json!({ "outlet": outlet }));
     }
-    object
+    ctx.expect_ledger(args.expect_seq)?;
+    let summary = append::append_one(ctx, object, Location(String::new()), args.expect_seq)?;
+    append::report(ctx, out, &summary)
 }

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{MatchedPath, Path, Query, RawPathParams, State};
+use axum::extract::{MatchedPath, Query, RawPathParams, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -40,8 +40,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/timeline", get(read_endpoint))
         .route("/api/v1/verify", post(read_endpoint))
         .route("/api/v1/events", post(post_events))
-        .route("/api/v1/retract/{id}", post(post_retract))
-        .route("/api/v1/cite/{id}", post(post_cite))
+        .route("/api/v1/retract/{id}", post(post_command))
+        .route("/api/v1/cite/{id}", post(post_command))
         .route("/api/v1/cli", post(super::remote::run_command))
         .merge(super::pages::routes())
         .fallback(not_found)
@@ -700,39 +700,69 @@ async fn post_events_inner(
             Ok(summary)
         } else {
             let at = Location("body".into());
-            let text = String::from_utf8(bytes.to_vec()).map_err(|e| {
-                Error::invalid(
-                    &at,
-                    format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to() + 1),
-                )
-            })?;
-            let object = crate::import::parse_object(&text, &at)?;
+            let object = crate::import::parse_object(&body_text(bytes)?, &at)?;
             cli::append::append_to(ledger, env, object, at, expect_seq)
         }
     })
     .await
 }
 
-/// `POST /api/v1/retract/{id}`: a JSON body with `reason` and, as `pactlog retract`
-/// takes them, `occurred_at`, `actor`, `source_outlet`.
-async fn post_retract(
-    State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    h: HeaderMap,
+/// `POST /api/v1/retract/{id}` and `POST /api/v1/cite/{id}`: a JSON body whose fields
+/// are the command's flags (`reason`, `occurred_at`…; `outlet`, `grade`…), run as
+/// `pactlog retract ID` or `pactlog cite ID` on the held ledger; `If-Match` is
+/// `--expect-seq`.
+async fn post_command(
+    State(shared): State<Arc<Shared>>,
+    route: MatchedPath,
+    params: RawPathParams,
+    headers: HeaderMap,
     body: Body,
 ) -> Response {
-    post_retract_inner(s, id, h, body)
+    let command = route
+        .as_str()
+        .split('/')
+        .nth(3)
+        .unwrap_or_default()
+        .to_string();
+    let id: Vec<String> = params.iter().map(|(_, value)| value.to_string()).collect();
+    post_command_inner(shared, &command, id, headers, body)
         .await
         .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn post_command_inner(
+    shared: Arc<Shared>,
+    command: &str,
+    id: Vec<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Failure> {
+    let holder = authorize(&shared, &headers, Need::Write)?;
+    let expect_seq = if_match(&headers)?;
+    let fields = body_fields(body, shared.options.max_body).await?;
+    let mut line = command_line(command, id, fields, &[], false)?;
+    if let Some(seq) = expect_seq {
+        line.insert(2, format!("--expect-seq={seq}"));
+    }
+    let cli = parse(line)?;
+    super::remote::write_command(shared, holder, cli, expect_seq).await
+}
+
+/// A body as text: UTF-8, or an error naming the first bad byte.
+fn body_text(bytes: Bytes) -> Result<String, Error> {
+    String::from_utf8(bytes.to_vec()).map_err(|e| {
+        Error::invalid(
+            &Location("body".into()),
+            format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to() + 1),
+        )
+    })
 }
 
 /// The fields of a JSON body as `--flag value` pairs (every value a string).
 async fn body_fields(body: Body, max: usize) -> Result<Vec<(String, String)>, Failure> {
     let bytes = body_bytes(body, max).await?;
-    let at = Location("body".into());
-    let text = String::from_utf8(bytes.to_vec())
-        .map_err(|_| Failure::from(Error::invalid(&at, "invalid UTF-8")))?;
-    let object = crate::import::parse_object(&text, &at)?;
+    let text = body_text(bytes)?;
+    let object = crate::import::parse_object(&text, &Location("body".into()))?;
     let mut fields = Vec::new();
     for (key, value) in object {
         match value {
@@ -746,54 +776,4 @@ async fn body_fields(body: Body, max: usize) -> Result<Vec<(String, String)>, Fa
         }
     }
     Ok(fields)
-}
-
-/// `POST /api/v1/cite/{id}`: a JSON body with `outlet` and, as `pactlog cite` takes
-/// them, `url`, `grade`, `published_at`, `retrieved_at`, `via`, `language`.
-async fn post_cite(
-    State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-    body: Body,
-) -> Response {
-    post_cite_inner(s, id, h, body)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn post_cite_inner(
-    shared: Arc<Shared>,
-    id: String,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, Failure> {
-    let holder = authorize(&shared, &headers, Need::Write)?;
-    let expect_seq = if_match(&headers)?;
-    let fields = body_fields(body, shared.options.max_body).await?;
-    let mut line = command_line("cite", vec![id], fields, &[], false)?;
-    if let Some(seq) = expect_seq {
-        line.insert(2, format!("--expect-seq={seq}"));
-    }
-    let cli = parse(line)?;
-    super::remote::write_command(shared, holder, cli, expect_seq).await
-}
-
-async fn post_retract_inner(
-    shared: Arc<Shared>,
-    id: String,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, Failure> {
-    let holder = authorize(&shared, &headers, Need::Write)?;
-    let expect_seq = if_match(&headers)?;
-    let fields = body_fields(body, shared.options.max_body).await?;
-    let cli = parse(command_line("retract", vec![id], fields, &[], false)?)?;
-    let cli::Command::Retract(args) = cli.command else {
-        unreachable!("parsed as retract")
-    };
-    write(shared, holder, expect_seq, move |ledger, env| {
-        let object = cli::retract::object(&args, env);
-        cli::append::append_to(ledger, env, object, Location(String::new()), expect_seq)
-    })
-    .await
 }
