@@ -509,3 +509,68 @@ fn history_known_at_the_correction_marks_the_misattributed_quote_removed() {
     assert!(after.contains(short), "{after}");
     assert!(after.contains("(seq 68)"), "{after}");
 }
+
+/// Pinned (issue 13, fixed on main): a statement's correction that also drops the
+/// meeting the statement named removes two fields with one superseding event; the diff
+/// paired the corrected statement with the meeting's removal. The statement is one
+/// `corrected` row (who said it, member by member) and the meeting stays `removed`.
+#[test]
+fn a_statement_correction_that_drops_its_meeting_pairs_with_the_statement() {
+    let ledger = TestLedger::new();
+    let first = ledger.write(
+        "first.ndjson",
+        br#"{"type":"party_registered","occurred_at":"2025-01-01","party":"us","name":"US"}
+{"type":"actor_registered","occurred_at":"2025-01-01","actor":"amb","name":"Ambassador","party":"us"}
+{"type":"proposal_tabled","occurred_at":"2025-01-02","proposal":"plan","title":"Plan","parties":["us"]}
+{"type":"provision_drafted","occurred_at":"2025-01-02","provision":"ban","proposal":"plan","title":"Ban","text":"A ban."}
+{"type":"meeting_held","occurred_at":"2025-01-03","meeting":"talks","place":"Geneva"}
+{"type":"statement_made","occurred_at":"2025-01-04","id":"11111111-1111-4111-8111-111111111111","quote":"No ban.","actor":"amb","meeting":"talks","provisions":["ban"]}
+"#,
+    );
+    let fix = ledger.write(
+        "fix.ndjson",
+        br#"{"type":"statement_made","occurred_at":"2025-01-04","id":"22222222-2222-4222-8222-222222222222","quote":"No ban.","attribution":"an unnamed official","provisions":["ban"],"supersedes":"11111111-1111-4111-8111-111111111111"}"#,
+    );
+    ledger.ok(&["import", first.to_str().unwrap()]);
+    ledger.ok(&["import", fix.to_str().unwrap()]);
+    let diff = crate::common::json(
+        &ledger,
+        &[
+            "diff",
+            "ban",
+            "--from",
+            "2025-01-05",
+            "--to",
+            "2025-01-05",
+            "--from-known-at",
+            "seq:6",
+            "--json",
+        ],
+    );
+    let changes: Vec<(String, String)> = diff["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["change"].as_str().unwrap().to_string(),
+                c["field"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("removed".to_string(), "meeting/talks".to_string()),
+            (
+                "corrected".to_string(),
+                "statement/22222222-2222-4222-8222-222222222222".to_string()
+            ),
+        ],
+        "{diff}"
+    );
+    let corrected = &diff["changes"][1]["fields"];
+    assert_eq!(corrected[0]["member"], "actor", "{corrected}");
+    assert_eq!(corrected[0]["from"], "amb", "{corrected}");
+    assert_eq!(corrected[1]["to"], "an unnamed official", "{corrected}");
+}
