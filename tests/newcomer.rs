@@ -77,7 +77,7 @@ fn tour() -> Vec<(String, String)> {
 /// entry here in the tour.
 const CLAIMS: &[(&str, &[&str])] = &[
     ("pactlog demo --db talks.db", &["(66 events) and the staged correction example (2 events", "into talks.db", "after geneva-2025-11-23", "after florida-2025-11-30"]),
-    ("pactlog list meetings", &["4 meetings", "geneva-2025-11-23", "florida-2025-11-30", "moscow-2025-12-01", "paris-2025-12-01"]),
+    ("pactlog list meetings", &["4 meetings", "geneva-2025-11-23", "florida-2025-11-30", "moscow-2025-12-01", "paris-2025-12-01", "held", "scheduled"]),
     ("pactlog state --at geneva-2025-11-23", &["nato-membership", "contested", "end of 2025-11-23"]),
     ("pactlog state nato-membership --at florida-2025-11-30", &["under_negotiation", "CNN (B3, via EA WorldView)", "⚠ inference"]),
     ("pactlog history nato-membership", &["nato-membership: 12 events", "removed by af923933"]),
@@ -89,8 +89,8 @@ const CLAIMS: &[(&str, &[&str])] = &[
     ("pactlog append status_changed --provision nato-membership --status agreed_in_principle --occurred-at 2025-12-05 --source-outlet \"Example Wire\" --expect-seq 68", &["appended seq 69"]),
     ("pactlog state nato-membership", &["agreed_in_principle"]),
     ("pactlog verify", &["ok: 69 records, hash chain intact"]),
-    ("pactlog export --out talks.ndjson", &[]),
-    ("pactlog demo --write-events record", &["wrote record/russia-ukraine-2025/01-talks.ndjson", "wrote record/staged-correction/01-misattribution.ndjson", "wrote record/staged-correction/02-correction.ndjson"]),
+    ("pactlog export --out talks.ndjson", &["wrote talks.ndjson: 69 records"]),
+    ("pactlog demo --write-events record", &["wrote record/russia-ukraine-2025/01-talks.ndjson", "wrote record/staged-correction/01-misattribution.ndjson", "wrote record/staged-correction/02-correction.ndjson", "pactlog --db mine.db import record", "!talks.db import"]),
     ("pactlog --db mine.db import record", &["imported 68 events"]),
     ("pactlog append party_registered --party acme --name \"Acme Corp\" --occurred-at 2026-01-05", &["appended seq 1 "]),
     ("pactlog append party_registered --party union --name \"Workers' union\" --occurred-at 2026-01-05", &["appended seq 2 "]),
@@ -319,7 +319,7 @@ fn append_type_help_lists_fields_values_and_an_example_that_works() {
     let scheduled = help("meeting_scheduled");
     assert!(
         scheduled.contains("--planned-for TIME")
-            && scheduled.contains("a day (2025-12-14) or an RFC 3339 instant"),
+            && scheduled.contains("a day (2025-12-14), an RFC 3339 instant"),
         "{scheduled}"
     );
     assert!(

@@ -49,7 +49,7 @@ const MEETING_WORDS: &[&str] = &["geneva", "florida"];
 #[command(verbatim_doc_comment)]
 pub struct Args {
     /// Print the two states as JSON
-    #[arg(long)]
+    #[arg(long, conflicts_with = "write_events")]
     pub json: bool,
 
     /// Write the bundled record's NDJSON files into this folder (created if missing; no
@@ -217,10 +217,18 @@ fn write_events(ctx: &Ctx, dir: &std::path::Path, out: &mut dyn Write) -> Result
         std::fs::write(path, text).map_err(|e| Error::io(path.display(), e))?;
         ctx.say(out, format_args!("wrote {}", path.display()))?;
     }
+    // A ledger that does not exist yet here: never one that may hold the record already.
+    let fresh = (1..)
+        .map(|n| match n {
+            1 => "mine.db".to_string(),
+            n => format!("mine-{n}.db"),
+        })
+        .find(|name| !std::path::Path::new(name).exists())
+        .expect("a free name");
     ctx.say(
         out,
         format_args!(
-            "Import them into a ledger of your own: pactlog --db talks.db import {}",
+            "Import them into a new ledger of your own: pactlog --db {fresh} import {}",
             shell_word(&dir.display().to_string())
         ),
     )

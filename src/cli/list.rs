@@ -15,7 +15,8 @@ use crate::time::{serde_instant, Instant};
 
 /// List the entities of one kind: slug, name or title, the number of events that
 /// register, name or touch it (retracted and superseded events left out), and the
-/// valid-time days (UTC) of the first and last of them (`--json`: the instants).
+/// valid-time days (UTC) of the first and last of them (`--json`: the instants);
+/// for meetings, whether each was held or is only scheduled.
 /// The date of a party's or actor's registration is not counted as a first or last
 /// date: it records when the ledger needed the entity, not when it appeared (`-` in
 /// the table, `null` in `--json`, when nothing else names it).
@@ -66,6 +67,9 @@ pub struct Entry {
     pub first: Option<Instant>,
     #[serde(serialize_with = "serde_instant::option")]
     pub last: Option<Instant>,
+    /// Meetings only: `held` once a `meeting_held` counts, else `scheduled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<&'static str>,
 }
 
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
@@ -98,7 +102,11 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
                 events: 0,
                 first: None,
                 last: None,
+                status: (kind == Kind::Meeting).then_some("scheduled"),
             });
+            if matches!(&event.body, Body::MeetingHeld { meeting, .. } if meeting == slug) {
+                entry.status = Some("held");
+            }
             entry.events += 1;
             let registration = matches!(
                 event.body,
@@ -120,15 +128,22 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     if args.json {
         return super::write_json(out, &entries);
     }
-    let mut t = render::table(&["slug", "name", "events", "first", "last"]);
+    let meetings = kind == Kind::Meeting;
+    let mut header = vec!["slug", "name", "events", "first", "last"];
+    if meetings {
+        header.push("status");
+    }
+    let mut t = render::table(&header);
     for e in &entries {
-        t.add_row(vec![
+        let mut row = vec![
             e.slug.to_string(),
             e.name.clone(),
             e.events.to_string(),
             e.first.as_ref().map_or("-".into(), day),
             e.last.as_ref().map_or("-".into(), day),
-        ]);
+        ];
+        row.extend(e.status.map(str::to_string));
+        t.add_row(row);
     }
     writeln!(
         out,
