@@ -47,7 +47,7 @@ fn no_progress_line_shows_on_a_terminal_unless_a_job_runs_and_none_stays() {
         &["state", "nato-membership"][..],
         &["list", "parties"],
         &["verify"],
-        &["history", "nato-membership", "--known-at", "seq:70"],
+        &["history", "nato-membership", "--known-at", "seq:67"],
     ] {
         let shown = on_terminal(&ledger, 120, args);
         assert!(!shown.contains("repairing"), "{args:?}: {shown}");
@@ -175,13 +175,13 @@ fn now_is_a_cut_on_both_axes_wherever_a_when_is_taken() {
     // A source read now.
     let out = ledger.ok(&[
         "cite",
-        "seq:70",
+        "seq:66",
         "--outlet",
         "Wire",
         "--retrieved-at",
         "now",
     ]);
-    assert!(out.starts_with("appended seq 72"), "{out}");
+    assert!(out.starts_with("appended seq 69"), "{out}");
     let record = crate::common::json(&ledger, &["log", "--json"]);
     assert!(record
         .to_string()
@@ -220,14 +220,14 @@ fn every_cut_error_names_the_flag_it_was_given_as() {
 #[test]
 fn a_pure_record_time_diff_needs_no_valid_time() {
     let ledger = TestLedger::bundled();
-    let out = ledger.ok(&["diff", "nato-membership", "--from-known-at", "seq:70"]);
+    let out = ledger.ok(&["diff", "nato-membership", "--from-known-at", "seq:67"]);
     assert!(
-        out.starts_with("nato-membership: from 2026-11-26 09:00:00Z (known at seq:70) to 2026-11-26 09:00:00Z (known at "),
+        out.starts_with("nato-membership: from 2026-11-26 09:00:00Z (known at seq:67) to 2026-11-26 09:00:00Z (known at "),
         "{out}"
     );
     assert!(
         out.contains("corrected"),
-        "the correction after record 70 shows: {out}"
+        "the correction after record 67 shows: {out}"
     );
 }
 
@@ -243,14 +243,14 @@ fn every_view_says_a_seq_cut_as_given() {
     ] {
         let args: Vec<&str> = command
             .iter()
-            .chain(&["--known-at", "seq:70"])
+            .chain(&["--known-at", "seq:67"])
             .copied()
             .collect();
         let out = ledger.ok(&args);
-        assert!(out.contains("as known at seq:70"), "{args:?}: {out}");
+        assert!(out.contains("as known at seq:67"), "{args:?}: {out}");
     }
-    let out = ledger.ok(&["diff", "nato-membership", "--known-at", "seq:70"]);
-    assert!(out.contains("(known at seq:70) to"), "{out}");
+    let out = ledger.ok(&["diff", "nato-membership", "--known-at", "seq:67"]);
+    assert!(out.contains("(known at seq:67) to"), "{out}");
 }
 
 #[test]
@@ -380,7 +380,7 @@ fn writing_a_file_says_so_unless_quiet_and_json_gives_what_flags_take() {
     let out = ledger.ok(&["export", "--out", file.to_str().unwrap()]);
     assert_eq!(
         out,
-        format!("wrote {}: 71 records as NDJSON\n", file.display())
+        format!("wrote {}: 68 records as NDJSON\n", file.display())
     );
     let md = ledger.path("nato.md");
     let out = ledger.ok(&[
@@ -388,7 +388,7 @@ fn writing_a_file_says_so_unless_quiet_and_json_gives_what_flags_take() {
         "--format",
         "markdown",
         "--known-at",
-        "seq:70",
+        "seq:67",
         "--out",
         md.to_str().unwrap(),
     ]);
@@ -396,7 +396,7 @@ fn writing_a_file_says_so_unless_quiet_and_json_gives_what_flags_take() {
         out.starts_with(&format!("wrote {}: markdown, at ", md.display())),
         "{out}"
     );
-    assert!(out.trim_end().ends_with("as known at seq:70"), "{out}");
+    assert!(out.trim_end().ends_with("as known at seq:67"), "{out}");
     assert_eq!(
         ledger.ok(&["-q", "export", "--out", file.to_str().unwrap()]),
         ""
