@@ -186,6 +186,11 @@ pub fn token(ledger: &TestLedger, name: &str, role: &str) -> String {
     out.lines().last().unwrap().to_string()
 }
 
+/// How many records the ledger holds.
+fn records(ledger: &TestLedger) -> u64 {
+    ledger.export().lines().count() as u64
+}
+
 /// A ledger holding the bundled record, a writer's and a reader's token.
 fn shared_ledger() -> (TestLedger, String, String) {
     let ledger = TestLedger::bundled();
@@ -203,10 +208,10 @@ const SAME_AS_CLI: &[(&[&str], &str)] = &[
             "--at",
             "geneva-2025-11-23",
             "--known-at",
-            "seq:70",
+            "seq:60",
             "--json",
         ],
-        "/api/v1/state?at=geneva-2025-11-23&known_at=seq:70",
+        "/api/v1/state?at=geneva-2025-11-23&known_at=seq:60",
     ),
     (
         &[
@@ -227,10 +232,10 @@ const SAME_AS_CLI: &[(&[&str], &str)] = &[
             "history",
             "nato-membership",
             "--known-at",
-            "seq:70",
+            "seq:60",
             "--json",
         ],
-        "/api/v1/history/nato-membership?known_at=seq:70",
+        "/api/v1/history/nato-membership?known_at=seq:60",
     ),
     (
         &[
@@ -241,10 +246,10 @@ const SAME_AS_CLI: &[(&[&str], &str)] = &[
             "--to",
             "2025-12-01",
             "--from-known-at",
-            "seq:70",
+            "seq:60",
             "--json",
         ],
-        "/api/v1/diff/nato-membership?from=2025-12-01&to=2025-12-01&from_known_at=seq:70",
+        "/api/v1/diff/nato-membership?from=2025-12-01&to=2025-12-01&from_known_at=seq:60",
     ),
     (
         &[
@@ -292,16 +297,17 @@ const SAME_AS_CLI: &[(&[&str], &str)] = &[
             "timeline",
             "nato-membership",
             "--known-at",
-            "seq:70",
+            "seq:60",
             "--json",
         ],
-        "/api/v1/timeline?provision=nato-membership&known_at=seq:70",
+        "/api/v1/timeline?provision=nato-membership&known_at=seq:60",
     ),
 ];
 
 #[test]
 fn every_read_endpoint_answers_what_the_cli_prints_with_json() {
     let (ledger, _writer, reader) = shared_ledger();
+    let n = records(&ledger);
     let expected: Vec<String> = SAME_AS_CLI
         .iter()
         .map(|(args, _)| ledger.ok(args))
@@ -326,7 +332,7 @@ fn every_read_endpoint_answers_what_the_cli_prints_with_json() {
     let verify = server.post("/api/v1/verify", Some(&reader), &[], "");
     assert_eq!(verify.status, 200, "{}", verify.body);
     assert_eq!(verify.json()["ok"], true);
-    assert_eq!(verify.json()["head"]["seq"], 71);
+    assert_eq!(verify.json()["head"]["seq"], n);
     let health = server.get("/api/v1/health", None);
     assert_eq!(
         (health.status, health.json()["ok"].clone()),
@@ -484,6 +490,8 @@ fn tokens_are_random_named_and_listed_without_the_secret() {
 #[test]
 fn writes_answer_seq_id_head_and_retries_are_idempotent() {
     let (ledger, writer, _) = shared_ledger();
+    let n = records(&ledger);
+    let (n1, n2, n3, n4) = (n + 1, n + 2, n + 3, n + 4);
     let server = Server::start(&ledger, &[]);
     let event = r#"{"id":"0193e000-0000-7000-8000-0000000000aa","type":"party_registered","party":"vatican","name":"Holy See","occurred_at":"2025-12-03"}"#;
     let made = server.post(
@@ -494,16 +502,16 @@ fn writes_answer_seq_id_head_and_retries_are_idempotent() {
     );
     assert_eq!(made.status, 201, "{}", made.body);
     let body = made.json();
-    assert_eq!(body["seq"], 72);
+    assert_eq!(body["seq"], n1);
     assert_eq!(body["id"], "0193e000-0000-7000-8000-0000000000aa");
-    assert_eq!(body["head"]["seq"], 72);
+    assert_eq!(body["head"]["seq"], n1);
     assert_eq!(body["head"]["hash"].as_str().unwrap().len(), 64);
-    assert_eq!(made.header("etag"), Some("\"72\""));
+    assert_eq!(made.header("etag"), Some(format!("\"{n1}\"").as_str()));
     // The same event again, even with a stale If-Match: success, nothing written.
     let again = server.post(
         "/api/v1/events",
         Some(&writer),
-        &[("If-Match", "71")],
+        &[("If-Match", n.to_string().as_str())],
         event,
     );
     assert_eq!(again.status, 200, "{}", again.body);
@@ -512,7 +520,7 @@ fn writes_answer_seq_id_head_and_retries_are_idempotent() {
             again.json()["seq"].clone(),
             again.json()["appended"].clone()
         ),
-        (json!(72), json!(0))
+        (json!(n1), json!(0))
     );
     // The same id with other content: refused, as the CLI refuses it (exit 3).
     let other = event.replace("Holy See", "Vatican");
@@ -528,15 +536,18 @@ fn writes_answer_seq_id_head_and_retries_are_idempotent() {
     let stale = server.post(
         "/api/v1/events",
         Some(&writer),
-        &[("If-Match", "\"71\"")],
+        &[("If-Match", format!("\"{n}\"").as_str())],
         next,
     );
     assert_eq!(stale.status, 412, "{}", stale.body);
-    assert!(stale.json()["error"].as_str().unwrap().contains("not 71"));
+    assert!(stale.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("not {n}")));
     let fresh = server.post(
         "/api/v1/events",
         Some(&writer),
-        &[("If-Match", "\"72\"")],
+        &[("If-Match", format!("\"{n1}\"").as_str())],
         next,
     );
     assert_eq!(fresh.status, 201, "{}", fresh.body);
@@ -555,27 +566,32 @@ fn writes_answer_seq_id_head_and_retries_are_idempotent() {
         r#"{"reason":"entered by mistake","occurred_at":"2025-12-04"}"#,
     );
     assert_eq!(retracted.status, 201, "{}", retracted.body);
-    assert_eq!(retracted.json()["seq"], 74);
-    let no_reason = server.post("/api/v1/retract/seq:73", Some(&writer), &[], "{}");
+    assert_eq!(retracted.json()["seq"], n3);
+    let no_reason = server.post(
+        &format!("/api/v1/retract/seq:{n2}"),
+        Some(&writer),
+        &[],
+        "{}",
+    );
     assert_eq!(no_reason.status, 400, "{}", no_reason.body);
     // Cite a source for an event, as `pactlog cite` does.
     let cited = server.post(
-        "/api/v1/cite/seq:73",
+        &format!("/api/v1/cite/seq:{n2}"),
         Some(&writer),
-        &[("If-Match", "74")],
+        &[("If-Match", n3.to_string().as_str())],
         r#"{"outlet":"Reuters","grade":"B2","url":"https://example.org/r"}"#,
     );
     assert_eq!(cited.status, 201, "{}", cited.body);
-    assert_eq!(cited.json()["seq"], 75);
+    assert_eq!(cited.json()["seq"], n4);
     let stale = server.post(
-        "/api/v1/cite/seq:73",
+        &format!("/api/v1/cite/seq:{n2}"),
         Some(&writer),
-        &[("If-Match", "74")],
+        &[("If-Match", n3.to_string().as_str())],
         r#"{"outlet":"AP"}"#,
     );
     assert_eq!(stale.status, 412, "{}", stale.body);
     let bad_grade = server.post(
-        "/api/v1/cite/seq:73",
+        &format!("/api/v1/cite/seq:{n2}"),
         Some(&writer),
         &[],
         r#"{"outlet":"AP","grade":"Z9"}"#,
@@ -584,10 +600,13 @@ fn writes_answer_seq_id_head_and_retries_are_idempotent() {
     let (code, _) = server.stop();
     assert_eq!(code, 0);
     let log = crate::common::json(&ledger, &["log", "--json"]);
-    assert_eq!(log.as_array().unwrap().len(), 75);
-    assert_eq!(log[74]["recorded_by"], "desk");
-    assert_eq!(log[73]["type"], "event_retracted");
-    assert_eq!(log[73]["target"], "0193e000-0000-7000-8000-0000000000aa");
+    assert_eq!(log.as_array().unwrap().len() as u64, n4);
+    assert_eq!(log[n3 as usize]["recorded_by"], "desk");
+    assert_eq!(log[n2 as usize]["type"], "event_retracted");
+    assert_eq!(
+        log[n2 as usize]["target"],
+        "0193e000-0000-7000-8000-0000000000aa"
+    );
     ledger.ok(&["verify"]);
 }
 
@@ -654,6 +673,7 @@ fn eight_concurrent_writers_lose_nothing() {
     const WRITERS: usize = 8;
     const EACH: usize = 50;
     let (ledger, writer, _) = shared_ledger();
+    let n = records(&ledger) as usize;
     let server = Server::start(&ledger, &[]);
     let acknowledged: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..WRITERS)
@@ -694,7 +714,7 @@ fn eight_concurrent_writers_lose_nothing() {
     for id in &acknowledged {
         assert!(export.contains(id.as_str()), "acknowledged {id} is missing");
     }
-    assert_eq!(export.lines().count(), 71 + WRITERS * EACH);
+    assert_eq!(export.lines().count(), n + WRITERS * EACH);
     ledger.ok(&["verify"]);
 }
 
@@ -756,6 +776,7 @@ fn sigterm_during_a_write_burst_loses_no_acknowledged_write() {
 #[test]
 fn writes_record_who_made_them_inside_the_chain() {
     let (ledger, writer, _) = shared_ledger();
+    let n = records(&ledger) as usize;
     let other = token(&ledger, "night-desk", "writer");
     let server = Server::start(&ledger, &[]);
     let event = r#"{"id":"0193e000-0000-7000-8000-0000000000bb","type":"status_changed","provision":"nato-membership","status":"contested","occurred_at":"2025-12-03"}"#;
@@ -773,7 +794,7 @@ fn writes_record_who_made_them_inside_the_chain() {
         200
     );
     let log = server.get("/api/v1/log", Some(&writer)).json();
-    let last = &log[71];
+    let last = &log[n];
     assert_eq!(last["recorded_by"], "desk");
     assert!(
         log[0].get("recorded_by").is_none(),
@@ -794,7 +815,7 @@ fn writes_record_who_made_them_inside_the_chain() {
     // Inside the hash: changing the name breaks the chain.
     ledger.ok(&["verify"]);
     let export = ledger.export();
-    let line = export.lines().nth(71).unwrap();
+    let line = export.lines().nth(n).unwrap();
     let forged = line.replace("\"recorded_by\":\"desk\"", "\"recorded_by\":\"dusk\"");
     assert_ne!(line, forged);
     let restored = TestLedger::new();
@@ -970,10 +991,10 @@ fn pages_need_a_token_unless_reads_are_public() {
     }
     // The cut form's fields, as the browser sends them, give the state at that cut.
     let page = server
-        .get("/?at=geneva-2025-11-23&known_at=seq%3A70", Some(&reader))
+        .get("/?at=geneva-2025-11-23&known_at=seq%3A60", Some(&reader))
         .body;
     assert!(
-        page.contains("At 2025-11-23T23:59:59.999999999Z, as known at seq:70"),
+        page.contains("At 2025-11-23T23:59:59.999999999Z, as known at seq:60"),
         "{page}"
     );
     assert!(
@@ -981,7 +1002,7 @@ fn pages_need_a_token_unless_reads_are_public() {
         "the form keeps the cut"
     );
     assert!(page.contains(
-        "href=\"/provisions/nato-membership?at=geneva-2025-11-23&amp;known_at=seq%3A70\""
+        "href=\"/provisions/nato-membership?at=geneva-2025-11-23&amp;known_at=seq%3A60\""
     ));
 }
 
@@ -1077,7 +1098,7 @@ fn client(
 const THROUGH_A_SERVER: &[&[&str]] = &[
     &["state", "nato-membership", "--at", "florida-2025-11-30"],
     &["state", "--at", "geneva-2025-11-23", "--json"],
-    &["history", "nato-membership", "--known-at", "seq:70"],
+    &["history", "nato-membership", "--known-at", "seq:60"],
     &["blame", "nato-membership"],
     &[
         "diff",
@@ -1109,6 +1130,7 @@ const THROUGH_A_SERVER: &[&[&str]] = &[
 #[test]
 fn the_cli_through_a_server_prints_what_it_prints_locally() {
     let (ledger, writer, reader) = shared_ledger();
+    let n = records(&ledger);
     let local: Vec<_> = THROUGH_A_SERVER
         .iter()
         .map(|args| client(&ledger, None, args, ""))
@@ -1143,14 +1165,21 @@ fn the_cli_through_a_server_prints_what_it_prints_locally() {
     );
     let made = client(&ledger, Some((&server, &writer)), &append, "");
     assert_eq!(made.0, 0, "{made:?}");
-    assert!(made.1.starts_with("appended seq 72 id "), "{}", made.1);
+    assert!(
+        made.1.starts_with(&format!("appended seq {} id ", n + 1)),
+        "{}",
+        made.1
+    );
     let again = client(
         &ledger,
         Some((&server, &writer)),
         &["append", "-"],
         r#"{"type":"party_registered","party":"malta","name":"Malta","occurred_at":"2025-12-03"}"#,
     );
-    assert!(again.1.starts_with("appended seq 73 "), "{again:?}");
+    assert!(
+        again.1.starts_with(&format!("appended seq {} ", n + 2)),
+        "{again:?}"
+    );
     let file = ledger.write("more.ndjson", b"{\"type\":\"party_registered\",\"party\":\"eu\",\"name\":\"EU\",\"occurred_at\":\"2025-12-03\"}\n{\"type\":\"status_changed\",\"provision\":\"nato-membership\",\"status\":\"agred\",\"occurred_at\":\"2025-12-04\"}\n");
     let bad = client(
         &ledger,
@@ -1177,16 +1206,17 @@ fn the_cli_through_a_server_prints_what_it_prints_locally() {
     assert_eq!(code, 0);
     let log = crate::common::json(&ledger, &["log", "--json"]);
     assert_eq!(
-        log.as_array().unwrap().len(),
-        73,
+        log.as_array().unwrap().len() as u64,
+        n + 2,
         "the bad import wrote nothing"
     );
-    assert_eq!(log[71]["recorded_by"], "desk");
+    assert_eq!(log[n as usize]["recorded_by"], "desk");
 }
 
 #[test]
 fn a_local_command_on_a_served_ledger_goes_through_the_server() {
     let ledger = TestLedger::bundled();
+    let n = records(&ledger) as usize;
     let before = client(&ledger, None, &["state", "nato-membership"], "");
     let server = Server::start(&ledger, &[]);
     let runtime = ledger.db.join("serve.json");
@@ -1223,7 +1253,7 @@ fn a_local_command_on_a_served_ledger_goes_through_the_server() {
     assert_eq!(code, 0);
     assert!(!runtime.exists(), "the runtime file goes with the server");
     let log = crate::common::json(&ledger, &["log", "--json"]);
-    assert_eq!(log[71]["recorded_by"], "Ann Analyst");
+    assert_eq!(log[n]["recorded_by"], "Ann Analyst");
     // A runtime file left by a server that died is passed over.
     std::fs::write(
         &runtime,
