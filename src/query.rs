@@ -240,12 +240,24 @@ pub fn provision_state(ledger: &Ledger, provision: &Slug, cut: &Cut) -> Result<S
     }
     match crate::snapshot::provision_state(ledger, provision, cut)? {
         Some(state) => Ok(StateAt::new(state, cut)),
-        None => Err(Error::NotFound(format!(
-            "provision `{provision}` has no counted draft at {} (known at {})",
-            time::format(&cut.at),
-            time::format(&cut.known_at)
-        ))),
+        None => Err(no_counted_draft(provision, cut)),
     }
+}
+
+/// "provision `x` has no counted draft at AT (known at KNOWN)", naming the filter
+/// when one is set (an event with no source graded high enough leaves it out).
+pub fn no_counted_draft(provision: &Slug, cut: &Cut) -> Error {
+    let filter = match cut.filter.flags() {
+        Some(flags) => format!(
+            " under {flags} (a draft with no source graded that high, or an inferred one, does not count)"
+        ),
+        None => String::new(),
+    };
+    Error::NotFound(format!(
+        "provision `{provision}` has no counted draft at {} (known at {}){filter}",
+        time::format(&cut.at),
+        time::format(&cut.known_at)
+    ))
 }
 
 /// Every provision drafted at the cut, by slug (each from its nearest snapshot).

@@ -157,13 +157,7 @@ pub fn timeline(ledger: &Ledger, provisions: &[Slug], cut: &Cut) -> Result<Timel
         match provision_line(slug, records, outside, cut, &names) {
             Some(line) => lines.push(line),
             None if provisions.is_empty() => {}
-            None => {
-                return Err(Error::NotFound(format!(
-                    "provision `{slug}` has no counted draft at {} (known at {})",
-                    time::format(&cut.at),
-                    time::format(&cut.known_at)
-                )))
-            }
+            None => return Err(crate::query::no_counted_draft(slug, cut)),
         }
     }
     let mut meetings = Vec::new();

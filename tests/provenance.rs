@@ -419,3 +419,71 @@ fn v1_input_imports_unchanged_with_the_same_hashes() {
         ]
     );
 }
+
+#[test]
+fn state_names_the_provenance_of_every_event_it_rests_on() {
+    let ledger = scenario();
+    // An inferred status on the NATO clause, then a later citation of its draft.
+    import_at(
+        &ledger,
+        T2,
+        &[
+            json!({"type": "status_changed", "occurred_at": "2025-11-24", "provision": "nato", "status": "contested", "basis": "inference", "note": "read from the counter-proposal", "source": {"outlet": "Telegraph", "grade": "C3"}, "id": id(20)}),
+        ],
+    );
+    ledger
+        .at(T3)
+        .ok(&["cite", &id(7), "--outlet", "Reuters", "--grade", "A1"]);
+    let state = json(&ledger, &["state", "nato", "--json"]);
+    let provenance = &state["provenance"];
+    assert_eq!(provenance[id(20)]["basis"], "inference", "{state}");
+    assert_eq!(provenance[id(20)]["note"], "read from the counter-proposal");
+    assert_eq!(
+        provenance[id(7)]["cited"][0]["sources"][0]["outlet"],
+        "Reuters"
+    );
+    // `events` keeps its meaning (how many count); the map is beside it.
+    assert!(state["events"].is_u64(), "{state}");
+    // As known before the citation, the draft has only its own source.
+    let before = json(&ledger, &["state", "nato", "--known-at", T2, "--json"]);
+    assert!(
+        before["provenance"][id(7)].get("cited").is_none(),
+        "{before}"
+    );
+    // The table shows the citation too, and marks the inference.
+    let table = ledger.ok(&["state", "nato"]);
+    assert!(table.contains("cited: Reuters (A1"), "{table}");
+    assert!(
+        table.contains("⚠ inference: read from the counter-proposal"),
+        "{table}"
+    );
+    // Every state in the all-provisions JSON carries its map.
+    let all = json(&ledger, &["state", "--json"]);
+    assert!(all
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["provenance"].is_object()));
+}
+
+#[test]
+fn a_filter_that_leaves_a_provision_without_a_draft_is_named_in_the_error() {
+    let ledger = scenario();
+    // The sanctions draft has no source: a grade filter leaves it out.
+    let err = ledger.fails(&["state", "sanctions", "--min-grade", "E5"]);
+    assert_eq!(err.code, 4);
+    assert!(
+        err.error().contains("under --min-grade E5"),
+        "{}",
+        err.error()
+    );
+    let err = ledger.fails(&["timeline", "sanctions", "--min-grade", "F6", "--html", "-"]);
+    assert!(
+        err.error().contains("under --min-grade F6"),
+        "{}",
+        err.error()
+    );
+    // Without a filter the message stays as it was.
+    let err = ledger.fails(&["state", "sanctions", "--at", "2025-11-01"]);
+    assert!(!err.error().contains("under"), "{}", err.error());
+}

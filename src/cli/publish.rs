@@ -351,7 +351,7 @@ pub fn table(
                     .collect();
                 let events = ids
                     .iter()
-                    .filter_map(|id| render::Sources { ledger }.record(id))
+                    .filter_map(|id| render::Sources::new(ledger).record(id))
                     .collect::<Vec<_>>();
                 Names::of(ledger, events.iter().map(|r| &*r.event), cut)?
             } else {

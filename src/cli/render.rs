@@ -4,6 +4,7 @@
 //! `YYYY-MM-DD HH:MM:SSZ` otherwise; ids by their first 8 hex digits (the JSON
 //! output always has them whole).
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use comfy_table::{presets, ContentArrangement, Table};
@@ -13,6 +14,7 @@ use super::CliError;
 use crate::chain::Record;
 use crate::event::{Kind, Slug};
 use crate::names::Names;
+use crate::provenance::EventRef;
 use crate::query::{Cut, StateAt};
 use crate::store::Ledger;
 use crate::time::{self, Instant};
@@ -97,25 +99,52 @@ pub fn short(ledger: &Ledger, id: &Uuid) -> String {
     ledger.short_id(id)
 }
 
-/// Looks up the records that state fields name, for their sources.
+/// Looks up the records that state fields name, for their sources: the events a
+/// state names come cited (with later citations as known at its cut, see
+/// [`audit::events_of`](crate::audit::events_of)); any other id is read from the ledger.
 pub struct Sources<'a> {
     pub ledger: &'a Ledger,
+    pub events: BTreeMap<Uuid, EventRef>,
 }
 
-impl Sources<'_> {
+impl<'a> Sources<'a> {
+    /// Sources read from the ledger alone (an event's own sources).
+    pub fn new(ledger: &'a Ledger) -> Sources<'a> {
+        Sources {
+            ledger,
+            events: BTreeMap::new(),
+        }
+    }
+
+    /// Sources of the events a state names, citations included.
+    pub fn of_state(ledger: &'a Ledger, state: &StateAt) -> crate::error::Result<Sources<'a>> {
+        Ok(Sources {
+            ledger,
+            events: crate::audit::events_of(ledger, state)?,
+        })
+    }
+
     pub fn record(&self, id: &Uuid) -> Option<Record> {
         let seq = self.ledger.seq_of(id).ok()??;
         self.ledger.record(seq).ok()?
     }
 
-    /// "EA WorldView (B2); event 1a2b3c4d" for the event that set a field, marked
-    /// when it is the recorder's inference.
+    /// "EA WorldView (B2); cited: Reuters (A1); event 1a2b3c4d" for the event that set
+    /// a field, marked when it is the recorder's inference.
     pub fn cite(&self, id: &Uuid) -> String {
-        let record = self.record(id);
-        let sources: Vec<String> = record
+        let cited = self.events.get(id).cloned().or_else(|| {
+            self.record(id)
+                .map(|r| EventRef::new(&r, &crate::provenance::Citations::default()))
+        });
+        let own = cited.iter().flat_map(|c| &c.sources);
+        let later = cited
             .iter()
-            .flat_map(|r| &r.event.sources)
+            .flat_map(|c| &c.cited)
+            .flat_map(|c| &c.sources)
+            .map(|s| format!("cited: {}", crate::provenance::describe_source(s)));
+        let sources: Vec<String> = own
             .map(crate::provenance::describe_source)
+            .chain(later)
             .collect();
         let mut line = if sources.is_empty() {
             "no source".to_string()
@@ -123,11 +152,8 @@ impl Sources<'_> {
             sources.join("; ")
         };
         line.push_str(&format!("; event {}", short(self.ledger, id)));
-        if let Some(r) = record.filter(|r| r.event.basis == crate::event::Basis::Inference) {
-            line.push_str(&format!(
-                "\n⚠ inference: {}",
-                r.event.note().unwrap_or_default()
-            ));
+        if let Some(c) = cited.filter(|c| c.basis == crate::event::Basis::Inference) {
+            line.push_str(&format!("\n⚠ inference: {}", c.note.unwrap_or_default()));
         }
         line
     }
