@@ -1674,7 +1674,7 @@ fn check_cut(ledger: &Ledger, model: &Model, at: T, known_at: KnownCut) {
                     .collect(),
                 l.markers
                     .iter()
-                    .map(|m| (m.id, m.seq, m.removed_by))
+                    .map(|m| (m.event.id, m.event.seq, m.removed_by))
                     .collect(),
             )
         })
