@@ -15,7 +15,10 @@
 //! record-time boundaries, records sharing one record time, `seq:N` and meeting cuts,
 //! and every answer is compared: `state` (one and all), `history` removal flags,
 //! `blame`, `diff` between two cuts, `compare`, `log`, timeline bands, markers and
-//! meetings. (Not yet covered here: `list` counts and the binary's own paths.)
+//! meetings; and, with `--reported-only` and `--min-grade` (events graded and marked
+//! as inferences by their number), every state and the timeline. (Not yet covered
+//! here: `list` counts, the binary's own paths, and citations, which
+//! tests/provenance.rs pins on both time axes.)
 //!
 //! `PROPTEST_CASES` sets the number of cases (default 256).
 
@@ -131,6 +134,10 @@ struct Ev {
     recorded: T,
     body: B,
     supersedes: Option<Uuid>,
+    /// `basis: inference` (with a note).
+    inference: bool,
+    /// The Admiralty grade of its one source, if it has a graded one.
+    grade: Option<&'static str>,
 }
 
 impl Ev {
@@ -278,6 +285,13 @@ impl Ev {
         };
         v["occurred_at"] = json!(self.occurred_text);
         v["id"] = json!(self.id.to_string());
+        if self.inference {
+            v["basis"] = json!("inference");
+            v["note"] = json!("read from the test");
+        }
+        if let Some(grade) = self.grade {
+            v["sources"] = json!([{"outlet": "Wire", "grade": grade}]);
+        }
         if let Some(s) = self.supersedes {
             v["supersedes"] = json!(s.to_string());
         }
@@ -318,17 +332,62 @@ fn occurred(day: u32, fine: Option<(u32, usize)>) -> (T, String) {
 // ---------------------------------------------------------------------------------
 // The oracle: docs/format.md §3, written out plainly over the test's own events.
 
+/// Which events may count besides the cuts (docs/format.md §2): `--min-grade XN` keeps
+/// an event with a source graded at least X (a letter no later) and N (a digit no
+/// higher); `--reported-only` leaves inferences out; registrations of parties, actors
+/// and proposals, and retractions, always count.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Flt {
+    min_grade: Option<&'static str>,
+    reported_only: bool,
+}
+
+impl Flt {
+    fn admits(&self, e: &Ev) -> bool {
+        if matches!(
+            e.body,
+            B::Party(_) | B::Actor | B::Proposal(_) | B::Retract { .. }
+        ) {
+            return true;
+        }
+        if self.reported_only && e.inference {
+            return false;
+        }
+        match self.min_grade {
+            None => true,
+            Some(min) => e.grade.is_some_and(|g| {
+                let (g, min) = (g.as_bytes(), min.as_bytes());
+                g[0] <= min[0] && g[1] <= min[1]
+            }),
+        }
+    }
+
+    fn lib(&self) -> pactlog::provenance::Filter {
+        pactlog::provenance::Filter {
+            min_grade: self
+                .min_grade
+                .map(|g| pactlog::event::Grade::parse(g).unwrap()),
+            reported_only: self.reported_only,
+        }
+    }
+}
+
 /// The record-time side of a cut: recorded at or before `at` and, for `seq:N`, no
-/// record after N (records may share a record time).
+/// record after N (records may share a record time); and the filter of what may count.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct KnownCut {
     at: T,
     seq: Option<u64>,
+    filter: Flt,
 }
 
 impl KnownCut {
     fn at(at: T) -> KnownCut {
-        KnownCut { at, seq: None }
+        KnownCut {
+            at,
+            seq: None,
+            filter: Flt::default(),
+        }
     }
 
     fn knows(&self, e: &Ev) -> bool {
@@ -348,7 +407,7 @@ impl KnownCut {
             at,
             known_at: self.at,
             known_seq: self.seq,
-            filter: Default::default(),
+            filter: self.filter.lib(),
         }
     }
 }
@@ -359,7 +418,10 @@ fn remover(evs: &[Ev], id: Uuid, known_at: KnownCut) -> Option<&Ev> {
 }
 
 fn counts(evs: &[Ev], e: &Ev, at: T, known_at: KnownCut) -> bool {
-    e.occurred <= at && known_at.knows(e) && remover(evs, e.id, known_at).is_none()
+    e.occurred <= at
+        && known_at.knows(e)
+        && remover(evs, e.id, known_at).is_none()
+        && known_at.filter.admits(e)
 }
 
 /// The events that count at the cut, in the order they apply.
@@ -800,7 +862,7 @@ fn timeline_line(evs: &[Ev], prov: usize, at: T, known_at: KnownCut) -> Option<L
     let mut markers: Vec<&Ev> = evs
         .iter()
         .filter(|e| in_history(evs, e, prov) && !matches!(e.body, B::Retract { .. }))
-        .filter(|e| e.occurred <= at && known_at.knows(e))
+        .filter(|e| e.occurred <= at && known_at.knows(e) && known_at.filter.admits(e))
         .collect();
     markers.sort_by_key(|e| (e.occurred, e.seq));
     let markers = markers
@@ -1333,6 +1395,22 @@ fn build(steps: &[Step], snapshot_every: usize) -> (tempfile::TempDir, Ledger, M
                 occurred: occ.0,
                 occurred_text: occ.1,
                 recorded,
+                // Provenance by the event's number: every third fact an inference,
+                // grades in turn (some events ungraded).
+                inference: n % 3 == 0
+                    && matches!(
+                        body,
+                        B::Status { .. } | B::Position { .. } | B::Statement { .. }
+                    ),
+                grade: [
+                    None,
+                    Some("A1"),
+                    Some("B2"),
+                    Some("C3"),
+                    Some("E5"),
+                    Some("A5"),
+                    Some("D1"),
+                ][n % 7],
                 body,
                 supersedes,
             }
@@ -1497,6 +1575,7 @@ fn resolve(ledger: &Ledger, evs: &[Ev], at: &AtSpec, known: &KnownSpec) -> (T, K
             KnownCut {
                 at: got,
                 seq: Some(e.seq),
+                filter: Flt::default(),
             }
         }
         KnownSpec::Never => KnownCut::at(day0()),
@@ -1659,7 +1738,32 @@ fn check_cut(ledger: &Ledger, model: &Model, at: T, known_at: KnownCut) {
         })
         .collect();
     assert_eq!(got, want, "compare p q {ctx}");
-    // timeline
+    check_timeline(ledger, evs, at, known_at);
+}
+
+/// Every provision's state and the timeline at the cut with a filter (`--min-grade`,
+/// `--reported-only`: `known_at.filter`) equal the oracle's.
+fn check_filtered(ledger: &Ledger, model: &Model, at: T, known_at: KnownCut) {
+    let evs = &model.evs;
+    let cut = known_at.cut(at);
+    let ctx = format!("at {at} known at {known_at:?}");
+    for (i, name) in PROVISIONS.iter().enumerate() {
+        let got = query::provision_state(ledger, &slug(name), &cut);
+        match state(evs, i, at, known_at) {
+            Some(st) => {
+                let got = got.unwrap_or_else(|e| panic!("state {name} {ctx}: {e}"));
+                assert_eq!(lib_state(&got.state), st, "state {name} {ctx}");
+            }
+            None => assert!(is_not_found(&got), "state {name} {ctx}: {got:?}"),
+        }
+    }
+    check_timeline(ledger, evs, at, known_at);
+}
+
+/// The timeline's rows (bands, markers) and meetings at the cut equal the oracle's.
+fn check_timeline(ledger: &Ledger, evs: &[Ev], at: T, known_at: KnownCut) {
+    let cut = known_at.cut(at);
+    let ctx = format!("at {at} known at {known_at:?}");
     let got = timeline::timeline(ledger, &[], &cut).unwrap();
     let lines: Vec<Line> = got
         .provisions
@@ -1743,6 +1847,13 @@ proptest! {
         for (at, known) in &cuts {
             let cut = resolve(&ledger, &model.evs, at, known);
             check_cut(&ledger, &model, cut.0, cut.1);
+            for filter in [
+                Flt { min_grade: None, reported_only: true },
+                Flt { min_grade: Some("B2"), reported_only: false },
+                Flt { min_grade: Some("C3"), reported_only: true },
+            ] {
+                check_filtered(&ledger, &model, cut.0, KnownCut { filter, ..cut.1 });
+            }
             resolved.push(cut);
         }
         for pair in resolved.windows(2) {

@@ -606,3 +606,96 @@ fn timeline_page_shows_grades_inferences_and_conflicts() {
     let reported = crate::workbench::timeline_html(&ledger, &["--reported-only"]);
     assert_eq!(reported.matches(r#"<circle class="inf""#).count(), 1);
 }
+
+#[test]
+fn history_and_exports_show_every_source_with_its_grade_and_mark_inferences() {
+    let ledger = timeline_scenario();
+    let history = ledger.ok(&["history", "army"]);
+    assert!(history.contains("Axios (B2)"), "{history}");
+    assert!(history.contains("Ukrainian deputy (C3)"), "{history}");
+    // (The table wraps its cells.)
+    assert!(history.contains("Reuters (B2, via"), "{history}");
+    assert!(history.contains("⚠ inference: read from"), "{history}");
+    assert!(history.contains("no source"), "{history}");
+    // --json stays the stored records.
+    let stored = json(&ledger, &["history", "army", "--json"]);
+    assert!(stored[0]["sources"][0].get("outlet").is_some());
+    assert!(stored
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r.get("headline").is_none()));
+
+    let csv = ledger.ok(&["export", "--format", "csv", "--provision", "army"]);
+    let mut reader =
+        csv::ReaderBuilder::new().from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let row = |id: &str| rows.iter().find(|r| &r[column("id")] == id).unwrap();
+    assert_eq!(
+        &row(&id(5))[column("source")],
+        "Axios (B2)\nUkrainian deputy (C3)"
+    );
+    assert_eq!(&row(&id(20))[column("basis")], "inference");
+    assert_eq!(
+        &row(&id(20))[column("note")],
+        "read from the counter-proposal's higher cap"
+    );
+    let md = ledger.ok(&["export", "--format", "markdown", "--provision", "army"]);
+    assert!(md.contains("Axios (B2)<br>Ukrainian deputy (C3)"), "{md}");
+    assert!(md.contains("| inference |"), "{md}");
+    // The history exports honour the filters as `history` does (they did not).
+    let reported = ledger.ok(&[
+        "export",
+        "--format",
+        "csv",
+        "--provision",
+        "army",
+        "--reported-only",
+    ]);
+    assert!(
+        !reported.contains(&id(20)) && reported.contains(&id(5)),
+        "{reported}"
+    );
+    let graded = ledger.ok(&[
+        "export",
+        "--format",
+        "markdown",
+        "--provision",
+        "army",
+        "--min-grade",
+        "B2",
+    ]);
+    assert!(
+        !graded.contains("ABC") && graded.contains("Kyiv Independent"),
+        "{graded}"
+    );
+
+    // TimelineJS: every source with its grade, the citation, the inference.
+    let tjs = json(&ledger, &["export", "--format", "timelinejs"]);
+    let texts: Vec<&str> = tjs["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["text"]["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("Ukrainian deputy <span class=\"grade\"")),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("Cited 2025-11-28 10:00:00Z: Reuters")),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("⚠ inference: read from the counter-proposal")),
+        "{texts:?}"
+    );
+}

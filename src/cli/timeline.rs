@@ -936,7 +936,7 @@ fn svg(timeline: &Timeline, l: &Layout) -> Markup {
 /// The mark of an inference: a small dot at the top right of its marker, inside the
 /// marker's box.
 fn inference_dot(x: f64, y: f64) -> Markup {
-    html! { circle.inf cx=(format!("{:.1}", x + 5.0)) cy=(format!("{:.1}", y - 5.0)) r="2.5" {} }
+    html! { circle.inf cx=(format!("{:.1}", x + 5.0)) cy=(format!("{:.1}", y - 5.0)) r="2.75" {} }
 }
 
 /// Every marker's event, grouped by provision: the detail panel shows copies of these.
@@ -1047,7 +1047,7 @@ main{padding:14px 24px;display:grid;grid-template-columns:minmax(0,1fr) 320px;ga
 .m:hover,.m:focus,.m.sel{stroke:#111;stroke-width:2.5}
 .k-statement{fill:#1f5f99}.k-text{fill:#3c3c3c}.k-status{fill:#111}.k-position{fill:#7b3fa0}.k-meeting{fill:#b7791f}.k-other{fill:#888}
 .m.removed{fill:#fff;stroke:#555;stroke-width:1.5;stroke-dasharray:2 2}
-.inf{fill:#d97706;stroke:none}.m.inferred{stroke:#d97706;stroke-dasharray:3 2}
+.inf{fill:#ffd21f;stroke:#5a3200;stroke-width:1;stroke-dasharray:none}.m.inferred{stroke-dasharray:3 2}
 .cf{cursor:pointer;outline:none}.cf rect{fill:#e4572e;fill-opacity:.12;stroke:#c0262d;stroke-width:1.5;stroke-dasharray:4 2}
 .cf:hover rect,.cf:focus rect,.cf.sel rect{stroke-width:2.5;fill-opacity:.22}
 .event .grade{font-weight:600}.event .inference{color:#9a4d00;font-weight:600}
