@@ -1397,7 +1397,7 @@ fn build(steps: &[Step], snapshot_every: usize) -> (tempfile::TempDir, Ledger, M
                 recorded,
                 // Provenance by the event's number: every third fact an inference,
                 // grades in turn (some events ungraded).
-                inference: n % 3 == 0
+                inference: n.is_multiple_of(3)
                     && matches!(
                         body,
                         B::Status { .. } | B::Position { .. } | B::Statement { .. }
