@@ -64,8 +64,22 @@ pub fn append_all(
     clock: Clock<'_>,
     expect_seq: Option<u64>,
 ) -> Result<Summary> {
+    append_recorded_by(ledger, items, clock, expect_seq, None)
+}
+
+/// [`append_all`], stamping every new record with who recorded it (`recorded_by`,
+/// inside the hash chain; restored records keep their own). An identical retry by
+/// someone else is still a no-op: `recorded_by` is not part of the event's content.
+pub fn append_recorded_by(
+    ledger: &mut Ledger,
+    items: impl IntoIterator<Item = Result<Item>>,
+    clock: Clock<'_>,
+    expect_seq: Option<u64>,
+    recorded_by: Option<&str>,
+) -> Result<Summary> {
     let mut stage = Stage::new(ledger, clock);
     stage.expect_seq = expect_seq;
+    stage.recorded_by = recorded_by.map(|name| Value::String(name.to_string()));
     let result = items.into_iter().try_for_each(|item| stage.push(item?));
     match result.and_then(|()| stage.commit()) {
         Ok(summary) => {
@@ -112,6 +126,8 @@ struct Stage<'l, 'c> {
     last: Option<(Uuid, u64)>,
     /// `--expect-seq`: checked when the first new record is staged.
     expect_seq: Option<u64>,
+    /// `recorded_by` of every new record.
+    recorded_by: Option<Value>,
 }
 
 impl<'l, 'c> Stage<'l, 'c> {
@@ -139,6 +155,7 @@ impl<'l, 'c> Stage<'l, 'c> {
             unchanged: 0,
             last: None,
             expect_seq: None,
+            recorded_by: None,
         }
     }
 
@@ -177,6 +194,9 @@ impl<'l, 'c> Stage<'l, 'c> {
         let firsts = self.check(&event, &at)?;
         self.check_registrations_live(&event, &at)?;
         let recorded_at = next_recorded_at(self.last_recorded, self.clock.now);
+        if let Some(by) = &self.recorded_by {
+            object.insert(crate::event::RECORDED_BY.into(), by.clone());
+        }
         let (record, bytes) =
             Record::seal(object, event, self.next_seq, recorded_at, &self.prev_hash);
         self.stage(record, bytes, firsts)

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::event::{parse_event_owned, Event, RECORD_FIELDS};
+use crate::event::{parse_event_owned, Event, RECORDED_BY, RECORD_FIELDS};
 use crate::time::{self, Instant};
 
 /// `prev_hash` of the first record.
@@ -88,6 +88,10 @@ impl Record {
                 return Err(format!("field `{field}` must be 64 lowercase hex digits"));
             }
         }
+        match object.get(RECORDED_BY) {
+            None | Some(Value::String(_)) => {}
+            Some(_) => return Err(format!("field `{RECORDED_BY}` must be a string")),
+        }
         let input = input_of(&object);
         if !input.contains_key("id") {
             return Err("a stored record needs field `id`".into());
@@ -157,6 +161,11 @@ impl Record {
         Ok(())
     }
 
+    /// Who recorded it (`recorded_by`), when the record says.
+    pub fn recorded_by(&self) -> Option<&str> {
+        self.object.get(RECORDED_BY).and_then(Value::as_str)
+    }
+
     /// The event object as the user gave it (with its id), without the ledger's fields.
     pub fn input(&self) -> Map<String, Value> {
         input_of(&self.object)
@@ -171,7 +180,7 @@ impl Record {
 fn input_of(object: &Map<String, Value>) -> Map<String, Value> {
     object
         .iter()
-        .filter(|(k, _)| !RECORD_FIELDS.contains(&k.as_str()))
+        .filter(|(k, _)| !RECORD_FIELDS.contains(&k.as_str()) && *k != RECORDED_BY)
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }

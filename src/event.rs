@@ -746,6 +746,11 @@ pub const COMMON_FIELDS: &[FieldSpec] = &[
 /// Fields the ledger adds to a stored record (docs/format.md §4).
 pub const RECORD_FIELDS: &[&str] = &["seq", "recorded_at", "prev_hash", "hash"];
 
+/// Who recorded a record: the token's name for a write through `pactlog serve`, the
+/// OS user (or `--recorded-by`) for a local write. Added by the ledger, inside the
+/// hash chain; absent from records written without it, so older records stay valid.
+pub const RECORDED_BY: &str = "recorded_by";
+
 /// One immutable fact, parsed and checked for shape.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
@@ -837,7 +842,7 @@ pub fn parse_event_owned(
     };
     let own = |name: &str| spec.fields.iter().any(|f| f.name == name);
     for key in object.keys() {
-        if RECORD_FIELDS.contains(&key.as_str()) {
+        if RECORD_FIELDS.contains(&key.as_str()) || key == RECORDED_BY {
             return Err(format!(
                 "field `{key}` is assigned by the ledger and cannot be given"
             ));

@@ -33,7 +33,11 @@
 //!   crate so the binary's `main` stays three lines, and it is the only module that
 //!   prints, reads environment variables or reads the clock.
 //!
-//! Everything but [`cli`] never prints, never reads environment variables, and never
+//! - [`server`]: `pactlog serve`, the ledger shared over HTTP (axum on tokio). Like
+//!   [`cli`], it reads the clock and binds sockets; its read endpoints run the
+//!   CLI's own commands on the ledger it holds.
+//!
+//! Everything but [`cli`] and [`server`] never prints, never reads environment variables, and never
 //! reads the clock: the CLI passes in the time and the id generator.
 
 pub mod append;
@@ -50,6 +54,7 @@ pub mod projection;
 pub mod provenance;
 pub mod query;
 pub mod recover;
+pub mod server;
 pub mod snapshot;
 pub mod store;
 pub mod time;

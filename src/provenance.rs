@@ -148,6 +148,9 @@ pub struct EventRef {
     pub basis: Basis,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Who recorded it (absent when the record does not say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded_by: Option<String>,
 }
 
 impl EventRef {
@@ -166,6 +169,7 @@ impl EventRef {
             cited: citations.get(&event.id).cloned().unwrap_or_default(),
             basis: event.basis,
             note: event.note().map(str::to_string),
+            recorded_by: record.recorded_by().map(str::to_string),
         }
     }
 

@@ -765,6 +765,8 @@ fn man_writes_a_page_per_command_that_groff_reads_without_a_warning() {
     pages.sort();
     let mut expected: Vec<String> = commands.iter().map(|c| format!("pactlog-{c}.1")).collect();
     expected.push("pactlog.1".into());
+    // A command with subcommands has a page for each of them too.
+    expected.extend(["add", "list", "revoke"].map(|s| format!("pactlog-token-{s}.1")));
     expected.sort();
     assert_eq!(pages, expected);
     assert!(

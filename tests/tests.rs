@@ -46,6 +46,9 @@ mod pages;
 // Provenance: graded sources, basis, cite, --min-grade and --reported-only, conflicts, parameters.
 mod provenance;
 
+// `pactlog serve`: the real server on a loopback port; HTTP against the CLI, auth, limits, lifecycle.
+mod server;
+
 // Regressions: one test per bug planted by hand that the suite above let through.
 mod regressions;
 

@@ -8,10 +8,10 @@ use std::process::Command;
 use crate::common::TestLedger;
 use crate::snapshots::check;
 
-const HOSTILE: &str = r#"</script><img src=x onerror=alert(1)>"'&"#;
+pub(crate) const HOSTILE: &str = r#"</script><img src=x onerror=alert(1)>"'&"#;
 
 /// A ledger with one provision whose quote, text, source and attribution are hostile.
-fn hostile_ledger() -> TestLedger {
+pub(crate) fn hostile_ledger() -> TestLedger {
     let ledger = TestLedger::new();
     let events = [
         serde_json::json!({"type": "party_registered", "occurred_at": "2025-11-20", "party": "us", "name": HOSTILE}),
@@ -137,7 +137,7 @@ fn timeline_escapes_hostile_text() {
 /// Headless Chromium, if the machine has it. With `CI` set (CI installs it and must
 /// run this) a missing Chromium fails the test; otherwise the test is skipped with a
 /// note that the test harness does not swallow.
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     let path = PathBuf::from("/usr/bin/chromium");
     if path.exists() {
         return Some(path);
@@ -156,7 +156,12 @@ fn chromium() -> Option<PathBuf> {
     None
 }
 
-fn chromium_run(chromium: &Path, profile: &Path, args: &[&str], page: &str) -> (String, String) {
+pub(crate) fn chromium_run(
+    chromium: &Path,
+    profile: &Path,
+    args: &[&str],
+    page: &str,
+) -> (String, String) {
     let output = Command::new(chromium)
         .args([
             "--headless",
@@ -182,7 +187,7 @@ fn chromium_run(chromium: &Path, profile: &Path, args: &[&str], page: &str) -> (
     )
 }
 
-fn console_errors(stderr: &str) -> Vec<&str> {
+pub(crate) fn console_errors(stderr: &str) -> Vec<&str> {
     stderr
         .lines()
         .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("SyntaxError"))

@@ -5,11 +5,12 @@ use std::io::{Read, Write};
 
 use serde_json::{Map, Value};
 
-use super::{CliError, Ctx};
-use crate::append::{append_all, Clock, Item, Summary};
+use super::{CliError, Ctx, Env};
+use crate::append::{append_recorded_by, Clock, Item, Summary};
 use crate::error::{Error, Location};
 use crate::event::{FieldSpec, Format, Stance, Status, TypeSpec, COMMON_FIELDS, TYPES};
 use crate::import::parse_object;
+use crate::store::Ledger;
 
 /// Append one event: `pactlog append TYPE --field value…` or `pactlog append -` (JSON on stdin).
 ///
@@ -100,7 +101,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             ));
         }
         let mut bytes = Vec::new();
-        std::io::stdin()
+        ctx.stdin()
             .read_to_end(&mut bytes)
             .map_err(|e| Error::io("stdin", e))?;
         let at = Location("stdin".into());
@@ -125,38 +126,50 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
 /// Appends one object and returns what happened.
 pub fn append_one(
     ctx: &Ctx,
-    mut object: Map<String, Value>,
+    object: Map<String, Value>,
     at: Location,
     expect_seq: Option<u64>,
 ) -> Result<Summary, CliError> {
-    ctx.write(|ledger| {
-        // Ids given as arguments (flags, `retract ID`) may be a unique prefix or
-        // `seq:N`; JSON input carries whole ids, as the contract says.
-        if at.0.is_empty() {
-            for field in ["target", "supersedes"] {
-                if let Some(Value::String(text)) = object.get(field) {
-                    let id = ledger.find_id(text).map_err(|err| match err {
-                        Error::Invalid { message, .. } | Error::NotFound(message) => {
-                            Error::invalid(&at, format!("field `{field}`: {message}"))
-                        }
-                        other => other,
-                    })?;
-                    object.insert(field.into(), Value::String(id.to_string()));
-                }
+    ctx.write(|ledger| Ok(append_to(ledger, ctx.env, object, at, expect_seq)?))
+}
+
+/// Appends one object to an open ledger (the CLI's, or the one `serve` holds). An
+/// object from arguments (`at` empty) may name its `target` and `supersedes` by a
+/// unique prefix or `seq:N`.
+pub fn append_to(
+    ledger: &mut Ledger,
+    env: &Env,
+    mut object: Map<String, Value>,
+    at: Location,
+    expect_seq: Option<u64>,
+) -> Result<Summary, Error> {
+    // Ids given as arguments (flags, `retract ID`) may be a unique prefix or
+    // `seq:N`; JSON input carries whole ids, as the contract says.
+    if at.0.is_empty() {
+        for field in ["target", "supersedes"] {
+            if let Some(Value::String(text)) = object.get(field) {
+                let id = ledger.find_id(text).map_err(|err| match err {
+                    Error::Invalid { message, .. } | Error::NotFound(message) => {
+                        Error::invalid(&at, format!("field `{field}`: {message}"))
+                    }
+                    other => other,
+                })?;
+                object.insert(field.into(), Value::String(id.to_string()));
             }
         }
-        let mut new_id = || ctx.env.new_id();
-        let clock = Clock {
-            now: ctx.env.now,
-            new_id: &mut new_id,
-        };
-        Ok(append_all(
-            ledger,
-            [Ok(Item { at, object })],
-            clock,
-            expect_seq,
-        )?)
-    })
+    }
+    let mut new_id = || env.new_id();
+    let clock = Clock {
+        now: env.now,
+        new_id: &mut new_id,
+    };
+    append_recorded_by(
+        ledger,
+        [Ok(Item { at, object })],
+        clock,
+        expect_seq,
+        env.recorded_by.as_deref(),
+    )
 }
 
 /// "appended seq N id …" or "unchanged: …".

@@ -53,6 +53,9 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         if let Some(mark) = render::inference(&r.event) {
             event.push_str(&format!("\n{mark}"));
         }
+        if let Some(by) = r.recorded_by() {
+            event.push_str(&format!("\nrecorded by {by}"));
+        }
         if let Some((by, seq)) = entry.removed_by {
             event.push_str(&format!(
                 "\n✗ removed by {} (seq {seq})",

@@ -4,7 +4,7 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use super::{CliError, Ctx};
-use crate::append::{append_all, Clock, Summary};
+use crate::append::{append_recorded_by, Clock, Summary};
 use crate::import::{expand, read, Input};
 use crate::store::Ledger;
 
@@ -32,7 +32,15 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             "`-` (standard input) can be given only once",
         ));
     }
-    let inputs = expand(&args.paths)?;
+    // A client of `pactlog serve` read its files on its side and sent them.
+    let (inputs, files) = match ctx.client_files() {
+        Some(files) => (Vec::new(), files.len()),
+        None => {
+            let inputs = expand(&args.paths)?;
+            let n = inputs.len();
+            (inputs, n)
+        }
+    };
     ctx.expect_ledger(args.expect_seq)?;
     let summary = ctx.write(|ledger| import_inputs(ctx, ledger, &inputs, args.expect_seq))?;
     ctx.say(
@@ -41,7 +49,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             "imported {} ({} already present) from {}; head {} {}",
             super::count(summary.appended, "event", "events"),
             summary.unchanged,
-            super::count(inputs.len() as u64, "input", "inputs"),
+            super::count(files as u64, "input", "inputs"),
             summary.head.seq,
             summary.head.hash
         ),
@@ -61,16 +69,21 @@ pub fn import_inputs(
     for input in inputs {
         streams.push(read(input, &mut stdin)?);
     }
+    for (name, text) in ctx.client_files().unwrap_or_default() {
+        let bytes = std::io::Cursor::new(text.clone().into_bytes());
+        streams.push(crate::import::items(name.clone(), Box::new(bytes)));
+    }
     let mut new_id = || ctx.env.new_id();
     let clock = Clock {
         now: ctx.env.now,
         new_id: &mut new_id,
     };
-    let summary = append_all(
+    let summary = append_recorded_by(
         ledger,
         streams.into_iter().flatten().inspect(|_| bar.inc(1)),
         clock,
         expect_seq,
+        ctx.env.recorded_by.as_deref(),
     );
     drop(bar);
     Ok(summary?)

@@ -5,7 +5,7 @@
 //! comment is the help text and a `run` function. This module is the only one
 //! that reads environment variables and the clock.
 
-mod append;
+pub(crate) mod append;
 mod blame;
 mod cite;
 mod compare;
@@ -21,8 +21,10 @@ mod publish;
 mod render;
 mod retract;
 mod search;
+mod serve;
 mod state;
 mod timeline;
+mod token;
 mod verify;
 
 use std::io::{self, Write};
@@ -70,6 +72,11 @@ pub struct Cli {
     )]
     pub lock_timeout: f64,
 
+    /// Who records this command's writes, stored as `recorded_by` in every new record
+    /// (inside the hash chain) [default: the OS user name; empty: none]
+    #[arg(long, global = true, env = "PACTLOG_RECORDED_BY", value_name = "NAME")]
+    pub recorded_by: Option<String>,
+
     /// Print no messages on success: only the output asked for (tables, JSON, exported
     /// data); no "appended", "imported", "wrote" or "ok" lines, no progress bars, errors
     /// still on stderr
@@ -104,6 +111,9 @@ pub enum Command {
     Search(search::Args),
     Completions(completions::Args),
     Man(completions::ManArgs),
+    Serve(serve::Args),
+    #[command(subcommand)]
+    Token(token::Command),
 }
 
 /// How a `WHEN` is written, shown after the options of every command that takes one.
@@ -160,17 +170,37 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(name) = &cli.recorded_by {
+        match recorder(name) {
+            Ok(name) => env.recorded_by = name,
+            Err(message) => {
+                eprintln!("error: --recorded-by: {message}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    // A server named by PACTLOG_SERVER, or holding this ledger, runs the command.
+    let db = Ctx {
+        cli: &cli,
+        env: &env,
+        held: Held::None,
+    }
+    .db_path();
+    if let Some(code) = crate::server::client::forward(&cli, &env, &db) {
+        return code;
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(Counted::new(stdout.lock()));
     env.stderr_is_terminal &= !cli.quiet;
     let started = std::time::Instant::now();
-    let mut result = run(&cli, &mut env, &mut out);
+    let mut result = run(&cli, &mut env, Held::None, &mut out);
     if let Err(CliError::SledDamaged(reason)) = &result {
         // The journal holds every record: set sled aside, and run a read command again
         // (the open rebuilds sled) if none of its output has left the buffer yet.
         let ctx = Ctx {
             cli: &cli,
             env: &env,
+            held: Held::None,
         };
         let path = ctx.db_path();
         result = match crate::recover::set_aside_sled(&path) {
@@ -181,7 +211,7 @@ pub fn main() -> ExitCode {
                 );
                 let (inner, _unsent) = out.into_parts();
                 out = io::BufWriter::new(inner);
-                run(&cli, &mut env, &mut out)
+                run(&cli, &mut env, Held::None, &mut out)
             }
             Ok(aside) => Err(CliError::Failed {
                 code: 6,
@@ -201,6 +231,7 @@ pub fn main() -> ExitCode {
         let ctx = Ctx {
             cli: &cli,
             env: &env,
+            held: Held::None,
         };
         let head = Ledger::exists(&ctx.db_path())
             .then(|| ctx.open(Access::Existing).ok())
@@ -234,7 +265,7 @@ pub fn main() -> ExitCode {
 /// Parses the command line. Global options given among `append`'s `--field value`
 /// pairs (`-q`, `--db PATH`…), which clap hands to `append` as fields, are moved
 /// before the command and the line parsed again: they work there as anywhere.
-fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+pub(crate) fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
     let parse_from = |args: &[std::ffi::OsString]| {
         command()
             .try_get_matches_from(args)
@@ -347,7 +378,7 @@ impl<W: Write> Write for Counted<W> {
 
 impl Command {
     /// Whether the command only reads the ledger (and so may be run again).
-    fn only_reads(&self) -> bool {
+    pub(crate) fn only_reads(&self) -> bool {
         !matches!(
             self,
             Command::Demo(_)
@@ -355,13 +386,15 @@ impl Command {
                 | Command::Append(_)
                 | Command::Retract(_)
                 | Command::Cite(_)
+                | Command::Serve(_)
+                | Command::Token(_)
         )
     }
 }
 
 /// clap's usage error as one line: its message, the argument it names, and its tip,
 /// without the usage block.
-fn one_line_usage_error(err: &clap::Error) -> String {
+pub(crate) fn one_line_usage_error(err: &clap::Error) -> String {
     let text = err.render().to_string();
     let parts: Vec<&str> = text
         .lines()
@@ -379,10 +412,25 @@ pub struct Env {
     pub now: Instant,
     /// For messages while waiting (lock) and progress.
     pub stderr_is_terminal: bool,
+    /// Who records this command's writes (`recorded_by`): `--recorded-by`, else the
+    /// OS user name; for `pactlog serve`, the name of the request's token.
+    pub recorded_by: Option<String>,
+}
+
+/// A `--recorded-by` name: trimmed, empty for none, one line of at most 200 characters.
+pub fn recorder(name: &str) -> Result<Option<String>, String> {
+    let name = name.trim();
+    if name.chars().any(char::is_control) {
+        return Err("a name has no control characters".into());
+    }
+    if name.chars().count() > 200 {
+        return Err("a name has at most 200 characters".into());
+    }
+    Ok((!name.is_empty()).then(|| name.to_string()))
 }
 
 impl Env {
-    fn from_process() -> Result<Env, String> {
+    pub(crate) fn from_process() -> Result<Env, String> {
         let now = match std::env::var("PACTLOG_NOW") {
             Ok(text) => {
                 crate::time::parse_rfc3339(&text).map_err(|e| format!("PACTLOG_NOW: {e}"))?
@@ -392,6 +440,9 @@ impl Env {
         Ok(Env {
             now,
             stderr_is_terminal: std::io::IsTerminal::is_terminal(&io::stderr()),
+            recorded_by: whoami::fallible::username()
+                .ok()
+                .and_then(|name| recorder(&name).ok().flatten()),
         })
     }
 
@@ -406,8 +457,15 @@ impl Env {
     }
 }
 
-fn run(cli: &Cli, env: &mut Env, out: &mut dyn Write) -> Result<(), CliError> {
-    let ctx = Ctx { cli, env };
+/// Runs the parsed command. `held` is a ledger this process holds already (the
+/// server's), lent to the command instead of one it would open.
+pub(crate) fn run<'a>(
+    cli: &'a Cli,
+    env: &'a mut Env,
+    held: Held<'a>,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let ctx = Ctx { cli, env, held };
     match &cli.command {
         Command::Demo(args) => demo::run(&ctx, args, out),
         Command::Import(args) => import::run(&ctx, args, out),
@@ -427,6 +485,8 @@ fn run(cli: &Cli, env: &mut Env, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Search(args) => search::run(&ctx, args, out),
         Command::Completions(args) => completions::run(args, out),
         Command::Man(args) => completions::man(&ctx, args, out),
+        Command::Serve(args) => serve::run(&ctx, args, out),
+        Command::Token(command) => token::run(&ctx, command, out),
     }
 }
 
@@ -434,14 +494,85 @@ fn run(cli: &Cli, env: &mut Env, out: &mut dyn Write) -> Result<(), CliError> {
 pub struct Ctx<'a> {
     pub cli: &'a Cli,
     pub env: &'a Env,
+    /// A ledger this process holds already (`pactlog serve`): [`Ctx::open`] and
+    /// [`Ctx::write`] lend it.
+    pub held: Held<'a>,
 }
 
-impl Ctx<'_> {
+/// A ledger `pactlog serve` holds, lent to a command it runs for a client.
+#[derive(Default)]
+pub enum Held<'a> {
+    /// None: the command opens the ledger `--db` names.
+    #[default]
+    None,
+    /// Shared with other readers, for a read command.
+    Read(&'a Ledger),
+    /// To itself, for a write command, with what the client sent as its input.
+    Write {
+        ledger: std::cell::RefCell<&'a mut Ledger>,
+        input: &'a ClientInput,
+    },
+}
+
+/// What a client sends with a write: its standard input, and the files an `import`
+/// names (read on the client's side, each by the name the client gave it).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct ClientInput {
+    pub stdin: String,
+    pub files: Vec<(String, String)>,
+}
+
+/// A ledger a command reads: opened for it, or lent by the process that holds it.
+pub enum Opened<'a> {
+    Own(Box<Ledger>),
+    Held(&'a Ledger),
+    /// Lent to a write command for a look before it writes (`cite` finds its event).
+    Lent(std::cell::Ref<'a, &'a mut Ledger>),
+}
+
+impl std::ops::Deref for Opened<'_> {
+    type Target = Ledger;
+
+    fn deref(&self) -> &Ledger {
+        match self {
+            Opened::Own(ledger) => ledger,
+            Opened::Held(ledger) => ledger,
+            Opened::Lent(ledger) => ledger,
+        }
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// The ledger for a read: the held one, or the one named by `--db` (see [`Ctx::open_own`]).
+    pub fn open(&self, access: Access) -> Result<Opened<'_>, CliError> {
+        match &self.held {
+            Held::Read(ledger) => Ok(Opened::Held(ledger)),
+            Held::Write { ledger, .. } => Ok(Opened::Lent(ledger.borrow())),
+            Held::None => self.open_own(access).map(|l| Opened::Own(Box::new(l))),
+        }
+    }
+
+    /// Standard input: the process's, or what the client sent.
+    pub fn stdin(&self) -> Box<dyn io::BufRead + '_> {
+        match &self.held {
+            Held::Write { input, .. } => Box::new(io::Cursor::new(input.stdin.as_bytes())),
+            _ => Box::new(io::stdin().lock()),
+        }
+    }
+
+    /// The files a client sent with an `import`, by name (read on its side).
+    pub fn client_files(&self) -> Option<&'a [(String, String)]> {
+        match &self.held {
+            Held::Write { input, .. } => Some(&input.files),
+            _ => None,
+        }
+    }
+
     /// Opens the ledger named by `--db`, waiting up to `--lock-timeout` for another
     /// process; says on stderr what opening repaired (always, even with `--quiet`: a
     /// repaired ledger is news), with a progress bar on a terminal only while a
     /// repair or rebuild of 1000 records or more runs.
-    pub fn open(&self, access: Access) -> Result<Ledger, CliError> {
+    pub fn open_own(&self, access: Access) -> Result<Ledger, CliError> {
         let bar = self.progress("repairing from the journal");
         let mut on_progress = |done: u64, total: u64| {
             if total >= 1000 {
@@ -470,9 +601,14 @@ impl Ctx<'_> {
         &self,
         command: impl FnOnce(&mut Ledger) -> Result<T, CliError>,
     ) -> Result<T, CliError> {
+        match &self.held {
+            Held::Write { ledger, .. } => return command(&mut ledger.borrow_mut()),
+            Held::Read(_) => return Err(CliError::usage("a read is lent no ledger to write")),
+            Held::None => {}
+        }
         let path = self.db_path();
         let existed = path.exists();
-        let mut ledger = self.open(Access::Create)?;
+        let mut ledger = self.open_own(Access::Create)?;
         let result = command(&mut ledger);
         if result.is_err() && !existed && ledger.head().seq == 0 {
             drop(ledger);
@@ -484,6 +620,10 @@ impl Ctx<'_> {
     /// `--expect-seq N` with N > 0 names a head that a missing ledger cannot have: the
     /// error says the ledger is missing (exit 4), not that another write came first.
     pub fn expect_ledger(&self, expect_seq: Option<u64>) -> Result<(), CliError> {
+        if !matches!(self.held, Held::None) {
+            // `pactlog serve` holds it: it exists, whatever `--db` says.
+            return Ok(());
+        }
         match expect_seq {
             Some(n) if n > 0 && !Ledger::exists(&self.db_path()) => {
                 Err(CliError::from(Error::NotFound(format!(

@@ -403,6 +403,9 @@ pub fn cited(ledger: &Ledger, c: &crate::provenance::EventRef, names: &Names) ->
         line.push_str(&format!("\n{mark}"));
     }
     line.push_str(&format!("\nevent {} (seq {})", short(ledger, &c.id), c.seq));
+    if let Some(by) = &c.recorded_by {
+        line.push_str(&format!("\nrecorded by {by}"));
+    }
     line
 }
 

@@ -979,6 +979,7 @@ fn event_item(line: &crate::timeline::ProvisionLine, marker: &Marker) -> Markup 
             p.meta {
                 (marker.event.type_name) " · " (marker.event.basis) " · happened " (render::when(&marker.event.occurred_at))
                 " · recorded " (render::when(&marker.event.recorded_at))
+                @if let Some(by) = &marker.event.recorded_by { " by " (by) }
                 " · seq " (marker.event.seq) " · event " code { (marker.event.id) }
             }
             @if let Some(by) = marker.removed_by {
@@ -1134,6 +1135,7 @@ mod tests {
                 cited: Vec::new(),
                 basis: crate::event::Basis::Reported,
                 note: None,
+                recorded_by: None,
             },
             day: day(at).date_naive(),
             who: None,

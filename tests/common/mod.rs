@@ -149,6 +149,8 @@ impl Invocation<'_> {
             .env("PACTLOG_DB", self.db)
             .env("PACTLOG_NOW", self.now)
             .env("PACTLOG_LOCK_TIMEOUT", "20")
+            // No `recorded_by` (the OS user differs between machines): goldens stay put.
+            .env("PACTLOG_RECORDED_BY", "")
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

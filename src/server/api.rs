@@ -1,0 +1,779 @@
+//! The JSON endpoints under `/api/v1/`: reads that run the CLI's own commands with
+//! `--json` on the held ledger, writes through the CLI's write path, Bearer-token
+//! auth, and errors as `{"error", "line"?, "field"?}` with the CLI's messages.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Query, RawPathParams, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use clap::CommandFactory;
+use serde_json::{json, Map, Value};
+
+use super::tokens::{self, Holder, Role};
+use super::Shared;
+use crate::append::{append_recorded_by, Clock};
+use crate::cli::{self, Cli, CliError, Env};
+use crate::error::{Error, Location};
+
+type Params = Query<Vec<(String, String)>>;
+
+/// Every route, with the limits and headers every response gets.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let options = shared.options.clone();
+    Router::new()
+        .route("/api/v1/health", get(health))
+        .route("/api/v1/state", get(read_endpoint))
+        .route("/api/v1/state/{provision}", get(read_endpoint))
+        .route("/api/v1/history/{provision}", get(read_endpoint))
+        .route("/api/v1/diff/{provision}", get(read_endpoint))
+        .route("/api/v1/compare/{left}/{right}", get(read_endpoint))
+        .route("/api/v1/blame/{provision}", get(read_endpoint))
+        .route("/api/v1/log", get(read_endpoint))
+        .route("/api/v1/export", get(read_endpoint))
+        .route("/api/v1/list/{kind}", get(read_endpoint))
+        .route("/api/v1/search", get(read_endpoint))
+        .route("/api/v1/timeline", get(read_endpoint))
+        .route("/api/v1/verify", post(read_endpoint))
+        .route("/api/v1/events", post(post_events))
+        .route("/api/v1/retract/{id}", post(post_command))
+        .route("/api/v1/cite/{id}", post(post_command))
+        .route("/api/v1/cli", post(super::remote::run_command))
+        .merge(super::pages::routes())
+        .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            options.request_timeout,
+        ))
+        // Outside the limits, so that their refusals are said as JSON too.
+        .layer(axum::middleware::map_response(errors_as_json))
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(super::pages::API_CSP),
+            ),
+        )
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .with_state(shared)
+}
+
+/// A failed request: its status and the JSON body `{"error", "line"?, "field"?}`.
+pub(crate) struct Failure {
+    pub(crate) status: StatusCode,
+    pub(crate) message: String,
+}
+
+impl Failure {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Failure {
+        Failure {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let mut body = Map::new();
+        // One line, whatever the message quotes, as on the command line.
+        let message = self.message.replace(['\n', '\r'], " ");
+        if let Some(line) = line_of(&message) {
+            body.insert("line".into(), line.into());
+        }
+        if let Some(field) = field_of(&message) {
+            body.insert("field".into(), field.into());
+        }
+        body.insert("error".into(), message.into());
+        let mut response = (self.status, axum::Json(Value::Object(body))).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"pactlog\""),
+            );
+        }
+        response
+    }
+}
+
+/// The line of the body an error names (`body:3: …`).
+fn line_of(message: &str) -> Option<u64> {
+    let rest = message.strip_prefix("body:")?;
+    rest.split(':').next()?.parse().ok()
+}
+
+/// The field an error names (``field `status`: …``).
+fn field_of(message: &str) -> Option<String> {
+    let rest = &message[message.find("field `")? + "field `".len()..];
+    Some(rest[..rest.find('`')?].to_string())
+}
+
+/// The HTTP status of a CLI exit code.
+fn status_of(code: u8) -> StatusCode {
+    match code {
+        2 | 3 => StatusCode::BAD_REQUEST,
+        4 => StatusCode::NOT_FOUND,
+        5 => StatusCode::CONFLICT,
+        7 => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<CliError> for Failure {
+    fn from(err: CliError) -> Failure {
+        match err {
+            CliError::Failed { code, message } => Failure::new(status_of(code), message),
+            CliError::BrokenPipe => Failure::new(StatusCode::BAD_REQUEST, "the client went away"),
+            CliError::SledDamaged(reason) => Failure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("sled's files are damaged ({reason}); restart the server to rebuild them from the journal"),
+            ),
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(err: Error) -> Failure {
+        Failure::from(CliError::from(err))
+    }
+}
+
+/// Limits and timeouts answer in plain text or with no body: say it as JSON too.
+async fn errors_as_json(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE if !is_json => Failure::new(
+            status,
+            "the request body is larger than the server takes (--max-body)",
+        )
+        .into_response(),
+        StatusCode::REQUEST_TIMEOUT if !is_json && !is_page => {
+            Failure::new(status, "the request took too long").into_response()
+        }
+        _ => response,
+    }
+}
+
+async fn not_found() -> Failure {
+    Failure::new(StatusCode::NOT_FOUND, "no such endpoint")
+}
+
+/// What a request needs its token for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Need {
+    Read,
+    Write,
+}
+
+/// The holder of the request's Bearer token, or why it may not go on: 401 without
+/// a valid token (reads need none with `--public-read`), 403 for a reader writing.
+pub(crate) fn authorize(
+    shared: &Shared,
+    headers: &HeaderMap,
+    need: Need,
+) -> Result<Option<Holder>, Failure> {
+    let token = match headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(value) => {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .filter(|t| !t.is_empty());
+            match token {
+                Some(token) => Some(token),
+                None => {
+                    return Err(Failure::new(
+                        StatusCode::UNAUTHORIZED,
+                        "the Authorization header must be `Bearer TOKEN`",
+                    ))
+                }
+            }
+        }
+    };
+    let Some(token) = token else {
+        if need == Need::Read && shared.options.public_read {
+            return Ok(None);
+        }
+        return Err(Failure::new(
+            StatusCode::UNAUTHORIZED,
+            match need {
+                Need::Read => "reading needs a token (Authorization: Bearer TOKEN; see `pactlog token add`)",
+                Need::Write => "writing needs a writer's token (Authorization: Bearer TOKEN; see `pactlog token add`)",
+            },
+        ));
+    };
+    if tokens::same(token, &shared.local_token) {
+        return Ok(Some(Holder {
+            name: "local".into(),
+            role: Role::Writer,
+            local: true,
+        }));
+    }
+    let entries = tokens::list(&shared.path)?;
+    let holder = tokens::check(&entries, token).ok_or_else(|| {
+        Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "the token is not one of this ledger's (unknown or revoked)",
+        )
+    })?;
+    if need == Need::Write && holder.role == Role::Reader {
+        return Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "token `{}` is a reader's: writing needs a writer's token",
+                holder.name
+            ),
+        ));
+    }
+    Ok(Some(holder))
+}
+
+async fn health() -> Response {
+    axum::Json(json!({ "ok": true })).into_response()
+}
+
+/// The command line of a read: the command, flags from the query (`known_at=…` is
+/// `--known-at …`; a flag without a value takes `true` or `false`), `--json`, and
+/// positional arguments (from the path, or from the query parameters in
+/// `positional`). Only the command's own flags are taken: never `--db`, `--out`,
+/// `--html`.
+pub(crate) fn command_line(
+    command: &str,
+    mut positionals: Vec<String>,
+    query: Vec<(String, String)>,
+    positional: &[&str],
+    json_flag: bool,
+) -> Result<Vec<String>, Failure> {
+    const NOT_OVER_HTTP: &[&str] = &["json", "out", "html", "expect-seq"];
+    let cli = Cli::command();
+    let sub = cli.find_subcommand(command).expect("the command exists");
+    let allowed: Vec<&clap::Arg> = sub
+        .get_arguments()
+        .filter(|a| !a.is_global_set() && !a.is_positional())
+        .filter(|a| a.get_long().is_some_and(|l| !NOT_OVER_HTTP.contains(&l)))
+        .collect();
+    let mut line = vec!["pactlog".to_string(), command.to_string()];
+    for (key, value) in query {
+        if positional.contains(&key.as_str()) {
+            positionals.push(value);
+            continue;
+        }
+        let long = key.replace('_', "-");
+        let Some(arg) = allowed.iter().find(|a| a.get_long() == Some(long.as_str())) else {
+            let known = allowed
+                .iter()
+                .filter_map(|a| a.get_long())
+                .map(|l| l.replace('-', "_"))
+                .chain(positional.iter().map(|p| p.to_string()))
+                .collect::<Vec<_>>();
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "unknown query parameter `{key}`{}",
+                    crate::error::suggest(&key, known.iter().map(String::as_str))
+                ),
+            ));
+        };
+        if matches!(arg.get_action(), clap::ArgAction::SetTrue) {
+            match value.as_str() {
+                "" | "true" | "1" => line.push(format!("--{long}")),
+                "false" | "0" => {}
+                other => {
+                    return Err(Failure::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("query parameter `{key}`: `{other}` is not true or false"),
+                    ))
+                }
+            }
+        } else {
+            line.push(format!("--{long}={value}"));
+        }
+    }
+    if json_flag {
+        line.push("--json".into());
+    }
+    line.push("--".into());
+    line.extend(positionals);
+    Ok(line)
+}
+
+/// Parses a command line as the CLI does; a usage error is a 400 with clap's message.
+pub(crate) fn parse(line: Vec<String>) -> Result<Cli, Failure> {
+    cli::parse(line.into_iter().map(Into::into).collect())
+        .map_err(|err| Failure::new(StatusCode::BAD_REQUEST, cli::one_line_usage_error(&err)))
+}
+
+/// Runs a read command on the held ledger and answers with what it prints.
+async fn read(
+    shared: Arc<Shared>,
+    headers: &HeaderMap,
+    command: &str,
+    positionals: Vec<String>,
+    query: Vec<(String, String)>,
+    positional: &[&str],
+) -> Response {
+    match read_inner(shared, headers, command, positionals, query, positional).await {
+        Ok(response) => response,
+        Err(failure) => failure.into_response(),
+    }
+}
+
+async fn read_inner(
+    shared: Arc<Shared>,
+    headers: &HeaderMap,
+    command: &str,
+    positionals: Vec<String>,
+    query: Vec<(String, String)>,
+    positional: &[&str],
+) -> Result<Response, Failure> {
+    authorize(&shared, headers, Need::Read)?;
+    let json_flag = command != "export";
+    let content_type = if command == "export" {
+        match query
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "format")
+            .map(|(_, v)| v.as_str())
+        {
+            None | Some("ndjson") => "application/x-ndjson",
+            Some("csv") => "text/csv; charset=utf-8",
+            Some("markdown") => "text/markdown; charset=utf-8",
+            Some(_) => "application/json",
+        }
+    } else {
+        "application/json"
+    };
+    let cli = parse(command_line(
+        command,
+        positionals,
+        query,
+        positional,
+        json_flag,
+    )?)?;
+    let output = run_streamed(shared, move |ledger, out| {
+        let mut env = Env::from_process().map_err(CliError::usage)?;
+        cli::run(&cli, &mut env, cli::Held::Read(ledger), out)
+    })
+    .await?;
+    let mut response = Response::new(output);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    Ok(response)
+}
+
+/// The whole output of a command on the held ledger (for the pages).
+pub(crate) async fn output(shared: Arc<Shared>, cli: Cli) -> Result<Vec<u8>, Failure> {
+    tokio::task::spawn_blocking(move || {
+        let ledger = shared.ledger.blocking_read();
+        let mut env = Env::from_process().map_err(CliError::usage)?;
+        let mut out = Vec::new();
+        cli::run(&cli, &mut env, cli::Held::Read(&ledger), &mut out)?;
+        Ok::<_, CliError>(out)
+    })
+    .await
+    .map_err(|_| {
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the command stopped without an answer",
+        )
+    })?
+    .map_err(Failure::from)
+}
+
+/// How much output is gathered before the response starts streaming: below it, an
+/// error still gets its own status.
+const STREAM_AFTER: usize = 64 << 10;
+
+/// What a command did before its output started to flow.
+enum First {
+    /// It finished: the whole output.
+    Whole(Vec<u8>),
+    /// It failed before any output left.
+    Failed(CliError),
+    /// Its output is flowing: the rest comes through the channel.
+    Streaming,
+}
+
+/// Output of a command on a blocking thread: buffered up to [`STREAM_AFTER`], then
+/// sent in chunks down a bounded channel (a slow reader slows the command).
+struct Pipe {
+    buffer: Vec<u8>,
+    first: Option<tokio::sync::oneshot::Sender<First>>,
+    chunks: tokio::sync::mpsc::Sender<Result<Bytes, io::Error>>,
+}
+
+impl Pipe {
+    fn send(&mut self) -> io::Result<()> {
+        if let Some(first) = self.first.take() {
+            first
+                .send(First::Streaming)
+                .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))?;
+        }
+        let chunk = Bytes::from(std::mem::take(&mut self.buffer));
+        self.chunks
+            .blocking_send(Ok(chunk))
+            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
+    }
+}
+
+impl Write for Pipe {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.buffer.extend_from_slice(buf);
+        if self.buffer.len() >= STREAM_AFTER {
+            self.send()?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs `command` on a blocking thread with the ledger shared, and gives its output
+/// as a body: whole when it is small or failed early, streamed otherwise (an error
+/// after the stream started cuts the body short, so the client sees it incomplete).
+async fn run_streamed(
+    shared: Arc<Shared>,
+    command: impl FnOnce(&crate::store::Ledger, &mut dyn Write) -> Result<(), CliError> + Send + 'static,
+) -> Result<Body, Failure> {
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel();
+    let (chunks_tx, chunks_rx) = tokio::sync::mpsc::channel(8);
+    tokio::task::spawn_blocking(move || {
+        let ledger = shared.ledger.blocking_read();
+        let mut pipe = Pipe {
+            buffer: Vec::new(),
+            first: Some(first_tx),
+            chunks: chunks_tx,
+        };
+        let result = command(&ledger, &mut pipe);
+        match (result, pipe.first.take()) {
+            (Ok(()), Some(first)) => {
+                let _ = first.send(First::Whole(std::mem::take(&mut pipe.buffer)));
+            }
+            (Err(err), Some(first)) => {
+                let _ = first.send(First::Failed(err));
+            }
+            (Ok(()), None) => {
+                let _ = pipe.send();
+            }
+            (Err(_), None) => {
+                let _ = pipe
+                    .chunks
+                    .blocking_send(Err(io::Error::other("the command failed mid-way")));
+            }
+        }
+    });
+    match first_rx.await {
+        Ok(First::Whole(bytes)) => Ok(Body::from(bytes)),
+        Ok(First::Failed(err)) => Err(Failure::from(err)),
+        Ok(First::Streaming) => Ok(Body::from_stream(
+            tokio_stream::wrappers::ReceiverStream::new(chunks_rx),
+        )),
+        Err(_) => Err(Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the command stopped without an answer",
+        )),
+    }
+}
+
+/// Every read endpoint: the command is the route's third segment
+/// (`/api/v1/{command}/…`), the path's parameters its positional arguments in order,
+/// and `q` (search) or every `provision` (timeline) more of them.
+async fn read_endpoint(
+    State(shared): State<Arc<Shared>>,
+    route: MatchedPath,
+    params: RawPathParams,
+    headers: HeaderMap,
+    Query(query): Params,
+) -> Response {
+    let command = route
+        .as_str()
+        .split('/')
+        .nth(3)
+        .unwrap_or_default()
+        .to_string();
+    let positionals = params.iter().map(|(_, value)| value.to_string()).collect();
+    let from_query: &[&str] = match command.as_str() {
+        "search" => &["q"],
+        "timeline" => &["provision"],
+        _ => &[],
+    };
+    read(shared, &headers, &command, positionals, query, from_query).await
+}
+
+/// `If-Match: SEQ` (or `"SEQ"`, as an ETag): the head the write expects, as `--expect-seq`.
+fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Failure> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or("").trim();
+    let bare = text.trim_start_matches("W/").trim_matches('"');
+    bare.parse().map(Some).map_err(|_| {
+        Failure::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "If-Match: `{text}` is not a seq (the head the write expects, as --expect-seq)"
+            ),
+        )
+    })
+}
+
+/// How much of a body past `--max-body` is read and thrown away before the 413, so
+/// that the client, still sending, reads the answer instead of a reset connection.
+const DRAIN_AT_MOST: usize = 16 << 20;
+
+/// The request body, within `max` bytes (`--max-body`; 413 beyond).
+pub(crate) async fn body_bytes(body: Body, max: usize) -> Result<Bytes, Failure> {
+    use http_body_util::BodyExt as _;
+    let mut body = body;
+    let mut bytes = Vec::new();
+    let mut over = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| {
+            Failure::new(
+                StatusCode::BAD_REQUEST,
+                format!("the request body could not be read: {err}"),
+            )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if over > 0 || bytes.len() + data.len() > max {
+            over += data.len();
+            bytes = Vec::new();
+            if over > DRAIN_AT_MOST {
+                break;
+            }
+        } else {
+            bytes.extend_from_slice(&data);
+        }
+    }
+    if over > 0 {
+        return Err(Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than the server takes (--max-body {max} bytes)"),
+        ));
+    }
+    Ok(Bytes::from(bytes))
+}
+
+/// What a write answers: 201 when it wrote (200 when everything was already in the
+/// ledger), `{"seq", "id", "head", "appended", "unchanged"}` and the head as ETag.
+pub(crate) fn written(summary: crate::append::Summary) -> Response {
+    let (id, seq) = summary.last.expect("one object at least");
+    let status = if summary.appended > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = (
+        status,
+        axum::Json(json!({
+            "seq": seq,
+            "id": id,
+            "head": { "seq": summary.head.seq, "hash": summary.head.hash },
+            "appended": summary.appended,
+            "unchanged": summary.unchanged,
+        })),
+    )
+        .into_response();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", summary.head.seq)) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}
+
+/// Runs a write on a blocking thread with the ledger to itself, recorded by the
+/// token's holder. A conflict with `If-Match` is a 412.
+async fn write(
+    shared: Arc<Shared>,
+    holder: Option<Holder>,
+    expect_seq: Option<u64>,
+    command: impl FnOnce(&mut crate::store::Ledger, &Env) -> Result<crate::append::Summary, Error>
+        + Send
+        + 'static,
+) -> Result<Response, Failure> {
+    tokio::task::spawn_blocking(move || {
+        let mut ledger = shared.ledger.blocking_write();
+        let mut env =
+            Env::from_process().map_err(|m| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, m))?;
+        // The token's name is who recorded it.
+        env.recorded_by = holder.map(|h| h.name);
+        match command(&mut ledger, &env) {
+            Ok(summary) => Ok(written(summary)),
+            Err(Error::Conflict(message))
+                if expect_seq.is_some_and(|seq| seq != ledger.head().seq) =>
+            {
+                Err(Failure::new(StatusCode::PRECONDITION_FAILED, message))
+            }
+            Err(err) => Err(Failure::from(err)),
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        Err(Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the write stopped without an answer",
+        ))
+    })
+}
+
+/// `POST /api/v1/events`: one event (`application/json`, as `append -`) or many
+/// (`application/x-ndjson`, as `import -`: all or nothing).
+async fn post_events(State(s): State<Arc<Shared>>, h: HeaderMap, body: Body) -> Response {
+    post_events_inner(s, h, body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn post_events_inner(
+    shared: Arc<Shared>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Failure> {
+    let holder = authorize(&shared, &headers, Need::Write)?;
+    let expect_seq = if_match(&headers)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let many = match content_type.as_deref() {
+        None | Some("application/json") => false,
+        Some("application/x-ndjson" | "application/ndjson" | "application/jsonl") => true,
+        Some(other) => {
+            return Err(Failure::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Content-Type `{other}`: send application/json (one event) or application/x-ndjson (many)"),
+            ))
+        }
+    };
+    let bytes = body_bytes(body, shared.options.max_body).await?;
+    write(shared, holder, expect_seq, move |ledger, env| {
+        if many {
+            let items = crate::import::items("body".into(), Box::new(io::Cursor::new(bytes)));
+            let mut new_id = || env.new_id();
+            let clock = Clock {
+                now: env.now,
+                new_id: &mut new_id,
+            };
+            let summary =
+                append_recorded_by(ledger, items, clock, expect_seq, env.recorded_by.as_deref())?;
+            if summary.last.is_none() {
+                return Err(Error::invalid(
+                    &Location("body".into()),
+                    "no event in the body",
+                ));
+            }
+            Ok(summary)
+        } else {
+            let at = Location("body".into());
+            let object = crate::import::parse_object(&body_text(bytes)?, &at)?;
+            cli::append::append_to(ledger, env, object, at, expect_seq)
+        }
+    })
+    .await
+}
+
+/// `POST /api/v1/retract/{id}` and `POST /api/v1/cite/{id}`: a JSON body whose fields
+/// are the command's flags (`reason`, `occurred_at`…; `outlet`, `grade`…), run as
+/// `pactlog retract ID` or `pactlog cite ID` on the held ledger; `If-Match` is
+/// `--expect-seq`.
+async fn post_command(
+    State(shared): State<Arc<Shared>>,
+    route: MatchedPath,
+    params: RawPathParams,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let command = route
+        .as_str()
+        .split('/')
+        .nth(3)
+        .unwrap_or_default()
+        .to_string();
+    let id: Vec<String> = params.iter().map(|(_, value)| value.to_string()).collect();
+    post_command_inner(shared, &command, id, headers, body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn post_command_inner(
+    shared: Arc<Shared>,
+    command: &str,
+    id: Vec<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Failure> {
+    let holder = authorize(&shared, &headers, Need::Write)?;
+    let expect_seq = if_match(&headers)?;
+    let fields = body_fields(body, shared.options.max_body).await?;
+    let mut line = command_line(command, id, fields, &[], false)?;
+    if let Some(seq) = expect_seq {
+        line.insert(2, format!("--expect-seq={seq}"));
+    }
+    let cli = parse(line)?;
+    super::remote::write_command(shared, holder, cli, expect_seq).await
+}
+
+/// A body as text: UTF-8, or an error naming the first bad byte.
+fn body_text(bytes: Bytes) -> Result<String, Error> {
+    String::from_utf8(bytes.to_vec()).map_err(|e| {
+        Error::invalid(
+            &Location("body".into()),
+            format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to() + 1),
+        )
+    })
+}
+
+/// The fields of a JSON body as `--flag value` pairs (every value a string).
+async fn body_fields(body: Body, max: usize) -> Result<Vec<(String, String)>, Failure> {
+    let bytes = body_bytes(body, max).await?;
+    let text = body_text(bytes)?;
+    let object = crate::import::parse_object(&text, &Location("body".into()))?;
+    let mut fields = Vec::new();
+    for (key, value) in object {
+        match value {
+            Value::String(text) => fields.push((key, text)),
+            other => {
+                return Err(Failure::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("body: field `{key}`: expected a string, found {other}"),
+                ))
+            }
+        }
+    }
+    Ok(fields)
+}

@@ -1,0 +1,457 @@
+//! Read-only pages for editors, rendered on the server by maud (which escapes every
+//! text it is given) and working without JavaScript: `/` (every provision at a cut,
+//! with a form for the cut), `/provisions/{provision}` (state, sources, history) and
+//! `/timeline` (the timeline page of `pactlog timeline`).
+//!
+//! Each page is drawn from the JSON of the CLI's own command (`state --json`,
+//! `history --json`), run on the held ledger as the API runs it. Every page has a
+//! strict Content-Security-Policy: nothing loads, and the only inline style or
+//! script allowed is the page's own, by hash.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use base64::Engine as _;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::api::{self, authorize, Failure, Need};
+use super::Shared;
+
+/// The policy of every API response: nothing may load, nothing may frame it.
+pub(crate) const API_CSP: &str =
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:72rem;padding:0 1rem 3rem;color:#1d2430}\
+header{display:flex;gap:1.5rem;align-items:baseline;border-bottom:1px solid #d6dbe1;padding:.8rem 0;margin-bottom:1rem}\
+header a{color:#1d2430;font-weight:600;text-decoration:none}\
+form.cut{display:flex;gap:.8rem;flex-wrap:wrap;align-items:end;background:#f3f5f8;padding:.6rem .8rem;border-radius:6px}\
+form.cut label{display:flex;flex-direction:column;font-size:.85rem}\
+table{border-collapse:collapse;width:100%;margin:.6rem 0 1.4rem}\
+th,td{text-align:left;vertical-align:top;border-bottom:1px solid #e3e7ec;padding:.35rem .5rem}\
+th{font-size:.8rem;text-transform:uppercase;letter-spacing:.03em;color:#5a6473}\
+.status{font-weight:600}.removed{color:#8a94a3;text-decoration:line-through}\
+.cut-line{color:#5a6473;font-size:.9rem}.error{background:#fdecea;padding:.8rem;border-radius:6px}\
+blockquote{margin:.2rem 0;padding-left:.7rem;border-left:3px solid #c5ccd6}";
+
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/", get(index))
+        .route("/provisions/{provision}", get(provision))
+        .route("/timeline", get(timeline))
+}
+
+/// The cut of a page from its query: `at` and `known_at`, empty fields (the form's) left out.
+fn cut_query(query: Vec<(String, String)>) -> Vec<(String, String)> {
+    query
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect()
+}
+
+/// `?at=…&known_at=…` for links that keep the page's cut.
+fn keep_cut(query: &[(String, String)]) -> String {
+    let mut pairs = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in query.iter().filter(|(k, _)| k == "at" || k == "known_at") {
+        pairs.append_pair(k, v);
+    }
+    let pairs = pairs.finish();
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{pairs}")
+    }
+}
+
+/// Runs a read command with `--json` on the held ledger and parses what it prints.
+async fn json_of(
+    shared: &Arc<Shared>,
+    command: &str,
+    positionals: Vec<String>,
+    query: Vec<(String, String)>,
+) -> Result<Value, Failure> {
+    let cli = api::parse(api::command_line(command, positionals, query, &[], true)?)?;
+    let bytes = api::output(shared.clone(), cli).await?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("{command} --json: {e}"),
+        )
+    })
+}
+
+/// A page response with its policy: the hashes of its own inline styles and scripts.
+fn respond(status: StatusCode, page: String) -> Response {
+    let csp = policy(&page);
+    let mut response = (status, page).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The CSP source of a piece of inline text: `'sha256-…'`.
+fn hash_source(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    format!(
+        " 'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+/// The texts between every `open` and the `close` after it.
+fn between<'p>(page: &'p str, open: &str, close: &str) -> Vec<&'p str> {
+    let mut out = Vec::new();
+    let mut rest = page;
+    while let Some(start) = rest.find(open) {
+        let body = &rest[start + open.len()..];
+        let Some(end) = body.find(close) else { break };
+        out.push(&body[..end]);
+        rest = &body[end..];
+    }
+    out
+}
+
+/// A strict policy for a page: nothing from anywhere, forms only to this server,
+/// no framing; each inline `<style>`, `<script>` and `style` attribute of the page
+/// (the timeline's legend colours) allowed by its SHA-256, nothing else inline.
+fn policy(page: &str) -> String {
+    let hashes = |open: &str, close: &str, decode: bool| -> String {
+        let mut seen = std::collections::BTreeSet::new();
+        for text in between(page, open, close) {
+            let text = if decode {
+                // An attribute is hashed as the browser reads it.
+                text.replace("&quot;", "\"")
+                    .replace("&#39;", "'")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&amp;", "&")
+            } else {
+                text.to_string()
+            };
+            seen.insert(hash_source(&text));
+        }
+        seen.into_iter().collect()
+    };
+    let mut styles = hashes("<style>", "</style>", false);
+    let attributes = hashes(" style=\"", "\"", true);
+    if !attributes.is_empty() {
+        styles.push_str(" 'unsafe-hashes'");
+        styles.push_str(&attributes);
+    }
+    let scripts = hashes("<script>", "</script>", false);
+    let mut csp = String::from("default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; img-src 'self' data:");
+    if !styles.is_empty() {
+        csp.push_str(&format!("; style-src{styles}"));
+    }
+    if !scripts.is_empty() {
+        csp.push_str(&format!("; script-src{scripts}"));
+    }
+    csp
+}
+
+/// A failure as a page (the API says it as JSON).
+fn failed(failure: Failure) -> Response {
+    let title = if failure.status == StatusCode::UNAUTHORIZED {
+        "A token is needed"
+    } else {
+        "Not shown"
+    };
+    let mut response = respond(
+        failure.status,
+        layout(
+            title,
+            html! {
+                p.error { (failure.message) }
+            },
+        ),
+    );
+    if failure.status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"pactlog\""),
+        );
+    }
+    response
+}
+
+fn layout(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) " · pactlog" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    a href="/" { "pactlog" }
+                    a href="/" { "Provisions" }
+                    a href="/timeline" { "Timeline" }
+                }
+                main { (body) }
+            }
+        }
+    }
+    .into_string()
+}
+
+/// The form that moves the cut, filled with the page's own.
+fn cut_form(action: &str, query: &[(String, String)]) -> Markup {
+    let value = |key: &str| {
+        query
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    html! {
+        form.cut method="get" action=(action) {
+            label { "Valid time (at)" input type="text" name="at" value=(value("at")) placeholder="2025-11-30, a meeting, now"; }
+            label { "Record time (known at)" input type="text" name="known_at" value=(value("known_at")) placeholder="2025-12-01, seq:70, now"; }
+            button type="submit" { "Show" }
+        }
+    }
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn cut_line(state: &Value) -> Markup {
+    let known = match state.get("known_seq") {
+        Some(seq) if !seq.is_null() => format!("seq:{seq}"),
+        _ => text(&state["known_at"]),
+    };
+    html! {
+        p.cut-line { "At " (text(&state["at"])) ", as known at " (known) }
+    }
+}
+
+/// A source: the outlet, linked only for an http(s) URL.
+fn source(value: &Value) -> Markup {
+    let outlet = text(&value["outlet"]);
+    let url = text(&value["url"]);
+    let lower = url.trim_start().to_ascii_lowercase();
+    html! {
+        @if lower.starts_with("https://") || lower.starts_with("http://") {
+            a href=(url) rel="noopener noreferrer" { (outlet) }
+        } @else {
+            (outlet)
+            @if !url.is_empty() { " (" (url) ")" }
+        }
+    }
+}
+
+async fn index(
+    State(s): State<Arc<Shared>>,
+    h: HeaderMap,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    index_page(s, h, cut_query(q)).await.unwrap_or_else(failed)
+}
+
+async fn index_page(
+    shared: Arc<Shared>,
+    headers: HeaderMap,
+    query: Vec<(String, String)>,
+) -> Result<Response, Failure> {
+    authorize(&shared, &headers, Need::Read)?;
+    let states = json_of(&shared, "state", vec![], query.clone()).await?;
+    let states = states.as_array().cloned().unwrap_or_default();
+    let keep = keep_cut(&query);
+    let body = html! {
+        h1 { "Provisions" }
+        (cut_form("/", &query))
+        @if let Some(first) = states.first() { (cut_line(first)) }
+        @if states.is_empty() {
+            p { "No provision is drafted at this cut." }
+        } @else {
+            table {
+                thead { tr { th { "provision" } th { "status" } th { "since" } th { "texts" } th { "stances" } } }
+                tbody {
+                    @for state in &states {
+                        tr {
+                            td {
+                                a href={ "/provisions/" (text(&state["provision"])) (keep) } { (text(&state["title"])) }
+                                br; small { (text(&state["provision"])) }
+                            }
+                            td.status { (text(&state["status"])) }
+                            td { (text(&state["status_since"])) }
+                            td {
+                                @for t in state["texts"].as_array().into_iter().flatten() {
+                                    (text(&t["proposal"]))
+                                    @if t["dropped"] == true { " (dropped)" }
+                                    br;
+                                }
+                            }
+                            td {
+                                @for p in state["positions"].as_array().into_iter().flatten() {
+                                    (text(&p["party"])) ": " (text(&p["stance"])) br;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(respond(StatusCode::OK, layout("Provisions", body)))
+}
+
+async fn provision(
+    State(s): State<Arc<Shared>>,
+    Path(provision): Path<String>,
+    h: HeaderMap,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    provision_page(s, provision, h, cut_query(q))
+        .await
+        .unwrap_or_else(failed)
+}
+
+async fn provision_page(
+    shared: Arc<Shared>,
+    provision: String,
+    headers: HeaderMap,
+    query: Vec<(String, String)>,
+) -> Result<Response, Failure> {
+    authorize(&shared, &headers, Need::Read)?;
+    let state = json_of(&shared, "state", vec![provision.clone()], query.clone()).await?;
+    let history = json_of(&shared, "history", vec![provision.clone()], query.clone()).await?;
+    let history = history.as_array().cloned().unwrap_or_default();
+    let title = text(&state["title"]);
+    let keep = keep_cut(&query);
+    let body = html! {
+        h1 { (title) }
+        p { small { (provision) } " · " a href={ "/timeline?provision=" (provision) } { "timeline" } }
+        (cut_form(&format!("/provisions/{provision}"), &query))
+        (cut_line(&state))
+        h2 { "Status: " span.status { (text(&state["status"])) } }
+        p { "since " (text(&state["status_since"])) }
+        h2 { "Texts" }
+        table {
+            thead { tr { th { "proposal" } th { "text" } th { "since" } } }
+            tbody {
+                @for t in state["texts"].as_array().into_iter().flatten() {
+                    tr class=[(t["dropped"] == true).then_some("removed")] {
+                        td { (text(&t["proposal"])) }
+                        td { (text(&t["text"])) @if t["dropped"] == true { " (dropped)" } }
+                        td { (text(&t["since"])) }
+                    }
+                }
+            }
+        }
+        h2 { "Stances" }
+        table {
+            thead { tr { th { "party" } th { "stance" } th { "summary" } th { "since" } } }
+            tbody {
+                @for p in state["positions"].as_array().into_iter().flatten() {
+                    tr {
+                        td { (text(&p["party"])) }
+                        td { (text(&p["stance"])) }
+                        td { (text(&p["summary"])) }
+                        td { (text(&p["since"])) }
+                    }
+                }
+            }
+        }
+        @let meetings = state["meetings"].as_array().cloned().unwrap_or_default();
+        @if !meetings.is_empty() {
+            h2 { "Meetings" }
+            ul { @for m in &meetings { li { (text(m)) } } }
+        }
+        @let statements = state["statements"].as_array().cloned().unwrap_or_default();
+        @if !statements.is_empty() {
+            h2 { "Statements" }
+            @for st in &statements {
+                blockquote { (text(&st["quote"])) }
+                p.cut-line {
+                    "— " (text(if st["actor"].is_null() { &st["attribution"] } else { &st["actor"] }))
+                    ", " (text(&st["occurred_at"]))
+                }
+            }
+        }
+        h2 { "History and sources" }
+        table {
+            thead { tr { th { "seq" } th { "occurred" } th { "recorded" } th { "event" } th { "source" } th { "recorded by" } } }
+            tbody {
+                @for r in &history {
+                    tr class=[(r["retracted"] == true).then_some("removed")] {
+                        td { (text(&r["seq"])) }
+                        td { (text(&r["occurred_at"])) }
+                        td { (text(&r["recorded_at"])) }
+                        td {
+                            (text(&r["type"]))
+                            @for field in ["quote", "text", "note", "summary", "reason"] {
+                                @if let Some(Value::String(v)) = r.get(field) { br; (v) }
+                            }
+                            @if r["retracted"] == true { br; "removed by " (text(&r["retracted_by"])) }
+                        }
+                        td {
+                            @for s in r.get("source").into_iter().chain(r["sources"].as_array().into_iter().flatten()) {
+                                (source(s))
+                                @if let Some(Value::String(grade)) = s.get("grade") { " (" (grade) ")" }
+                                br;
+                            }
+                        }
+                        td { (text(&r["recorded_by"])) }
+                    }
+                }
+            }
+        }
+        p { a href={ "/" (keep) } { "All provisions at this cut" } }
+    };
+    Ok(respond(StatusCode::OK, layout(&title, body)))
+}
+
+async fn timeline(
+    State(s): State<Arc<Shared>>,
+    h: HeaderMap,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    timeline_page(s, h, cut_query(q))
+        .await
+        .unwrap_or_else(failed)
+}
+
+/// The page `pactlog timeline --html -` writes, for the cut and provisions asked.
+async fn timeline_page(
+    shared: Arc<Shared>,
+    headers: HeaderMap,
+    query: Vec<(String, String)>,
+) -> Result<Response, Failure> {
+    authorize(&shared, &headers, Need::Read)?;
+    let mut line = api::command_line("timeline", vec![], query, &["provision"], false)?;
+    // Before the `--` that ends the flags.
+    let end = line.iter().position(|a| a == "--").unwrap_or(line.len());
+    line.insert(end, "--html=-".into());
+    let cli = api::parse(line)?;
+    let page = api::output(shared, cli).await?;
+    let page = String::from_utf8(page).map_err(|_| {
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the timeline is not UTF-8",
+        )
+    })?;
+    Ok(respond(StatusCode::OK, page))
+}

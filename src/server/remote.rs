@@ -1,0 +1,232 @@
+//! `POST /api/v1/cli`: a command line run for the CLI as a client (`PACTLOG_SERVER`,
+//! or a command on this machine that found the runtime file). The server parses it
+//! as the CLI does and runs the same command on the ledger it holds, so the client
+//! prints exactly what the command prints locally: one code path renders both.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::api::{authorize, Failure, Need};
+use super::Shared;
+use crate::cli::{self, Cli, CliError, ClientInput, Command, Env, Held};
+
+/// A command line and what the client sends with it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Request {
+    /// The arguments after `pactlog`, as the user typed them.
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub input: ClientInput,
+    /// The client's user, taken only with the server's local token.
+    #[serde(default)]
+    pub recorded_by: Option<String>,
+}
+
+/// What the command printed and how it ended.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Reply {
+    /// The exit code the command ends with.
+    pub code: u8,
+    /// Everything it wrote to standard output.
+    pub stdout: String,
+    /// Its one-line error (without `error: `), when it failed.
+    pub error: Option<String>,
+}
+
+/// Commands that only make sense where they run (never sent to a server).
+pub fn runs_locally(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Demo(_)
+            | Command::Serve(_)
+            | Command::Token(_)
+            | Command::Completions(_)
+            | Command::Man(_)
+    )
+}
+
+/// Commands that write to the ledger (the CLI's own list: those it never runs twice).
+pub fn writes(command: &Command) -> bool {
+    !command.only_reads()
+}
+
+/// A file the command would write on the server's disk.
+fn writes_a_file(command: &Command) -> Option<&'static str> {
+    match command {
+        Command::Export(args) if args.out.is_some() => Some("--out FILE"),
+        Command::Timeline(args) if args.html.as_ref().is_some_and(|p| p.as_os_str() != "-") => {
+            Some("--html FILE")
+        }
+        _ => None,
+    }
+}
+
+fn usage(message: impl Into<String>) -> Reply {
+    Reply {
+        code: 2,
+        stdout: String::new(),
+        error: Some(message.into()),
+    }
+}
+
+pub(crate) async fn run_command(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    match run_inner(shared, headers, body).await {
+        Ok(reply) => axum::Json(reply).into_response(),
+        Err(failure) => failure.into_response(),
+    }
+}
+
+async fn run_inner(
+    shared: Arc<Shared>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Reply, Failure> {
+    let bytes = super::api::body_bytes(body, shared.options.max_body).await?;
+    let request: Request = serde_json::from_slice(&bytes)
+        .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, format!("body: {e}")))?;
+    // Parsed as the CLI parses its own line (global options among `append`'s fields too).
+    let line = std::iter::once("pactlog".to_string())
+        .chain(request.args)
+        .map(Into::into)
+        .collect();
+    let mut cli = match cli::parse(line) {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => {
+            return Ok(Reply {
+                code: 0,
+                stdout: err.render().to_string(),
+                error: None,
+            })
+        }
+        Err(err) => return Ok(usage(cli::one_line_usage_error(&err))),
+    };
+    if runs_locally(&cli.command) {
+        return Ok(usage(
+            "this command runs where it is typed, not through a server",
+        ));
+    }
+    if let Some(flag) = writes_a_file(&cli.command) {
+        return Ok(usage(format!(
+            "{flag} would write on the server's disk: through a server, write to stdout (`-`) and redirect"
+        )));
+    }
+    let write = writes(&cli.command);
+    let holder = authorize(
+        &shared,
+        &headers,
+        if write { Need::Write } else { Need::Read },
+    )?;
+    // The server's stderr is not the client's.
+    cli.verbose = false;
+    let recorded_by = match &holder {
+        Some(h) if h.local => match request.recorded_by.as_deref().map(cli::recorder) {
+            Some(Ok(name)) => name,
+            Some(Err(message)) => return Ok(usage(format!("--recorded-by: {message}"))),
+            None => None,
+        },
+        Some(h) => Some(h.name.clone()),
+        None => None,
+    };
+    let input = request.input;
+    tokio::task::spawn_blocking(move || {
+        let mut env = match Env::from_process() {
+            Ok(env) => env,
+            Err(message) => return usage(message),
+        };
+        env.recorded_by = recorded_by;
+        let mut out = Vec::new();
+        let result = if write {
+            let mut ledger = shared.ledger.blocking_write();
+            let held = Held::Write {
+                ledger: RefCell::new(&mut ledger),
+                input: &input,
+            };
+            cli::run(&cli, &mut env, held, &mut out)
+        } else {
+            let ledger = shared.ledger.blocking_read();
+            cli::run(&cli, &mut env, Held::Read(&ledger), &mut out)
+        };
+        let stdout = String::from_utf8_lossy(&out).into_owned();
+        match result {
+            Ok(()) | Err(CliError::BrokenPipe) => Reply {
+                code: 0,
+                stdout,
+                error: None,
+            },
+            Err(CliError::Failed { code, message }) => Reply {
+                code,
+                stdout,
+                error: Some(message),
+            },
+            Err(CliError::SledDamaged(reason)) => Reply {
+                code: 6,
+                stdout,
+                error: Some(format!(
+                    "sled's files are damaged ({reason}); restart the server to rebuild them from the journal"
+                )),
+            },
+        }
+    })
+    .await
+    .map_err(|_| {
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the command stopped without an answer",
+        )
+    })
+}
+
+/// Runs a write command (`cite`) on the held ledger for the JSON API and answers as
+/// the other writes do: `{"seq", "id", "head", …}` of the record it appended, 201.
+pub(crate) async fn write_command(
+    shared: Arc<Shared>,
+    holder: Option<super::tokens::Holder>,
+    cli: Cli,
+    expect_seq: Option<u64>,
+) -> Result<Response, Failure> {
+    tokio::task::spawn_blocking(move || {
+        let mut env =
+            Env::from_process().map_err(|m| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, m))?;
+        env.recorded_by = holder.map(|h| h.name);
+        let mut ledger = shared.ledger.blocking_write();
+        let before = ledger.head().seq;
+        let input = ClientInput::default();
+        let held = Held::Write {
+            ledger: RefCell::new(&mut ledger),
+            input: &input,
+        };
+        let mut out = Vec::new();
+        match cli::run(&cli, &mut env, held, &mut out) {
+            Ok(()) => {}
+            Err(CliError::Failed { code: 5, message }) if expect_seq.is_some() => {
+                return Err(Failure::new(StatusCode::PRECONDITION_FAILED, message))
+            }
+            Err(err) => return Err(Failure::from(err)),
+        }
+        let head = ledger.head().clone();
+        let record = ledger.record(head.seq).map_err(Failure::from)?;
+        let id = record.map(|r| r.event.id).unwrap_or_default();
+        Ok(super::api::written(crate::append::Summary {
+            appended: head.seq - before,
+            unchanged: 0,
+            last: Some((id, head.seq)),
+            head,
+        }))
+    })
+    .await
+    .map_err(|_| {
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the write stopped without an answer",
+        )
+    })?
+}

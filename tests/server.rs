@@ -1,0 +1,1273 @@
+//! `pactlog serve`: the real server on a free loopback port, driven over HTTP. Every
+//! read endpoint against the CLI's `--json` at the same cuts; auth (401/403),
+//! revocation, 400/412/413; idempotent retries; concurrent writers; SIGTERM during
+//! a write burst. Loopback only; every loop is bounded.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::common::{TestLedger, NOW};
+
+/// A running `pactlog serve` on 127.0.0.1 with a free port; SIGTERM on drop.
+pub struct Server {
+    child: Option<Child>,
+    pub url: String,
+    agent: ureq::Agent,
+}
+
+/// A response: its status, headers we look at, and body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub content_type: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Server {
+    /// Starts the server on the ledger with extra arguments (`--public-read`…).
+    pub fn start(ledger: &TestLedger, args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pactlog"))
+            .env_clear()
+            .env("PACTLOG_DB", &ledger.db)
+            .env("PACTLOG_NOW", NOW)
+            .env("PACTLOG_LOCK_TIMEOUT", "20")
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the pactlog binary runs");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("the first line names the address: {first:?}"))
+            .to_string();
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        Server {
+            child: Some(child),
+            url,
+            agent,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    fn reply(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+        let mut response = response.expect("the server answers");
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect::<Vec<_>>();
+        let content_type = headers
+            .iter()
+            .find(|(n, _)| n == "content-type")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(1 << 30)
+            .read_to_string()
+            .unwrap_or_default();
+        Reply {
+            status,
+            body,
+            content_type,
+            headers,
+        }
+    }
+
+    /// GET `path` with an optional Bearer token.
+    pub fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut request = self.agent.get(format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        Self::reply(request.call())
+    }
+
+    /// POST `body` to `path` with headers.
+    pub fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Reply {
+        let mut request = self.agent.post(format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Self::reply(request.send(body))
+    }
+
+    /// SIGTERM, then the exit status and stderr (bounded wait).
+    pub fn stop(mut self) -> (i32, String) {
+        let mut child = self.child.take().unwrap();
+        terminate(&child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                let mut stderr = String::new();
+                use std::io::Read;
+                child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut stderr)
+                    .unwrap();
+                return (status.code().unwrap_or(-1), stderr);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not stop within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn terminate(child: &Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            terminate(&child);
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `pactlog token add NAME --role ROLE`: the token on the last line.
+pub fn token(ledger: &TestLedger, name: &str, role: &str) -> String {
+    let out = ledger.ok(&["token", "add", name, "--role", role]);
+    out.lines().last().unwrap().to_string()
+}
+
+/// How many records the ledger holds.
+fn records(ledger: &TestLedger) -> u64 {
+    ledger.export().lines().count() as u64
+}
+
+/// A ledger holding the bundled record, a writer's and a reader's token.
+fn shared_ledger() -> (TestLedger, String, String) {
+    let ledger = TestLedger::bundled();
+    let writer = token(&ledger, "desk", "writer");
+    let reader = token(&ledger, "editor", "reader");
+    (ledger, writer, reader)
+}
+
+/// The CLI command and the endpoint that must answer the same bytes.
+const SAME_AS_CLI: &[(&[&str], &str)] = &[
+    (&["state", "--json"], "/api/v1/state"),
+    (
+        &[
+            "state",
+            "--at",
+            "geneva-2025-11-23",
+            "--known-at",
+            "seq:60",
+            "--json",
+        ],
+        "/api/v1/state?at=geneva-2025-11-23&known_at=seq:60",
+    ),
+    (
+        &[
+            "state",
+            "nato-membership",
+            "--at",
+            "florida-2025-11-30",
+            "--json",
+        ],
+        "/api/v1/state/nato-membership?at=florida-2025-11-30",
+    ),
+    (
+        &["history", "nato-membership", "--json"],
+        "/api/v1/history/nato-membership",
+    ),
+    (
+        &[
+            "history",
+            "nato-membership",
+            "--known-at",
+            "seq:60",
+            "--json",
+        ],
+        "/api/v1/history/nato-membership?known_at=seq:60",
+    ),
+    (
+        &[
+            "diff",
+            "nato-membership",
+            "--from",
+            "2025-12-01",
+            "--to",
+            "2025-12-01",
+            "--from-known-at",
+            "seq:60",
+            "--json",
+        ],
+        "/api/v1/diff/nato-membership?from=2025-12-01&to=2025-12-01&from_known_at=seq:60",
+    ),
+    (
+        &[
+            "compare",
+            "us-28-point-plan",
+            "european-counter-proposal",
+            "--at",
+            "geneva-2025-11-23",
+            "--json",
+        ],
+        "/api/v1/compare/us-28-point-plan/european-counter-proposal?at=geneva-2025-11-23",
+    ),
+    (
+        &[
+            "blame",
+            "nato-membership",
+            "--at",
+            "florida-2025-11-30",
+            "--json",
+        ],
+        "/api/v1/blame/nato-membership?at=florida-2025-11-30",
+    ),
+    (
+        &["state", "--min-grade", "B2", "--reported-only", "--json"],
+        "/api/v1/state?min_grade=B2&reported_only=true",
+    ),
+    (&["log", "--json"], "/api/v1/log"),
+    (
+        &["log", "--known-at", "seq:3", "--json"],
+        "/api/v1/log?known-at=seq:3",
+    ),
+    (&["export"], "/api/v1/export"),
+    (
+        &["export", "--format", "csv", "--at", "florida-2025-11-30"],
+        "/api/v1/export?format=csv&at=florida-2025-11-30",
+    ),
+    (&["list", "actors", "--json"], "/api/v1/list/actors"),
+    (&["list", "meetings", "--json"], "/api/v1/list/meetings"),
+    (
+        &["search", "legal sense", "--json"],
+        "/api/v1/search?q=legal%20sense",
+    ),
+    (
+        &[
+            "timeline",
+            "nato-membership",
+            "--known-at",
+            "seq:60",
+            "--json",
+        ],
+        "/api/v1/timeline?provision=nato-membership&known_at=seq:60",
+    ),
+];
+
+#[test]
+fn every_read_endpoint_answers_what_the_cli_prints_with_json() {
+    let (ledger, _writer, reader) = shared_ledger();
+    let n = records(&ledger);
+    let expected: Vec<String> = SAME_AS_CLI
+        .iter()
+        .map(|(args, _)| ledger.ok(args))
+        .collect();
+    let server = Server::start(&ledger, &[]);
+    for ((args, path), cli) in SAME_AS_CLI.iter().zip(&expected) {
+        let reply = server.get(path, Some(&reader));
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+        assert!(
+            &reply.body == cli,
+            "{path} differs from `pactlog {}`",
+            args.join(" ")
+        );
+    }
+    let export = server.get("/api/v1/export", Some(&reader));
+    assert_eq!(export.content_type, "application/x-ndjson");
+    assert!(server
+        .get("/api/v1/state", Some(&reader))
+        .content_type
+        .starts_with("application/json"));
+    // verify is a POST: it does work.
+    let verify = server.post("/api/v1/verify", Some(&reader), &[], "");
+    assert_eq!(verify.status, 200, "{}", verify.body);
+    assert_eq!(verify.json()["ok"], true);
+    assert_eq!(verify.json()["head"]["seq"], n);
+    let health = server.get("/api/v1/health", None);
+    assert_eq!(
+        (health.status, health.json()["ok"].clone()),
+        (200, json!(true))
+    );
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+    // The ledger is closed: the CLI opens it again.
+    assert!(ledger.ok(&["log", "--json"]) == expected[9]);
+}
+
+#[test]
+fn errors_carry_the_cli_message_and_status() {
+    let (ledger, _writer, reader) = shared_ledger();
+    let server = Server::start(&ledger, &[]);
+    let cases: &[(&str, u16, &str)] = &[
+        (
+            "/api/v1/state/nato-membrship",
+            404,
+            "unknown provision `nato-membrship` (did you mean `nato-membership`?)",
+        ),
+        (
+            "/api/v1/state?att=2025-11-23",
+            400,
+            "unknown query parameter `att` (did you mean `at`?)",
+        ),
+        ("/api/v1/state?at=2025-13-45", 400, "--at:"),
+        ("/api/v1/state?db=/etc", 400, "unknown query parameter `db`"),
+        (
+            "/api/v1/timeline?html=/tmp/x.html",
+            400,
+            "unknown query parameter `html`",
+        ),
+        (
+            "/api/v1/export?out=/tmp/x",
+            400,
+            "unknown query parameter `out`",
+        ),
+        ("/api/v1/list/actorz", 400, "actorz"),
+        ("/api/v1/nothing", 404, "no such endpoint"),
+    ];
+    for (path, status, message) in cases {
+        let reply = server.get(path, Some(&reader));
+        assert_eq!(reply.status, *status, "{path}: {}", reply.body);
+        let error = reply.json()["error"].as_str().unwrap().to_string();
+        assert!(error.contains(message), "{path}: {error}");
+        assert!(!error.ends_with('.'), "{error}");
+    }
+    assert!(!ledger.path("x.html").exists());
+}
+
+#[test]
+fn tokens_guard_reads_and_writes_and_revocation_counts_at_once() {
+    let (ledger, writer, reader) = shared_ledger();
+    let server = Server::start(&ledger, &[]);
+    let event = r#"{"type":"party_registered","party":"vatican","name":"Holy See","occurred_at":"2025-12-03"}"#;
+    // Without a token, or with one that is not the ledger's: 401 with a challenge.
+    for token in [None, Some("pl_0000"), Some("")] {
+        let reply = server.get("/api/v1/state", token);
+        assert_eq!(reply.status, 401, "{token:?}: {}", reply.body);
+        assert_eq!(
+            reply.header("www-authenticate"),
+            Some("Bearer realm=\"pactlog\"")
+        );
+        assert_eq!(server.post("/api/v1/events", token, &[], event).status, 401);
+    }
+    // A reader reads, and may not write.
+    assert_eq!(server.get("/api/v1/state", Some(&reader)).status, 200);
+    let refused = server.post("/api/v1/events", Some(&reader), &[], event);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.json()["error"].as_str().unwrap().contains("reader"));
+    // A writer writes.
+    let made = server.post("/api/v1/events", Some(&writer), &[], event);
+    assert_eq!(made.status, 201, "{}", made.body);
+    // Revoked while the server runs: refused from the next request on.
+    ledger.ok(&["token", "revoke", "editor"]);
+    assert_eq!(server.get("/api/v1/state", Some(&reader)).status, 401);
+    assert_eq!(server.get("/api/v1/state", Some(&writer)).status, 200);
+    // Tokens are kept hashed, in a file only the owner reads.
+    let file = std::fs::read_to_string(ledger.db.join("tokens.json")).unwrap();
+    assert!(
+        !file.contains(&writer[3..]),
+        "the token itself is never stored"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(ledger.db.join("tokens.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0);
+    assert!(!stderr.contains(&writer), "a token is never logged");
+    // The log holds no token either.
+    assert!(!ledger.export().contains(&writer[3..]));
+}
+
+#[test]
+fn public_read_opens_reads_only() {
+    let (ledger, writer, _reader) = shared_ledger();
+    let server = Server::start(&ledger, &["--public-read"]);
+    assert_eq!(
+        server.get("/api/v1/state/nato-membership", None).status,
+        200
+    );
+    let event = r#"{"type":"party_registered","party":"vatican","name":"Holy See","occurred_at":"2025-12-03"}"#;
+    assert_eq!(server.post("/api/v1/events", None, &[], event).status, 401);
+    assert_eq!(
+        server
+            .post("/api/v1/events", Some(&writer), &[], event)
+            .status,
+        201
+    );
+    // A wrong token is refused even where none is needed.
+    assert_eq!(server.get("/api/v1/state", Some("pl_wrong")).status, 401);
+}
+
+#[test]
+fn tokens_are_random_named_and_listed_without_the_secret() {
+    let ledger = TestLedger::bundled();
+    let a = token(&ledger, "desk", "writer");
+    let b = token(&ledger, "desk-2", "reader");
+    assert_ne!(a, b);
+    assert!(a.starts_with("pl_") && a.len() >= 3 + 32, "{a}");
+    let again = ledger.fails(&["token", "add", "desk", "--role", "reader"]);
+    assert!(
+        again.error().contains("exists already"),
+        "{}",
+        again.error()
+    );
+    let bad = ledger.fails(&["token", "add", "Desk Two", "--role", "reader"]);
+    assert_eq!(bad.code, 3, "{}", bad.error());
+    let list = ledger.ok(&["token", "list", "--json"]);
+    assert!(!list.contains(&a[3..]) && list.contains("desk-2"), "{list}");
+    let missing = ledger.fails(&["token", "revoke", "dsk"]);
+    assert!(
+        missing.error().contains("did you mean `desk`?"),
+        "{}",
+        missing.error()
+    );
+    let nowhere = TestLedger::new();
+    assert_eq!(
+        nowhere
+            .fails(&["token", "add", "x", "--role", "reader"])
+            .code,
+        4
+    );
+    assert_eq!(nowhere.fails(&["token", "list"]).code, 4);
+    assert!(!nowhere.db.exists());
+}
+
+#[test]
+fn writes_answer_seq_id_head_and_retries_are_idempotent() {
+    let (ledger, writer, _) = shared_ledger();
+    let n = records(&ledger);
+    let (n1, n2, n3, n4) = (n + 1, n + 2, n + 3, n + 4);
+    let server = Server::start(&ledger, &[]);
+    let event = r#"{"id":"0193e000-0000-7000-8000-0000000000aa","type":"party_registered","party":"vatican","name":"Holy See","occurred_at":"2025-12-03"}"#;
+    let made = server.post(
+        "/api/v1/events",
+        Some(&writer),
+        &[("Content-Type", "application/json")],
+        event,
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let body = made.json();
+    assert_eq!(body["seq"], n1);
+    assert_eq!(body["id"], "0193e000-0000-7000-8000-0000000000aa");
+    assert_eq!(body["head"]["seq"], n1);
+    assert_eq!(body["head"]["hash"].as_str().unwrap().len(), 64);
+    assert_eq!(made.header("etag"), Some(format!("\"{n1}\"").as_str()));
+    // The same event again, even with a stale If-Match: success, nothing written.
+    let again = server.post(
+        "/api/v1/events",
+        Some(&writer),
+        &[("If-Match", n.to_string().as_str())],
+        event,
+    );
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(
+        (
+            again.json()["seq"].clone(),
+            again.json()["appended"].clone()
+        ),
+        (json!(n1), json!(0))
+    );
+    // The same id with other content: refused, as the CLI refuses it (exit 3).
+    let other = event.replace("Holy See", "Vatican");
+    let clash = server.post("/api/v1/events", Some(&writer), &[], &other);
+    assert_eq!(clash.status, 400, "{}", clash.body);
+    assert!(clash.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("with other content"));
+    // If-Match: the head the write expects, as --expect-seq.
+    let next =
+        r#"{"type":"party_registered","party":"malta","name":"Malta","occurred_at":"2025-12-03"}"#;
+    let stale = server.post(
+        "/api/v1/events",
+        Some(&writer),
+        &[("If-Match", format!("\"{n}\"").as_str())],
+        next,
+    );
+    assert_eq!(stale.status, 412, "{}", stale.body);
+    assert!(stale.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("not {n}")));
+    let fresh = server.post(
+        "/api/v1/events",
+        Some(&writer),
+        &[("If-Match", format!("\"{n1}\"").as_str())],
+        next,
+    );
+    assert_eq!(fresh.status, 201, "{}", fresh.body);
+    let junk = server.post(
+        "/api/v1/events",
+        Some(&writer),
+        &[("If-Match", "soon")],
+        next,
+    );
+    assert_eq!(junk.status, 400);
+    // Retract through its own endpoint, by prefix as the CLI takes it.
+    let retracted = server.post(
+        "/api/v1/retract/0193e000-0000-7000-8000-0000000000aa",
+        Some(&writer),
+        &[],
+        r#"{"reason":"entered by mistake","occurred_at":"2025-12-04"}"#,
+    );
+    assert_eq!(retracted.status, 201, "{}", retracted.body);
+    assert_eq!(retracted.json()["seq"], n3);
+    let no_reason = server.post(
+        &format!("/api/v1/retract/seq:{n2}"),
+        Some(&writer),
+        &[],
+        "{}",
+    );
+    assert_eq!(no_reason.status, 400, "{}", no_reason.body);
+    // Cite a source for an event, as `pactlog cite` does.
+    let cited = server.post(
+        &format!("/api/v1/cite/seq:{n2}"),
+        Some(&writer),
+        &[("If-Match", n3.to_string().as_str())],
+        r#"{"outlet":"Reuters","grade":"B2","url":"https://example.org/r"}"#,
+    );
+    assert_eq!(cited.status, 201, "{}", cited.body);
+    assert_eq!(cited.json()["seq"], n4);
+    let stale = server.post(
+        &format!("/api/v1/cite/seq:{n2}"),
+        Some(&writer),
+        &[("If-Match", n3.to_string().as_str())],
+        r#"{"outlet":"AP"}"#,
+    );
+    assert_eq!(stale.status, 412, "{}", stale.body);
+    let bad_grade = server.post(
+        &format!("/api/v1/cite/seq:{n2}"),
+        Some(&writer),
+        &[],
+        r#"{"outlet":"AP","grade":"Z9"}"#,
+    );
+    assert_eq!(bad_grade.status, 400, "{}", bad_grade.body);
+    let (code, _) = server.stop();
+    assert_eq!(code, 0);
+    let log = crate::common::json(&ledger, &["log", "--json"]);
+    assert_eq!(log.as_array().unwrap().len() as u64, n4);
+    assert_eq!(log[n3 as usize]["recorded_by"], "desk");
+    assert_eq!(log[n2 as usize]["type"], "event_retracted");
+    assert_eq!(
+        log[n2 as usize]["target"],
+        "0193e000-0000-7000-8000-0000000000aa"
+    );
+    ledger.ok(&["verify"]);
+}
+
+#[test]
+fn bad_input_is_a_400_naming_line_and_field_and_writes_nothing() {
+    let (ledger, writer, _) = shared_ledger();
+    let before = ledger.export();
+    let server = Server::start(&ledger, &["--max-body", "4096"]);
+    let ndjson = concat!(
+        r#"{"type":"party_registered","party":"vatican","name":"Holy See","occurred_at":"2025-12-03"}"#,
+        "\n",
+        r#"{"type":"status_changed","provision":"nato-membership","status":"agred","occurred_at":"2025-12-03"}"#,
+        "\n"
+    );
+    let reply = server.post(
+        "/api/v1/events",
+        Some(&writer),
+        &[("Content-Type", "application/x-ndjson")],
+        ndjson,
+    );
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    let body = reply.json();
+    assert_eq!(body["line"], 2);
+    assert_eq!(body["field"], "status");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("body:2: field `status`: unknown status `agred` (did you mean `agreed`?)"),
+        "{body}"
+    );
+    // Not JSON, the wrong type, an unknown media type.
+    let not_json = server.post("/api/v1/events", Some(&writer), &[], "{\"type\":");
+    assert_eq!(not_json.status, 400, "{}", not_json.body);
+    let media = server.post(
+        "/api/v1/events",
+        Some(&writer),
+        &[("Content-Type", "text/plain")],
+        "x",
+    );
+    assert_eq!(media.status, 415);
+    // Over --max-body: 413, as JSON.
+    let big = format!(
+        r#"{{"type":"party_registered","party":"big","name":"{}","occurred_at":"2025-12-03"}}"#,
+        "x".repeat(5000)
+    );
+    let too_large = server.post("/api/v1/events", Some(&writer), &[], &big);
+    assert_eq!(too_large.status, 413, "{}", too_large.body);
+    assert!(too_large.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("--max-body"));
+    // Far over it (more than a socket buffer): still a 413 the client reads.
+    let huge = big.replace(&"x".repeat(5000), &"x".repeat(2 << 20));
+    let refused = server.post("/api/v1/events", Some(&writer), &[], &huge);
+    assert_eq!(refused.status, 413, "{}", refused.body);
+    let (code, _) = server.stop();
+    assert_eq!(code, 0);
+    assert_eq!(ledger.export(), before, "nothing was written");
+}
+
+#[test]
+fn eight_concurrent_writers_lose_nothing() {
+    const WRITERS: usize = 8;
+    const EACH: usize = 50;
+    let (ledger, writer, _) = shared_ledger();
+    let n = records(&ledger) as usize;
+    let server = Server::start(&ledger, &[]);
+    let acknowledged: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let server = &server;
+                let writer = &writer;
+                scope.spawn(move || {
+                    (0..EACH)
+                        .map(|i| {
+                            let event = format!(
+                                r#"{{"type":"party_registered","party":"p{w}-{i}","name":"P","occurred_at":"2025-12-03"}}"#
+                            );
+                            let reply = server.post("/api/v1/events", Some(writer), &[], &event);
+                            assert_eq!(reply.status, 201, "{}", reply.body);
+                            reply.json()["id"].as_str().unwrap().to_string()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert_eq!(acknowledged.len(), WRITERS * EACH);
+    // Past 64 KiB the export streams; it is still every byte the CLI writes.
+    let streamed = server.get("/api/v1/export", Some(&writer));
+    assert_eq!(streamed.status, 200);
+    assert!(streamed.body.len() > 128 << 10, "{}", streamed.body.len());
+    let (code, _) = server.stop();
+    assert_eq!(code, 0);
+    let export = ledger.export();
+    assert!(
+        streamed.body == export,
+        "the streamed export differs from the CLI's"
+    );
+    for id in &acknowledged {
+        assert!(export.contains(id.as_str()), "acknowledged {id} is missing");
+    }
+    assert_eq!(export.lines().count(), n + WRITERS * EACH);
+    ledger.ok(&["verify"]);
+}
+
+#[test]
+fn sigterm_during_a_write_burst_loses_no_acknowledged_write() {
+    let (ledger, writer, _) = shared_ledger();
+    let server = Server::start(&ledger, &[]);
+    let pid = server.pid();
+    let acknowledged: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|w| {
+                let server = &server;
+                let writer = &writer;
+                scope.spawn(move || {
+                    let mut ids = Vec::new();
+                    // Bounded: at most 200 writes each; stops at the first refusal.
+                    for i in 0..200 {
+                        let event = format!(
+                            r#"{{"type":"party_registered","party":"s{w}-{i}","name":"S","occurred_at":"2025-12-03"}}"#
+                        );
+                        let mut request = server.agent.post(format!("{}/api/v1/events", server.url));
+                        request = request.header("Authorization", format!("Bearer {writer}"));
+                        match request.send(event.as_str()) {
+                            Ok(mut r) if r.status().as_u16() == 201 => {
+                                let body: Value =
+                                    serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+                                ids.push(body["id"].as_str().unwrap().to_string());
+                            }
+                            _ => break,
+                        }
+                    }
+                    ids
+                })
+            })
+            .collect();
+        // Let the burst run, then SIGTERM in the middle of it.
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !acknowledged.is_empty(),
+        "some writes were acknowledged before SIGTERM"
+    );
+    let export = ledger.export();
+    for id in &acknowledged {
+        assert!(export.contains(id.as_str()), "acknowledged {id} is missing");
+    }
+    ledger.ok(&["verify"]);
+}
+
+#[test]
+fn writes_record_who_made_them_inside_the_chain() {
+    let (ledger, writer, _) = shared_ledger();
+    let n = records(&ledger) as usize;
+    let other = token(&ledger, "night-desk", "writer");
+    let server = Server::start(&ledger, &[]);
+    let event = r#"{"id":"0193e000-0000-7000-8000-0000000000bb","type":"status_changed","provision":"nato-membership","status":"contested","occurred_at":"2025-12-03"}"#;
+    assert_eq!(
+        server
+            .post("/api/v1/events", Some(&writer), &[], event)
+            .status,
+        201
+    );
+    // The same event from another desk: already there, still recorded by the first.
+    assert_eq!(
+        server
+            .post("/api/v1/events", Some(&other), &[], event)
+            .status,
+        200
+    );
+    let log = server.get("/api/v1/log", Some(&writer)).json();
+    let last = &log[n];
+    assert_eq!(last["recorded_by"], "desk");
+    assert!(
+        log[0].get("recorded_by").is_none(),
+        "older records carry none"
+    );
+    let blame = server
+        .get("/api/v1/blame/nato-membership", Some(&writer))
+        .json();
+    let status = blame["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "status")
+        .unwrap();
+    assert_eq!(status["event"]["recorded_by"], "desk", "{status}");
+    let (code, _) = server.stop();
+    assert_eq!(code, 0);
+    // Inside the hash: changing the name breaks the chain.
+    ledger.ok(&["verify"]);
+    let export = ledger.export();
+    let line = export.lines().nth(n).unwrap();
+    let forged = line.replace("\"recorded_by\":\"desk\"", "\"recorded_by\":\"dusk\"");
+    assert_ne!(line, forged);
+    let restored = TestLedger::new();
+    let file = restored.write("forged.ndjson", export.replace(line, &forged).as_bytes());
+    let refused = restored.fails(&["import", file.to_str().unwrap()]);
+    assert!(
+        refused.error().contains("does not match its hash"),
+        "{}",
+        refused.error()
+    );
+    // An export restores with every `recorded_by` and the same head.
+    let file = restored.write("good.ndjson", export.as_bytes());
+    restored.ok(&["import", file.to_str().unwrap()]);
+    assert!(restored.export() == export);
+    // People see it: history and log tables, blame.
+    assert!(ledger
+        .ok(&["history", "nato-membership"])
+        .contains("recorded by desk"));
+    assert!(ledger.ok(&["log"]).contains("recorded by desk"));
+    assert!(ledger
+        .ok(&["blame", "nato-membership"])
+        .contains("recorded by desk"));
+}
+
+#[test]
+fn local_writes_record_the_os_user_or_recorded_by() {
+    let ledger = TestLedger::new();
+    let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
+    // Without PACTLOG_RECORDED_BY (the harness pins it empty): the OS user name.
+    let status = Command::new(env!("CARGO_BIN_EXE_pactlog"))
+        .env_clear()
+        .env("PACTLOG_DB", &ledger.db)
+        .env("PACTLOG_NOW", NOW)
+        .args([
+            "append",
+            "party_registered",
+            "--party",
+            "us",
+            "--name",
+            "United States",
+            "--occurred-at",
+            "now",
+        ])
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    ledger.ok(&[
+        "--recorded-by",
+        "Ann Analyst",
+        "append",
+        "party_registered",
+        "--party",
+        "ua",
+        "--name",
+        "Ukraine",
+        "--occurred-at",
+        "now",
+    ]);
+    ledger.ok(&[
+        "append",
+        "party_registered",
+        "--party",
+        "ru",
+        "--name",
+        "Russia",
+        "--occurred-at",
+        "now",
+    ]);
+    let log = crate::common::json(&ledger, &["log", "--json"]);
+    assert_eq!(log[0]["recorded_by"], user.trim());
+    assert_eq!(log[1]["recorded_by"], "Ann Analyst");
+    assert!(
+        log[2].get("recorded_by").is_none(),
+        "an empty name records none"
+    );
+    ledger.ok(&["verify"]);
+    // Given in the input, it is refused: the ledger says who recorded it.
+    let refused = ledger
+        .at(NOW)
+        .stdin(r#"{"type":"party_registered","party":"eu","name":"EU","occurred_at":"2025-01-01","recorded_by":"me"}"#)
+        .run(&["append", "-"])
+        .fails();
+    assert!(
+        refused
+            .error()
+            .contains("field `recorded_by` is assigned by the ledger"),
+        "{}",
+        refused.error()
+    );
+    let bad = ledger.fails(&[
+        "--recorded-by",
+        "a\tb",
+        "append",
+        "party_registered",
+        "--party",
+        "x",
+        "--name",
+        "X",
+    ]);
+    assert_eq!(bad.code, 2, "{}", bad.error());
+}
+
+/// The pages the server draws for editors.
+const PAGES: &[&str] = &[
+    "/",
+    "/?at=2025-11-23&known_at=",
+    "/provisions/nato",
+    "/provisions/nato?at=2025-11-24",
+    "/timeline",
+    "/timeline?provision=nato",
+];
+
+#[test]
+fn pages_escape_hostile_text_and_forbid_everything_else() {
+    let ledger = crate::workbench::hostile_ledger();
+    let server = Server::start(&ledger, &["--public-read"]);
+    for path in PAGES {
+        let page = server.get(path, None);
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+        assert_eq!(page.content_type, "text/html; charset=utf-8", "{path}");
+        assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+        let csp = page.header("content-security-policy").unwrap();
+        for rule in [
+            "default-src 'none'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+        ] {
+            assert!(csp.contains(rule), "{path}: {csp}");
+        }
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{path}: {csp}"
+        );
+        // The hostile text is there, as text.
+        assert!(
+            !page.body.contains("<img src=x"),
+            "{path}: an element was injected"
+        );
+        assert!(
+            !page.body.contains("href=\"javascript:"),
+            "{path}: a script link"
+        );
+        assert!(
+            page.body.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "{path}: the text is missing"
+        );
+        assert!(!page.body.contains("<script>alert"), "{path}");
+    }
+    // The provision page shows the source as text (its URL is not http) and the history.
+    let page = server.get("/provisions/nato", None).body;
+    assert!(page.contains("javascript:alert(1)") && page.contains("statement_made"));
+    let missing = server.get("/provisions/natto", None);
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.body.contains("did you mean `nato`?"),
+        "{}",
+        missing.body
+    );
+    let bad_cut = server.get("/?at=2025-13-45", None);
+    assert_eq!(bad_cut.status, 400, "{}", bad_cut.body);
+}
+
+#[test]
+fn pages_need_a_token_unless_reads_are_public() {
+    let (ledger, _writer, reader) = shared_ledger();
+    let server = Server::start(&ledger, &[]);
+    for path in PAGES.iter().filter(|p| !p.contains("nato")) {
+        let page = server.get(path, None);
+        assert_eq!(page.status, 401, "{path}");
+        assert!(page.content_type.starts_with("text/html"), "{path}");
+        assert_eq!(server.get(path, Some(&reader)).status, 200, "{path}");
+    }
+    // The cut form's fields, as the browser sends them, give the state at that cut.
+    let page = server
+        .get("/?at=geneva-2025-11-23&known_at=seq%3A60", Some(&reader))
+        .body;
+    assert!(
+        page.contains("At 2025-11-23T23:59:59.999999999Z, as known at seq:60"),
+        "{page}"
+    );
+    assert!(
+        page.contains("value=\"geneva-2025-11-23\""),
+        "the form keeps the cut"
+    );
+    assert!(page.contains(
+        "href=\"/provisions/nato-membership?at=geneva-2025-11-23&amp;known_at=seq%3A60\""
+    ));
+}
+
+#[test]
+fn pages_load_in_headless_chromium_without_console_errors() {
+    let Some(chromium) = crate::workbench::chromium() else {
+        return;
+    };
+    let ledger = crate::workbench::hostile_ledger();
+    let bundled = TestLedger::bundled();
+    for (ledger, path, expect) in [
+        (&ledger, "/provisions/nato", "History and sources"),
+        (&ledger, "/timeline", "data-ready="),
+        (
+            &bundled,
+            "/provisions/nato-membership?at=florida-2025-11-30",
+            "under_negotiation",
+        ),
+        (
+            &bundled,
+            "/timeline?provision=nato-membership",
+            "data-ready=",
+        ),
+        (
+            &bundled,
+            "/?at=geneva-2025-11-23&known_at=",
+            "At 2025-11-23T23:59:59.999999999Z",
+        ),
+    ] {
+        let server = Server::start(ledger, &["--public-read"]);
+        let profile = tempfile::tempdir().unwrap();
+        let url = format!("{}{path}", server.url);
+        let (dom, stderr) =
+            crate::workbench::chromium_run(&chromium, profile.path(), &["--dump-dom"], &url);
+        assert!(
+            dom.contains(expect),
+            "{path}: {expect} missing:\n{}\n{stderr}",
+            &dom[..dom.len().min(600)]
+        );
+        let errors = crate::workbench::console_errors(&stderr);
+        assert!(
+            errors.is_empty(),
+            "{path}: console errors:\n{}",
+            errors.join("\n")
+        );
+        assert!(
+            !stderr.contains("Content Security Policy"),
+            "{path}: {stderr}"
+        );
+        assert!(!dom.contains("<img"), "{path}: an element was injected");
+    }
+}
+
+/// The binary as a client: `PACTLOG_SERVER` and `PACTLOG_TOKEN` when `server` is
+/// given, else the ledger's own folder (and its runtime file); `(code, stdout, stderr)`.
+fn client(
+    ledger: &TestLedger,
+    server: Option<(&Server, &str)>,
+    args: &[&str],
+    stdin: &str,
+) -> (i32, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pactlog"));
+    command
+        .env_clear()
+        .env("PACTLOG_DB", &ledger.db)
+        .env("PACTLOG_NOW", NOW)
+        .env("PACTLOG_RECORDED_BY", "")
+        .env("PACTLOG_LOCK_TIMEOUT", "1")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some((server, token)) = server {
+        command
+            .env("PACTLOG_SERVER", &server.url)
+            .env("PACTLOG_TOKEN", token);
+    }
+    let mut child = command.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut pipe = child.stdin.take().unwrap();
+        pipe.write_all(stdin.as_bytes()).unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Commands whose output a client must print exactly as a local run does.
+const THROUGH_A_SERVER: &[&[&str]] = &[
+    &["state", "nato-membership", "--at", "florida-2025-11-30"],
+    &["state", "--at", "geneva-2025-11-23", "--json"],
+    &["history", "nato-membership", "--known-at", "seq:60"],
+    &["blame", "nato-membership"],
+    &[
+        "diff",
+        "nato-membership",
+        "--from",
+        "2025-11-23",
+        "--to",
+        "2025-11-30",
+    ],
+    &["compare", "us-28-point-plan", "european-counter-proposal"],
+    &["log"],
+    &["export"],
+    &[
+        "export",
+        "--format",
+        "markdown",
+        "--provision",
+        "nato-membership",
+    ],
+    &["list", "actors"],
+    &["search", "legal sense"],
+    &["timeline", "--html", "-"],
+    &["verify"],
+    &["state", "nato-membrship"],
+    &["state", "--at", "2025-13-45"],
+    &["history"],
+];
+
+#[test]
+fn the_cli_through_a_server_prints_what_it_prints_locally() {
+    let (ledger, writer, reader) = shared_ledger();
+    let n = records(&ledger);
+    let local: Vec<_> = THROUGH_A_SERVER
+        .iter()
+        .map(|args| client(&ledger, None, args, ""))
+        .collect();
+    let server = Server::start(&ledger, &[]);
+    for (args, local) in THROUGH_A_SERVER.iter().zip(&local) {
+        let remote = client(&ledger, Some((&server, &reader)), args, "");
+        assert!(
+            remote.0 == local.0 && remote.1 == local.1,
+            "`{}`: {remote:?}\nlocally: {local:?}",
+            args.join(" ")
+        );
+        assert_eq!(remote.2, local.2, "`{}`", args.join(" "));
+    }
+    // Writes, with the writer's token; the reader's is refused.
+    let append = [
+        "append",
+        "party_registered",
+        "--party",
+        "vatican",
+        "--name",
+        "Holy See",
+        "--occurred-at",
+        "2025-12-03",
+    ];
+    let refused = client(&ledger, Some((&server, &reader)), &append, "");
+    assert_eq!(refused.0, 1, "{refused:?}");
+    assert!(
+        refused.2.contains("writing needs a writer's token"),
+        "{}",
+        refused.2
+    );
+    let made = client(&ledger, Some((&server, &writer)), &append, "");
+    assert_eq!(made.0, 0, "{made:?}");
+    assert!(
+        made.1.starts_with(&format!("appended seq {} id ", n + 1)),
+        "{}",
+        made.1
+    );
+    let again = client(
+        &ledger,
+        Some((&server, &writer)),
+        &["append", "-"],
+        r#"{"type":"party_registered","party":"malta","name":"Malta","occurred_at":"2025-12-03"}"#,
+    );
+    assert!(
+        again.1.starts_with(&format!("appended seq {} ", n + 2)),
+        "{again:?}"
+    );
+    let file = ledger.write("more.ndjson", b"{\"type\":\"party_registered\",\"party\":\"eu\",\"name\":\"EU\",\"occurred_at\":\"2025-12-03\"}\n{\"type\":\"status_changed\",\"provision\":\"nato-membership\",\"status\":\"agred\",\"occurred_at\":\"2025-12-04\"}\n");
+    let bad = client(
+        &ledger,
+        Some((&server, &writer)),
+        &["import", file.to_str().unwrap()],
+        "",
+    );
+    assert_eq!(bad.0, 3, "{bad:?}");
+    assert!(
+        bad.2
+            .starts_with(&format!("error: {}:2: field `status`", file.display())),
+        "{}",
+        bad.2
+    );
+    // Files the command would write on the server are refused.
+    let out = client(
+        &ledger,
+        Some((&server, &reader)),
+        &["export", "--out", "/tmp/pactlog-never"],
+        "",
+    );
+    assert_eq!(out.0, 2, "{out:?}");
+    let (code, _) = server.stop();
+    assert_eq!(code, 0);
+    let log = crate::common::json(&ledger, &["log", "--json"]);
+    assert_eq!(
+        log.as_array().unwrap().len() as u64,
+        n + 2,
+        "the bad import wrote nothing"
+    );
+    assert_eq!(log[n as usize]["recorded_by"], "desk");
+}
+
+#[test]
+fn a_local_command_on_a_served_ledger_goes_through_the_server() {
+    let ledger = TestLedger::bundled();
+    let n = records(&ledger) as usize;
+    let before = client(&ledger, None, &["state", "nato-membership"], "");
+    let server = Server::start(&ledger, &[]);
+    let runtime = ledger.db.join("serve.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&runtime).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // No exit 7: the command found the server in the ledger folder.
+    let during = client(&ledger, None, &["state", "nato-membership"], "");
+    assert_eq!(during, before);
+    let made = client(
+        &ledger,
+        None,
+        &[
+            "--recorded-by",
+            "Ann Analyst",
+            "append",
+            "party_registered",
+            "--party",
+            "vatican",
+            "--name",
+            "Holy See",
+            "--occurred-at",
+            "now",
+        ],
+        "",
+    );
+    assert_eq!(made.0, 0, "{made:?}");
+    let (code, _) = server.stop();
+    assert_eq!(code, 0);
+    assert!(!runtime.exists(), "the runtime file goes with the server");
+    let log = crate::common::json(&ledger, &["log", "--json"]);
+    assert_eq!(log[n]["recorded_by"], "Ann Analyst");
+    // A runtime file left by a server that died is passed over.
+    std::fs::write(
+        &runtime,
+        r#"{"url":"http://127.0.0.1:9","token":"pl_x","pid":1}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        client(&ledger, None, &["state", "nato-membership"], "").0,
+        0
+    );
+    // …or whose process is gone, even if another server answers at its address.
+    let other = Server::start(&TestLedger::bundled(), &[]);
+    let gone = format!(r#"{{"url":"{}","token":"pl_x","pid":4194304}}"#, other.url);
+    std::fs::write(&runtime, gone).unwrap();
+    let local = client(&ledger, None, &["state", "nato-membership"], "");
+    assert_eq!(local.0, 0, "{local:?}");
+}
