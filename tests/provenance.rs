@@ -422,7 +422,7 @@ fn v1_input_imports_unchanged_with_the_same_hashes() {
 
 /// The scenario with an inference, a same-day conflict on the army cap's status and a
 /// later citation of the Telegraph-sourced NATO draft (at T3).
-fn timeline_scenario() -> TestLedger {
+pub fn timeline_scenario() -> TestLedger {
     let ledger = scenario();
     import_at(
         &ledger,
@@ -697,5 +697,10 @@ fn history_and_exports_show_every_source_with_its_grade_and_mark_inferences() {
             .iter()
             .any(|t| t.contains("⚠ inference: read from the counter-proposal")),
         "{texts:?}"
+    );
+    let reported = ledger.ok(&["export", "--format", "timelinejs", "--reported-only"]);
+    assert!(
+        !reported.contains("⚠ inference") && reported.contains("Axios"),
+        "{reported}"
     );
 }

@@ -1101,8 +1101,11 @@ const SCRIPT: &str = r##"
       });
     })(markers[i]);
   }
-  // A link to `page.html#PROVISION/SEQ` opens with that event shown.
-  var wanted = "ev-" + decodeURIComponent(location.hash.slice(1)).replace("/", "-");
+  // A link to `page.html#PROVISION/SEQ` opens with that event shown, and one to
+  // `page.html#PROVISION/conflict-N` with the provision's Nth conflict.
+  var fragment = decodeURIComponent(location.hash.slice(1));
+  var conflict = /^(.*)\/conflict-([0-9]+)$/.exec(fragment);
+  var wanted = conflict ? "cf-" + conflict[1] + "-" + conflict[2] : "ev-" + fragment.replace("/", "-");
   for (var j = 0; j < markers.length; j++) {
     if (markers[j].getAttribute("data-ref") === wanted) { show(markers[j], false); break; }
   }
