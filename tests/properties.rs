@@ -16,9 +16,10 @@
 //! and every answer is compared: `state` (one and all), `history` removal flags,
 //! `blame`, `diff` between two cuts, `compare`, `log`, timeline bands, markers and
 //! meetings; and, with `--reported-only` and `--min-grade` (events graded and marked
-//! as inferences by their number), every state and the timeline. (Not yet covered
-//! here: `list` counts, the binary's own paths, and citations, which
-//! tests/provenance.rs pins on both time axes.)
+//! as inferences by their number), every state and the timeline. Citations have a
+//! property of their own ([`citations_count_from_their_own_record_time`]): a status
+//! and the timeline under `--min-grade` at every record time. (Not yet covered here:
+//! `list` counts and the binary's own paths.)
 //!
 //! `PROPTEST_CASES` sets the number of cases (default 256).
 
@@ -2134,4 +2135,102 @@ fn a_corrected_correction_is_flagged_in_every_history_it_is_in() {
     // seq 5 (the statement on x) removed by 6; seq 6 (in x's history as its correction)
     // removed by 7.
     assert_eq!(flags, vec![(3, None), (5, Some(6)), (6, Some(7))]);
+}
+
+// ---------------------------------------------------------------------------------
+// Citations (docs/format.md §2): a `source_cited` adds its sources to its target from
+// its own record time; `--min-grade` judges an event by its own sources and those of
+// the citations of it known at the record-time cut.
+
+const GRADES: [Option<&str>; 6] = [
+    None,
+    Some("A1"),
+    Some("B2"),
+    Some("C3"),
+    Some("E5"),
+    Some("A5"),
+];
+
+/// Whether `grade` is at least `min` (a letter no later, a digit no higher).
+fn meets(grade: Option<&str>, min: &str) -> bool {
+    grade.is_some_and(|g| {
+        g.as_bytes()[0] <= min.as_bytes()[0] && g.as_bytes()[1] <= min.as_bytes()[1]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(64), ..ProptestConfig::default() })]
+
+    /// The status and the timeline's markers of a provision under `--min-grade`, as
+    /// known at each record time, equal an oracle that counts an event when its own
+    /// grade or a grade cited for it by then is good enough.
+    #[test]
+    fn citations_count_from_their_own_record_time(
+        draft_grade in 0..6usize,
+        statuses in prop::collection::vec((0..6usize, 0..8usize), 1..6),
+        cites in prop::collection::vec((any::<Index>(), 0..6usize, 0..3u32), 0..6),
+        min in prop::sample::select(vec!["A1", "B2", "C3", "E5"]),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(&dir.path().join("l"), Access::Create).unwrap();
+        let graded = |mut v: Value, g: usize| {
+            if let Some(g) = GRADES[g] {
+                v["sources"] = json!([{"outlet": "Wire", "grade": g}]);
+            }
+            v
+        };
+        let draft = Uuid::from_u128(1);
+        let mut setup = vec![
+            json!({"type": "party_registered", "occurred_at": day(0), "party": "a", "name": "A"}),
+            json!({"type": "proposal_tabled", "occurred_at": day(0), "proposal": "p", "title": "P", "parties": ["a"]}),
+            graded(json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "x", "proposal": "p", "title": "X", "text": "t", "id": draft.to_string()}), draft_grade),
+        ];
+        // (id, day, own grade, status)
+        let mut events: Vec<(Uuid, u32, Option<&str>, &str)> = vec![(draft, 0, GRADES[draft_grade], "proposed")];
+        for (k, (g, s)) in statuses.iter().enumerate() {
+            let id = Uuid::from_u128(10 + k as u128);
+            let d = k as u32 + 1;
+            setup.push(graded(status_event(10 + k as u128, d, STATUSES[*s]), *g));
+            events.push((id, d, GRADES[*g], STATUSES[*s]));
+        }
+        append_values(&mut ledger, record_time(0), setup);
+        // Each citation in its own batch, one hour apart: (target, grade, recorded).
+        let mut cited: Vec<(Uuid, Option<&str>, T)> = Vec::new();
+        for (step, (target, g, _)) in cites.iter().enumerate() {
+            let (id, d, _, _) = *target.get(&events);
+            let now = record_time(step as u32 + 1);
+            let mut v = json!({"type": "source_cited", "occurred_at": day(d), "target": id.to_string()});
+            v["sources"] = json!([{"outlet": "Later", "grade": GRADES[*g].unwrap_or("F6")}]);
+            append_values(&mut ledger, now, vec![v]);
+            cited.push((id, Some(GRADES[*g].unwrap_or("F6")), now));
+        }
+        for step in 0..=cites.len() as u32 {
+            let known = record_time(step);
+            let admitted = |id: Uuid, own: Option<&str>| {
+                meets(own, min)
+                    || cited.iter().any(|(t, g, at)| *t == id && *at <= known && meets(*g, min))
+            };
+            let kept: Vec<&(Uuid, u32, Option<&str>, &str)> =
+                events.iter().filter(|(id, _, g, _)| admitted(*id, *g)).collect();
+            let mut cut = KnownCut::at(known).cut(far());
+            cut.filter = Flt { min_grade: Some(min), reported_only: false }.lib();
+            let got = query::provision_state(&ledger, &slug("x"), &cut);
+            let ctx = format!("known at step {step}, min {min}: kept {kept:?}, cited {cited:?}");
+            if !kept.iter().any(|e| e.0 == draft) {
+                prop_assert!(is_not_found(&got), "{ctx}: {got:?}");
+                continue;
+            }
+            let want = kept.iter().rev().find(|e| e.0 != draft).map_or("proposed", |e| e.3);
+            prop_assert_eq!(got.unwrap().state.status.to_string(), want, "{}", &ctx);
+            // The timeline: the kept events' markers, and every citation known by then
+            // (a citation always counts) as a marker of its own.
+            let line = timeline::timeline(&ledger, &[], &cut).unwrap();
+            let mut markers: Vec<Uuid> = line.provisions[0].markers.iter().map(|m| m.event.id).collect();
+            markers.retain(|id| events.iter().any(|e| e.0 == *id));
+            let want: Vec<Uuid> = kept.iter().map(|e| e.0).collect();
+            prop_assert_eq!(markers, want, "{}", &ctx);
+            let n_cites = line.provisions[0].markers.len() - kept.len();
+            prop_assert_eq!(n_cites, cited.iter().filter(|c| c.2 <= known).count(), "{}", &ctx);
+        }
+    }
 }
