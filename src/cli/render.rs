@@ -152,8 +152,8 @@ impl<'a> Sources<'a> {
             sources.join("; ")
         };
         line.push_str(&format!("; event {}", short(self.ledger, id)));
-        if let Some(c) = cited.filter(|c| c.basis == crate::event::Basis::Inference) {
-            line.push_str(&format!("\n⚠ inference: {}", c.note.unwrap_or_default()));
+        if let Some(mark) = cited.and_then(|c| inference_mark(c.basis, c.note.as_deref())) {
+            line.push_str(&format!("\n{mark}"));
         }
         line
     }
@@ -428,17 +428,86 @@ pub fn cited(ledger: &Ledger, c: &crate::provenance::EventRef, names: &Names) ->
             ));
         }
     }
-    if c.basis == crate::event::Basis::Inference {
-        line.push_str("\n⚠ inference");
-        if let Some(note) = &c.note {
-            line.push_str(&format!(": {note}"));
-        }
+    if let Some(mark) = inference_mark(c.basis, c.note.as_deref()) {
+        line.push_str(&format!("\n{mark}"));
     }
     line.push_str(&format!("\nevent {} (seq {})", short(ledger, &c.id), c.seq));
     if let Some(by) = &c.recorded_by {
         line.push_str(&format!("\nrecorded by {by}"));
     }
     line
+}
+
+/// `⚠ inference: NOTE` when the event is the recorder's inference (docs/format.md §2),
+/// the one way every view marks one.
+pub fn inference(event: &crate::event::Event) -> Option<String> {
+    inference_mark(event.basis, event.note())
+}
+
+/// [`inference`] from an event's basis and note.
+pub fn inference_mark(basis: crate::event::Basis, note: Option<&str>) -> Option<String> {
+    (basis == crate::event::Basis::Inference).then(|| match note {
+        Some(note) => format!("⚠ inference: {note}"),
+        None => "⚠ inference".to_string(),
+    })
+}
+
+/// Every source of an event, one a line, each with its grade (`Reuters (B2, via a
+/// diplomat, 2025-11-23)`); "no source" when it has none.
+pub fn sources_cell(sources: &[crate::event::Source]) -> String {
+    if sources.is_empty() {
+        return "no source".to_string();
+    }
+    sources
+        .iter()
+        .map(crate::provenance::describe_source)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// An event's provenance as HTML (the timeline page's panel, the TimelineJS slides):
+/// each source credited and linked when its URL is a web address (any other URL is
+/// shown as text), with its grade, `via` and publication date; the sources later
+/// citations added, with their record time; and an inference's mark and note. maud
+/// escapes every text.
+pub fn provenance_html(event: &crate::provenance::EventRef) -> maud::Markup {
+    use crate::event::Source;
+    fn source(label: &str, source: &Source) -> maud::Markup {
+        maud::html! {
+            p.source {
+                (label) ": "
+                @match source.url.as_deref() {
+                    Some(url) => @match web_url(url) {
+                        Some(url) => a href=(url) target="_blank" rel="noopener noreferrer" { (source.outlet) },
+                        None => { (source.outlet) " " span.url { (url) } },
+                    },
+                    None => (source.outlet),
+                }
+                @if let Some(grade) = source.grade {
+                    " " span.grade title="Admiralty grade: reliability A-F, credibility 1-6" { "(" (grade) ")" }
+                }
+                @if let Some(via) = &source.via {
+                    ", via " (via)
+                }
+                @if let Some(published) = &source.published_at {
+                    ", published " (published)
+                }
+            }
+        }
+    }
+    maud::html! {
+        @for s in &event.sources {
+            (source("Source", s))
+        }
+        @for citation in &event.cited {
+            @for s in &citation.sources {
+                (source(&format!("Cited {}", when(&citation.recorded_at)), s))
+            }
+        }
+        @if let Some(mark) = inference_mark(event.basis, event.note.as_deref()) {
+            p.inference { (mark) }
+        }
+    }
 }
 
 /// A field value from the audit views, for people (a quote's actor by name).
