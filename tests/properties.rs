@@ -1952,11 +1952,7 @@ fn an_import_that_dies_between_chunks_leaves_nothing_after_reopening() {
     }));
     assert!(died.is_err());
     assert!(
-        ledger
-            .sled_for_tests()
-            .get(pactlog::index::log_key(2))
-            .unwrap()
-            .is_some(),
+        ledger.stored_record_for_tests(2).is_some(),
         "the dead import left written chunks behind"
     );
     drop(ledger);
@@ -1977,11 +1973,7 @@ fn an_import_that_dies_between_chunks_leaves_nothing_after_reopening() {
         "nothing of the dead import is visible"
     );
     assert!(
-        ledger
-            .sled_for_tests()
-            .get(pactlog::index::log_key(2))
-            .unwrap()
-            .is_none(),
+        ledger.stored_record_for_tests(2).is_none(),
         "its records were deleted"
     );
     assert_eq!(ledger.seq_of(&Uuid::from_u128(10_000)).unwrap(), None);
