@@ -264,7 +264,10 @@ impl<'l, 'c> Stage<'l, 'c> {
             let Some(seq) = self.registered(kind, slug)? else {
                 continue;
             };
-            let registration = self.record_any(seq)?.event.id;
+            let registration = match seq < self.chunk_start {
+                true => self.ledger.event_id(seq)?,
+                false => self.record_any(seq)?.event.id,
+            };
             let Some(by) = self.removed(&registration)? else {
                 continue;
             };

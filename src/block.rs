@@ -20,6 +20,7 @@
 //! |---|---|
 //! | 1 | version (1) |
 //! | 4 | number of records |
+//! | 4 | length of the payload uncompressed |
 //! | 12 | record time of the first record ([`crate::index::time_bytes`]) |
 //! | 12 | record time of the last record |
 //! | n | one zstd frame (with checksum) of, per record: seq (8), length (4), canonical bytes |
@@ -27,7 +28,7 @@
 //! The record times in the clear let a record-time cut find its block without
 //! decompressing any other (record time never decreases along the log).
 
-use std::io::Write;
+use std::cell::RefCell;
 
 use crate::index::{time_bytes, time_from};
 use crate::time::Instant;
@@ -41,7 +42,7 @@ pub const POSTINGS_PER_BLOCK: usize = 512;
 /// zstd level of record blocks (1: the fastest, within a few percent of 3's ratio on records).
 const LEVEL: i32 = 1;
 const VERSION: u8 = 1;
-const HEADER: usize = 1 + 4 + 12 + 12;
+const HEADER: usize = 1 + 4 + 4 + 12 + 12;
 /// One posting: valid time (12) and seq (8).
 const POSTING: usize = 20;
 
@@ -49,6 +50,8 @@ const POSTING: usize = 20;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BlockHeader {
     pub count: u32,
+    /// Length of the payload uncompressed.
+    pub raw_len: u32,
     pub first_recorded: Instant,
     pub last_recorded: Instant,
 }
@@ -113,15 +116,25 @@ pub fn encode_records<'a>(records: impl IntoIterator<Item = (u64, &'a [u8], Inst
     let mut out = Vec::with_capacity(HEADER + payload.len() / 3);
     out.push(VERSION);
     out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     let none = Instant::default();
     out.extend_from_slice(&time_bytes(&first.unwrap_or(none)));
     out.extend_from_slice(&time_bytes(&last.unwrap_or(none)));
-    let mut encoder = zstd::stream::Encoder::new(out, LEVEL).expect("zstd takes level 1");
-    encoder
-        .include_checksum(true)
-        .expect("zstd takes a checksum");
-    encoder.write_all(&payload).expect("writes to memory");
-    encoder.finish().expect("writes to memory")
+    let compressed = COMPRESSOR.with(|c| c.borrow_mut().compress(&payload));
+    out.extend_from_slice(&compressed.expect("zstd compresses in memory"));
+    out
+}
+
+thread_local! {
+    /// One zstd context per thread each way (creating one per block costs more than
+    /// decompressing a small block).
+    static COMPRESSOR: RefCell<zstd::bulk::Compressor<'static>> = RefCell::new({
+        let mut c = zstd::bulk::Compressor::new(LEVEL).expect("zstd takes level 1");
+        c.include_checksum(true).expect("zstd takes a checksum");
+        c
+    });
+    static DECOMPRESSOR: RefCell<zstd::bulk::Decompressor<'static>> =
+        RefCell::new(zstd::bulk::Decompressor::new().expect("a zstd context"));
 }
 
 /// The clear header of a block value.
@@ -130,20 +143,29 @@ pub fn header(value: &[u8]) -> Result<BlockHeader, String> {
         return Err("a record block's header is damaged".into());
     }
     let count = u32::from_le_bytes(value[1..5].try_into().expect("4 bytes"));
+    let raw_len = u32::from_le_bytes(value[5..9].try_into().expect("4 bytes"));
     let time =
         |at: usize| time_from(&value[at..at + 12]).ok_or("a record block's header is damaged");
     Ok(BlockHeader {
         count,
-        first_recorded: time(5)?,
-        last_recorded: time(17)?,
+        raw_len,
+        first_recorded: time(9)?,
+        last_recorded: time(21)?,
     })
 }
 
 /// Decodes a block value (checking zstd's checksum and the layout).
 pub fn decode_records(value: &[u8]) -> Result<RecordBlock, String> {
     let header = header(value)?;
-    let data = zstd::stream::decode_all(&value[HEADER..])
+    let data = DECOMPRESSOR
+        .with(|d| {
+            d.borrow_mut()
+                .decompress(&value[HEADER..], header.raw_len as usize)
+        })
         .map_err(|e| format!("a record block does not decompress: {e}"))?;
+    if data.len() != header.raw_len as usize {
+        return Err("a record block's length is damaged".into());
+    }
     let mut records = Vec::with_capacity(header.count as usize);
     let mut at = 0usize;
     let damaged = || "a record block's records are damaged".to_string();

@@ -16,12 +16,13 @@
 //! that makes them possible, a crash before that loses nothing, and `verify` checks
 //! every one against a full replay.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::DateTime;
 
 use crate::error::{Error, Result};
-use crate::event::{Kind, Slug};
+use crate::event::{Event, Kind, Slug};
 use crate::index;
 use crate::projection::{Builder, Projection, ProvisionState};
 use crate::query::Cut;
@@ -85,18 +86,33 @@ fn fold_history(
     base: Option<(Instant, Builder)>,
     at: &Instant,
     known_seq: u64,
-    mut visit: impl FnMut(&Projection, &Instant),
+    visit: impl FnMut(&Projection, &Instant),
 ) -> Result<Projection> {
     let after = base.as_ref().map(|(time, _)| *time);
+    let entries = ledger.history_between(Kind::Provision, provision, after.as_ref(), at)?;
+    let event = |seq| Ok(ledger.event_at(seq)?.1);
+    fold_entries(ledger, provision, base, &entries, known_seq, event, visit)
+}
+
+/// [`fold_history`] over given history entries, reading each event with `event`.
+fn fold_entries(
+    ledger: &Ledger,
+    provision: &Slug,
+    base: Option<(Instant, Builder)>,
+    entries: &[(Instant, u64)],
+    known_seq: u64,
+    event: impl Fn(u64) -> Result<Arc<Event>>,
+    mut visit: impl FnMut(&Projection, &Instant),
+) -> Result<Projection> {
     let mut projection = match base {
         Some((_, builder)) => Projection::from_snapshot(provision.clone(), builder),
         None => Projection::default(),
     };
-    for (time, seq) in ledger.history_between(Kind::Provision, provision, after.as_ref(), at)? {
+    for &(time, seq) in entries {
         if seq > known_seq {
             continue;
         }
-        let (_, event) = ledger.event_at(seq)?;
+        let event = event(seq)?;
         if event.occurred_at != time {
             continue;
         }
@@ -132,46 +148,103 @@ pub fn provision_state(
 pub fn refresh(ledger: &Ledger, provisions: &BTreeSet<Slug>) -> Result<usize> {
     let head = ledger.head().seq;
     let every = ledger.snapshot_every();
-    let mut written = Vec::new();
-    let mut stale = Vec::new();
+    let mut plans = Vec::new();
     for provision in provisions {
         let base = usable_snapshot(ledger, provision, &END_OF_TIME, head)?;
         let after = base.as_ref().map(|(time, _)| *time);
         let tail =
             ledger.history_between(Kind::Provision, provision, after.as_ref(), &END_OF_TIME)?;
-        if tail.len() < every {
-            continue;
+        if tail.len() >= every {
+            plans.push((provision, base, tail));
         }
-        // The snapshots after the base are spoiled as known at the head (the base is the
-        // newest one that is not); they would serve only record-time cuts before the
-        // late arrivals that spoiled them. They are replaced, not kept: a ledger fed
-        // late news every day would otherwise pile up a generation of snapshots a day.
-        stale.extend(ledger.snapshot_keys_after(provision, after.as_ref())?);
-        let (mut since, mut last) = (0usize, None::<Instant>);
-        fold_history(
-            ledger,
-            provision,
-            base,
-            &END_OF_TIME,
-            head,
-            |projection, time| {
-                if let (Some(last), true) = (last, since >= every) {
-                    if *time > last {
-                        if let Some(builder) = projection.builder(provision) {
-                            let bytes = serde_json::to_vec(builder).expect("a fold serializes");
-                            written.push((index::snapshot_key(provision, &last, head), bytes));
-                        }
-                        since = 0;
-                    }
-                }
-                since += 1;
-                last = Some(*time);
-            },
-        )?;
+    }
+    let mut written = Vec::new();
+    let mut stale = Vec::new();
+    // The events of the tails are read in seq order, a group of provisions at a time
+    // (each record block decompressed once per group, not once per provision), and
+    // folded in valid-time order.
+    let mut plans = plans.into_iter().peekable();
+    while plans.peek().is_some() {
+        let mut group = Vec::new();
+        let mut n_events = 0;
+        while let Some(plan) =
+            plans.next_if(|p| group.is_empty() || n_events + p.2.len() <= PREFETCH_EVENTS)
+        {
+            n_events += plan.2.len();
+            group.push(plan);
+        }
+        let mut seqs: Vec<u64> = group.iter().flat_map(|p| p.2.iter().map(|e| e.1)).collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        let events = seqs
+            .into_iter()
+            .map(|seq| Ok((seq, ledger.event_at(seq)?.1)))
+            .collect::<Result<HashMap<u64, Arc<Event>>>>()?;
+        let event = |seq| match events.get(&seq) {
+            Some(event) => Ok(event.clone()),
+            None => Ok(ledger.event_at(seq)?.1),
+        };
+        for (provision, base, tail) in group {
+            refresh_one(
+                ledger,
+                provision,
+                base,
+                &tail,
+                &event,
+                &mut written,
+                &mut stale,
+            )?;
+        }
     }
     let n = written.len();
     ledger.put_snapshots(written, stale)?;
     Ok(n)
+}
+
+/// Events read ahead at once by [`refresh`] (about 0.5 KiB each in memory).
+const PREFETCH_EVENTS: usize = 32 << 10;
+
+/// Snapshots for one provision from its newest usable one (`base`) along its tail.
+fn refresh_one(
+    ledger: &Ledger,
+    provision: &Slug,
+    base: Option<(Instant, Builder)>,
+    tail: &[(Instant, u64)],
+    event: &dyn Fn(u64) -> Result<Arc<Event>>,
+    written: &mut Vec<(Vec<u8>, Vec<u8>)>,
+    stale: &mut Vec<sled::IVec>,
+) -> Result<()> {
+    let head = ledger.head().seq;
+    let every = ledger.snapshot_every();
+    let after = base.as_ref().map(|(time, _)| *time);
+    // The snapshots after the base are spoiled as known at the head (the base is the
+    // newest one that is not); they would serve only record-time cuts before the
+    // late arrivals that spoiled them. They are replaced, not kept: a ledger fed
+    // late news every day would otherwise pile up a generation of snapshots a day.
+    stale.extend(ledger.snapshot_keys_after(provision, after.as_ref())?);
+    let (mut since, mut last) = (0usize, None::<Instant>);
+    fold_entries(
+        ledger,
+        provision,
+        base,
+        tail,
+        head,
+        event,
+        |projection, time| {
+            if let (Some(last), true) = (last, since >= every) {
+                if *time > last {
+                    if let Some(builder) = projection.builder(provision) {
+                        let bytes = serde_json::to_vec(builder).expect("a fold serializes");
+                        written.push((index::snapshot_key(provision, &last, head), bytes));
+                    }
+                    since = 0;
+                }
+            }
+            since += 1;
+            last = Some(*time);
+        },
+    )?;
+    Ok(())
 }
 
 /// Checks every stored snapshot against a full replay of its provision as known at

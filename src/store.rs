@@ -167,6 +167,8 @@ pub struct Ledger {
     large_events: Mutex<HashMap<u64, (Instant, Arc<crate::event::Event>)>>,
     /// Decoded large records, by seq (see [`Ledger::record`]).
     large_records: Mutex<HashMap<u64, Arc<Record>>>,
+    /// Event ids of committed records asked for by seq (see [`Ledger::event_id`]).
+    ids_by_seq: Mutex<HashMap<u64, uuid::Uuid>>,
     /// Decoded record blocks, most recently used last.
     blocks: Mutex<Vec<Arc<RecordBlock>>>,
     /// Histories read from posting blocks: (kind, slug, the head they were read at).
@@ -183,7 +185,7 @@ type CachedHistory = (Kind, Slug, u64, Arc<History>);
 type EntityPostings = (Vec<u8>, Vec<(Instant, u64)>);
 
 /// Decoded record blocks a handle keeps.
-const BLOCKS_CACHED: usize = 32;
+const BLOCKS_CACHED: usize = 128;
 /// Histories a handle keeps.
 const HISTORIES_CACHED: usize = 8;
 
@@ -192,10 +194,13 @@ const LARGE_RECORD: usize = 8 << 10;
 /// At most this many large records are kept decoded.
 const LARGE_RECORDS_CACHED: usize = 256;
 
-/// Keeps a decoded large record (all are dropped when the cache is full).
-fn keep<T>(cache: &Mutex<HashMap<u64, T>>, seq: u64, value: T) {
+/// Event ids a handle keeps by seq.
+const IDS_CACHED: usize = 1 << 16;
+
+/// Keeps a value by seq (all are dropped when the cache holds `most`).
+fn keep<T>(cache: &Mutex<HashMap<u64, T>>, seq: u64, value: T, most: usize) {
     let mut cache = cache.lock().expect("not poisoned");
-    if cache.len() >= LARGE_RECORDS_CACHED {
+    if cache.len() >= most {
         cache.clear();
     }
     cache.insert(seq, value);
@@ -246,6 +251,7 @@ impl Ledger {
             notes: Vec::new(),
             large_events: Mutex::default(),
             large_records: Mutex::default(),
+            ids_by_seq: Mutex::default(),
             blocks: Mutex::default(),
             histories: Mutex::default(),
             per_record_layout: false,
@@ -385,6 +391,7 @@ impl Ledger {
 
     /// Forgets decoded blocks and histories (after blocks were deleted or rewritten).
     fn forget_decoded(&self) {
+        self.ids_by_seq.lock().expect("not poisoned").clear();
         self.blocks.lock().expect("not poisoned").clear();
         self.histories.lock().expect("not poisoned").clear();
     }
@@ -419,7 +426,12 @@ impl Ledger {
         };
         let record = decode(seq, &bytes)?;
         if bytes.len() >= LARGE_RECORD {
-            keep(&self.large_records, seq, Arc::new(record.clone()));
+            keep(
+                &self.large_records,
+                seq,
+                Arc::new(record.clone()),
+                LARGE_RECORDS_CACHED,
+            );
         }
         Ok(Some(record))
     }
@@ -445,9 +457,32 @@ impl Ledger {
         }
         let decoded = (recorded_at, Arc::new(event));
         if bytes.len() >= LARGE_RECORD {
-            keep(&self.large_events, seq, decoded.clone());
+            keep(
+                &self.large_events,
+                seq,
+                decoded.clone(),
+                LARGE_RECORDS_CACHED,
+            );
         }
         Ok(decoded)
+    }
+
+    /// The event id of the record at `seq`, committed or written by the write in
+    /// progress, kept once read (the write path asks for the registration of every
+    /// entity an event names).
+    pub(crate) fn event_id(&self, seq: u64) -> Result<uuid::Uuid> {
+        if let Some(id) = self.ids_by_seq.lock().expect("not poisoned").get(&seq) {
+            return Ok(*id);
+        }
+        let bytes = self
+            .raw(seq)?
+            .ok_or_else(|| Error::SledDamaged(format!("its record {seq} is missing")))?;
+        let id = Record::decode_event(&bytes)
+            .map_err(|e| Error::SledDamaged(format!("its record {seq} does not decode: {e}")))?
+            .2
+            .id;
+        keep(&self.ids_by_seq, seq, id, IDS_CACHED);
+        Ok(id)
     }
 
     /// Committed records from `from` on, in seq order.
