@@ -874,7 +874,7 @@ fn cli_import(
 /// The fair full replay: every committed record up to the record-time cut, read with
 /// the fast decoder pactlog's queries use (`Record::decode_event`, as
 /// `Ledger::event_at`), only the events that touch the provision kept (and every
-/// correction, for the removals), then SPEC §3's rule and the fold.
+/// correction, for the removals), then format.md §3's rule and the fold.
 fn replay_state(
     ledger: &Ledger,
     provision: &Slug,

@@ -1,4 +1,4 @@
-//! Stored records and the hash chain (SPEC §4).
+//! Stored records and the hash chain (docs/format.md §4).
 //!
 //! A stored record is the input object plus `seq`, `recorded_at`, `prev_hash` and
 //! `hash`. `hash` is the SHA-256 of the record without `hash`, written in the RFC 8785

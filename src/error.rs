@@ -117,14 +117,36 @@ impl From<sled::Error> for Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// "did you mean `x`?" for a misspelt name, from the names that exist.
+/// "1 event", "2 events": a count and its noun in the right number, for messages.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// "did you mean `x`?" for a misspelt or shortened name, from the names that exist:
+/// the nearest by edit distance, else the shortest name that begins with the text or
+/// holds its `-`-separated words in order (`florida` for `florida-2025-11-30`,
+/// `us-28-plan` for `us-28-point-plan`).
 pub fn suggest<'a>(wrong: &str, known: impl IntoIterator<Item = &'a str>) -> String {
-    let best = known
-        .into_iter()
-        .map(|name| (strsim::damerau_levenshtein(wrong, name), name))
+    let known: Vec<&str> = known.into_iter().collect();
+    let near = known
+        .iter()
+        .map(|name| (strsim::damerau_levenshtein(wrong, name), *name))
         .filter(|(distance, name)| *distance <= (name.len().max(wrong.len()) / 3).max(2))
         .min();
-    match best {
+    // Every word of `wrong`, in order, is a word of `name`.
+    let words_of = |name: &str| {
+        let mut theirs = name.split('-');
+        wrong.split('-').all(|word| theirs.any(|w| w == word))
+    };
+    let part = || {
+        known
+            .iter()
+            .filter(|name| wrong.len() >= 3 && (name.starts_with(wrong) || words_of(name)))
+            .map(|name| (name.len(), *name))
+            .min()
+    };
+    match near.or_else(part) {
         Some((_, name)) => format!(" (did you mean `{name}`?)"),
         None => String::new(),
     }
@@ -141,5 +163,21 @@ mod tests {
             " (did you mean `nato-membership`?)"
         );
         assert_eq!(suggest("zzzzzzzz", ["nato-membership"]), "");
+        assert_eq!(
+            suggest("florida", ["geneva-2025-11-23", "florida-2025-11-30"]),
+            " (did you mean `florida-2025-11-30`?)"
+        );
+        assert_eq!(
+            suggest(
+                "counter-proposal",
+                ["us-28-point-plan", "european-counter-proposal"]
+            ),
+            " (did you mean `european-counter-proposal`?)"
+        );
+        assert_eq!(
+            suggest("us-28-plan", ["us-28-point-plan"]),
+            " (did you mean `us-28-point-plan`?)"
+        );
+        assert_eq!(suggest("us", ["us-28-point-plan"]), "");
     }
 }

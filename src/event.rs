@@ -1,4 +1,4 @@
-//! The event model: the twelve event types of SPEC §2, slugs, and validation of shape.
+//! The event model: the twelve event types of docs/format.md §2, slugs, and validation of shape.
 //!
 //! [`parse_event`] turns one JSON object into an [`Event`] or a one-line error naming
 //! the field. It checks everything that can be checked from the object alone: the
@@ -321,7 +321,7 @@ pub struct TypeSpec {
     pub fields: &'static [(&'static str, bool)],
 }
 
-/// The twelve types of SPEC §2 and their own fields, in the order the SPEC lists them.
+/// The twelve types of docs/format.md §2 and their own fields, in the order docs/format.md lists them.
 pub const TYPES: &[TypeSpec] = &[
     TypeSpec {
         name: "party_registered",
@@ -425,7 +425,7 @@ pub const COMMON_FIELDS: &[&str] = &[
     "supersedes",
 ];
 
-/// Fields the ledger adds to a stored record (SPEC §4).
+/// Fields the ledger adds to a stored record (docs/format.md §4).
 pub const RECORD_FIELDS: &[&str] = &["seq", "recorded_at", "prev_hash", "hash"];
 
 /// One immutable fact, parsed and checked for shape.
@@ -1178,7 +1178,7 @@ mod tests {
         );
         // A valid date with another problem keeps the parser's message.
         assert!(date("2025-12-01T10:00:00").contains("has no UTC offset"));
-        assert!(date("2025-12-03T25:00:00Z").contains("is not a day (YYYY-MM-DD) or an RFC 3339"));
+        assert!(date("2025-12-03T25:00:00Z").contains("25:00:00 is not a time of day"));
         assert!(date("soon").contains("`soon` is not a day"));
     }
 

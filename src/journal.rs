@@ -383,9 +383,9 @@ fn unpack(frame: &Frame, payload: &[u8], shown: &str) -> Result<Vec<Vec<u8>>> {
             shown,
             frame.offset,
             format!(
-                "the frame of {} does not hold {} records",
+                "the frame of {} does not hold {}",
                 what(),
-                frame.count
+                crate::error::count(frame.count, "record", "records")
             ),
         ));
     }

@@ -22,8 +22,9 @@
 //! - [`import`]: NDJSON and JSON-array readers with file and line numbers.
 //! - [`projection`]: pure folds giving a provision's state.
 //! - [`snapshot`]: projection snapshots: the fold stored at points of valid time.
-//! - [`query`]: the counting rule of SPEC §3; state, history, log.
+//! - [`query`]: the counting rule of docs/format.md §3; state, history, log.
 //! - [`audit`]: blame, diff and compare: the event behind every field.
+//! - [`names`]: the registered names of parties and actors, for what people read.
 //! - [`timeline`]: status bands, event markers and meetings over valid time, for timelines.
 //! - [`verify`]: re-hashing the chain and checking indexes against a replay.
 //!
@@ -44,6 +45,7 @@ pub mod event;
 pub mod import;
 pub mod index;
 pub mod journal;
+pub mod names;
 pub mod projection;
 pub mod query;
 pub mod recover;

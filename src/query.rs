@@ -1,6 +1,6 @@
 //! Queries: cuts → the events that count → the fold.
 //!
-//! SPEC §3: an event counts at a cut (valid time `at`, record time `known_at`) when
+//! docs/format.md §3: an event counts at a cut (valid time `at`, record time `known_at`) when
 //! `occurred_at <= at`, `recorded_at <= known_at`, and no retraction or superseding
 //! event recorded at or before `known_at` removed it. Counted events apply in
 //! `occurred_at` order, ties in record (`seq`) order. [`counted`] is that rule over
@@ -260,7 +260,7 @@ pub struct HistoryEntry {
 }
 
 impl HistoryEntry {
-    /// The stored record plus `retracted` and `retracted_by` (SPEC §4, `history --json`).
+    /// The stored record plus `retracted` and `retracted_by` (docs/format.md §4, `history --json`).
     pub fn to_json(&self) -> Value {
         let mut object: Map<String, Value> = Map::clone(&self.record.object);
         object.insert("retracted".into(), Value::Bool(self.removed_by.is_some()));

@@ -256,22 +256,24 @@ fn trim_tail(
 ) -> Result<()> {
     let witness = store::read_head_file(path)?.map(|(seq, _)| seq);
     let last = committed.seq;
+    let tail = crate::error::count(tail, "byte", "bytes");
     let note = match witness {
         Some(acked) if acked > last && acked > sled_seq => {
             return Err(Error::Integrity(format!(
-                "the journal's last whole commit ends at record {last}, followed by {tail} bytes that do not read as frames, \
-                 but {acked} records were committed ({HEAD_FILE}): the journal is damaged after byte {}",
+                "the journal's last whole commit ends at record {last}, followed by {tail} that do not read as frames, \
+                 but {} were committed ({HEAD_FILE}): the journal is damaged after byte {}",
+                crate::error::count(acked, "record", "records"),
                 committed.offset
             )));
         }
         _ if sled_seq > last => format!(
-            "the journal was cut after record {last} ({tail} bytes that do not read as frames trimmed); sled holds the records after it"
+            "the journal was cut after record {last} ({tail} that do not read as frames trimmed); sled holds the records after it"
         ),
         Some(_) => format!(
-            "trimmed an unfinished write ({tail} bytes after record {last}, never acknowledged) from the end of the journal"
+            "trimmed an unfinished write ({tail} after record {last}, never acknowledged) from the end of the journal"
         ),
         None => format!(
-            "trimmed {tail} bytes after the journal's last whole commit (record {last}): a write cut short ({HEAD_FILE} is missing, so whether it was acknowledged cannot be told)"
+            "trimmed {tail} after the journal's last whole commit (record {last}): a write cut short ({HEAD_FILE} is missing, so whether it was acknowledged cannot be told)"
         ),
     };
     journal.trim_tail()?;

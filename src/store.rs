@@ -1118,8 +1118,9 @@ impl Ledger {
         let differs = seq == seq_now && hash != hash_now;
         if lost || differs {
             return Err(Error::Integrity(format!(
-                "the ledger's storage is damaged: {seq} records were committed (head {seq}:{hash}) but the journal and sled hold {seq_now}; \
-                 export what verifies and import it into a new ledger"
+                "the ledger's storage is damaged: {} committed (head {seq}:{hash}) but the journal and sled hold {seq_now}; \
+                 export what verifies and import it into a new ledger",
+                crate::error::count(seq, "record was", "records were")
             )));
         }
         Ok(())

@@ -20,12 +20,31 @@ pub fn parse_occurred_at(text: &str) -> Result<Instant, String> {
     parse_instant(text).map_err(|e| explain_time(text, e))
 }
 
-/// A clearer message for a time whose date part has the right shape but names no
-/// day of the calendar (`2025-02-30`, `2025-13-01`): the parser's own message for
-/// those is "premature end of input" or "input is out of range".
+/// How an instant is written, for messages.
+pub const INSTANT_FORM: &str =
+    "RFC 3339 with seconds and a UTC offset (such as 2025-11-23T14:00:00Z or 2025-11-23T16:00:00+02:00)";
+
+/// A clearer message for a time whose date or time of day has the right shape but
+/// names no day of the calendar (`2025-02-30`, `2025-13-01`) or no time of day
+/// (`T25:00:00`); `message` otherwise. The parser's own words ("premature end of
+/// input", "input is out of range") never reach the user.
 fn explain_time(text: &str, message: String) -> String {
     if !date_shaped(text) {
         return message;
+    }
+    let clock = text.get(11..19).map(str::as_bytes);
+    if let Some([h1, h2, b':', m1, m2, b':', s1, s2]) = clock {
+        let digits = [h1, h2, m1, m2, s1, s2];
+        if digits.iter().all(|d| d.is_ascii_digit()) {
+            let two = |a: &u8, b: &u8| u32::from((a - b'0') * 10 + (b - b'0'));
+            let (hour, minute, second) = (two(h1, h2), two(m1, m2), two(s1, s2));
+            if hour > 23 || minute > 59 || second > 60 {
+                return format!(
+                    "`{}` is not an instant: {hour:02}:{minute:02}:{second:02} is not a time of day (00:00:00 to 23:59:59)",
+                    text.escape_debug()
+                );
+            }
+        }
     }
     let number = |range: std::ops::Range<usize>| text[range].parse::<u32>().unwrap_or(0);
     let (year, month, day) = (number(0..4) as i32, number(5..7), number(8..10));
@@ -86,8 +105,15 @@ fn parse_day(text: &str) -> Option<NaiveDate> {
 /// counts within that day (as its last instant, 23:59:59.999999999Z); the instant
 /// must fall in the years 0000 to 9999 in UTC. Errors are messages for the user.
 pub fn parse_rfc3339(text: &str) -> Result<Instant, String> {
-    let parsed = DateTime::parse_from_rfc3339(text)
-        .map_err(|e| format!("`{}` is not an RFC 3339 instant ({e})", text.escape_debug()))?;
+    let parsed = DateTime::parse_from_rfc3339(text).map_err(|_| {
+        explain_time(
+            text,
+            format!(
+                "`{}` is not an RFC 3339 instant: write it as {INSTANT_FORM}",
+                text.escape_debug()
+            ),
+        )
+    })?;
     let utc = parsed.with_timezone(&Utc);
     let utc = if utc.timestamp_subsec_nanos() >= 1_000_000_000 {
         // chrono keeps a leap second as a 59th second with more than 1e9 nanoseconds.
@@ -122,8 +148,8 @@ fn parse_instant(text: &str) -> Result<Instant, String> {
             text.escape_debug(),
             text.escape_debug()
         )),
-        Err(err) => Err(format!(
-            "`{}` is not a day (YYYY-MM-DD) or an RFC 3339 instant ({err})",
+        Err(_) => Err(format!(
+            "`{}` is not a day or an instant: write a day as YYYY-MM-DD (such as 2025-11-23) or an instant as {INSTANT_FORM}",
             text.escape_debug()
         )),
     }

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::chain::Record;
 use crate::error::{Error, Result};
 use crate::event::{Body, Event, Kind, Slug, Source, Status};
+use crate::names::Names;
 use crate::query::{self, Cut};
 use crate::store::Ledger;
 use crate::time::{self, serde_instant, Instant};
@@ -32,8 +33,19 @@ pub struct Timeline {
     /// For a `seq:N` cut: N.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub known_seq: Option<u64>,
+    /// The last record known at the cut (its seq and record time): what the
+    /// timeline was drawn from, whatever later record time the cut names.
+    pub last_record: Option<LastRecord>,
     pub provisions: Vec<ProvisionLine>,
     pub meetings: Vec<MeetingMark>,
+}
+
+/// The last record known at a cut.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct LastRecord {
+    pub seq: u64,
+    #[serde(serialize_with = "serde_instant::serialize")]
+    pub recorded_at: Instant,
 }
 
 /// One provision's row: its status bands and its event markers.
@@ -67,10 +79,16 @@ pub struct Marker {
     pub type_name: &'static str,
     #[serde(serialize_with = "serde_instant::serialize")]
     pub occurred_at: Instant,
+    /// The event's calendar day in the offset it was written with
+    /// (`2025-11-23T01:00:00+03:00` is on 2025-11-23, though 22 November in UTC).
+    pub day: chrono::NaiveDate,
     #[serde(serialize_with = "serde_instant::serialize")]
     pub recorded_at: Instant,
     /// The actor's slug or the attribution.
     pub who: Option<String>,
+    /// Who, as people read it: the actor's registered name, or the attribution.
+    pub speaker: Option<String>,
+    /// The event in a few words, parties and actors by name ([`describe`]).
     pub headline: String,
     /// The quote, text, summary, note, reason or outcome the event carries.
     pub detail: Option<String>,
@@ -109,27 +127,43 @@ impl Timeline {
 /// The timeline of `provisions` (every provision drafted at the cut when empty).
 /// A named provision that is unknown, or has no counted draft at the cut, is an error.
 pub fn timeline(ledger: &Ledger, provisions: &[Slug], cut: &Cut) -> Result<Timeline> {
-    let mut lines = Vec::new();
-    if provisions.is_empty() {
-        for slug in ledger.slugs(Kind::Provision)? {
-            let slug = Slug::parse(&slug)
-                .map_err(|e| Error::SledDamaged(format!("a stored slug does not parse: {e}")))?;
-            let records = query::history_records(ledger, Kind::Provision, &slug)?;
-            let outside = query::outside_removers(ledger, &records)?;
-            lines.extend(provision_line(&slug, &records, &outside, cut));
-        }
+    let slugs = if provisions.is_empty() {
+        ledger
+            .slugs(Kind::Provision)?
+            .iter()
+            .map(|slug| {
+                Slug::parse(slug)
+                    .map_err(|e| Error::SledDamaged(format!("a stored slug does not parse: {e}")))
+            })
+            .collect::<Result<Vec<Slug>>>()?
     } else {
-        for slug in provisions {
-            let records = query::history_records(ledger, Kind::Provision, slug)?;
-            let outside = query::outside_removers(ledger, &records)?;
-            let line = provision_line(slug, &records, &outside, cut).ok_or_else(|| {
-                Error::NotFound(format!(
+        provisions.to_vec()
+    };
+    let mut histories = Vec::new();
+    for slug in slugs {
+        let records = query::history_records(ledger, Kind::Provision, &slug)?;
+        let outside = query::outside_removers(ledger, &records)?;
+        histories.push((slug, records, outside));
+    }
+    let names = Names::of(
+        ledger,
+        histories
+            .iter()
+            .flat_map(|(_, records, _)| records.iter().map(|r| &*r.event)),
+        cut,
+    )?;
+    let mut lines = Vec::new();
+    for (slug, records, outside) in &histories {
+        match provision_line(slug, records, outside, cut, &names) {
+            Some(line) => lines.push(line),
+            None if provisions.is_empty() => {}
+            None => {
+                return Err(Error::NotFound(format!(
                     "provision `{slug}` has no counted draft at {} (known at {})",
                     time::format(&cut.at),
                     time::format(&cut.known_at)
-                ))
-            })?;
-            lines.push(line);
+                )))
+            }
         }
     }
     let mut meetings = Vec::new();
@@ -141,10 +175,19 @@ pub fn timeline(ledger: &Ledger, provisions: &[Slug], cut: &Cut) -> Result<Timel
         meetings.extend(meeting_mark(&slug, &records, &outside, cut));
     }
     meetings.sort_by(|a, b| (a.day, &a.meeting).cmp(&(b.day, &b.meeting)));
+    let last_seq = cut.known().last_seq(ledger)?;
+    let last_record = match last_seq {
+        0 => None,
+        seq => ledger.record(seq)?.map(|r| LastRecord {
+            seq,
+            recorded_at: r.recorded_at,
+        }),
+    };
     Ok(Timeline {
         at: cut.at,
         known_at: cut.known_at,
         known_seq: cut.known_seq,
+        last_record,
         provisions: lines,
         meetings,
     })
@@ -158,6 +201,7 @@ pub fn provision_line(
     records: &[Record],
     outside: &[Record],
     cut: &Cut,
+    names: &Names,
 ) -> Option<ProvisionLine> {
     let counted = query::counted(records, outside, cut);
     let mut title = None;
@@ -211,7 +255,7 @@ pub fn provision_line(
         .iter()
         .filter(|r| r.event.occurred_at <= cut.at && cut.known().knows(r))
         .filter(|r| !matches!(r.event.body, Body::EventRetracted { .. }))
-        .map(|r| marker(r, removed.get(&r.event.id).map(|by| by.event.id)))
+        .map(|r| marker(r, removed.get(&r.event.id).map(|by| by.event.id), names))
         .collect();
     markers.sort_by_key(|m| (m.occurred_at, m.seq));
     Some(ProvisionLine {
@@ -222,21 +266,43 @@ pub fn provision_line(
     })
 }
 
-fn marker(record: &Record, removed_by: Option<Uuid>) -> Marker {
+fn marker(record: &Record, removed_by: Option<Uuid>, names: &Names) -> Marker {
     let event = &record.event;
-    let (headline, detail) = describe(event);
+    let (headline, detail) = describe(event, names);
     Marker {
         id: event.id,
         seq: record.seq,
         type_name: event.type_name(),
         occurred_at: event.occurred_at,
+        day: written_day(record),
         recorded_at: record.recorded_at,
         who: event.who().map(str::to_string),
+        speaker: names.who(event).map(str::to_string),
         headline,
         detail,
         source: event.source.clone(),
         removed_by,
     }
+}
+
+/// The calendar day of a record's `occurred_at` in the offset it was written with
+/// (a day as written is that day): where a reader of the source would put it.
+pub fn written_day(record: &Record) -> chrono::NaiveDate {
+    let written = record
+        .object
+        .get("occurred_at")
+        .and_then(serde_json::Value::as_str);
+    written
+        .and_then(|text| {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .or_else(|| {
+                    chrono::DateTime::parse_from_rfc3339(text)
+                        .ok()
+                        .map(|t| t.date_naive())
+                })
+        })
+        .unwrap_or_else(|| record.event.occurred_at.date_naive())
 }
 
 /// A meeting's mark from its history records: held if a `meeting_held` counts, else
@@ -296,21 +362,20 @@ pub fn meeting_mark(
     })
 }
 
-/// An event in a few words (the headline) and the text it carries (the detail).
-pub fn describe(event: &Event) -> (String, Option<String>) {
+/// An event in a few words (the headline), parties and actors by their registered
+/// names, and the text it carries (the detail).
+pub fn describe(event: &Event, names: &Names) -> (String, Option<String>) {
     let joined = |parts: &[&Option<String>]| {
         let parts: Vec<&str> = parts.iter().filter_map(|p| p.as_deref()).collect();
         (!parts.is_empty()).then(|| parts.join("\n"))
     };
     match &event.body {
-        Body::PartyRegistered { party, name } => {
-            (format!("Party {party} registered"), Some(name.clone()))
-        }
+        Body::PartyRegistered { name, .. } => (format!("Party registered: {name}"), None),
         Body::ActorRegistered {
-            actor, name, role, ..
+            name, role, party, ..
         } => (
-            format!("Actor {actor} registered"),
-            joined(&[&Some(name.clone()), role]),
+            format!("Actor registered: {name} ({})", names.party(party)),
+            role.clone(),
         ),
         Body::ProposalTabled {
             proposal, title, ..
@@ -336,7 +401,7 @@ pub fn describe(event: &Event) -> (String, Option<String>) {
             stance,
             summary,
             ..
-        } => (format!("{party} {stance}"), summary.clone()),
+        } => (format!("{} {stance}", names.party(party)), summary.clone()),
         Body::MeetingScheduled {
             meeting,
             title,
@@ -361,7 +426,7 @@ pub fn describe(event: &Event) -> (String, Option<String>) {
         Body::StatementMade { quote, .. } => (
             format!(
                 "Statement by {}",
-                event.who().unwrap_or("an unnamed speaker")
+                names.who(event).unwrap_or("an unnamed speaker")
             ),
             Some(quote.clone()),
         ),
@@ -457,6 +522,7 @@ mod tests {
             &nato_records(),
             &[],
             &cut("2025-12-05", "2025-12-05"),
+            &Names::none(),
         )
         .unwrap();
         let statuses: Vec<(Status, String, Option<String>)> = line
@@ -502,6 +568,7 @@ mod tests {
             &nato_records(),
             &[],
             &cut("2025-12-05", "2025-12-01"),
+            &Names::none(),
         )
         .unwrap();
         assert_eq!(line.markers.len(), 4, "the correction was not yet known");
@@ -511,6 +578,7 @@ mod tests {
             &nato_records(),
             &[],
             &cut("2025-11-25", "2025-12-05"),
+            &Names::none(),
         )
         .unwrap();
         assert_eq!(early.bands.last().unwrap().status, Status::Contested);
@@ -519,7 +587,8 @@ mod tests {
             &nato,
             &nato_records(),
             &[],
-            &cut("2025-11-19", "2025-12-05")
+            &cut("2025-11-19", "2025-12-05"),
+            &Names::none()
         )
         .is_none());
     }

@@ -227,7 +227,8 @@ pub fn verify_with_progress(
     }
     if stored_entries != expected_entries {
         return Err(Error::Integrity(format!(
-            "the indexes hold {stored_entries} entries but the log accounts for {expected_entries}"
+            "the indexes hold {} but the log accounts for {expected_entries}",
+            crate::error::count(stored_entries, "entry", "entries")
         )));
     }
     if let Some((seq, hash)) = claimed_head {

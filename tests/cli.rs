@@ -1,4 +1,4 @@
-//! The commands of SPEC §5 through the real binary on real ledgers.
+//! The commands of docs/commands.md (SPEC §5 as first written) through the real binary on real ledgers.
 
 use serde_json::{json, Value};
 
@@ -110,7 +110,7 @@ fn unknown_slugs_get_a_suggestion() {
     let run = ledger.fails(&["state", NATO, "--at", "genva-2025-11-23"]);
     assert_eq!(
         run.error(),
-        "unknown meeting `genva-2025-11-23` (did you mean `geneva-2025-11-23`?)"
+        "--at: unknown meeting `genva-2025-11-23` (did you mean `geneva-2025-11-23`?)"
     );
 }
 
@@ -120,7 +120,7 @@ fn a_meeting_only_scheduled_is_not_a_cut() {
     let run = ledger.fails(&["state", NATO, "--at", "moscow-2025-12-01"]);
     assert!(
         run.error()
-            .starts_with("meeting `moscow-2025-12-01` is only scheduled"),
+            .starts_with("--at: meeting `moscow-2025-12-01` is only scheduled"),
         "{}",
         run.error()
     );
@@ -350,6 +350,8 @@ fn append_takes_flags_or_json_and_checks_the_expected_head() {
         NATO,
         "--status",
         "agreed",
+        "--occurred-at",
+        "now",
     ]);
     assert_eq!(run.code, 5);
     assert!(
@@ -364,7 +366,14 @@ fn append_takes_flags_or_json_and_checks_the_expected_head() {
         .stdin(event.to_string())
         .ok(&["append", "-"]);
     assert!(out.starts_with("appended seq 73"), "{out}");
-    let run = ledger.fails(&["append", "status_changd", "--provision", NATO]);
+    let run = ledger.fails(&[
+        "append",
+        "status_changd",
+        "--provision",
+        NATO,
+        "--occurred-at",
+        "now",
+    ]);
     assert!(
         run.error().contains("did you mean `status_changed`"),
         "{}",
@@ -377,6 +386,8 @@ fn append_takes_flags_or_json_and_checks_the_expected_head() {
         NATO,
         "--status",
         "agred",
+        "--occurred-at",
+        "now",
     ]);
     assert!(
         run.error()
@@ -416,7 +427,14 @@ fn a_failed_write_on_a_missing_ledger_leaves_nothing_behind() {
     let bad = ledger.write("bad.ndjson", b"{\"type\":\"party_registered\"}\n");
     ledger.fails(&["import", bad.to_str().unwrap()]);
     assert!(!ledger.db.exists(), "a failed import created the ledger");
-    ledger.fails(&["append", "status_changed", "--provision", NATO]);
+    ledger.fails(&[
+        "append",
+        "status_changed",
+        "--provision",
+        NATO,
+        "--occurred-at",
+        "now",
+    ]);
     assert!(!ledger.db.exists(), "a failed append created the ledger");
     let run = ledger.fails(&[
         "append",
@@ -427,6 +445,8 @@ fn a_failed_write_on_a_missing_ledger_leaves_nothing_behind() {
         "US",
         "--db",
         "elsewhere",
+        "--occurred-at",
+        "now",
     ]);
     assert!(
         run.error().contains("`--db` is a global option"),
@@ -581,7 +601,7 @@ fn ids_are_written_one_way_and_arrays_may_carry_comments() {
         b"# parties\n[\n  {\"type\":\"party_registered\",\"occurred_at\":\"2025-11-20\",\"party\":\"us\",\"name\":\"US\"}\n]\n# end of file\n",
     );
     let out = ledger.ok(&["import", array.to_str().unwrap()]);
-    assert!(out.starts_with("imported 1 events"), "{out}");
+    assert!(out.starts_with("imported 1 event ("), "{out}");
 }
 
 #[test]

@@ -67,6 +67,8 @@ fn eight_processes_appending_at_once_lose_nothing() {
                                 &party,
                                 "--name",
                                 &name,
+                                "--occurred-at",
+                                "now",
                             ]
                         } else {
                             vec![
@@ -131,6 +133,8 @@ fn a_locked_ledger_waits_then_fails_with_exit_7() {
             "fr",
             "--name",
             "France",
+            "--occurred-at",
+            "now",
         ],
     );
     let waited = started.elapsed();
@@ -172,6 +176,8 @@ fn a_waiting_writer_goes_ahead_once_the_lock_is_released() {
                 "fr",
                 "--name",
                 "France",
+                "--occurred-at",
+                "now",
             ],
         )
     });

@@ -300,6 +300,8 @@ fn sigkill_at_random_moments_leaves_a_whole_ledger() {
             "after-crash",
             "--name",
             "After",
+            "--occurred-at",
+            "now",
         ]);
         after.ok();
         if trial % 10 == 0 {

@@ -82,6 +82,8 @@ fn an_idempotent_retry_succeeds_under_expect_seq_on_every_writing_path() {
         "Germany",
         "--expect-seq",
         "71",
+        "--occurred-at",
+        "now",
     ]);
     assert_eq!(run.code, 5, "{}", run.stderr);
     // A file holding the retried event and a new one: the new one meets the check.
@@ -329,7 +331,7 @@ fn a_folder_of_one_link_out_names_the_link() {
     std::fs::write(dir.join("notes.txt"), b"not an event").unwrap();
     let out = ledger.ok(&["import", dir.to_str().unwrap()]);
     assert!(
-        out.starts_with("imported 1 events (0 already present) from 1 input"),
+        out.starts_with("imported 1 event (0 already present) from 1 input"),
         "{out}"
     );
 }
@@ -501,7 +503,8 @@ fn a_correction_diff_says_what_changed_member_by_member() {
     assert_eq!(diff["from"]["known_seq"], 70);
     let table = ledger.ok(&args);
     assert!(
-        table.contains("corrected") && table.contains("actor: marco-rubio"),
+        // People read the actor's registered name; --json above keeps the slug.
+        table.contains("corrected") && table.contains("actor: Marco Rubio"),
         "{table}"
     );
     assert!(
@@ -576,7 +579,7 @@ fn a_retracted_registration_takes_no_new_events_and_a_named_one_stays() {
     let id_of = |pred: &dyn Fn(&serde_json::Value) -> bool| id_where(&records, pred);
     // Party `us` and an actor are named by counted events: refused, naming them.
     let us = id_of(&|r| r["type"] == "party_registered" && r["party"] == "us");
-    let run = ledger.run(&["retract", &us, "--reason", "test"]);
+    let run = ledger.run(&["retract", &us, "--reason", "test", "--occurred-at", "now"]);
     refused(&run, 3, "party `us` is still named by");
     assert!(
         run.error().contains("retract those first"),
@@ -591,7 +594,14 @@ fn a_retracted_registration_takes_no_new_events_and_a_named_one_stays() {
         .unwrap()
         .to_string();
     let actor_id = id_of(&|r| r["type"] == "actor_registered" && r["actor"] == actor.as_str());
-    let run = ledger.run(&["retract", &actor_id, "--reason", "test"]);
+    let run = ledger.run(&[
+        "retract",
+        &actor_id,
+        "--reason",
+        "test",
+        "--occurred-at",
+        "now",
+    ]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(
         run.error()
@@ -603,7 +613,14 @@ fn a_retracted_registration_takes_no_new_events_and_a_named_one_stays() {
     // A party nobody names can be retracted; then it takes no new events.
     let out = ledger.register_party("fr", "France");
     let fr = appended_id(&out);
-    ledger.ok(&["retract", &fr, "--reason", "registered by mistake"]);
+    ledger.ok(&[
+        "retract",
+        &fr,
+        "--reason",
+        "registered by mistake",
+        "--occurred-at",
+        "now",
+    ]);
     let run = ledger.run(&[
         "append",
         "position_stated",
@@ -628,6 +645,8 @@ fn a_retracted_registration_takes_no_new_events_and_a_named_one_stays() {
         "A Clerk",
         "--party",
         "it",
+        "--occurred-at",
+        "now",
     ]);
     let clerk = appended_id(&out);
     let out = ledger.ok(&[
@@ -641,8 +660,24 @@ fn a_retracted_registration_takes_no_new_events_and_a_named_one_stays() {
         "2025-12-03",
     ]);
     let quote = appended_id(&out);
-    ledger.ok(&["retract", &quote, "--reason", "r", "--actor", "clerk"]);
-    ledger.ok(&["retract", &clerk, "--reason", "registered by mistake"]);
+    ledger.ok(&[
+        "retract",
+        &quote,
+        "--reason",
+        "r",
+        "--actor",
+        "clerk",
+        "--occurred-at",
+        "now",
+    ]);
+    ledger.ok(&[
+        "retract",
+        &clerk,
+        "--reason",
+        "registered by mistake",
+        "--occurred-at",
+        "now",
+    ]);
 }
 
 /// Ids made within minutes of each other share their first 8 digits (UUIDv7 is
@@ -683,7 +718,14 @@ fn short_ids_are_unique_and_any_unique_prefix_or_seq_names_an_event() {
         assert!(shown.len() >= 8);
     }
     // An ambiguous prefix names the candidates; a unique one and `seq:N` name the event.
-    let run = ledger.run(&["retract", &ids[0][..8], "--reason", "x"]);
+    let run = ledger.run(&[
+        "retract",
+        &ids[0][..8],
+        "--reason",
+        "x",
+        "--occurred-at",
+        "now",
+    ]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(
         run.error().contains("event ids:")
@@ -696,8 +738,22 @@ fn short_ids_are_unique_and_any_unique_prefix_or_seq_names_an_event() {
         .map(|n| &ids[2][..n])
         .find(|p| !ids[0].starts_with(*p) && !ids[1].starts_with(*p))
         .unwrap();
-    ledger.ok(&["retract", unique, "--reason", "registered twice"]);
-    ledger.ok(&["retract", "seq:2", "--reason", "registered twice"]);
+    ledger.ok(&[
+        "retract",
+        unique,
+        "--reason",
+        "registered twice",
+        "--occurred-at",
+        "now",
+    ]);
+    ledger.ok(&[
+        "retract",
+        "seq:2",
+        "--reason",
+        "registered twice",
+        "--occurred-at",
+        "now",
+    ]);
     let log = crate::common::json(&ledger, &["log", "--json"]);
     let targets: Vec<String> = log.as_array().unwrap()[3..]
         .iter()
@@ -714,9 +770,18 @@ fn short_ids_are_unique_and_any_unique_prefix_or_seq_names_an_event() {
         "French Republic",
         "--supersedes",
         "seq:1",
+        "--occurred-at",
+        "now",
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let run = ledger.run(&["retract", "ffff0000", "--reason", "x"]);
+    let run = ledger.run(&[
+        "retract",
+        "ffff0000",
+        "--reason",
+        "x",
+        "--occurred-at",
+        "now",
+    ]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(
         run.error()
@@ -831,7 +896,8 @@ fn meetings_and_provisions_keep_their_registrations_while_events_name_them() {
     ];
     let file = ledger.write("entities.ndjson", lines.join("\n").as_bytes());
     ledger.ok(&["import", file.to_str().unwrap()]);
-    let retract = |id: &str| ledger.run(&["retract", id, "--reason", "test"]);
+    let retract =
+        |id: &str| ledger.run(&["retract", id, "--reason", "test", "--occurred-at", "now"]);
     // x is drafted in p and in q: one draft may go, the last may not while a status names x.
     retract("0190aaaa-0000-7000-8000-000000000001").ok();
     let run = retract("0190aaaa-0000-7000-8000-000000000002");

@@ -6,7 +6,7 @@
 //! names file:line and the field where there is one, the ledger unchanged (`export`
 //! before and after), and the exact error line against its golden file
 //! `snapshots/errors/NN-kind.txt` (the temporary folder shown as `<tmp>`;
-//! `UPDATE_SNAPSHOTS=1 cargo test` rewrites them). Input that the SPEC accepts (a
+//! `UPDATE_SNAPSHOTS=1 cargo test` rewrites them). Input that docs/format.md accepts (a
 //! byte-order mark, CRLF, an empty array) is checked to succeed, and its golden
 //! holds the `imported …` line.
 //!
@@ -80,7 +80,7 @@ fn reject_in(
     message
 }
 
-/// Imports `contents` that the SPEC accepts; returns the number of new records.
+/// Imports `contents` that docs/format.md accepts; returns the number of new records.
 fn accept(kind: &str, contents: &[u8]) -> usize {
     let ledger = TestLedger::bundled();
     let before = ledger.export().lines().count();
@@ -701,7 +701,16 @@ fn reject_run(kind: &str, args: &[&str], stdin: &[u8], code: i32) -> String {
 fn append_flags_with_a_bad_slug() {
     let err = reject_run(
         "40-append-bad-slug",
-        &["append", "party_registered", "--party", "Fr", "--name", "F"],
+        &[
+            "append",
+            "party_registered",
+            "--party",
+            "Fr",
+            "--name",
+            "F",
+            "--occurred-at",
+            "now",
+        ],
         b"",
         3,
     );
@@ -715,7 +724,16 @@ fn append_flags_with_a_bad_slug() {
 fn append_flags_with_an_unknown_field() {
     let err = reject_run(
         "41-append-unknown-field",
-        &["append", "party_registered", "--party", "fr", "--nmae", "F"],
+        &[
+            "append",
+            "party_registered",
+            "--party",
+            "fr",
+            "--nmae",
+            "F",
+            "--occurred-at",
+            "now",
+        ],
         b"",
         3,
     );
@@ -765,6 +783,8 @@ fn append_with_a_stale_expected_head() {
             "F",
             "--expect-seq",
             "70",
+            "--occurred-at",
+            "now",
         ],
         b"",
         5,
@@ -1012,5 +1032,5 @@ fn importing_a_folder_follows_links_inside_it_and_names_those_out_of_it() {
     std::os::unix::fs::symlink(outside.join("c.ndjson"), dir.join("link.ndjson")).unwrap();
     // A link the user names is read: they named it.
     let out = ledger.ok(&["import", dir.join("link.ndjson").to_str().unwrap()]);
-    assert!(out.starts_with("imported 1 events"), "{out}");
+    assert!(out.starts_with("imported 1 event ("), "{out}");
 }

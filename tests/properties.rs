@@ -1,6 +1,6 @@
 //! Property tests over random ledgers, held to an independent oracle.
 //!
-//! The oracle below is written from SPEC §3 and §2 alone. It shares no code with
+//! The oracle below is written from docs/format.md §3 and §2 alone. It shares no code with
 //! `pactlog::projection`, `query`, `snapshot`, `audit` or `timeline`: it works on the
 //! test's own event structs ([`Ev`]), whose seq and record time the test assigns
 //! itself (and checks against what the ledger stored). An event counts at a cut
@@ -52,7 +52,7 @@ const STATUSES: [&str; 8] = [
     "superseded",
 ];
 const STANCES: [&str; 4] = ["supports", "opposes", "conditional", "undecided"];
-/// How many of the latest statements a state lists (SPEC leaves it to the developers).
+/// How many of the latest statements a state lists (the contract leaves it to the developers).
 const STATEMENTS_KEPT: usize = 20;
 
 fn cases(default: u32) -> u32 {
@@ -151,7 +151,7 @@ impl Ev {
         }
     }
 
-    /// What the event removes (SPEC §2: `target` of a retraction, or `supersedes`).
+    /// What the event removes (docs/format.md §2: `target` of a retraction, or `supersedes`).
     fn removes(&self) -> Option<Uuid> {
         match self.body {
             B::Retract { target } => Some(target),
@@ -316,7 +316,7 @@ fn occurred(day: u32, fine: Option<(u32, usize)>) -> (T, String) {
 }
 
 // ---------------------------------------------------------------------------------
-// The oracle: SPEC §3, written out plainly over the test's own events.
+// The oracle: docs/format.md §3, written out plainly over the test's own events.
 
 /// The record-time side of a cut: recorded at or before `at` and, for `seq:N`, no
 /// record after N (records may share a record time).
@@ -1986,7 +1986,7 @@ fn an_import_that_dies_between_chunks_leaves_nothing_after_reopening() {
 /// own history. A correction of an event about
 /// `x` is in `x`'s history; when that correction is itself superseded by an event about
 /// `y` only, the superseding event is in `y`'s history, not `x`'s, so `history x` shows
-/// the correction as `retracted: false` although it no longer counts (SPEC §5: history
+/// the correction as `retracted: false` although it no longer counts (docs/commands.md: history
 /// shows "whether it was retracted or superseded and by which event").
 #[test]
 fn a_corrected_correction_is_flagged_in_every_history_it_is_in() {

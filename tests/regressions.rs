@@ -344,13 +344,15 @@ fn expect_seq_below_at_and_above_the_head_on_every_writing_path() {
             "test",
             "--expect-seq",
             &s(n),
+            "--occurred-at",
+            "now",
         ])
     });
     // On an empty ledger the head is 0; on a missing one too, and a failure creates nothing.
     let missing = TestLedger::new();
     let file = missing.write("p.ndjson", party("p").as_bytes());
     let run = missing.fails(&["import", "--expect-seq", "1", file.to_str().unwrap()]);
-    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert_eq!(run.code, 4, "{}", run.stderr);
     assert!(!missing.db.exists(), "a failed import created the ledger");
     let e = missing.write("empty.ndjson", b"");
     missing.ok(&["import", e.to_str().unwrap()]);

@@ -405,7 +405,7 @@ fn damage_sled_reports_during_a_command_is_repaired_from_the_journal() {
     let record_30: serde_json::Value =
         serde_json::from_str(export.lines().nth(29).unwrap()).unwrap();
     let id = record_30["id"].as_str().unwrap();
-    let run = ledger.run(&["retract", id, "--reason", "test"]);
+    let run = ledger.run(&["retract", id, "--reason", "test", "--occurred-at", "now"]);
     assert_eq!(run.code, 6, "{}", run.stderr);
     assert!(
         run.error().contains("nothing was written"),

@@ -10,7 +10,7 @@ mod cli;
 // Both time axes, corrections (retraction, supersedes), diff, compare, blame.
 mod time_travel;
 
-// Property tests: the SPEC §3 counting rule against a brute-force fold over random ledgers.
+// Property tests: the docs/format.md §3 counting rule against a brute-force fold over random ledgers.
 mod properties;
 
 // Golden projections of the bundled record in `snapshots/` (UPDATE_SNAPSHOTS=1 rewrites them).
@@ -36,6 +36,12 @@ mod edges;
 
 // The analyst's workbench: timeline HTML (golden, escaping, headless Chromium), exports, list, search.
 mod workbench;
+
+// A newcomer's first hour: the README's tour, append TYPE --help, messages, man pages, links.
+mod newcomer;
+
+// What people read: names instead of slugs, TimelineJS sources and days, Markdown escaping.
+mod pages;
 
 // Regressions: one test per bug planted by hand that the suite above let through.
 mod regressions;

@@ -1,4 +1,4 @@
-//! Both time axes and corrections (SPEC §3): late reports, `--known-at`, retraction,
+//! Both time axes and corrections (docs/format.md §3): late reports, `--known-at`, retraction,
 //! `supersedes`, meeting cuts, and the audit views `diff`, `compare` and `blame`.
 
 use serde_json::{json, Value};
@@ -176,14 +176,28 @@ fn corrections_that_make_no_sense_are_refused_and_change_nothing() {
         "2025-11-24",
     ]);
     let before = ledger.export();
-    let run = ledger.fails(&["retract", &id(99), "--reason", "no such event"]);
+    let run = ledger.fails(&[
+        "retract",
+        &id(99),
+        "--reason",
+        "no such event",
+        "--occurred-at",
+        "now",
+    ]);
     assert!(
         run.error()
             .contains(&format!("field `target`: no event with id {}", id(99))),
         "{}",
         run.error()
     );
-    let run = ledger.fails(&["retract", &id(6), "--reason", "again"]);
+    let run = ledger.fails(&[
+        "retract",
+        &id(6),
+        "--reason",
+        "again",
+        "--occurred-at",
+        "now",
+    ]);
     assert!(
         run.error()
             .contains("was already retracted or superseded by"),
@@ -195,7 +209,14 @@ fn corrections_that_make_no_sense_are_refused_and_change_nothing() {
         .as_str()
         .unwrap()
         .to_string();
-    let run = ledger.fails(&["retract", &retraction, "--reason", "undo"]);
+    let run = ledger.fails(&[
+        "retract",
+        &retraction,
+        "--reason",
+        "undo",
+        "--occurred-at",
+        "now",
+    ]);
     assert!(
         run.error()
             .contains("is a retraction; a retraction cannot be retracted or superseded"),
@@ -214,11 +235,18 @@ fn corrections_that_make_no_sense_are_refused_and_change_nothing() {
         "{}",
         run.error()
     );
-    let run = ledger.fails(&["retract", "not-a-uuid", "--reason", "x"]);
+    let run = ledger.fails(&[
+        "retract",
+        "not-a-uuid",
+        "--reason",
+        "x",
+        "--occurred-at",
+        "now",
+    ]);
     assert!(run.error().contains("field `target`"), "{}", run.error());
     for run in [
-        ledger.fails(&["retract", &id(99), "--reason", "x"]),
-        ledger.fails(&["retract", &id(6), "--reason", "x"]),
+        ledger.fails(&["retract", &id(99), "--reason", "x", "--occurred-at", "now"]),
+        ledger.fails(&["retract", &id(6), "--reason", "x", "--occurred-at", "now"]),
     ] {
         assert_eq!(run.code, 3);
     }
@@ -552,7 +580,10 @@ fn a_record_number_is_a_record_time_cut() {
         .unwrap();
     assert_eq!(wrong["retracted"], false);
     let run = ledger.fails(&["state", "--known-at", "seq:500"]);
-    assert_eq!(run.error(), "`seq:500`: the ledger has records 1 to 71");
+    assert_eq!(
+        run.error(),
+        "--known-at: `seq:500`: the ledger has records 1 to 71"
+    );
     let run = ledger.fails(&["state", "--known-at", "seq:x"]);
     assert!(
         run.error().contains("`seq:` takes a record number"),

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::{CliError, Ctx};
 use crate::append::{append_all, Clock, Item, Summary};
 use crate::error::{Error, Location};
-use crate::event::TYPES;
+use crate::event::{Stance, Status, TypeSpec, COMMON_FIELDS, TYPES};
 use crate::import::parse_object;
 
 /// Append one event: `pactlog append TYPE --field value…` or `pactlog append -` (JSON on stdin).
@@ -17,7 +17,11 @@ use crate::import::parse_object;
 /// `--occurred-at` sets `occurred_at`). List fields (`parties`, `authors`,
 /// `participants`, `provisions`) take comma-separated slugs or repeated flags.
 /// `--source-outlet`, `--source-url` and `--source-published-at` set `source`.
-/// Without `--occurred-at` the event is dated now. Nothing is prompted for.
+/// `--occurred-at` is required: a day (`2025-11-23`), an RFC 3339 instant with an
+/// offset, or `now`. Nothing is prompted for.
+///
+/// `pactlog append TYPE --help` lists that type's fields, which are required, the
+/// values they take, and an example.
 ///
 /// Types and their fields (`?` = optional); every type also takes `occurred_at`,
 /// `id`, `source`, `actor`, `attribution` and `supersedes`:
@@ -40,15 +44,19 @@ use crate::import::parse_object;
 ///   pactlog append status_changed --provision nato-membership --status contested \
 ///       --occurred-at 2025-11-23 --source-outlet Reuters --note "Counter-proposal tabled"
 #[derive(clap::Args, Debug)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, disable_help_flag = true)]
 pub struct Args {
     /// The event type, or `-` to read one JSON event from stdin
-    #[arg(value_name = "TYPE")]
-    pub event_type: String,
+    #[arg(value_name = "TYPE", required_unless_present = "help")]
+    pub event_type: Option<String>,
 
     /// Fail unless the ledger head is at this seq (optimistic concurrency)
     #[arg(long, value_name = "N")]
     pub expect_seq: Option<u64>,
+
+    /// Print help (with TYPE: that type's fields, allowed values and an example)
+    #[arg(short, long)]
+    pub help: bool,
 
     /// The event's fields: `--field value` pairs
     #[arg(
@@ -62,8 +70,20 @@ pub struct Args {
 const LIST_FIELDS: &[&str] = &["parties", "authors", "participants", "provisions"];
 
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
+    let wants_help = args.help || args.fields.iter().any(|f| f == "--help" || f == "-h");
+    let event_type = match args.event_type.as_deref() {
+        Some(t) if !wants_help => t,
+        Some(t) if t != "-" => return Ok(write!(out, "{}", type_help(t)?)?),
+        _ => {
+            let mut command = super::command();
+            let append = command
+                .find_subcommand_mut("append")
+                .expect("append is a command");
+            return Ok(write!(out, "{}", append.render_long_help())?);
+        }
+    };
     let mut expect_seq = args.expect_seq;
-    let (object, at) = if args.event_type == "-" {
+    let (object, at) = if event_type == "-" {
         if !args.fields.is_empty() {
             return Err(CliError::usage(
                 "`append -` reads the whole event from stdin and takes no field flags",
@@ -83,10 +103,11 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         (parse_object(&text, &at)?, at)
     } else {
         (
-            object_from_flags(ctx, &args.event_type, &args.fields, &mut expect_seq)?,
+            object_from_flags(ctx, event_type, &args.fields, &mut expect_seq)?,
             Location(String::new()),
         )
     };
+    ctx.expect_ledger(expect_seq)?;
     let summary = append_one(ctx, object, at, expect_seq)?;
     report(ctx, out, &summary)
 }
@@ -154,15 +175,7 @@ fn object_from_flags(
     fields: &[String],
     expect_seq: &mut Option<u64>,
 ) -> Result<Map<String, Value>, CliError> {
-    if !TYPES.iter().any(|t| t.name == event_type) {
-        return Err(CliError::from(Error::invalid(
-            &Location("TYPE".into()),
-            format!(
-                "unknown event type `{event_type}`{}",
-                crate::error::suggest(event_type, TYPES.iter().map(|t| t.name))
-            ),
-        )));
-    }
+    type_spec(event_type)?;
     let mut object = Map::new();
     object.insert("type".into(), Value::String(event_type.into()));
     let mut source = Map::new();
@@ -184,6 +197,11 @@ fn object_from_flags(
             }
         };
         let field = name.replace('-', "_");
+        let value = if field == "occurred_at" {
+            occurred_at(ctx, &value)
+        } else {
+            value
+        };
         if field == "db" || field == "lock_timeout" {
             return Err(CliError::usage(format!(
                 "`--{name}` is a global option: put it before the command, as in `pactlog --{name} … append {event_type} …`"
@@ -212,8 +230,254 @@ fn object_from_flags(
     if !source.is_empty() {
         object.insert("source".into(), Value::Object(source));
     }
-    object
-        .entry("occurred_at")
-        .or_insert_with(|| Value::String(crate::time::format(&ctx.env.now)));
+    if !object.contains_key("occurred_at") {
+        return Err(CliError::from(Error::invalid(
+            &Location("--occurred-at".into()),
+            format!(
+                "{event_type} needs field `occurred_at`, when it happened: a day (2025-11-23), an RFC 3339 instant with an offset (2025-11-23T14:00:00Z), or `now`"
+            ),
+        )));
+    }
     Ok(object)
+}
+
+/// The value of `--occurred-at`: `now` is this run's clock to the second, anything
+/// else is the event's own text (checked by the event model).
+pub fn occurred_at(ctx: &Ctx, text: &str) -> String {
+    if text == "now" {
+        let now = ctx.env.now;
+        let second = now - chrono::TimeDelta::nanoseconds(now.timestamp_subsec_nanos().into());
+        crate::time::format(&second)
+    } else {
+        text.to_string()
+    }
+}
+
+/// The declaration of an event type, or an error that names the nearest type.
+fn type_spec(event_type: &str) -> Result<&'static TypeSpec, CliError> {
+    TYPES.iter().find(|t| t.name == event_type).ok_or_else(|| {
+        CliError::from(Error::invalid(
+            &Location("TYPE".into()),
+            format!(
+                "unknown event type `{event_type}`{}; one of: {}",
+                crate::error::suggest(event_type, TYPES.iter().map(|t| t.name)),
+                TYPES.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+            ),
+        ))
+    })
+}
+
+/// `pactlog append TYPE --help`: the type's own fields (from the event model's
+/// declaration, [`TYPES`]), whether each is required, what it takes, the fields every
+/// event takes, and an example that appends to the bundled record.
+pub fn type_help(event_type: &str) -> Result<String, CliError> {
+    let spec = type_spec(event_type)?;
+    let own = |name: &str| spec.fields.iter().any(|(f, _)| *f == name);
+    let statement = spec.name == "statement_made";
+    let mut rows: Vec<(String, &str, String)> = spec
+        .fields
+        .iter()
+        .map(|(field, required)| {
+            let (value, what) = field_help(spec.name, field);
+            let need = if *required { "required" } else { "optional" };
+            (flag(field, value), need, what)
+        })
+        .collect();
+    let mut common: Vec<(String, &str, String)> = vec![(
+        flag("occurred_at", "TIME"),
+        "required",
+        "when it happened (valid time): a day (2025-11-23, a UTC day), an RFC 3339 instant with an offset (2025-11-23T14:00:00+01:00), or `now`".into(),
+    )];
+    for field in COMMON_FIELDS.iter().filter(|f| !own(f)) {
+        let (value, what) = match *field {
+            "actor" => ("ACTOR", "the registered actor (a person: `pactlog list actors`) who did or said it; a party is not an actor".into()),
+            "attribution" => ("TEXT", "who did or said it, in words, when no registered actor can be named (\"unnamed US official\"); use `--actor` when one can".into()),
+            "source" => ("OUTLET", "where it was reported; with `--source-url URL` and `--source-published-at DAY`".into()),
+            "supersedes" => ("ID", "an earlier event of the same kind that this one corrects: a whole id, a unique prefix (as tables show) or seq:N".into()),
+            "id" => ("UUID", "the event's id (lowercase, hyphenated); the ledger assigns a UUIDv7 when absent".into()),
+            _ => continue,
+        };
+        let name = if *field == "source" {
+            "source_outlet"
+        } else {
+            field
+        };
+        let need = if statement && matches!(*field, "actor" | "attribution") {
+            "one of"
+        } else {
+            "optional"
+        };
+        let row = (flag(name, value), need, what);
+        if need == "one of" {
+            rows.push(row);
+        } else {
+            common.push(row);
+        }
+    }
+    common.push((
+        "--expect-seq N".into(),
+        "optional",
+        "fail unless the ledger head is at seq N".into(),
+    ));
+    let width = rows
+        .iter()
+        .chain(&common)
+        .map(|(f, _, _)| f.len())
+        .max()
+        .unwrap_or(0);
+    let mut text = format!(
+        "pactlog append {}: {}\n\n",
+        spec.name,
+        type_summary(spec.name)
+    );
+    let mut section = |title: &str, rows: &[(String, &str, String)]| {
+        text.push_str(title);
+        for (flag, need, what) in rows {
+            text.push_str(&format!("  {flag:width$}  {need:8}  {what}\n"));
+        }
+        text.push('\n');
+    };
+    section("Its fields (`-` in a flag stands for `_`):\n", &rows);
+    section("Every event also takes:\n", &common);
+    if statement {
+        text.push_str("A statement needs `--actor` or `--attribution` (or both).\n");
+    }
+    text.push_str("List fields take comma-separated slugs or the flag repeated. Slugs are lowercase\nletters, digits and `-`; `pactlog list KIND` shows those a ledger has.\n\n");
+    text.push_str(&format!(
+        "Example (on the bundled record: `pactlog demo --db talks.db`):\n  {}\n",
+        example(spec)
+    ));
+    Ok(text)
+}
+
+/// `--field VALUE` as the command line takes it.
+fn flag(field: &str, value: &str) -> String {
+    format!("--{} {value}", field.replace('_', "-"))
+}
+
+/// What an event of this type records.
+fn type_summary(event_type: &str) -> &'static str {
+    match event_type {
+        "party_registered" => "registers a party (a side of the negotiation: a state, a bloc)",
+        "actor_registered" => "registers an actor (a person who acts for a party)",
+        "proposal_tabled" => "a proposal (a draft agreement) is put on the table",
+        "provision_drafted" => "a provision (a clause) gets a text in a proposal",
+        "provision_amended" => "a provision's text in a proposal changes",
+        "provision_dropped" => "a provision is dropped from a proposal",
+        "status_changed" => "a provision's status changes",
+        "position_stated" => "a party states its stance on a provision",
+        "meeting_scheduled" => "a meeting is planned (scheduling it again moves it)",
+        "meeting_held" => "a meeting took place (once per meeting)",
+        "statement_made" => "someone said something, quoted with its source",
+        "event_retracted" => {
+            "an earlier event is withdrawn: from its record time on it no longer counts"
+        }
+        _ => "an event",
+    }
+}
+
+/// The value name and meaning of a type's own field.
+fn field_help(event_type: &str, field: &str) -> (&'static str, String) {
+    let new_slug = |what: &str| ("SLUG", format!("the new {what}'s slug"));
+    let statuses = || {
+        Status::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let stances = || {
+        Stance::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (event_type, field) {
+        ("party_registered", "party") => new_slug("party"),
+        ("actor_registered", "actor") => new_slug("actor"),
+        ("proposal_tabled", "proposal") => new_slug("proposal"),
+        ("provision_drafted", "provision") => ("SLUG", "the provision's slug: a new one, or a drafted one to give it a text in another proposal".into()),
+        ("meeting_scheduled", "meeting") => ("SLUG", "the meeting's slug: a new one, or a scheduled one to move it (not shaped like a date)".into()),
+        ("meeting_held", "meeting") => ("SLUG", "the meeting's slug, scheduled before or not (not shaped like a date)".into()),
+        ("actor_registered", "party") => ("PARTY", "the registered party the actor acts for".into()),
+        (_, "party") => ("PARTY", "a registered party".into()),
+        (_, "proposal") => ("PROPOSAL", "a tabled proposal".into()),
+        (_, "provision") => ("PROVISION", "a drafted provision".into()),
+        (_, "meeting") => ("MEETING", "a scheduled or held meeting".into()),
+        (_, "responds_to") => ("PROPOSAL", "the tabled proposal this one answers".into()),
+        (_, "parties") => ("PARTY,…", "the registered parties behind it (at least one)".into()),
+        (_, "authors") => ("ACTOR,…", "registered actors who wrote it (actors are people, not parties)".into()),
+        (_, "participants") => ("ACTOR,…", "registered actors who take part (actors are people, not parties: `pactlog list actors`)".into()),
+        (_, "provisions") => ("PROVISION,…", "drafted provisions it is about".into()),
+        (_, "status") => ("STATUS", format!("one of: {}", statuses())),
+        (_, "stance") => ("STANCE", format!("one of: {}", stances())),
+        (_, "planned_for") => ("TIME", "when it is planned: a day (2025-12-14) or an RFC 3339 instant with an offset (2025-12-14T10:00:00+01:00)".into()),
+        (_, "target") => ("ID", "the event to retract: a whole id, a unique prefix (as tables show) or seq:N".into()),
+        (_, "quote") => ("TEXT", "the words as reported".into()),
+        (_, "text") => ("TEXT", "the provision's wording in this proposal".into()),
+        (_, "name") => ("TEXT", "the name people read".into()),
+        (_, "role") => ("TEXT", "the actor's role (\"Secretary of State\")".into()),
+        (_, "place") => ("TEXT", "where, in words".into()),
+        (_, "note" | "summary" | "reason" | "outcome" | "topic" | "title") => ("TEXT", format!("the {field}, in words")),
+        _ => ("TEXT", "text".into()),
+    }
+}
+
+/// A value for a field in the example, one that the bundled record takes.
+fn sample(event_type: &str, field: &str) -> &'static str {
+    match (event_type, field) {
+        ("party_registered", "party") => "turkey",
+        ("party_registered", "name") => "Türkiye",
+        ("actor_registered", "actor") => "andrii-sybiha",
+        ("actor_registered", "name") => "Andrii Sybiha",
+        ("proposal_tabled", "proposal") => "ukraine-20-point-plan",
+        ("proposal_tabled", "title") => "Ukraine's 20-point plan",
+        ("provision_drafted", "provision") => "security-guarantees",
+        ("provision_drafted", "title") => "Security guarantees",
+        ("provision_dropped", "provision") => "g8-readmission",
+        ("meeting_scheduled", "meeting") => "berlin-2025-12-14",
+        ("meeting_scheduled", "title") => "Talks in Berlin",
+        ("meeting_held", "meeting") => "miami-2025-12-20",
+        ("meeting_held", "place") => "Miami",
+        (_, "party" | "parties") => "ukraine",
+        (_, "proposal") => "us-28-point-plan",
+        (_, "provision" | "provisions") => "nato-membership",
+        (_, "status") => Status::AgreedInPrinciple.as_str(),
+        (_, "stance") => Stance::Conditional.as_str(),
+        (_, "place") => "Berlin",
+        (_, "planned_for") => "2025-12-14",
+        (_, "target") => "seq:70",
+        (_, "quote") => "We are closer than ever",
+        (_, "text") => "Ukraine joins no military alliance without the consent of all parties.",
+        (_, "reason") => "The report was denied",
+        _ => "Example",
+    }
+}
+
+/// One command that appends an event of this type: its required fields (and, for a
+/// statement, an actor) with values the bundled record takes.
+fn example(spec: &TypeSpec) -> String {
+    let mut words = vec![format!("pactlog --db talks.db append {}", spec.name)];
+    let quote = |value: &str| {
+        if value.contains([' ', '\'']) {
+            format!("\"{value}\"")
+        } else {
+            value.to_string()
+        }
+    };
+    for (field, required) in spec.fields {
+        if *required {
+            words.push(format!(
+                "{} {}",
+                flag(field, "").trim_end(),
+                quote(sample(spec.name, field))
+            ));
+        }
+    }
+    if spec.name == "statement_made" {
+        words.push("--actor marco-rubio".into());
+    }
+    words.push("--occurred-at 2025-12-02 --source-outlet Reuters".into());
+    words.join(" ")
 }

@@ -37,12 +37,18 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         render::cut(&blame.at),
         render::known(&cut)
     )?;
+    let names = render::audit_names(
+        &ledger,
+        &cut,
+        blame.fields.iter().map(|line| &line.event),
+        blame.fields.iter().map(|line| &line.value),
+    )?;
     let mut t = render::table(&["field", "value", "set by"]);
     for line in &blame.fields {
         t.add_row(vec![
             line.field.clone(),
-            render::value(&line.value),
-            render::cited(&ledger, &line.event),
+            render::value(&line.value, &names),
+            render::cited(&ledger, &line.event, &names),
         ]);
     }
     writeln!(out, "{t}")?;

@@ -46,6 +46,12 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         right.as_str(),
         "status / stances",
     ]);
+    let parties = comparison
+        .provisions
+        .iter()
+        .flat_map(|p| p.positions.iter())
+        .map(|s| (crate::event::Kind::Party, s.party.clone()));
+    let names = crate::names::Names::of_slugs(&ledger, parties.collect::<Vec<_>>(), &cut)?;
     for p in &comparison.provisions {
         let text = |t: &Option<crate::projection::Text>| match t {
             Some(t) if t.dropped => format!("{} (dropped)", t.text),
@@ -56,7 +62,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         stances.extend(
             p.positions
                 .iter()
-                .map(|s| format!("{}: {}", s.party, s.stance)),
+                .map(|s| format!("{}: {}", names.party(&s.party), s.stance)),
         );
         t.add_row(vec![
             format!("{}\n{}", p.provision, p.title),

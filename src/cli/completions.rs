@@ -3,31 +3,91 @@
 
 use std::io::Write;
 
-use clap::CommandFactory;
+use std::path::{Path, PathBuf};
 
-use super::{Cli, CliError};
+use super::{CliError, Ctx};
+use crate::error::Error;
 
 /// Print a shell completion script.
 ///
-/// Example: pactlog completions bash > /etc/bash_completion.d/pactlog
+/// Example: pactlog completions bash > ~/.local/share/bash-completion/completions/pactlog
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// bash, elvish, fish, powershell or zsh
     pub shell: clap_complete::Shell,
 }
 
-/// Print the man page (roff) to stdout.
+/// Print the man page of pactlog (roff) to stdout, or with `--out DIR` write one page
+/// per command into DIR: pactlog.1, pactlog-state.1, pactlog-append.1, and so on.
 ///
-/// Example: pactlog man > pactlog.1 && man ./pactlog.1
+/// Example: pactlog man --out man/man1 && MANPATH=$PWD/man man pactlog-state
 #[derive(clap::Args, Debug)]
-pub struct ManArgs {}
+pub struct ManArgs {
+    /// Write pactlog.1 and a page per command into this folder (created if missing)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
 
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
-    clap_complete::generate(args.shell, &mut Cli::command(), "pactlog", out);
+    // clap_complete panics when a write fails: write into memory, then out (a reader
+    // that stops early, `| head`, is no error).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut super::command(), "pactlog", &mut script);
+    out.write_all(&script)?;
     Ok(())
 }
 
-pub fn man(_: &ManArgs, out: &mut dyn Write) -> Result<(), CliError> {
-    clap_mangen::Man::new(Cli::command()).render(out)?;
-    Ok(())
+/// The command line for man pages: no `help` command (it has no page; `--help` is on
+/// every page), so the main page lists only pages `--out` writes.
+fn man_command() -> clap::Command {
+    super::command().disable_help_subcommand(true)
+}
+
+pub fn man(ctx: &Ctx, args: &ManArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let Some(dir) = &args.out else {
+        out.write_all(&page(man_command())?)?;
+        return Ok(());
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+    let mut command = man_command();
+    command.build();
+    let n = write_pages(command, dir)?;
+    ctx.say(
+        out,
+        format_args!(
+            "wrote {} into {} (read one with: man {}/pactlog.1)",
+            super::count(n, "man page", "man pages"),
+            dir.display(),
+            dir.display()
+        ),
+    )
+}
+
+/// Writes the page of `command` and of each of its subcommands into `dir`; returns
+/// how many pages it wrote.
+fn write_pages(command: clap::Command, dir: &Path) -> Result<u64, CliError> {
+    let mut n = 0;
+    for sub in command.get_subcommands().filter(|c| !c.is_hide_set()) {
+        n += write_pages(sub.clone(), dir)?;
+    }
+    let path = dir.join(clap_mangen::Man::new(command.clone()).get_filename());
+    std::fs::write(&path, page(command)?).map_err(|e| Error::io(path.display(), e))?;
+    Ok(n + 1)
+}
+
+/// One man page in roff, ASCII only: any other character of the help text is written
+/// as groff's `\[uXXXX]` escape, so `groff -ww -man` reads every page without a warning.
+fn page(command: clap::Command) -> Result<Vec<u8>, CliError> {
+    let mut roff = Vec::new();
+    clap_mangen::Man::new(command).render(&mut roff)?;
+    let text = String::from_utf8_lossy(&roff);
+    let mut ascii = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            ascii.push(c);
+        } else {
+            ascii.push_str(&format!("\\[u{:04X}]", c as u32));
+        }
+    }
+    Ok(ascii.into_bytes())
 }

@@ -31,15 +31,29 @@ const MEETING_WORDS: &[&str] = &["geneva", "florida"];
 /// clause after the Geneva and after the Florida meeting.
 ///
 /// The ledger is a temporary one, or `--db`/`PACTLOG_DB` if that names a missing or
-/// empty ledger; an existing ledger with events is never altered.
+/// empty ledger; an existing ledger with events is never altered. The record is
+/// compiled into the binary, so the demo runs from any folder:
+///
+///   pactlog demo --db talks.db            keep a ledger to explore
+///   pactlog --db talks.db history nato-membership
+///   pactlog demo --write-events record    the record as NDJSON files, to read or import
 #[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// Print the two states as JSON
     #[arg(long)]
     pub json: bool,
+
+    /// Write the bundled record's NDJSON files into this folder (created if missing; no
+    /// file is overwritten) instead of loading them
+    #[arg(long, value_name = "DIR")]
+    pub write_events: Option<PathBuf>,
 }
 
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
+    if let Some(dir) = &args.write_events {
+        return write_events(ctx, dir, out);
+    }
     // --db/PACTLOG_DB is used only when it names a missing or empty ledger; a ledger
     // holding events is never altered, and the demo runs in a temporary one instead.
     let mut note = None;
@@ -48,9 +62,9 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         let ledger = ctx.open(Access::Existing)?;
         if ledger.head().seq > 0 {
             note = Some(format!(
-                "{} holds {} events and is left as it is; the demo uses a temporary ledger",
+                "{} holds {} and is left as it is; the demo uses a temporary ledger",
                 ctx.db_path().display(),
-                ledger.head().seq
+                super::count(ledger.head().seq, "event", "events")
             ));
             explicit = false;
         }
@@ -109,16 +123,19 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         return super::write_json(out, &states);
     }
     if let Some(note) = &note {
-        writeln!(out, "Note: {note}.")?;
+        ctx.say(out, format_args!("Note: {note}."))?;
     }
-    writeln!(
+    ctx.say(
         out,
-        "Loaded the bundled record of the 2025 Russia–Ukraine talks: {loaded} events into {}\n",
-        if explicit {
-            path.display().to_string()
-        } else {
-            "a temporary ledger".into()
-        }
+        format_args!(
+            "Loaded the bundled record of the 2025 Russia–Ukraine talks: {} into {}\n",
+            super::count(loaded, "event", "events"),
+            if explicit {
+                path.display().to_string()
+            } else {
+                "a temporary ledger".into()
+            }
+        ),
     )?;
     let sources = render::Sources { ledger: &ledger };
     for ((_, meeting), state) in meetings.iter().zip(&states) {
@@ -126,9 +143,64 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         render::provision(out, state, &sources)?;
         writeln!(out)?;
     }
-    writeln!(
+    // Hints that work in the folder the demo was run from.
+    if explicit {
+        let db = shell_word(&path.display().to_string());
+        ctx.say(
+            out,
+            format_args!(
+                "Explore it: pactlog --db {db} history nato-membership\n            pactlog --db {db} history nato-membership --known-at seq:70   (before the correction)\n            pactlog --db {db} list meetings"
+            ),
+        )
+    } else {
+        ctx.say(
+            out,
+            format_args!(
+                "Keep a ledger to explore: pactlog demo --db talks.db\nThe record as NDJSON files: pactlog demo --write-events record"
+            ),
+        )
+    }
+}
+
+/// A path as one shell word: quoted when it holds anything but plain characters.
+fn shell_word(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:@".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+/// `demo --write-events DIR`: the bundled files, as they are compiled in, under `DIR`
+/// (`DIR/russia-ukraine-2025/01-talks.ndjson`…). An existing file is never replaced:
+/// the command fails before writing anything.
+fn write_events(ctx: &Ctx, dir: &std::path::Path, out: &mut dyn Write) -> Result<(), CliError> {
+    let files: Vec<(PathBuf, &str)> = BUNDLED
+        .iter()
+        .map(|(name, text)| {
+            let relative = name.strip_prefix("events/").unwrap_or(name);
+            (dir.join(relative), *text)
+        })
+        .collect();
+    if let Some((path, _)) = files.iter().find(|(path, _)| path.exists()) {
+        return Err(CliError::from(Error::Io {
+            path: path.display().to_string(),
+            message: "already exists; nothing was written (choose another folder)".into(),
+        }));
+    }
+    for (path, text) in &files {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
+        }
+        std::fs::write(path, text).map_err(|e| Error::io(path.display(), e))?;
+        ctx.say(out, format_args!("wrote {}", path.display()))?;
+    }
+    ctx.say(
         out,
-        "Try: pactlog --db demo.db import events/ && pactlog --db demo.db history nato-membership"
-    )?;
-    Ok(())
+        format_args!(
+            "Import them into a ledger of your own: pactlog --db talks.db import {}",
+            shell_word(&dir.display().to_string())
+        ),
+    )
 }

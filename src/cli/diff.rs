@@ -12,8 +12,8 @@ use crate::store::Access;
 /// that made it.
 ///
 /// The cuts may differ on either axis: `--from 2025-11-23 --to 2025-11-30` moves valid
-/// time; `--from 2025-11-23 --to 2025-11-23 --from-known-at 2025-12-01` shows what
-/// the ledger learned since 1 December about 23 November.
+/// time; `--from 2025-12-01 --to 2025-12-01 --from-known-at seq:70` shows what the
+/// ledger learned after record 70 about 1 December.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The provision's slug
@@ -70,15 +70,23 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         writeln!(out, "no change")?;
         return Ok(());
     }
+    let names = render::audit_names(
+        &ledger,
+        &to,
+        diff.changes.iter().filter_map(|c| c.event.as_ref()),
+        diff.changes.iter().flat_map(|c| c.from.iter().chain(&c.to)),
+    )?;
     let mut t = render::table(&["field", "change", "from", "to", "made by"]);
     for c in &diff.changes {
         let show = |v: &Option<serde_json::Value>| {
-            v.as_ref().map(render::value).unwrap_or_else(|| "—".into())
+            v.as_ref()
+                .map(|v| render::value(v, &names))
+                .unwrap_or_else(|| "—".into())
         };
         let by = c
             .event
             .as_ref()
-            .map(|c| render::cited(&ledger, c))
+            .map(|c| render::cited(&ledger, c, &names))
             .unwrap_or_else(|| "(before the cut)".into());
         // A correction shows what it changed, member by member.
         let (from, to) = if c.fields.is_empty() {
@@ -90,7 +98,13 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
                     .map(|m| {
                         let value = match pick(m) {
                             serde_json::Value::Null => "—".to_string(),
-                            v => render::value(v),
+                            serde_json::Value::String(actor) if m.member == "actor" => {
+                                match crate::event::Slug::parse(actor) {
+                                    Ok(slug) => names.actor(&slug).to_string(),
+                                    Err(_) => actor.clone(),
+                                }
+                            }
+                            v => render::value(v, &names),
                         };
                         if m.member.is_empty() {
                             value

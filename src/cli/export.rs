@@ -84,11 +84,23 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             super::write_json(w, &publish::timelinejs(&ledger, &provisions, &cut)?)
         }
         Format::Csv => publish::write_csv(
-            &publish::table(&ledger, provision.as_ref(), &cut, args.cut.at.is_some())?,
+            &publish::table(
+                &ledger,
+                provision.as_ref(),
+                &cut,
+                args.cut.at.is_some(),
+                args.format == Format::Markdown,
+            )?,
             w,
         ),
         _ => publish::write_markdown(
-            &publish::table(&ledger, provision.as_ref(), &cut, args.cut.at.is_some())?,
+            &publish::table(
+                &ledger,
+                provision.as_ref(),
+                &cut,
+                args.cut.at.is_some(),
+                args.format == Format::Markdown,
+            )?,
             w,
         ),
     })

@@ -4,11 +4,12 @@ use std::io::Write;
 
 use super::state::{slug_arg, CutArgs};
 use super::{render, CliError, Ctx};
+use crate::names::Names;
 use crate::query;
 use crate::store::Access;
 
 /// Every event that touched a provision, in valid-time order (ties by seq), with
-/// both times, source, actor, id, and whether it was retracted or superseded and by
+/// both times, source, who (an actor by name), id, and whether it was retracted or superseded and by
 /// which event; the retractions themselves are listed too.
 ///
 /// `--known-at` shows the history as the ledger knew it then; `--at` stops at a
@@ -37,11 +38,16 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         let values: Vec<_> = entries.iter().map(|e| e.to_json()).collect();
         return super::write_json(out, &values);
     }
+    let names = Names::of(&ledger, entries.iter().map(|e| &*e.record.event), &cut)?;
     let mut t = render::table(&["seq", "occurred", "recorded", "event", "source", "id"]);
     for entry in &entries {
         let r = &entry.record;
-        let mut event = format!("{}: {}", r.event.type_name(), render::subject(&ledger, r));
-        if let Some(who) = r.event.who() {
+        let mut event = format!(
+            "{}: {}",
+            r.event.type_name(),
+            render::subject(&ledger, r, &names)
+        );
+        if let Some(who) = names.who(&r.event) {
             event.push_str(&format!("\n— {who}"));
         }
         if let Some((by, seq)) = entry.removed_by {
@@ -65,8 +71,8 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     }
     writeln!(
         out,
-        "{provision}: {} events, as known at {}",
-        entries.len(),
+        "{provision}: {}, as known at {}",
+        super::count(entries.len() as u64, "event", "events"),
         render::known(&cut)
     )?;
     writeln!(out, "{t}")?;

@@ -33,15 +33,15 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         ));
     }
     let inputs = expand(&args.paths)?;
+    ctx.expect_ledger(args.expect_seq)?;
     let summary = ctx.write(|ledger| import_inputs(ctx, ledger, &inputs, args.expect_seq))?;
-    let files = inputs.len();
     ctx.say(
         out,
         format_args!(
-            "imported {} events ({} already present) from {files} {}; head {} {}",
-            summary.appended,
+            "imported {} ({} already present) from {}; head {} {}",
+            super::count(summary.appended, "event", "events"),
             summary.unchanged,
-            if files == 1 { "input" } else { "inputs" },
+            super::count(inputs.len() as u64, "input", "inputs"),
             summary.head.seq,
             summary.head.hash
         ),

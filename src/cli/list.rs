@@ -14,7 +14,7 @@ use crate::time::{serde_instant, Instant};
 
 /// List the entities of one kind: slug, name or title, the number of events that
 /// register, name or touch it (retracted and superseded events left out), and the
-/// valid times of the first and last of them.
+/// valid-time days (UTC) of the first and last of them (`--json`: the instants).
 ///
 /// Example: pactlog list actors
 #[derive(clap::Args, Debug)]
@@ -111,13 +111,23 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             e.slug.to_string(),
             e.name.clone(),
             e.events.to_string(),
-            render::when(&e.first),
-            render::when(&e.last),
+            day(&e.first),
+            day(&e.last),
         ]);
     }
-    writeln!(out, "{} {}", entries.len(), kind_plural(kind))?;
+    writeln!(
+        out,
+        "{}",
+        super::count(entries.len() as u64, kind.as_str(), kind_plural(kind))
+    )?;
     writeln!(out, "{t}")?;
     Ok(())
+}
+
+/// A date in the table: the UTC day, whether the event was dated by a day or an
+/// instant, so one column never mixes the two (`--json` keeps the instants).
+fn day(t: &Instant) -> String {
+    t.format("%Y-%m-%d").to_string()
 }
 
 fn kind_plural(kind: Kind) -> &'static str {

@@ -40,7 +40,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             render::when(&r.recorded_at),
             render::when(&r.event.occurred_at),
             r.event.type_name().to_string(),
-            render::subject(&ledger, &r),
+            render::subject(&ledger, &r, &crate::names::Names::none()),
             render::short(&ledger, &r.event.id),
         ]);
     }

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use uuid::Uuid;
 
 use crate::error::{Error, ErrorKind};
@@ -68,7 +68,9 @@ pub struct Cli {
     )]
     pub lock_timeout: f64,
 
-    /// Print nothing on success (errors still go to stderr); no progress bars
+    /// Print no messages on success: only the output asked for (tables, JSON, exported
+    /// data); no "appended", "imported", "wrote" or "ok" lines, no progress bars, errors
+    /// still on stderr
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
@@ -101,9 +103,44 @@ pub enum Command {
     Man(completions::ManArgs),
 }
 
+/// How a `WHEN` is written, shown after the options of every command that takes one.
+pub const WHEN_FORMS: &str = "\
+WHEN (--at, --known-at and the like) is one of:
+  2025-11-23            a day: the end of that UTC day
+  2025-11-23T14:00:00Z  an RFC 3339 instant with a UTC offset
+  florida-2025-11-30    a meeting's slug: the end of the UTC day it was held
+  seq:70                record 70: as --known-at, exactly records 1 to 70; as --at, its record time
+Without a cut: everything up to now, as the ledger knows it now.";
+
+/// The command line as clap sees it: the derived definitions, with the forms of a
+/// `WHEN` listed after the options of every command that takes one (help, man pages
+/// and completions all come from here).
+pub fn command() -> clap::Command {
+    fn takes_when(command: &clap::Command) -> bool {
+        command.get_arguments().any(|arg| {
+            arg.get_value_names()
+                .is_some_and(|names| names.iter().any(|n| n == "WHEN"))
+        })
+    }
+    fn with_forms(command: clap::Command) -> clap::Command {
+        let command = command.mut_subcommands(with_forms);
+        if takes_when(&command) {
+            command.after_help(WHEN_FORMS)
+        } else {
+            command
+        }
+    }
+    with_forms(Cli::command())
+}
+
+pub use crate::error::count;
+
 /// Runs pactlog with the process's arguments and environment.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(err) if !err.use_stderr() => {
             // --help and --version
@@ -294,7 +331,7 @@ fn run(cli: &Cli, env: &mut Env, out: &mut dyn Write) -> Result<(), CliError> {
         Command::List(args) => list::run(&ctx, args, out),
         Command::Search(args) => search::run(&ctx, args, out),
         Command::Completions(args) => completions::run(args, out),
-        Command::Man(args) => completions::man(args, out),
+        Command::Man(args) => completions::man(&ctx, args, out),
     }
 }
 
@@ -351,6 +388,20 @@ impl Ctx<'_> {
             let _ = std::fs::remove_dir_all(&path);
         }
         result
+    }
+
+    /// `--expect-seq N` with N > 0 names a head that a missing ledger cannot have: the
+    /// error says the ledger is missing (exit 4), not that another write came first.
+    pub fn expect_ledger(&self, expect_seq: Option<u64>) -> Result<(), CliError> {
+        match expect_seq {
+            Some(n) if n > 0 && !Ledger::exists(&self.db_path()) => {
+                Err(CliError::from(Error::NotFound(format!(
+                    "ledger {} does not exist, so its head cannot be at seq {n} (--expect-seq); nothing was written (check --db or PACTLOG_DB)",
+                    self.db_path().display()
+                ))))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The ledger path: `--db`, `PACTLOG_DB`, or `pactlog.db` here.
@@ -424,28 +475,59 @@ impl Ctx<'_> {
         let latest = self.latest(ledger);
         let (known_at, known_seq) = match known_at {
             None => (latest, None),
-            Some(_) => match self.when(known_at, "--known-at")? {
-                When::Instant(t) => (t, None),
-                // `seq:N`: exactly records 1..N, whatever record time they share.
-                When::Record(seq) => (
-                    crate::query::resolve(ledger, &When::Record(seq), Known::at(latest))?,
-                    Some(seq),
-                ),
-                other => (
-                    crate::query::resolve(ledger, &other, Known::at(latest))?,
-                    None,
-                ),
-            },
+            Some(_) => {
+                let when = self.when(known_at, "--known-at")?;
+                let seq = match when {
+                    // `seq:N`: exactly records 1..N, whatever record time they share.
+                    When::Record(seq) => Some(seq),
+                    _ => None,
+                };
+                (
+                    self.resolve(ledger, &when, Known::at(latest), "--known-at")?,
+                    seq,
+                )
+            }
         };
         let known = Known {
             at: known_at,
             seq: known_seq,
         };
-        let at = crate::query::resolve(ledger, &self.when(at, "--at")?, known)?;
+        let at = self.resolve(ledger, &self.when(at, "--at")?, known, "--at")?;
         Ok(crate::query::Cut {
             at,
             known_at,
             known_seq,
+        })
+    }
+}
+
+impl Ctx<'_> {
+    /// Resolves a `WHEN` against the ledger; an error names the flag, and a meeting
+    /// that does not exist but looks like a day says how a day is written.
+    pub fn resolve(
+        &self,
+        ledger: &Ledger,
+        when: &When,
+        known: Known,
+        flag: &str,
+    ) -> Result<crate::time::Instant, CliError> {
+        crate::query::resolve(ledger, when, known).map_err(|err| match (err, when) {
+            (Error::NotFound(message), When::Meeting(slug)) => {
+                let day_like = slug
+                    .as_str()
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '-');
+                let hint = if day_like {
+                    "; a day is written YYYY-MM-DD (such as 2025-11-03)"
+                } else {
+                    ""
+                };
+                CliError::from(Error::NotFound(format!("{flag}: {message}{hint}")))
+            }
+            (Error::NotFound(message), _) => {
+                CliError::from(Error::NotFound(format!("{flag}: {message}")))
+            }
+            (other, _) => CliError::from(other),
         })
     }
 }

@@ -1,15 +1,21 @@
 //! The publishing formats of `pactlog export`: TimelineJS JSON, and CSV and Markdown
 //! tables (every provision at a cut, or one provision's history), each stamped with
 //! the cut it was taken at.
+//!
+//! What people read (TimelineJS slides, Markdown) names parties and actors by their
+//! registered names ([`Names`]); CSV, which programs and spreadsheets read, keeps the
+//! slugs. TimelineJS shows its texts as HTML: they are made by maud, which escapes
+//! every text; Markdown cells are escaped for Markdown ([`markdown_cell`]).
 
 use std::collections::BTreeSet;
 use std::io::Write;
 
+use maud::html;
 use serde_json::{json, Value};
 
-use super::timeline::escape;
 use super::{render, CliError};
 use crate::event::Slug;
+use crate::names::Names;
 use crate::query::{self, Cut, HistoryEntry, StateAt};
 use crate::store::Ledger;
 use crate::time::{self, Instant};
@@ -25,8 +31,9 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
 }
 
-/// Every provision drafted at the cut: status, its text in each proposal, each party's stance.
-pub fn provisions_table(states: &[StateAt], cut: &Cut) -> Table {
+/// Every provision drafted at the cut: status, its text in each proposal, each
+/// party's stance (the column named by the party's name from `names`).
+pub fn provisions_table(states: &[StateAt], cut: &Cut, names: &Names) -> Table {
     let proposals: BTreeSet<&Slug> = states
         .iter()
         .flat_map(|s| s.state.texts.iter().map(|t| &t.proposal))
@@ -39,7 +46,11 @@ pub fn provisions_table(states: &[StateAt], cut: &Cut) -> Table {
         .map(String::from)
         .to_vec();
     header.extend(proposals.iter().map(|p| format!("text: {p}")));
-    header.extend(parties.iter().map(|p| format!("stance: {p}")));
+    header.extend(
+        parties
+            .iter()
+            .map(|p| format!("stance: {}", names.party(p))),
+    );
     let rows = states
         .iter()
         .map(|s| {
@@ -79,12 +90,14 @@ pub fn provisions_table(states: &[StateAt], cut: &Cut) -> Table {
     }
 }
 
-/// One provision's history: every event that touched it, with both times and removals.
+/// One provision's history: every event that touched it, with both times and
+/// removals; `who` and `what` name actors and parties by `names`.
 pub fn history_table(
     provision: &Slug,
     entries: &[HistoryEntry],
     at: Option<Instant>,
     cut: &Cut,
+    names: &Names,
 ) -> Table {
     let header = [
         "seq",
@@ -105,13 +118,13 @@ pub fn history_table(
         .iter()
         .map(|entry| {
             let r = &entry.record;
-            let (headline, detail) = tl::describe(&r.event);
+            let (headline, detail) = tl::describe(&r.event, names);
             vec![
                 r.seq.to_string(),
                 time::format(&r.event.occurred_at),
                 time::format(&r.recorded_at),
                 r.event.type_name().to_string(),
-                r.event.who().unwrap_or_default().to_string(),
+                names.who(&r.event).unwrap_or_default().to_string(),
                 headline,
                 detail.unwrap_or_default(),
                 r.event
@@ -197,18 +210,23 @@ fn csv_cell(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// A Markdown table cell: HTML-escaped, Markdown punctuation and pipes backslashed,
-/// line breaks as `<br>`.
+/// A Markdown table cell that reads as the text it holds: every character Markdown
+/// (GitHub's, CommonMark's) gives a meaning inline is backslash-escaped (emphasis
+/// `*` `_` `~`, code `` ` ``, links and images `[` `]` `!`, raw HTML and autolinks
+/// `<` `>`, entities `&`, the cell separator `|`, the backslash itself), and a line
+/// break, which would end the table row, is written `<br>`, the one tag GitHub
+/// renders in a cell.
 fn markdown_cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in escape(text).chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
-            '\\' | '*' | '_' | '`' | '[' | ']' | '|' => {
+            '\\' | '`' | '*' | '_' | '~' | '[' | ']' | '!' | '<' | '>' | '&' | '|' | '#' => {
                 out.push('\\');
                 out.push(c);
             }
-            '\n' => out.push_str("<br>"),
-            '\r' => {}
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' | '\r' => out.push_str("<br>"),
             c => out.push(c),
         }
     }
@@ -231,26 +249,29 @@ pub fn write_markdown(table: &Table, out: &mut dyn Write) -> Result<(), CliError
     Ok(())
 }
 
-fn date(t: &Instant) -> Value {
+/// A TimelineJS date: the calendar day (TimelineJS reads no offset).
+fn date(day: chrono::NaiveDate) -> Value {
     use chrono::Datelike;
-    json!({ "year": t.year(), "month": t.month(), "day": t.day() })
+    json!({ "year": day.year(), "month": day.month(), "day": day.day() })
 }
 
-/// TimelineJS JSON: one slide per counted event per provision (grouped by provision),
-/// an era per negotiation round (up to and including each held meeting's day).
-/// TimelineJS shows headlines and texts as HTML, so every text is escaped.
+/// TimelineJS JSON: one slide per counted event per provision (grouped by provision,
+/// on the event's own calendar day, see [`tl::written_day`]), each crediting and
+/// linking its source; an era per negotiation round (up to and including each held
+/// meeting's day). TimelineJS shows headlines and texts as HTML, so every text goes
+/// through maud's escaping.
 pub fn timelinejs(ledger: &Ledger, provisions: &[Slug], cut: &Cut) -> Result<Value, CliError> {
     let timeline = tl::timeline(ledger, provisions, cut)?;
     let mut events = Vec::new();
     for line in &timeline.provisions {
         for marker in line.markers.iter().filter(|m| m.removed_by.is_none()) {
             events.push(json!({
-                "start_date": date(&marker.occurred_at),
+                "start_date": date(marker.day),
                 "text": {
-                    "headline": escape(&marker.headline),
+                    "headline": html! { (marker.headline) }.into_string(),
                     "text": slide_text(marker),
                 },
-                "group": escape(&line.title),
+                "group": html! { (line.title) }.into_string(),
                 "unique_id": format!("{}-{}", line.provision, marker.seq),
             }));
         }
@@ -260,11 +281,11 @@ pub fn timelinejs(ledger: &Ledger, provisions: &[Slug], cut: &Cut) -> Result<Val
             .into_iter()
             .map(|(from, to, meeting)| {
                 json!({
-                    "start_date": date(&from),
-                    "end_date": date(&to),
+                    "start_date": date(from.date_naive()),
+                    "end_date": date(to.date_naive()),
                     "text": {
-                        "headline": escape(&meeting.title),
-                        "text": format!("<p>{}, {}</p>", escape(&meeting.place), render::when(&meeting.day)),
+                        "headline": html! { (meeting.title) }.into_string(),
+                        "text": html! { p { (meeting.place) ", " (render::when(&meeting.day)) } }.into_string(),
                     },
                 })
             })
@@ -275,11 +296,9 @@ pub fn timelinejs(ledger: &Ledger, provisions: &[Slug], cut: &Cut) -> Result<Val
         "title": {
             "text": {
                 "headline": "Negotiation timeline",
-                "text": format!(
-                    "<p>At {}, as known at {} (pactlog)</p>",
-                    escape(&time::format(&cut.at)),
-                    escape(&time::format(&cut.known_at))
-                ),
+                "text": html! {
+                    p { "At " (time::format(&cut.at)) ", as known at " (render::known(cut)) " (pactlog)" }
+                }.into_string(),
             }
         },
         "events": events,
@@ -287,39 +306,71 @@ pub fn timelinejs(ledger: &Ledger, provisions: &[Slug], cut: &Cut) -> Result<Val
     }))
 }
 
+/// A slide's text: the quote or text, who, the source (the outlet credited, linked
+/// to the source's URL when it is an http(s) one, with its publication date), and
+/// the event's type, id and record time.
 fn slide_text(marker: &Marker) -> String {
-    let mut text = String::new();
-    if let Some(detail) = &marker.detail {
-        text.push_str(&format!("<blockquote>{}</blockquote>", escape(detail)));
+    html! {
+        @if let Some(detail) = &marker.detail {
+            blockquote { (detail) }
+        }
+        @if let Some(who) = &marker.speaker {
+            p { "— " (who) }
+        }
+        @if let Some(source) = &marker.source {
+            p.source {
+                "Source: "
+                @match source.url.as_deref().and_then(render::web_url) {
+                    Some(url) => a href=(url) target="_blank" rel="noopener noreferrer" { (source.outlet) },
+                    None => (source.outlet),
+                }
+                @if let Some(published) = &source.published_at {
+                    ", published " (published)
+                }
+            }
+        }
+        p { small { (marker.type_name) " · event " (marker.id) " · recorded " (time::format(&marker.recorded_at)) } }
     }
-    if let Some(who) = &marker.who {
-        text.push_str(&format!("<p>— {}</p>", escape(who)));
-    }
-    if let Some(source) = &marker.source {
-        text.push_str(&format!("<p>Source: {}</p>", escape(&source.outlet)));
-    }
-    text.push_str(&format!(
-        "<p><small>{} · event {} · recorded {}</small></p>",
-        marker.type_name,
-        marker.id,
-        time::format(&marker.recorded_at)
-    ));
-    text
+    .into_string()
 }
 
 /// Every provision's state at the cut, or one provision's history, as a table.
+/// `for_people` (Markdown) names parties and actors by their registered names; CSV
+/// keeps their slugs.
 pub fn table(
     ledger: &Ledger,
     provision: Option<&Slug>,
     cut: &Cut,
     at_given: bool,
+    for_people: bool,
 ) -> Result<Table, CliError> {
     Ok(match provision {
-        None => provisions_table(&query::all_states(ledger, cut)?, cut),
+        None => {
+            let states = query::all_states(ledger, cut)?;
+            let names = if for_people {
+                let ids: Vec<uuid::Uuid> = states
+                    .iter()
+                    .flat_map(|s| s.state.positions.iter().map(|p| p.event))
+                    .collect();
+                let events = ids
+                    .iter()
+                    .filter_map(|id| render::Sources { ledger }.record(id))
+                    .collect::<Vec<_>>();
+                Names::of(ledger, events.iter().map(|r| &*r.event), cut)?
+            } else {
+                Names::none()
+            };
+            provisions_table(&states, cut, &names)
+        }
         Some(provision) => {
             let at = at_given.then_some(cut.at);
             let entries = query::history(ledger, provision, at, cut.known())?;
-            history_table(provision, &entries, at, cut)
+            let names = if for_people {
+                Names::of(ledger, entries.iter().map(|e| &*e.record.event), cut)?
+            } else {
+                Names::none()
+            };
+            history_table(provision, &entries, at, cut, &names)
         }
     })
 }

@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 use super::CliError;
 use crate::chain::Record;
-use crate::query::StateAt;
+use crate::event::{Kind, Slug};
+use crate::names::Names;
+use crate::query::{Cut, StateAt};
 use crate::store::Ledger;
 use crate::time::{self, Instant};
 
@@ -50,6 +52,13 @@ pub fn status_cell(status: crate::event::Status) -> comfy_table::Cell {
         AgreedInPrinciple | Agreed => Color::Green,
         Withdrawn | Superseded => Color::DarkGrey,
     })
+}
+
+/// A link target only for http(s) URLs; anything else (`javascript:`, `data:`…)
+/// is no link and stays text.
+pub fn web_url(url: &str) -> Option<&str> {
+    let lower = url.trim_start().to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://")).then_some(url)
 }
 
 /// An instant as people read it here.
@@ -107,8 +116,56 @@ impl Sources<'_> {
     }
 }
 
-/// One provision's state, for people.
+/// The cut a state was taken at.
+fn cut_of(state: &StateAt) -> Cut {
+    Cut {
+        at: state.at,
+        known_at: state.known_at,
+        known_seq: state.known_seq,
+    }
+}
+
+/// The names of the parties whose stances and the actors whose statements states show.
+fn state_names(ledger: &Ledger, states: &[StateAt]) -> Result<Names, CliError> {
+    let Some(first) = states.first() else {
+        return Ok(Names::none());
+    };
+    let slugs = states.iter().flat_map(|state| {
+        let s = &state.state;
+        let parties = s.positions.iter().map(|p| (Kind::Party, p.party.clone()));
+        let actors = s
+            .statements
+            .iter()
+            .filter_map(|st| st.actor.clone().map(|a| (Kind::Actor, a)));
+        parties.chain(actors)
+    });
+    Ok(Names::of_slugs(ledger, slugs, &cut_of(first))?)
+}
+
+/// The names of the actors that audit views (blame, diff) show: who made the cited
+/// events and who spoke the quotes among the values.
+pub fn audit_names<'a>(
+    ledger: &Ledger,
+    cut: &Cut,
+    cited: impl IntoIterator<Item = &'a crate::audit::Cited>,
+    values: impl IntoIterator<Item = &'a serde_json::Value>,
+) -> Result<Names, CliError> {
+    let from_values = values.into_iter().filter_map(|v| {
+        let actor = v.get("actor")?.as_str()?;
+        Slug::parse(actor).ok()
+    });
+    let actors = cited
+        .into_iter()
+        .filter_map(|c| c.actor.clone())
+        .chain(from_values)
+        .map(|a| (Kind::Actor, a))
+        .collect::<Vec<_>>();
+    Ok(Names::of_slugs(ledger, actors, cut)?)
+}
+
+/// One provision's state, for people (parties and actors by name).
 pub fn provision(out: &mut dyn Write, state: &StateAt, sources: &Sources) -> Result<(), CliError> {
+    let names = state_names(sources.ledger, std::slice::from_ref(state))?;
     let s = &state.state;
     writeln!(out, "{} — {}", s.provision, s.title)?;
     writeln!(
@@ -145,7 +202,7 @@ pub fn provision(out: &mut dyn Write, state: &StateAt, sources: &Sources) -> Res
         let mut t = table(&["party", "stance", "summary", "since", "source"]);
         for p in &s.positions {
             t.add_row(vec![
-                p.party.to_string(),
+                names.party(&p.party).to_string(),
                 p.stance.to_string(),
                 p.summary.clone().unwrap_or_default(),
                 when(&p.since),
@@ -161,15 +218,10 @@ pub fn provision(out: &mut dyn Write, state: &StateAt, sources: &Sources) -> Res
     if !s.statements.is_empty() {
         let mut t = table(&["date", "who", "quote", "source"]);
         for st in &s.statements {
-            let who = st
-                .actor
-                .as_ref()
-                .map(|a| a.to_string())
-                .or(st.attribution.clone())
-                .unwrap_or_default();
+            let who = names.speaker(st.actor.as_ref(), st.attribution.as_deref());
             t.add_row(vec![
                 when(&st.occurred_at),
-                who,
+                who.unwrap_or_default().to_string(),
                 st.quote.clone(),
                 sources.cite(&st.event),
             ]);
@@ -178,15 +230,20 @@ pub fn provision(out: &mut dyn Write, state: &StateAt, sources: &Sources) -> Res
     }
     writeln!(
         out,
-        "  {} events counted, last {}",
-        s.events,
+        "  {} counted, last {}",
+        super::count(s.events, "event", "events"),
         short(sources.ledger, &s.last_event)
     )?;
     Ok(())
 }
 
-/// Every provision's state, one row each.
-pub fn provisions(out: &mut dyn Write, states: &[StateAt]) -> Result<(), CliError> {
+/// Every provision's state, one row each (parties by name).
+pub fn provisions(
+    out: &mut dyn Write,
+    states: &[StateAt],
+    ledger: &Ledger,
+) -> Result<(), CliError> {
+    let names = state_names(ledger, states)?;
     let mut t = table(&[
         "provision",
         "title",
@@ -211,7 +268,7 @@ pub fn provisions(out: &mut dyn Write, states: &[StateAt]) -> Result<(), CliErro
         let positions: Vec<String> = s
             .positions
             .iter()
-            .map(|p| format!("{}: {}", p.party, p.stance))
+            .map(|p| format!("{}: {}", names.party(&p.party), p.stance))
             .collect();
         t.add_row(vec![
             comfy_table::Cell::new(&s.provision),
@@ -234,8 +291,9 @@ pub fn provisions(out: &mut dyn Write, states: &[StateAt]) -> Result<(), CliErro
     Ok(())
 }
 
-/// One line for a record in logs and histories: the entity it is about.
-pub fn subject(ledger: &Ledger, record: &Record) -> String {
+/// One line for a record in logs and histories: the entity it is about (a party
+/// by its name from `names`).
+pub fn subject(ledger: &Ledger, record: &Record, names: &Names) -> String {
     use crate::event::Body::*;
     match &record.event.body {
         PartyRegistered { party, .. } => party.to_string(),
@@ -264,20 +322,17 @@ pub fn subject(ledger: &Ledger, record: &Record) -> String {
             party,
             stance,
             ..
-        } => format!("{provision}: {party} {stance}"),
+        } => format!("{provision}: {} {stance}", names.party(party)),
         MeetingScheduled { meeting, .. } | MeetingHeld { meeting, .. } => meeting.to_string(),
         StatementMade { quote, .. } => quote.clone(),
         EventRetracted { target, reason } => format!("{} ({reason})", short(ledger, target)),
     }
 }
 
-/// An event as the audit views show it: when, recorded when, who, source, id.
-pub fn cited(ledger: &Ledger, c: &crate::audit::Cited) -> String {
-    let who = c
-        .actor
-        .as_ref()
-        .map(|a| a.to_string())
-        .or(c.attribution.clone());
+/// An event as the audit views show it: when, recorded when, who (by name, see
+/// [`audit_names`]), source, id.
+pub fn cited(ledger: &Ledger, c: &crate::audit::Cited, names: &Names) -> String {
+    let who = names.speaker(c.actor.as_ref(), c.attribution.as_deref());
     let mut line = format!(
         "{} {}, recorded {}",
         c.type_name,
@@ -297,8 +352,8 @@ pub fn cited(ledger: &Ledger, c: &crate::audit::Cited) -> String {
     line
 }
 
-/// A field value from the audit views, for people.
-pub fn value(v: &serde_json::Value) -> String {
+/// A field value from the audit views, for people (a quote's actor by name).
+pub fn value(v: &serde_json::Value, names: &Names) -> String {
     use serde_json::Value;
     match v {
         Value::String(s) => s.clone(),
@@ -318,9 +373,12 @@ pub fn value(v: &serde_json::Value) -> String {
                 };
             }
             if let Some(Value::String(quote)) = map.get("quote") {
-                let who = ["actor", "attribution"]
-                    .iter()
-                    .find_map(|k| map.get(*k).and_then(Value::as_str));
+                let actor = map
+                    .get("actor")
+                    .and_then(Value::as_str)
+                    .and_then(|a| Slug::parse(a).ok());
+                let attribution = map.get("attribution").and_then(Value::as_str);
+                let who = names.speaker(actor.as_ref(), attribution);
                 return match who {
                     Some(who) => format!("“{quote}” — {who}"),
                     None => format!("“{quote}”"),

@@ -20,9 +20,9 @@ pub struct Args {
     #[arg(long)]
     pub reason: String,
 
-    /// When the retraction happened in the world [default: now]
-    #[arg(long, value_name = "WHEN")]
-    pub occurred_at: Option<String>,
+    /// When the retraction happened in the world: a day, an RFC 3339 instant, or `now`
+    #[arg(long, value_name = "TIME")]
+    pub occurred_at: String,
 
     /// Who retracted it (a registered actor)
     #[arg(long)]
@@ -42,10 +42,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     object.insert("type".into(), "event_retracted".into());
     object.insert("target".into(), Value::String(args.id.clone()));
     object.insert("reason".into(), Value::String(args.reason.clone()));
-    let occurred_at = args
-        .occurred_at
-        .clone()
-        .unwrap_or_else(|| crate::time::format(&ctx.env.now));
+    let occurred_at = append::occurred_at(ctx, &args.occurred_at);
     object.insert("occurred_at".into(), Value::String(occurred_at));
     if let Some(actor) = &args.actor {
         object.insert("actor".into(), Value::String(actor.clone()));
@@ -53,6 +50,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     if let Some(outlet) = &args.source_outlet {
         object.insert("source".into(), serde_json::json!({ "outlet": outlet }));
     }
+    ctx.expect_ledger(args.expect_seq)?;
     let summary = append::append_one(ctx, object, Location(String::new()), args.expect_seq)?;
     append::report(ctx, out, &summary)
 }

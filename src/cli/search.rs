@@ -116,8 +116,8 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     }
     writeln!(
         out,
-        "{} matches for “{}”",
-        matches.len(),
+        "{} for “{}”",
+        super::count(matches.len() as u64, "match", "matches"),
         args.text.escape_debug()
     )?;
     if matches.is_empty() {

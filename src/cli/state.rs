@@ -10,9 +10,6 @@ use crate::store::Access;
 /// Show a provision's state at a cut: status, its text in each proposal, each
 /// party's stance, the meetings and statements about it. Without PROVISION, every
 /// provision drafted at the cut.
-///
-/// WHEN is a day (`2025-11-23`, meaning the end of that UTC day), an RFC 3339
-/// instant, or a meeting slug (the end of the day it was held).
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The provision's slug; all provisions when absent
@@ -69,7 +66,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
                 )?;
                 return Ok(());
             }
-            render::provisions(out, &states)
+            render::provisions(out, &states, &ledger)
         }
     }
 }

@@ -1,21 +1,29 @@
 //! `pactlog timeline`: one self-contained HTML page drawing provisions over valid time.
 //!
-//! The picture is drawn here as inline SVG from [`crate::timeline`]'s data: status
-//! bands, event markers, meeting lines. Every piece of text that comes from events
-//! goes through [`escape`]; the page's one script is a constant that only moves
-//! already-rendered nodes into the detail panel, so no event text is ever code.
+//! The picture is drawn as inline SVG from [`crate::timeline`]'s data: status
+//! bands, event markers, meeting lines. It is laid out first ([`layout`]: pure
+//! geometry, so that no two markers and no two labels overlap, whatever the data)
+//! and then written by maud's `html!`, which escapes every text it is given: no
+//! event text can reach the page as markup. The page's one script is a constant
+//! that only copies already-rendered nodes into the detail panel.
+//!
+//! The drawing has a fixed coordinate system ([`WIDTH`] units wide) and is scaled
+//! to the width of the page, so it never scrolls sideways from 900 px up; below
+//! 1200 px the detail panel goes under the drawing instead of beside it.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
+
+use chrono::{Datelike, NaiveDate, TimeDelta};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::state::{slug_arg, CutArgs};
 use super::{render, CliError, Ctx};
 use crate::event::{Slug, Status};
 use crate::store::Access;
 use crate::time::{self, Instant};
-use crate::timeline::{Marker, Timeline};
+use crate::timeline::{Marker, MeetingMark, Timeline};
 
 /// Draw provisions over valid time as one self-contained HTML file: each provision's
 /// status as coloured bands, its events as markers (hover for a summary, click for
@@ -69,39 +77,17 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         ctx.say(
             out,
             format_args!(
-                "wrote {}: {} provisions, {} events, {} meetings, at {}, as known at {}",
+                "wrote {}: {}, {}, {}, at {}, as known at {}",
                 path.display(),
-                timeline.provisions.len(),
-                n_events,
-                timeline.meetings.len(),
+                super::count(timeline.provisions.len() as u64, "provision", "provisions"),
+                super::count(n_events as u64, "event", "events"),
+                super::count(timeline.meetings.len() as u64, "meeting", "meetings"),
                 render::cut(&timeline.at),
                 render::known(&cut)
             ),
         )?;
     }
     Ok(())
-}
-
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A link target only for http(s) URLs; anything else (`javascript:`…) stays text.
-fn safe_url(url: &str) -> Option<&str> {
-    let lower = url.trim_start().to_ascii_lowercase();
-    (lower.starts_with("https://") || lower.starts_with("http://")).then_some(url)
 }
 
 fn status_colour(status: Status) -> &'static str {
@@ -129,48 +115,64 @@ fn marker_kind(type_name: &str) -> &'static str {
     }
 }
 
-/// The SVG shape of a marker centred on (x, y).
-fn marker_shape(kind: &str, x: f64, y: f64) -> String {
+/// The SVG shape of a marker centred on (x, y); every shape fits in a box
+/// [`MARK`] units wide and high around its centre.
+fn marker_shape(kind: &str, x: f64, y: f64) -> Markup {
+    let f = |v: f64| format!("{v:.1}");
     match kind {
-        "statement" => format!(r#"<circle cx="{x:.1}" cy="{y:.1}" r="6"/>"#),
-        "text" => format!(
-            r#"<rect x="{:.1}" y="{:.1}" width="11" height="11" rx="1.5"/>"#,
-            x - 5.5,
-            y - 5.5
-        ),
-        "status" => format!(
-            r#"<path d="M{x:.1} {:.1}L{:.1} {y:.1}L{x:.1} {:.1}L{:.1} {y:.1}Z"/>"#,
-            y - 7.5,
-            x + 7.5,
-            y + 7.5,
-            x - 7.5
-        ),
-        "position" => format!(
-            r#"<path d="M{x:.1} {:.1}L{:.1} {:.1}L{:.1} {:.1}Z"/>"#,
-            y - 7.0,
-            x + 7.0,
-            y + 5.5,
-            x - 7.0,
-            y + 5.5
-        ),
-        "meeting" => format!(
-            r#"<rect x="{:.1}" y="{:.1}" width="5" height="16" rx="1"/>"#,
-            x - 2.5,
-            y - 8.0
-        ),
-        _ => format!(r#"<circle cx="{x:.1}" cy="{y:.1}" r="4"/>"#),
+        "statement" => html! { circle cx=(f(x)) cy=(f(y)) r="6" {} },
+        "text" => {
+            html! { rect x=(f(x - 5.5)) y=(f(y - 5.5)) width="11" height="11" rx="1.5" {} }
+        }
+        "status" => {
+            let d = format!(
+                "M{} {}L{} {}L{} {}L{} {}Z",
+                f(x),
+                f(y - 7.0),
+                f(x + 7.0),
+                f(y),
+                f(x),
+                f(y + 7.0),
+                f(x - 7.0),
+                f(y)
+            );
+            html! { path d=(d) {} }
+        }
+        "position" => {
+            let d = format!(
+                "M{} {}L{} {}L{} {}Z",
+                f(x),
+                f(y - 6.5),
+                f(x + 7.0),
+                f(y + 5.5),
+                f(x - 7.0),
+                f(y + 5.5)
+            );
+            html! { path d=(d) {} }
+        }
+        "meeting" => {
+            html! { rect x=(f(x - 2.5)) y=(f(y - 7.0)) width="5" height="14" rx="1" {} }
+        }
+        _ => html! { circle cx=(f(x)) cy=(f(y)) r="4" {} },
     }
 }
 
-fn day_label(day: chrono::NaiveDate, first: bool) -> String {
-    if first || day.format("%m-%d").to_string() == "01-01" {
-        day.format("%-d %b %Y").to_string()
-    } else {
-        day.format("%-d %b").to_string()
-    }
+/// A day on the axis: "20 Nov".
+fn day_label(day: NaiveDate) -> String {
+    day.format("%-d %b").to_string()
 }
 
-/// At most `max` characters, with an ellipsis when cut.
+/// A day as the header says it: "20 Nov 2025".
+fn long_day(day: NaiveDate) -> String {
+    day.format("%-d %b %Y").to_string()
+}
+
+fn marker_ref(provision: &Slug, marker: &Marker) -> String {
+    format!("ev-{provision}-{}", marker.seq)
+}
+
+/// At most `max` characters, with an ellipsis when cut (tooltips only: the page
+/// shows every text whole).
 fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         text.to_string()
@@ -181,15 +183,11 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
-fn marker_ref(provision: &Slug, marker: &Marker) -> String {
-    format!("ev-{provision}-{}", marker.seq)
-}
-
 /// The tooltip of a marker: date, headline, who, the start of its text, source.
 fn tooltip(marker: &Marker) -> String {
     let mut lines = vec![format!(
         "{} · {}",
-        render::when(&marker.occurred_at),
+        marker.day.format("%Y-%m-%d"),
         marker.headline
     )];
     if let Some(detail) = &marker.detail {
@@ -205,82 +203,449 @@ fn tooltip(marker: &Marker) -> String {
     lines.join("\n")
 }
 
-const LABEL_W: f64 = 250.0;
-const AXIS_H: f64 = 76.0;
-const ROW_H: f64 = 46.0;
-const PAD_R: f64 = 20.0;
+/// The drawing's width in its own units (it is scaled to the page).
+pub const WIDTH: f64 = 1000.0;
+/// Where the plot starts: left of it, each row's title.
+const PLOT_X: f64 = 250.0;
+const PAD_R: f64 = 14.0;
+/// The box every marker fits in, and the distance between two markers' centres.
+pub const MARK: f64 = 16.0;
+const LANE_H: f64 = 18.0;
+/// Text metrics, generous for wide sans-serif faces (DejaVu Sans): the width of a
+/// character in units per unit of font size.
+const CHAR_W: f64 = 0.62;
+const BOLD_CHAR_W: f64 = 0.66;
+/// Titles wrap at this width per unit of font size (a wrapped line may be a little
+/// narrower than the estimate; wider would run into the plot).
+const TITLE_CHAR_W: f64 = 0.6;
+const TITLE_SIZE: f64 = 13.0;
+const SLUG_SIZE: f64 = 11.0;
+const TICK_SIZE: f64 = 11.0;
+const MEETING_SIZE: f64 = 12.0;
+const BAND_SIZE: f64 = 10.5;
+
+/// Splits text into lines of at most `max` characters, at spaces where it can
+/// (a word longer than a line is cut): nothing is left out.
+fn wrap(text: &str, max: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let used = line.chars().count();
+            let room = if used == 0 {
+                max
+            } else {
+                max.saturating_sub(used + 1)
+            };
+            if word.len() <= room {
+                if used > 0 {
+                    line.push(' ');
+                }
+                line.extend(word.iter());
+                break;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            // A word longer than a line.
+            let rest = word.split_off(max);
+            lines.push(word.iter().collect());
+            word = rest;
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// The geometry of the drawing: every position the markup uses, computed before
+/// any markup is written.
+#[derive(Debug)]
+pub struct Layout {
+    pub width: f64,
+    pub height: f64,
+    /// The first and last day of the axis.
+    pub first_day: NaiveDate,
+    pub last_day: NaiveDate,
+    pub day_w: f64,
+    /// Where the rows start (below the meeting labels and the day ticks).
+    pub top: f64,
+    pub ticks: Vec<Tick>,
+    pub meeting_labels: Vec<Label>,
+    pub meetings: Vec<MeetingLine>,
+    pub rows: Vec<Row>,
+}
+
+/// A day label on the axis; `year` on the first and on each 1 January.
+#[derive(Debug)]
+pub struct Tick {
+    pub x: f64,
+    pub text: String,
+    pub year: Option<i32>,
+}
+
+/// A label above the axis, `x` its left edge, `y` its baseline.
+#[derive(Debug)]
+pub struct Label {
+    pub x: f64,
+    pub y: f64,
+    pub text: String,
+}
+
+/// The width a meeting label is laid out with (an estimate on the wide side).
+fn meeting_label_width(text: &str) -> f64 {
+    text.chars().count() as f64 * BOLD_CHAR_W * MEETING_SIZE
+}
+
+/// A meeting's shaded day and line.
+#[derive(Debug)]
+pub struct MeetingLine {
+    pub x: f64,
+    pub held: bool,
+    pub meeting: usize,
+}
+
+/// One provision's row.
+#[derive(Debug)]
+pub struct Row {
+    pub y: f64,
+    pub h: f64,
+    pub title: Vec<String>,
+    pub slug: Vec<String>,
+    pub band_y: f64,
+    pub band_h: f64,
+    pub bands: Vec<BandBox>,
+    /// Each marker's centre, in the order of the line's markers.
+    pub marks: Vec<(f64, f64)>,
+}
+
+#[derive(Debug)]
+pub struct BandBox {
+    pub x: f64,
+    pub w: f64,
+    pub status: Status,
+    /// Shown below the band when it fits.
+    pub label: Option<String>,
+}
+
+/// The first and last day of the axis: every marker's own calendar day and every
+/// meeting's day.
+fn axis_days(timeline: &Timeline) -> Option<(NaiveDate, NaiveDate)> {
+    let days = timeline
+        .provisions
+        .iter()
+        .flat_map(|p| p.markers.iter().map(|m| m.day))
+        .chain(timeline.meetings.iter().map(|m| m.day.date_naive()));
+    days.fold(None, |span, d| match span {
+        None => Some((d, d)),
+        Some((a, b)) => Some((a.min(d), b.max(d))),
+    })
+}
+
+/// Lays the drawing out, or `None` when there is nothing to draw.
+pub fn layout(timeline: &Timeline) -> Option<Layout> {
+    if timeline.provisions.is_empty() {
+        return None;
+    }
+    let (first_day, last_day) = axis_days(timeline)?;
+    let n_days = (last_day - first_day).num_days() + 1;
+    let plot_w = WIDTH - PLOT_X - PAD_R;
+    let day_w = plot_w / n_days as f64;
+    let day_x = |day: NaiveDate| PLOT_X + (day - first_day).num_days() as f64 * day_w;
+    let start = time::start_of_day(first_day);
+    let end = time::start_of_day(last_day) + TimeDelta::days(1);
+    let x_of = |t: Instant| -> f64 {
+        let t = t.clamp(start, end);
+        PLOT_X + (t - start).num_seconds() as f64 / 86_400.0 * day_w
+    };
+
+    // Meeting labels: one per day and kind (held, planned), on the first level
+    // where it overlaps no other label; as many levels as it takes.
+    let mut groups: BTreeMap<(NaiveDate, bool), Vec<&MeetingMark>> = BTreeMap::new();
+    for m in &timeline.meetings {
+        groups
+            .entry((m.day.date_naive(), !m.held))
+            .or_default()
+            .push(m);
+    }
+    let mut levels: Vec<f64> = Vec::new();
+    let mut meeting_labels = Vec::new();
+    for ((day, planned), marks) in &groups {
+        let mut places: Vec<&str> = marks.iter().map(|m| m.place.as_str()).collect();
+        places.dedup();
+        let text = format!(
+            "{}{}",
+            places.join(", "),
+            if *planned { " (planned)" } else { "" }
+        );
+        let w = meeting_label_width(&text);
+        let centre = day_x(*day) + day_w / 2.0;
+        let x = (centre - w / 2.0).clamp(PLOT_X - 60.0, WIDTH - PAD_R - w);
+        let level = match levels.iter().position(|&right| right + 8.0 <= x) {
+            Some(level) => level,
+            None => {
+                levels.push(f64::MIN);
+                levels.len() - 1
+            }
+        };
+        levels[level] = x + w;
+        meeting_labels.push(Label {
+            x,
+            y: 16.0 + 15.0 * level as f64,
+            text,
+        });
+    }
+    let ticks_y = 16.0 + 15.0 * levels.len() as f64 + 6.0;
+    let top = ticks_y + 2.0 * TICK_SIZE + 12.0;
+
+    // Day ticks: every `every` days, so that no two labels overlap.
+    let tick_w = 7.0 * CHAR_W * TICK_SIZE + 8.0;
+    let every = (tick_w / day_w).ceil().max(1.0) as i64;
+    let mut ticks: Vec<Tick> = Vec::new();
+    let mut d = 0;
+    while d < n_days {
+        let day = first_day + TimeDelta::days(d);
+        let x = day_x(day) + day_w.min(tick_w) / 2.0;
+        if x + tick_w / 2.0 > WIDTH {
+            break;
+        }
+        // The year under the first tick and under the first of each new year.
+        let year =
+            (d == 0 || (day - TimeDelta::days(every)).year() != day.year()).then(|| day.year());
+        ticks.push(Tick {
+            x,
+            text: day_label(day),
+            year,
+        });
+        d += every;
+    }
+
+    let meetings = timeline
+        .meetings
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| {
+            let day = m.day.date_naive();
+            (first_day..=last_day).contains(&day).then(|| MeetingLine {
+                x: day_x(day) + day_w / 2.0,
+                held: m.held,
+                meeting: i,
+            })
+        })
+        .collect();
+
+    // Rows. Markers of one day sit in that day's column, side by side, in as many
+    // lanes as the column needs; a day narrower than a marker shares a column of
+    // several days (`bin` days wide) with its neighbours.
+    let bin = (MARK / day_w).ceil().max(1.0) as i64;
+    let bin_w = day_w * bin as f64;
+    let per_lane = ((bin_w - 2.0) / MARK).floor().max(1.0) as usize;
+    let title_chars = ((PLOT_X - 26.0) / (TITLE_CHAR_W * TITLE_SIZE)).floor() as usize;
+    let slug_chars = ((PLOT_X - 26.0) / (CHAR_W * SLUG_SIZE)).floor() as usize;
+    let mut rows = Vec::new();
+    let mut y = top;
+    for line in &timeline.provisions {
+        let mut bins: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+        for (i, m) in line.markers.iter().enumerate() {
+            bins.entry((m.day - first_day).num_days() / bin)
+                .or_default()
+                .push(i);
+        }
+        let lanes = bins
+            .values()
+            .map(|b| b.len().div_ceil(per_lane))
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let title = wrap(&line.title, title_chars);
+        let slug = wrap(line.provision.as_str(), slug_chars);
+        let text_h = 12.0 + 17.0 * title.len() as f64 + 14.0 * slug.len() as f64 + 4.0;
+        let band_y = y + 8.0;
+        let band_h = LANE_H * lanes as f64 + 4.0;
+        let marks_h = 8.0 + band_h + 17.0;
+        let h = text_h.max(marks_h);
+        let mut marks = vec![(0.0, 0.0); line.markers.len()];
+        for (b, members) in &bins {
+            let centre = PLOT_X + (*b as f64 + 0.5) * bin_w;
+            for (lane, chunk) in members.chunks(per_lane).enumerate() {
+                let n = chunk.len() as f64;
+                let cy = band_y + 2.0 + LANE_H * (lane as f64 + 0.5);
+                for (k, i) in chunk.iter().enumerate() {
+                    marks[*i] = (centre + (k as f64 - (n - 1.0) / 2.0) * MARK, cy);
+                }
+            }
+        }
+        let drawn_to = timeline.at.min(end);
+        let bands = line
+            .bands
+            .iter()
+            .filter_map(|band| {
+                let x1 = x_of(band.from);
+                let x2 = x_of(band.to.unwrap_or(drawn_to).min(drawn_to));
+                (x2 > x1).then(|| {
+                    let text = band.status.as_str().replace('_', " ");
+                    let fits = text.chars().count() as f64 * CHAR_W * BAND_SIZE + 8.0 <= x2 - x1;
+                    BandBox {
+                        x: x1,
+                        w: x2 - x1,
+                        status: band.status,
+                        label: fits.then_some(text),
+                    }
+                })
+            })
+            .collect();
+        rows.push(Row {
+            y,
+            h,
+            title,
+            slug,
+            band_y,
+            band_h,
+            bands,
+            marks,
+        });
+        y += h;
+    }
+    Some(Layout {
+        width: WIDTH,
+        height: y + 8.0,
+        first_day,
+        last_day,
+        day_w,
+        top,
+        ticks,
+        meeting_labels,
+        meetings,
+        rows,
+    })
+}
+
+/// What the page says it draws: the valid time of its axis (up to the cut, or to
+/// the last day drawn when the cut is later) and the records it was drawn from.
+struct Drawn {
+    valid: String,
+    record: String,
+    /// The cut asked for, when it reaches past what is drawn.
+    asked: Option<String>,
+}
+
+fn drawn(timeline: &Timeline, layout: Option<&Layout>) -> Drawn {
+    let cut = crate::query::Cut {
+        at: timeline.at,
+        known_at: timeline.known_at,
+        known_seq: timeline.known_seq,
+    };
+    let last_event = timeline
+        .provisions
+        .iter()
+        .flat_map(|p| p.markers.iter().map(|m| m.occurred_at))
+        .max();
+    let valid = match layout {
+        Some(l) if timeline.at >= time::start_of_day(l.last_day) + TimeDelta::days(1) => {
+            format!("{} to {}", long_day(l.first_day), long_day(l.last_day))
+        }
+        Some(l) => format!("{} to {}", long_day(l.first_day), render::cut(&timeline.at)),
+        None => render::cut(&timeline.at),
+    };
+    let record = match (&timeline.last_record, timeline.known_seq) {
+        (Some(last), Some(seq)) => format!(
+            "seq:{seq}, records 1 to {}, the last recorded {}",
+            last.seq,
+            render::when(&last.recorded_at)
+        ),
+        (Some(last), None) => format!(
+            "records 1 to {}, the last recorded {}",
+            last.seq,
+            render::when(&last.recorded_at)
+        ),
+        (None, _) => "no record".to_string(),
+    };
+    let later_valid = last_event.is_some_and(|t| timeline.at > time::end_of_day(t.date_naive()))
+        && layout
+            .is_some_and(|l| timeline.at >= time::start_of_day(l.last_day) + TimeDelta::days(1));
+    let later_known = timeline.known_seq.is_none()
+        && timeline
+            .last_record
+            .is_some_and(|last| timeline.known_at > last.recorded_at);
+    let asked = (later_valid || later_known).then(|| {
+        format!(
+            "The cut asked for, at {} as known at {}, is later: nothing happened or was recorded between what is drawn and it.",
+            render::cut(&timeline.at),
+            render::known(&cut)
+        )
+    });
+    Drawn {
+        valid,
+        record,
+        asked,
+    }
+}
 
 /// The whole page.
 pub fn html(timeline: &Timeline, known_at_given: bool) -> String {
-    let mut page = String::new();
+    let layout = layout(timeline);
+    let drawn = drawn(timeline, layout.as_ref());
+    let n_events: usize = timeline.provisions.iter().map(|p| p.markers.len()).sum();
     let known_cut = render::known(&crate::query::Cut {
         at: timeline.at,
         known_at: timeline.known_at,
         known_seq: timeline.known_seq,
     });
-    let cuts = format!(
-        "at {}, as known at {}",
-        render::cut(&timeline.at),
-        known_cut
-    );
-    let n_events: usize = timeline.provisions.iter().map(|p| p.markers.len()).sum();
-    let _ = write!(
-        page,
-        r#"<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="pactlog">
-<title>pactlog timeline — {cuts}</title>
-<style>{STYLE}</style>
-</head>
-<body>
-<header>
-<h1>Negotiation timeline</h1>
-<p class="cuts">Valid time: <b>{at}</b> · Record time: <b>as known at {known}</b> · <span class="stamp" title="at {at_full}, known at {known_full}">{n_prov} provisions, {n_events} events, {n_meet} meetings</span></p>
-"#,
-        cuts = escape(&cuts),
-        at = escape(&render::cut(&timeline.at)),
-        known = escape(&known_cut),
-        at_full = escape(&time::format(&timeline.at)),
-        known_full = escape(&time::format(&timeline.known_at)),
-        n_prov = timeline.provisions.len(),
-        n_meet = timeline.meetings.len(),
-    );
-    if known_at_given {
-        let _ = writeln!(
-            page,
-            r#"<p class="known">Shown as the ledger knew it at {}: events recorded later are absent; events retracted or superseded by then are drawn hollow.</p>"#,
-            escape(&known_cut)
-        );
-    }
-    page.push_str(&legend(timeline));
-    page.push_str("</header>\n<main>\n");
-    match timeline.span() {
-        Some(span) if !timeline.provisions.is_empty() => {
-            page.push_str(&svg(timeline, span));
-            page.push_str(
-                "<aside id=\"panel\" aria-live=\"polite\"><p class=\"hint\">Click a marker to see its event: what was said or written, by whom, and the source.</p></aside>\n",
-            );
-            page.push_str(&event_list(timeline, n_events));
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="generator" content="pactlog";
+                title { "pactlog timeline — " (drawn.valid) ", " (drawn.record) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    h1 { "Negotiation timeline" }
+                    p.cuts {
+                        "Valid time: " b.valid { (drawn.valid) }
+                        " · Record time: " b.record { (drawn.record) }
+                        " · " span.stamp title={ "at " (time::format(&timeline.at)) ", known at " (time::format(&timeline.known_at)) } {
+                            (timeline.provisions.len()) " provisions, " (n_events) " events, " (timeline.meetings.len()) " meetings"
+                        }
+                    }
+                    @if let Some(asked) = &drawn.asked {
+                        p.asked { (asked) }
+                    }
+                    @if known_at_given {
+                        p.known {
+                            "Shown as the ledger knew it at " (known_cut)
+                            ": events recorded later are absent; events retracted or superseded by then are drawn hollow."
+                        }
+                    }
+                    (legend(timeline))
+                }
+                main {
+                    @match &layout {
+                        Some(layout) => {
+                            (svg(timeline, layout))
+                            aside #panel aria-live="polite" {
+                                p.hint { "Click a marker to see its event: what was said or written, by whom, and the source." }
+                            }
+                            (event_list(timeline, n_events))
+                        }
+                        None => p.empty { "No provision is drafted at " (render::cut(&timeline.at)) ", as known at " (known_cut) "." },
+                    }
+                }
+                footer { "Made by pactlog from a hash-chained ledger; every event has its id, both times and its source." }
+                script { (PreEscaped(SCRIPT)) }
+            }
         }
-        _ => {
-            let _ = writeln!(
-                page,
-                "<p class=\"empty\">No provision is drafted {}.</p>",
-                escape(&cuts)
-            );
-        }
-    }
-    let _ = write!(
-        page,
-        "</main>\n<footer>Made by pactlog from a hash-chained ledger; every event has its id, both times and its source.</footer>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
-    );
-    page
+    };
+    page.into_string()
 }
 
-fn legend(timeline: &Timeline) -> String {
+fn legend(timeline: &Timeline) -> Markup {
     let mut used: Vec<Status> = timeline
         .provisions
         .iter()
@@ -288,340 +653,233 @@ fn legend(timeline: &Timeline) -> String {
         .collect();
     used.sort();
     used.dedup();
-    let mut out = String::from("<div class=\"legend\"><span class=\"lh\">Status</span>");
-    for status in Status::ALL.iter().filter(|s| used.contains(s)) {
-        let _ = write!(
-            out,
-            r#"<span class="key"><i class="swatch" style="background:{}"></i>{}</span>"#,
-            status_colour(*status),
-            status.as_str().replace('_', " ")
-        );
+    let kinds = [
+        ("statement", "statement"),
+        ("text", "text drafted, amended or dropped"),
+        ("status", "status changed"),
+        ("position", "position stated"),
+        ("meeting", "meeting held"),
+    ];
+    html! {
+        div.legend {
+            span.lh { "Status" }
+            @for status in Status::ALL.iter().filter(|s| used.contains(s)) {
+                span.key {
+                    i.swatch style={ "background:" (status_colour(*status)) } {}
+                    (status.as_str().replace('_', " "))
+                }
+            }
+            span.lh { "Events" }
+            @for (kind, label) in kinds {
+                span.key {
+                    svg width="18" height="18" class={ "m k-" (kind) } aria-hidden="true" { (marker_shape(kind, 9.0, 9.0)) }
+                    (label)
+                }
+            }
+            span.key {
+                svg width="18" height="18" class="m k-statement removed" aria-hidden="true" { (marker_shape("statement", 9.0, 9.0)) }
+                "retracted or superseded"
+            }
+        }
     }
-    out.push_str("<span class=\"lh\">Events</span>");
-    for kind in ["statement", "text", "status", "position", "meeting"] {
-        let label = match kind {
-            "statement" => "statement",
-            "text" => "text drafted, amended or dropped",
-            "status" => "status changed",
-            "position" => "position stated",
-            _ => "meeting held",
-        };
-        let _ = write!(
-            out,
-            r#"<span class="key"><svg width="18" height="18" class="m k-{kind}" aria-hidden="true">{}</svg>{label}</span>"#,
-            marker_shape(kind, 9.0, 9.0)
-        );
-    }
-    out.push_str(r#"<span class="key"><svg width="18" height="18" class="m k-statement removed" aria-hidden="true"><circle cx="9" cy="9" r="6"/></svg>retracted or superseded</span>"#);
-    out.push_str("</div>\n");
-    out
 }
 
-fn svg(timeline: &Timeline, (first, last): (Instant, Instant)) -> String {
-    let day0 = first.date_naive();
-    let last_day = last.date_naive().max(day0);
-    let n_days = (last_day - day0).num_days() + 1;
-    let day_w = (730.0 / n_days as f64).clamp(34.0, 110.0);
-    let plot_w = day_w * n_days as f64;
-    let width = LABEL_W + plot_w + PAD_R;
-    let height = AXIS_H + ROW_H * timeline.provisions.len() as f64 + 10.0;
-    let start = time::start_of_day(day0);
-    let end = time::start_of_day(last_day) + chrono::TimeDelta::days(1);
-    let x_of = |t: Instant| -> f64 {
-        let t = t.clamp(start, end);
-        LABEL_W + (t - start).num_seconds() as f64 / 86_400.0 * day_w
-    };
-    let day_centre = |t: Instant| x_of(time::start_of_day(t.date_naive())) + day_w / 2.0;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<div class="plot"><svg id="timeline" xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" role="img" aria-label="Provision status over valid time">"#
-    );
-    // Rows' backgrounds and labels.
-    for (i, line) in timeline.provisions.iter().enumerate() {
-        let y = AXIS_H + ROW_H * i as f64;
-        let _ = writeln!(
-            s,
-            r#"<rect class="row{}" x="0" y="{y:.0}" width="{width:.0}" height="{ROW_H:.0}"/><text class="label" x="12" y="{:.0}">{}<title>{} ({})</title></text><text class="slug" x="12" y="{:.0}">{}</text>"#,
-            if i % 2 == 0 { " even" } else { "" },
-            y + 20.0,
-            escape(&truncate(&line.title, 29)),
-            escape(&line.title),
-            line.provision,
-            y + 36.0,
-            escape(&truncate(line.provision.as_str(), 40)),
-        );
-    }
-    // Day grid and axis.
-    for d in 0..n_days {
-        let day = day0 + chrono::TimeDelta::days(d);
-        let x = LABEL_W + day_w * d as f64;
-        let _ = writeln!(
-            s,
-            r#"<line class="grid" x1="{x:.1}" y1="{:.0}" x2="{x:.1}" y2="{height:.0}"/><text class="tick" x="{:.1}" y="{:.0}">{}</text>"#,
-            AXIS_H - 22.0,
-            x + day_w / 2.0,
-            AXIS_H - 8.0,
-            escape(&day_label(day, d == 0))
-        );
-    }
-    // Meetings: a shaded day, a line at its centre, a label above the axis, each
-    // label on the first of three levels where it overlaps no other.
-    let mut levels: [f64; 3] = [f64::MIN; 3];
-    for meeting in &timeline.meetings {
-        let day = meeting.day.date_naive();
-        if day < day0 || day > last_day {
-            continue;
-        }
-        let x = day_centre(meeting.day);
-        let label = if meeting.held {
-            truncate(&meeting.place, 28)
-        } else {
-            format!("{} (planned)", truncate(&meeting.place, 18))
-        };
-        let label_w = 7.0 * label.chars().count() as f64;
-        let (left, anchor) = if x + label_w / 2.0 > LABEL_W + plot_w {
-            (x + day_w / 2.0 - label_w, "end")
-        } else if x - label_w / 2.0 < LABEL_W {
-            (x - day_w / 2.0, "start")
-        } else {
-            (x - label_w / 2.0, "middle")
-        };
-        let level = levels.iter().position(|&right| right < left).unwrap_or(2);
-        levels[level] = left + label_w + 8.0;
-        let label_x = match anchor {
-            "end" => x + day_w / 2.0,
-            "start" => x - day_w / 2.0,
-            _ => x,
-        };
-        let label_y = 14.0 + 14.0 * level as f64;
-        let class = if meeting.held {
-            "meeting held"
-        } else {
-            "meeting planned"
-        };
-        let what = if meeting.held { "held" } else { "planned for" };
-        let _ = writeln!(
-            s,
-            r#"<g class="{class}"><rect x="{:.1}" y="{AXIS_H:.0}" width="{day_w:.1}" height="{:.0}"/><line x1="{x:.1}" y1="{:.0}" x2="{x:.1}" y2="{height:.0}"/><text x="{label_x:.1}" y="{label_y:.0}" text-anchor="{anchor}">{}</text><title>{} ({}): {} {}, {}</title></g>"#,
-            x - day_w / 2.0,
-            height - AXIS_H,
-            label_y + 4.0,
-            escape(&label),
-            escape(&meeting.title),
-            meeting.meeting,
-            what,
-            escape(&render::when(&meeting.day)),
-            escape(&meeting.place),
-        );
-    }
-    // Bands and markers.
-    for (i, line) in timeline.provisions.iter().enumerate() {
-        let y = AXIS_H + ROW_H * i as f64;
-        for band in &line.bands {
-            let x1 = x_of(band.from);
-            let x2 = x_of(band.to.unwrap_or(timeline.at).min(end));
-            if x2 <= x1 {
-                continue;
-            }
-            let label = band.status.as_str().replace('_', " ");
-            let _ = write!(
-                s,
-                r#"<g class="band"><rect x="{x1:.1}" y="{:.0}" width="{:.1}" height="24" rx="4" fill="{}"/>"#,
-                y + 11.0,
-                x2 - x1,
-                status_colour(band.status)
-            );
-            if x2 - x1 > 8.0 * label.len() as f64 {
-                let _ = write!(
-                    s,
-                    r#"<text x="{:.1}" y="{:.0}">{label}</text>"#,
-                    x1 + 6.0,
-                    y + 41.5
-                );
-            }
-            let _ = writeln!(
-                s,
-                "<title>{label} from {}{}</title></g>",
-                escape(&render::when(&band.from)),
-                band.to
-                    .map(|t| format!(" to {}", escape(&render::when(&t))))
-                    .unwrap_or_else(|| " (still at the cut)".into())
-            );
-        }
-        // Markers of one day spread across the day.
-        let mut by_day: BTreeMap<chrono::NaiveDate, Vec<&Marker>> = BTreeMap::new();
-        for marker in &line.markers {
-            by_day
-                .entry(marker.occurred_at.date_naive())
-                .or_default()
-                .push(marker);
-        }
-        for (day, markers) in by_day {
-            let n = markers.len() as f64;
-            let step = ((day_w - 12.0) / n).min(15.0);
-            let centre = day_centre(time::start_of_day(day));
-            for (k, marker) in markers.iter().enumerate() {
-                let x = centre + (k as f64 - (n - 1.0) / 2.0) * step;
-                let kind = marker_kind(marker.type_name);
-                let removed = if marker.removed_by.is_some() {
-                    " removed"
-                } else {
-                    ""
-                };
-                let _ = writeln!(
-                    s,
-                    r#"<g class="m k-{kind}{removed}" data-ref="{}" tabindex="0" role="button" aria-label="{}">{}<title>{}</title></g>"#,
-                    marker_ref(&line.provision, marker),
-                    escape(&marker.headline),
-                    marker_shape(kind, x, y + 23.0),
-                    escape(&tooltip(marker)),
-                );
+fn svg(timeline: &Timeline, l: &Layout) -> Markup {
+    let f = |v: f64| format!("{v:.1}");
+    let (w, h) = (f(l.width), f(l.height));
+    let n_days = (l.last_day - l.first_day).num_days() + 1;
+    html! {
+        div.plot {
+            svg #timeline xmlns="http://www.w3.org/2000/svg" width=(w) height=(h)
+                viewBox={ "0 0 " (w) " " (h) } role="img" aria-label="Provision status over valid time" {
+                // Rows' backgrounds and titles, wrapped.
+                @for (i, (line, row)) in timeline.provisions.iter().zip(&l.rows).enumerate() {
+                    rect class=(if i % 2 == 0 { "row even" } else { "row" }) x="0" y=(f(row.y)) width=(w) height=(f(row.h)) {}
+                    text.label x="12" y=(f(row.y + 18.0)) {
+                        @for (k, part) in row.title.iter().enumerate() {
+                            tspan x="12" dy=(if k == 0 { "0" } else { "17" }) { (part) }
+                        }
+                        title { (line.title) " (" (line.provision) ")" }
+                    }
+                    text.slug x="12" y=(f(row.y + 18.0 + 17.0 * row.title.len() as f64 - 2.0)) {
+                        @for (k, part) in row.slug.iter().enumerate() {
+                            tspan x="12" dy=(if k == 0 { "0" } else { "14" }) { (part) }
+                        }
+                    }
+                }
+                // Day grid and axis.
+                @for d in 0..=n_days {
+                    @let x = PLOT_X + l.day_w * d as f64;
+                    line.grid x1=(f(x)) y1=(f(l.top - 8.0)) x2=(f(x)) y2=(h) {}
+                }
+                @for tick in &l.ticks {
+                    text.tick x=(f(tick.x)) y=(f(l.top - 2.0 * TICK_SIZE - 4.0)) {
+                        (tick.text)
+                        @if let Some(year) = tick.year {
+                            tspan.year x=(f(tick.x)) dy="13" { (year) }
+                        }
+                    }
+                }
+                // Meetings: a shaded day and a line at its centre; labels above.
+                @for m in &l.meetings {
+                    @let meeting = &timeline.meetings[m.meeting];
+                    g class=(if m.held { "meeting held" } else { "meeting planned" }) {
+                        rect x=(f(m.x - l.day_w / 2.0)) y=(f(l.top)) width=(f(l.day_w)) height=(f(l.height - l.top)) {}
+                        line x1=(f(m.x)) y1=(f(l.top - 8.0)) x2=(f(m.x)) y2=(h) {}
+                        title {
+                            (meeting.title) " (" (meeting.meeting) "): "
+                            (if m.held { "held" } else { "planned for" }) " "
+                            (render::when(&meeting.day)) ", " (meeting.place)
+                        }
+                    }
+                }
+                @for label in &l.meeting_labels {
+                    text.meeting-label x=(f(label.x)) y=(f(label.y)) { (label.text) }
+                }
+                // Bands and markers.
+                @for (line, row) in timeline.provisions.iter().zip(&l.rows) {
+                    @for band in &row.bands {
+                        g.band {
+                            rect x=(f(band.x)) y=(f(row.band_y)) width=(f(band.w)) height=(f(row.band_h)) rx="4" fill=(status_colour(band.status)) {}
+                            @if let Some(label) = &band.label {
+                                text x=(f(band.x + 4.0)) y=(f(row.band_y + row.band_h + 12.0)) { (label) }
+                            }
+                            title { (band.status.as_str().replace('_', " ")) }
+                        }
+                    }
+                    @for (marker, (x, y)) in line.markers.iter().zip(&row.marks) {
+                        @let kind = marker_kind(marker.type_name);
+                        g class={ "m k-" (kind) @if marker.removed_by.is_some() { " removed" } }
+                            data-ref=(marker_ref(&line.provision, marker)) tabindex="0" role="button" aria-label=(marker.headline) {
+                            (marker_shape(kind, *x, *y))
+                            title { (tooltip(marker)) }
+                        }
+                    }
+                }
             }
         }
     }
-    s.push_str("</svg></div>\n");
-    s
 }
 
 /// Every marker's event, grouped by provision: the detail panel shows copies of these.
-fn event_list(timeline: &Timeline, n_events: usize) -> String {
-    let mut s = format!(
-        "<details class=\"events\"><summary>All {n_events} events, by provision</summary>\n"
-    );
-    for line in &timeline.provisions {
-        let _ = writeln!(
-            s,
-            "<section><h2>{} <code>{}</code></h2><ol>",
-            escape(&line.title),
-            line.provision
-        );
-        for marker in &line.markers {
-            let removed = if marker.removed_by.is_some() {
-                " removed"
-            } else {
-                ""
-            };
-            let _ = write!(
-                s,
-                r#"<li class="event{removed}" id="{}"><p class="head"><span class="date">{}</span> <b>{}</b></p>"#,
-                marker_ref(&line.provision, marker),
-                escape(&render::when(&marker.occurred_at)),
-                escape(&marker.headline),
-            );
-            if let Some(detail) = &marker.detail {
-                let quoted = if marker.type_name == "statement_made" {
-                    "quote"
-                } else {
-                    "text"
-                };
-                let _ = write!(
-                    s,
-                    r#"<blockquote class="{quoted}">{}</blockquote>"#,
-                    escape(detail)
-                );
+fn event_list(timeline: &Timeline, n_events: usize) -> Markup {
+    html! {
+        details.events {
+            summary { "All " (n_events) " events, by provision" }
+            @for line in &timeline.provisions {
+                section {
+                    h2 { (line.title) " " code { (line.provision) } }
+                    ol {
+                        @for marker in &line.markers {
+                            (event_item(line, marker))
+                        }
+                    }
+                }
             }
-            if let Some(who) = &marker.who {
-                let _ = write!(s, r#"<p class="who">— {}</p>"#, escape(who));
-            }
-            if let Some(source) = &marker.source {
-                let outlet = escape(&source.outlet);
-                let link = match source.url.as_deref().and_then(safe_url) {
-                    Some(url) => format!(
-                        r#"<a href="{}" rel="noopener noreferrer" target="_blank">{outlet}</a>"#,
-                        escape(url)
-                    ),
-                    None => match &source.url {
-                        Some(url) => format!("{outlet} <span class=\"url\">{}</span>", escape(url)),
-                        None => outlet,
-                    },
-                };
-                let published = source
-                    .published_at
-                    .as_ref()
-                    .map(|p| format!(", published {}", escape(p)))
-                    .unwrap_or_default();
-                let _ = write!(s, r#"<p class="source">Source: {link}{published}</p>"#);
-            }
-            let _ = write!(
-                s,
-                r#"<p class="meta">{} · recorded {} · seq {} · event <code>{}</code></p>"#,
-                marker.type_name,
-                escape(&render::when(&marker.recorded_at)),
-                marker.seq,
-                marker.id
-            );
-            if let Some(by) = marker.removed_by {
-                let _ = write!(
-                    s,
-                    r#"<p class="removal">Retracted or superseded by event <code>{by}</code>: it no longer counts.</p>"#
-                );
-            }
-            s.push_str("</li>\n");
         }
-        s.push_str("</ol></section>\n");
     }
-    s.push_str("</details>\n");
-    s
+}
+
+fn event_item(line: &crate::timeline::ProvisionLine, marker: &Marker) -> Markup {
+    let removed = marker.removed_by.is_some();
+    html! {
+        li class=(if removed { "event removed" } else { "event" }) id=(marker_ref(&line.provision, marker)) {
+            p.head {
+                span.date { (marker.day.format("%Y-%m-%d")) }
+                " " b { (marker.headline) }
+            }
+            @if let Some(detail) = &marker.detail {
+                blockquote class=(if marker.type_name == "statement_made" { "quote" } else { "text" }) { (detail) }
+            }
+            @if let Some(who) = &marker.speaker {
+                p.who { "— " (who) }
+            }
+            @if let Some(source) = &marker.source {
+                p.source {
+                    "Source: "
+                    @match source.url.as_deref() {
+                        Some(url) => @match render::web_url(url) {
+                            Some(url) => a href=(url) rel="noopener noreferrer" target="_blank" { (source.outlet) },
+                            None => { (source.outlet) " " span.url { (url) } },
+                        },
+                        None => (source.outlet),
+                    }
+                    @if let Some(published) = &source.published_at {
+                        ", published " (published)
+                    }
+                }
+            }
+            p.meta {
+                (marker.type_name) " · happened " (render::when(&marker.occurred_at))
+                " · recorded " (render::when(&marker.recorded_at))
+                " · seq " (marker.seq) " · event " code { (marker.id) }
+            }
+            @if let Some(by) = marker.removed_by {
+                p.removal { "Retracted or superseded by event " code { (by) } ": it no longer counts." }
+            }
+        }
+    }
 }
 
 const STYLE: &str = r#"
-:root{--ink:#1d2733;--muted:#5b6775;--line:#d5dbe1;--bg:#f7f8fa;--accent:#1f5f99}
+:root{--ink:#1d2733;--muted:#5b6775;--line:#d5dbe1;--bg:#f7f8fa;--accent:#1f5f99;--font:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
 *{box-sizing:border-box}
-body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:var(--bg)}
-header{padding:18px 24px 8px;background:#fff;border-bottom:1px solid var(--line)}
+body{margin:0;font:14px/1.45 var(--font);color:var(--ink);background:var(--bg);overflow-wrap:anywhere}
+header{padding:16px 24px 8px;background:#fff;border-bottom:1px solid var(--line)}
 h1{font-size:21px;margin:0 0 4px}
-.cuts{margin:0 0 8px;color:var(--muted)}.cuts b{color:var(--ink)}
+.cuts{margin:0 0 6px;color:var(--muted)}.cuts b{color:var(--ink);font-weight:600}
+.asked{margin:0 0 6px;color:var(--muted);font-size:12.5px}
 .known{margin:0 0 8px;padding:6px 10px;background:#fff6d6;border-left:4px solid #f0a202}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;align-items:center;font-size:12.5px;color:var(--muted);margin:4px 0 6px}
 .lh{font-weight:600;color:var(--ink);margin-left:6px}.lh:first-child{margin-left:0}
 .key{display:inline-flex;align-items:center;gap:5px}
 .swatch{display:inline-block;width:22px;height:12px;border-radius:3px}
-main{padding:14px 24px;display:grid;grid-template-columns:minmax(0,1fr) 300px;gap:16px;align-items:start}
-.plot{overflow-x:auto;background:#fff;border:1px solid var(--line);border-radius:6px}
-#timeline{display:block}
+main{padding:14px 24px;display:grid;grid-template-columns:minmax(0,1fr) 320px;gap:16px;align-items:start;max-width:1800px}
+.plot{min-width:0;overflow-x:auto;background:#fff;border:1px solid var(--line);border-radius:6px}
+#timeline{display:block;width:100%;height:auto;min-width:860px;font-family:var(--font)}
 .row{fill:#fff}.row.even{fill:#f3f5f8}
 .label{font-size:13px;font-weight:600;fill:var(--ink)}
-.slug{font:11px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;fill:var(--muted)}
+.slug{font-size:11px;fill:var(--muted)}
 .grid{stroke:#e6e9ed;stroke-width:1}
-.tick{font-size:11px;fill:var(--muted);text-anchor:middle}
+.tick{font-size:11px;fill:var(--muted);text-anchor:middle}.tick .year{font-weight:600;fill:var(--ink)}
 .meeting rect{fill:#fff1b8;opacity:.55}
 .meeting line{stroke:#b7791f;stroke-width:2}
 .meeting.planned line{stroke-dasharray:5 4}
-.meeting text{font-size:12px;font-weight:600;fill:#8a5a0c}
+.meeting-label{font-size:12px;font-weight:600;fill:#8a5a0c}
 .band rect{opacity:.85}
 .band text{font-size:10.5px;fill:#33404d;pointer-events:none}
 .m{cursor:pointer;stroke:#fff;stroke-width:1.5;outline:none}
 .m:hover,.m:focus,.m.sel{stroke:#111;stroke-width:2.5}
 .k-statement{fill:#1f5f99}.k-text{fill:#3c3c3c}.k-status{fill:#111}.k-position{fill:#7b3fa0}.k-meeting{fill:#b7791f}.k-other{fill:#888}
-.m.removed{fill:#fff;stroke:#888;stroke-dasharray:2 2;opacity:.8}
+.m.removed{fill:#fff;stroke:#555;stroke-width:1.5;stroke-dasharray:2 2}
 #panel{position:sticky;top:12px;background:#fff;border:1px solid var(--line);border-radius:6px;padding:12px 14px;min-height:120px}
 #panel .hint{color:var(--muted);margin:0}
-#panel .event{list-style:none}
-.event{margin:0 0 12px;padding:8px 10px;background:#fff;border:1px solid var(--line);border-radius:5px}
+#panel .event{list-style:none;margin:0;border:0;padding:0}
+.event{margin:0 0 12px;padding:8px 10px;background:#fff;border:1px solid var(--line);border-radius:5px;list-style:none}
 .event p{margin:2px 0}.event .date{color:var(--muted);font-variant-numeric:tabular-nums}
-.event blockquote{margin:6px 0;padding:4px 10px;border-left:3px solid var(--accent);white-space:pre-wrap}
-.event blockquote.text{border-left-color:#999;font-family:Georgia,"Times New Roman",serif}
+.event blockquote{margin:6px 0;padding:4px 10px;border-left:3px solid var(--accent);white-space:pre-wrap;font-family:var(--font)}
+.event blockquote.text{border-left-color:#999}
 .event .who{font-style:italic}.event .meta{font-size:11.5px;color:var(--muted)}
-.event.removed{opacity:.7}.event.removed blockquote{text-decoration:line-through}
+.event.removed{opacity:.75}.event.removed blockquote{text-decoration:line-through}
 .removal{color:#8b1e3f;font-weight:600}
 .events{grid-column:1/-1;background:#fff;border:1px solid var(--line);border-radius:6px;padding:8px 14px}
 .events summary{cursor:pointer;font-weight:600}
 .events h2{font-size:15px;margin:14px 0 6px}.events ol{padding-left:0;margin:0}
+code{font-size:12px}
 a{color:var(--accent)}
 footer{padding:8px 24px 18px;color:var(--muted);font-size:12px}
 .empty{grid-column:1/-1}
-@media (max-width:900px){main{grid-template-columns:1fr}}
+@media (max-width:1199px){main{grid-template-columns:minmax(0,1fr)}#panel{position:static}}
 "#;
 
 /// The page's only script. It never reads event text as code: it copies a rendered
 /// list item into the panel (on a click, or for the event named in the URL's
 /// fragment), then marks the page ready (the browser test looks for it).
-const SCRIPT: &str = r#"
+const SCRIPT: &str = r##"
 (function () {
   "use strict";
   var panel = document.getElementById("panel");
-  function show(marker) {
+  function show(marker, scroll) {
     var source = document.getElementById(marker.getAttribute("data-ref"));
     if (!panel || !source) { return; }
     var selected = document.querySelectorAll(".m.sel");
@@ -631,42 +889,179 @@ const SCRIPT: &str = r#"
     var copy = source.cloneNode(true);
     copy.removeAttribute("id");
     panel.appendChild(copy);
+    if (scroll && panel.scrollIntoView) { panel.scrollIntoView({block: "nearest"}); }
   }
-  var markers = document.querySelectorAll(".m[data-ref]");
+  var markers = document.querySelectorAll("#timeline .m[data-ref]");
   for (var i = 0; i < markers.length; i++) {
     (function (marker) {
-      marker.addEventListener("click", function () { show(marker); });
+      marker.addEventListener("click", function () { show(marker, true); });
       marker.addEventListener("keydown", function (e) {
-        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); show(marker); }
+        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); show(marker, true); }
       });
     })(markers[i]);
   }
   // A link to `page.html#PROVISION/SEQ` opens with that event shown.
   var wanted = "ev-" + decodeURIComponent(location.hash.slice(1)).replace("/", "-");
   for (var j = 0; j < markers.length; j++) {
-    if (markers[j].getAttribute("data-ref") === wanted) { show(markers[j]); break; }
+    if (markers[j].getAttribute("data-ref") === wanted) { show(markers[j], false); break; }
   }
   document.documentElement.setAttribute("data-ready", String(markers.length));
 })();
-"#;
+"##;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn escape_leaves_no_markup() {
-        assert_eq!(
-            escape(r#"</script><img src=x onerror=alert(1)>"'&"#),
-            "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;"
+    use crate::timeline::{Band, ProvisionLine};
+    use uuid::Uuid;
+
+    fn day(text: &str) -> Instant {
+        time::parse_occurred_at(text).unwrap()
+    }
+
+    fn marker(seq: u64, at: &str) -> Marker {
+        Marker {
+            id: Uuid::from_u128(seq as u128),
+            seq,
+            type_name: "statement_made",
+            occurred_at: day(at),
+            day: day(at).date_naive(),
+            recorded_at: day(at),
+            who: None,
+            speaker: None,
+            headline: "Statement".into(),
+            detail: None,
+            source: None,
+            removed_by: None,
+        }
+    }
+
+    fn meeting(slug: &str, at: &str, place: &str, held: bool) -> MeetingMark {
+        MeetingMark {
+            meeting: Slug::parse(slug).unwrap(),
+            title: slug.into(),
+            place: place.into(),
+            day: day(at),
+            held,
+            event: Uuid::nil(),
+        }
+    }
+
+    /// A timeline over `days` days whose one provision has `crowd` markers on its
+    /// second day and one on each later tenth day, with meetings sharing days.
+    fn crowded(days: i64, crowd: u64) -> Timeline {
+        let first = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+        let on = |d: i64| (first + TimeDelta::days(d)).format("%Y-%m-%d").to_string();
+        let mut markers: Vec<Marker> = (0..crowd).map(|k| marker(k + 1, &on(1))).collect();
+        markers.extend(
+            (0..days)
+                .step_by(10)
+                .map(|d| marker(1000 + d as u64, &on(d))),
         );
+        markers.push(marker(5000, &on(days - 1)));
+        markers.sort_by_key(|m| (m.occurred_at, m.seq));
+        Timeline {
+            at: day(&on(days)),
+            known_at: day(&on(days)),
+            known_seq: None,
+            last_record: None,
+            provisions: vec![ProvisionLine {
+                provision: Slug::parse("p").unwrap(),
+                title: "A title long enough to wrap over more than one line of the column".into(),
+                bands: vec![Band {
+                    status: Status::Proposed,
+                    from: day(&on(0)),
+                    to: None,
+                    event: Uuid::nil(),
+                }],
+                markers,
+            }],
+            meetings: vec![
+                meeting("a", &on(1), "Geneva, Switzerland", true),
+                meeting("b", &on(1), "Moscow", false),
+                meeting("c", &on(2), "Paris", false),
+                meeting("d", &on(2), "Abu Dhabi, United Arab Emirates", true),
+                meeting("e", &on(days - 1), "Istanbul", true),
+            ],
+        }
+    }
+
+    fn apart(a: (f64, f64, f64, f64), b: (f64, f64, f64, f64)) -> bool {
+        a.1 <= b.0 || b.1 <= a.0 || a.3 <= b.2 || b.3 <= a.2
     }
 
     #[test]
-    fn only_http_urls_become_links() {
-        assert!(safe_url("https://example.org/a").is_some());
-        assert!(safe_url("HTTP://example.org").is_some());
-        assert!(safe_url("javascript:alert(1)").is_none());
-        assert!(safe_url(" data:text/html,x").is_none());
+    fn no_two_markers_or_labels_overlap_and_everything_is_inside() {
+        for (days, crowd) in [(1, 1), (3, 12), (12, 40), (200, 30), (2000, 5)] {
+            let timeline = crowded(days, crowd);
+            let l = layout(&timeline).unwrap();
+            let row = &l.rows[0];
+            let half = MARK / 2.0;
+            let boxes: Vec<_> = row
+                .marks
+                .iter()
+                .map(|(x, y)| (x - half, x + half, y - half, y + half))
+                .collect();
+            for (i, a) in boxes.iter().enumerate() {
+                assert!(a.0 >= PLOT_X - half && a.1 <= WIDTH, "{days} days: {a:?}");
+                assert!(
+                    a.2 >= row.y && a.3 <= row.y + row.h,
+                    "{days} days: {a:?} in {row:?}"
+                );
+                for b in &boxes[i + 1..] {
+                    assert!(apart(*a, *b), "{days} days, {crowd} on a day: {a:?} {b:?}");
+                }
+            }
+            let labels: Vec<_> = l
+                .meeting_labels
+                .iter()
+                .map(|m| {
+                    (
+                        m.x,
+                        m.x + meeting_label_width(&m.text),
+                        m.y - 12.0,
+                        m.y + 2.0,
+                    )
+                })
+                .collect();
+            for (i, a) in labels.iter().enumerate() {
+                assert!(a.0 >= 0.0 && a.1 <= WIDTH, "{a:?}");
+                for b in &labels[i + 1..] {
+                    assert!(apart(*a, *b), "{days} days: labels {a:?} {b:?}");
+                }
+            }
+            let tick_w = 7.0 * CHAR_W * TICK_SIZE;
+            for pair in l.ticks.windows(2) {
+                assert!(
+                    pair[1].x - pair[0].x >= tick_w,
+                    "{days} days: ticks {pair:?}"
+                );
+            }
+            assert!(l.ticks.iter().all(|t| t.x + tick_w / 2.0 <= WIDTH));
+            assert_eq!(l.ticks[0].year, Some(2025));
+            let mut years: Vec<i32> = l.ticks.iter().filter_map(|t| t.year).collect();
+            let first_year_of_each = years.len();
+            years.dedup();
+            assert_eq!(years.len(), first_year_of_each, "{:?}", l.ticks);
+            let last = l.ticks.iter().filter(|t| t.year.is_some()).count();
+            assert!(
+                last >= 1 && (days < 365 || last >= (days / 365) as usize),
+                "{:?}",
+                l.ticks
+            );
+            assert!(row.title.len() > 1, "the title wraps");
+            assert_eq!(row.title.join(" "), timeline.provisions[0].title);
+        }
+    }
+
+    #[test]
+    fn wrap_keeps_every_character_and_the_width() {
+        let text = "Russia's readmission to the G8 and a supercalifragilisticexpialidocious word";
+        let lines = wrap(text, 12);
+        assert!(lines.iter().all(|l| l.chars().count() <= 12), "{lines:?}");
+        assert_eq!(lines.join(" ").replace(' ', ""), text.replace(' ', ""));
+        assert_eq!(wrap("", 10), vec![String::new()]);
+        assert_eq!(wrap("NATO membership", 26), vec!["NATO membership"]);
     }
 }

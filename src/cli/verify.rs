@@ -57,8 +57,12 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     ctx.say(
         out,
         format_args!(
-            "ok: {} records, hash chain intact, {} index entries and {} snapshots match the log; head {}:{}",
-            report.records, report.index_entries, report.snapshots, report.head.seq, report.head.hash
+            "ok: {}, hash chain intact, {} and {} match the log; head {}:{}",
+            super::count(report.records as u64, "record", "records"),
+            super::count(report.index_entries as u64, "index entry", "index entries"),
+            super::count(report.snapshots as u64, "snapshot", "snapshots"),
+            report.head.seq,
+            report.head.hash
         ),
     )
 }

@@ -66,6 +66,8 @@ impl TestLedger {
             slug,
             "--name",
             name,
+            "--occurred-at",
+            "now",
         ])
     }
 
