@@ -82,10 +82,12 @@ impl Ledger {
         if let Some(note) = ledger.renew_head_file()? {
             notes.push(note);
         }
-        let upgraded = path.join(PRE_JOURNAL_DIR);
-        if upgraded.is_dir() {
-            // The upgrade's replay has reached the head it witnessed: the old files go.
-            fs::remove_dir_all(&upgraded).map_err(|e| Error::io(upgraded.display(), e))?;
+        for old in [PRE_JOURNAL_DIR, PER_RECORD_DIR] {
+            let upgraded = path.join(old);
+            if upgraded.is_dir() {
+                // The upgrade's replay has reached the journal's head: the old files go.
+                fs::remove_dir_all(&upgraded).map_err(|e| Error::io(upgraded.display(), e))?;
+            }
         }
         ledger.notes = notes;
         Ok(ledger)
@@ -232,10 +234,8 @@ fn open_caught_up(
             committed.seq, head.seq
         )));
     }
-    if let Some(aside) = upgraded_from {
-        // The rebuilt sled reached the journal's head, checked record by record: the
-        // old files go.
-        fs::remove_dir_all(&aside).map_err(|e| Error::io(aside.display(), e))?;
+    if upgraded_from.is_some() {
+        // The old files go once the head is reached (in `open_with`).
         notes.push(format!(
             "upgraded sled to the packed layout ({} rebuilt from the journal)",
             records(head.seq)

@@ -152,6 +152,8 @@ pub struct Ledger {
     path: PathBuf,
     head: Head,
     snapshot_every: usize,
+    /// Staged history entries written out with a chunk once this many are gathered.
+    postings_staged: usize,
     /// Set when [`Ledger::settle`] could not reopen sled: the handle must not write.
     lost: bool,
     /// Where commits are made durable; `None` for a read-only look at an old layout.
@@ -244,6 +246,7 @@ impl Ledger {
             path: path.to_path_buf(),
             head: Head::empty(),
             snapshot_every: crate::snapshot::EVERY,
+            postings_staged: POSTINGS_STAGED,
             lost: false,
             journal: None,
             replay_end: None,
@@ -338,6 +341,14 @@ impl Ledger {
 
     pub fn set_snapshot_every(&mut self, every: usize) {
         self.snapshot_every = every.max(1);
+    }
+
+    /// Writes staged history entries out with every chunk once `n` are gathered
+    /// (tests set it low, so that a write refused after its first chunk has postings
+    /// to take back).
+    #[doc(hidden)]
+    pub fn set_postings_staged(&mut self, n: usize) {
+        self.postings_staged = n.max(1);
     }
 
     pub fn path(&self) -> &Path {
@@ -977,7 +988,7 @@ impl Ledger {
         self.journal_frame(&chunk, false)?;
         let mut batch = std::mem::take(&mut staged.batch);
         put_blocks(&mut batch, &chunk);
-        if staged.n_postings >= POSTINGS_STAGED {
+        if staged.n_postings >= self.postings_staged {
             self.put_postings(&mut batch, staged)?;
         }
         batch.insert(index::META_PENDING, &self.head.seq.to_be_bytes());
