@@ -6,11 +6,12 @@
 //! It answers a query cut `(at, known_at)` when `V <= at`, `S` is at or before the
 //! record-time cut, and nothing recorded after `S` (up to the cut) joined the
 //! provision's history at or before `V`. Such an arrival is always a *late* entry
-//! (`Z` in [`crate::index`]), so that check is a short range scan. A late arrival
+//! ([`crate::index::late_in`], read off the provision's postings). A late arrival
 //! therefore invalidates exactly the snapshots at or after its valid time, for
-//! record-time cuts after it. The next refresh of that provision replaces them with
-//! snapshots valid at the head, so storage stays proportional to the history; a
-//! record-time cut from before that refresh folds from an older snapshot.
+//! record-time cuts after it. The next refresh of that provision writes snapshots
+//! valid at the head beside them and keeps the spoiled ones of the last
+//! [`GENERATIONS`] refreshes for record-time cuts before the late arrival (older ones
+//! are replaced), so storage stays proportional to the history.
 //!
 //! Snapshots are a cache derived from the log: they are written after the commit
 //! that makes them possible, a crash before that loses nothing, and `verify` checks
@@ -31,6 +32,10 @@ use crate::time::Instant;
 
 /// History entries between two snapshots of a provision, by default.
 pub const EVERY: usize = 256;
+
+/// Generations of spoiled snapshots kept for past record-time cuts, with the one a
+/// refresh writes (see [`refresh`]).
+pub const GENERATIONS: usize = 4;
 
 /// The latest instant, for "no valid-time limit".
 const END_OF_TIME: Instant = DateTime::<chrono::Utc>::MAX_UTC;
@@ -160,20 +165,58 @@ pub fn refresh(ledger: &Ledger, provisions: &BTreeSet<Slug>) -> Result<usize> {
     }
     let mut written = Vec::new();
     let mut stale = Vec::new();
-    // The events of the tails are read in seq order, a group of provisions at a time
-    // (each record block decompressed once per group, not once per provision), and
-    // folded in valid-time order.
-    let mut plans = plans.into_iter().peekable();
-    while plans.peek().is_some() {
+    in_seq_order(ledger, plans, |(provision, base, tail), event| {
+        refresh_one(
+            ledger,
+            provision,
+            base,
+            &tail,
+            event,
+            &mut written,
+            &mut stale,
+        )
+    })?;
+    let n = written.len();
+    ledger.put_snapshots(written, stale)?;
+    Ok(n)
+}
+
+/// Events read ahead at once by [`in_seq_order`] (about 0.5 KiB each in memory).
+const PREFETCH_EVENTS: usize = 32 << 10;
+
+/// Something to fold along a provision's history entries.
+trait Entries {
+    fn entries(&self) -> &[(Instant, u64)];
+}
+
+impl<A, B> Entries for (A, B, Vec<(Instant, u64)>) {
+    fn entries(&self) -> &[(Instant, u64)] {
+        &self.2
+    }
+}
+
+/// Calls `each` for every item with a reader of its entries' events: the events are
+/// read in seq order, for a group of items at a time (each record block is then
+/// decompressed once per group rather than once per provision).
+fn in_seq_order<T: Entries>(
+    ledger: &Ledger,
+    items: Vec<T>,
+    mut each: impl FnMut(T, &dyn Fn(u64) -> Result<Arc<Event>>) -> Result<()>,
+) -> Result<()> {
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
         let mut group = Vec::new();
         let mut n_events = 0;
-        while let Some(plan) =
-            plans.next_if(|p| group.is_empty() || n_events + p.2.len() <= PREFETCH_EVENTS)
+        while let Some(item) =
+            items.next_if(|i| group.is_empty() || n_events + i.entries().len() <= PREFETCH_EVENTS)
         {
-            n_events += plan.2.len();
-            group.push(plan);
+            n_events += item.entries().len();
+            group.push(item);
         }
-        let mut seqs: Vec<u64> = group.iter().flat_map(|p| p.2.iter().map(|e| e.1)).collect();
+        let mut seqs: Vec<u64> = group
+            .iter()
+            .flat_map(|i| i.entries().iter().map(|e| e.1))
+            .collect();
         seqs.sort_unstable();
         seqs.dedup();
         let events = seqs
@@ -184,25 +227,12 @@ pub fn refresh(ledger: &Ledger, provisions: &BTreeSet<Slug>) -> Result<usize> {
             Some(event) => Ok(event.clone()),
             None => Ok(ledger.event_at(seq)?.1),
         };
-        for (provision, base, tail) in group {
-            refresh_one(
-                ledger,
-                provision,
-                base,
-                &tail,
-                &event,
-                &mut written,
-                &mut stale,
-            )?;
+        for item in group {
+            each(item, &event)?;
         }
     }
-    let n = written.len();
-    ledger.put_snapshots(written, stale)?;
-    Ok(n)
+    Ok(())
 }
-
-/// Events read ahead at once by [`refresh`] (about 0.5 KiB each in memory).
-const PREFETCH_EVENTS: usize = 32 << 10;
 
 /// Snapshots for one provision from its newest usable one (`base`) along its tail.
 fn refresh_one(
@@ -218,10 +248,21 @@ fn refresh_one(
     let every = ledger.snapshot_every();
     let after = base.as_ref().map(|(time, _)| *time);
     // The snapshots after the base are spoiled as known at the head (the base is the
-    // newest one that is not); they would serve only record-time cuts before the
-    // late arrivals that spoiled them. They are replaced, not kept: a ledger fed
-    // late news every day would otherwise pile up a generation of snapshots a day.
-    stale.extend(ledger.snapshot_keys_after(provision, after.as_ref())?);
+    // newest one that is not); they still serve record-time cuts before the late
+    // arrivals that spoiled them. The newest generations (a generation: the snapshots
+    // written at one head) are kept for those cuts and older ones replaced, so a
+    // ledger fed late news every day holds at most `GENERATIONS` snapshots per point
+    // of its history, not a generation a day.
+    let spoiled = ledger.snapshot_keys_after(provision, after.as_ref())?;
+    let mut generations: Vec<u64> = spoiled.iter().filter_map(|k| index::seq_from(k)).collect();
+    generations.sort_unstable();
+    generations.dedup();
+    let kept = &generations[generations.len().saturating_sub(GENERATIONS - 1)..];
+    stale.extend(
+        spoiled
+            .into_iter()
+            .filter(|k| index::seq_from(k).is_none_or(|seq| !kept.contains(&seq))),
+    );
     let (mut since, mut last) = (0usize, None::<Instant>);
     fold_entries(
         ledger,
@@ -283,14 +324,20 @@ pub fn verify(ledger: &Ledger) -> Result<usize> {
             .insert(time, builder);
     }
     let mut checked = 0;
-    for (provision, by_seq) in stored {
+    let items = stored
+        .into_iter()
+        .map(|(provision, by_seq)| {
+            let entries =
+                ledger.history_between(Kind::Provision, &provision, None, &END_OF_TIME)?;
+            Ok((provision, by_seq, entries))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    in_seq_order(ledger, items, |(provision, by_seq, entries), event| {
         // The provision's history is read once (own entries, in fold order, with the
         // record that removed each, if any); each record-time view is folded from it.
         let mut history = Vec::new();
-        for (time, seq) in
-            ledger.history_between(Kind::Provision, &provision, None, &END_OF_TIME)?
-        {
-            let (_, event) = ledger.event_at(seq)?;
+        for (time, seq) in entries {
+            let event = event(seq)?;
             if event.occurred_at == time {
                 let removed_by = ledger.removed_by(&event.id)?;
                 history.push((seq, removed_by, event));
@@ -323,6 +370,7 @@ pub fn verify(ledger: &Ledger) -> Result<usize> {
             }
             checked += check(&projection, None)?;
         }
-    }
+        Ok(())
+    })?;
     Ok(checked)
 }

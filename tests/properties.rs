@@ -2017,6 +2017,62 @@ fn late_reports_across_writes_and_a_refused_write_read_the_same_from_postings() 
     assert!(verified.is_ok(), "{verified:?}");
 }
 
+/// Spoiled snapshots serve record-time cuts before the late report that spoiled
+/// them: a refresh keeps the last generations (snapshots written at one head) and
+/// replaces older ones, so storage stays bounded.
+#[test]
+fn refreshes_keep_the_last_generations_of_spoiled_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(&dir.path().join("l"), Access::Create).unwrap();
+    ledger.set_snapshot_every(2);
+    let setup = vec![
+        json!({"type": "party_registered", "occurred_at": day(0), "party": "a", "name": "A"}),
+        json!({"type": "proposal_tabled", "occurred_at": day(0), "proposal": "p", "title": "P", "parties": ["a"]}),
+        json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "x", "proposal": "p", "title": "X", "text": "t"}),
+    ];
+    append_values(&mut ledger, record_time(0), setup);
+    let events: Vec<Value> = (1..=10)
+        .map(|d| status_event(100 + d as u128, d, "contested"))
+        .collect();
+    append_values(&mut ledger, record_time(1), events);
+    let generations = |ledger: &Ledger| -> Vec<u64> {
+        let mut seqs: Vec<u64> = ledger
+            .sled_for_tests()
+            .scan_prefix([pactlog::index::SNAPSHOT])
+            .keys()
+            .map(|k| pactlog::index::seq_from(&k.unwrap()).unwrap())
+            .collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        seqs
+    };
+    let first = generations(&ledger);
+    assert_eq!(first.len(), 1);
+    // Each step: a report of day 1 (spoiling every snapshot) and enough new days for a refresh.
+    for step in 2..=7u32 {
+        let mut events = vec![status_event(1000 + step as u128, 1, "agreed")];
+        events.extend(
+            (0..3).map(|i| status_event(2000 + 10 * step as u128 + i, 10 + step, "contested")),
+        );
+        append_values(&mut ledger, record_time(step), events);
+        let kept = generations(&ledger);
+        assert_eq!(
+            kept.len(),
+            (step as usize).min(pactlog::snapshot::GENERATIONS),
+            "step {step}: {kept:?}"
+        );
+        assert_eq!(
+            kept.contains(&first[0]),
+            step as usize <= pactlog::snapshot::GENERATIONS
+        );
+        // As known at step 1, day 1 is still contested; as known now, agreed.
+        assert_eq!(status_at(&ledger, 1, record_time(1)), "contested");
+        assert_eq!(status_at(&ledger, 1, record_time(step)), "agreed");
+    }
+    let verified = pactlog::verify::verify(&ledger, None).map_err(|e| e.to_string());
+    assert!(verified.is_ok(), "{verified:?}");
+}
+
 #[test]
 fn an_import_that_dies_between_chunks_leaves_nothing_after_reopening() {
     let dir = tempfile::tempdir().unwrap();
