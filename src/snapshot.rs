@@ -146,6 +146,33 @@ pub fn provision_state(
     Ok(projection.state(provision))
 }
 
+/// The states of these provisions at `cut`, in the order given (those with a counted
+/// draft): [`provision_state`] for many provisions at once, their tails' events read
+/// in seq order a group at a time.
+pub fn provision_states(
+    ledger: &Ledger,
+    provisions: impl IntoIterator<Item = Slug>,
+    cut: &Cut,
+) -> Result<Vec<ProvisionState>> {
+    let known_seq = cut.known().last_seq(ledger)?;
+    let plans = provisions.into_iter().map(|provision| {
+        let base = usable_snapshot(ledger, &provision, &cut.at, known_seq)?;
+        let after = base.as_ref().map(|(time, _)| *time);
+        let mut tail =
+            ledger.history_between(Kind::Provision, &provision, after.as_ref(), &cut.at)?;
+        tail.retain(|&(_, seq)| seq <= known_seq);
+        Ok((provision, base, tail))
+    });
+    let mut out = Vec::new();
+    in_seq_order(ledger, plans, |(provision, base, tail), event| {
+        let projection =
+            fold_entries(ledger, &provision, base, &tail, known_seq, event, |_, _| {})?;
+        out.extend(projection.state(&provision));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
 /// Adds snapshots for the provisions an append touched, as known at the head: from
 /// the latest snapshot still valid at the head, one every `snapshot_every` events of
 /// the tail, each at a valid time where the next event is later. Provisions with a
@@ -165,17 +192,21 @@ pub fn refresh(ledger: &Ledger, provisions: &BTreeSet<Slug>) -> Result<usize> {
     }
     let mut written = Vec::new();
     let mut stale = Vec::new();
-    in_seq_order(ledger, plans, |(provision, base, tail), event| {
-        refresh_one(
-            ledger,
-            provision,
-            base,
-            &tail,
-            event,
-            &mut written,
-            &mut stale,
-        )
-    })?;
+    in_seq_order(
+        ledger,
+        plans.into_iter().map(Ok),
+        |(provision, base, tail), event| {
+            refresh_one(
+                ledger,
+                provision,
+                base,
+                &tail,
+                event,
+                &mut written,
+                &mut stale,
+            )
+        },
+    )?;
     let n = written.len();
     ledger.put_snapshots(written, stale)?;
     Ok(n)
@@ -200,16 +231,19 @@ impl<A, B> Entries for (A, B, Vec<(Instant, u64)>) {
 /// decompressed once per group rather than once per provision).
 fn in_seq_order<T: Entries>(
     ledger: &Ledger,
-    items: Vec<T>,
+    items: impl IntoIterator<Item = Result<T>>,
     mut each: impl FnMut(T, &dyn Fn(u64) -> Result<Arc<Event>>) -> Result<()>,
 ) -> Result<()> {
     let mut items = items.into_iter().peekable();
     while items.peek().is_some() {
         let mut group = Vec::new();
         let mut n_events = 0;
-        while let Some(item) =
-            items.next_if(|i| group.is_empty() || n_events + i.entries().len() <= PREFETCH_EVENTS)
-        {
+        while let Some(item) = items.next_if(|i| {
+            i.as_ref().map_or(true, |i| {
+                group.is_empty() || n_events + i.entries().len() <= PREFETCH_EVENTS
+            })
+        }) {
+            let item = item?;
             n_events += item.entries().len();
             group.push(item);
         }
@@ -324,14 +358,10 @@ pub fn verify(ledger: &Ledger) -> Result<usize> {
             .insert(time, builder);
     }
     let mut checked = 0;
-    let items = stored
-        .into_iter()
-        .map(|(provision, by_seq)| {
-            let entries =
-                ledger.history_between(Kind::Provision, &provision, None, &END_OF_TIME)?;
-            Ok((provision, by_seq, entries))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let items = stored.into_iter().map(|(provision, by_seq)| {
+        let entries = ledger.history_between(Kind::Provision, &provision, None, &END_OF_TIME)?;
+        Ok((provision, by_seq, entries))
+    });
     in_seq_order(ledger, items, |(provision, by_seq, entries), event| {
         // The provision's history is read once (own entries, in fold order, with the
         // record that removed each, if any); each record-time view is folded from it.
