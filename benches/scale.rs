@@ -1130,12 +1130,14 @@ fn sqlite_state(
                 title: text(col(5)?)?,
                 text: text(col(6)?)?,
                 topic: col(7)?,
+                parameters: None,
             },
             "provision_amended" => Body::ProvisionAmended {
                 provision: p,
                 proposal: slug(col(4)?)?,
                 text: text(col(6)?)?,
                 summary: col(11)?,
+                parameters: None,
             },
             "provision_dropped" => Body::ProvisionDropped {
                 provision: p,
@@ -1171,7 +1173,9 @@ fn sqlite_state(
         let event = Event {
             id,
             occurred_at: Utc.timestamp_nanos(occurred),
-            source: None,
+            sources: Vec::new(),
+            basis: Default::default(),
+            note: None,
             actor: col(14)?.map(|a| Slug::parse(&a)).transpose()?,
             attribution: col(15)?,
             supersedes: None,

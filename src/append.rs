@@ -512,6 +512,34 @@ impl<'l, 'c> Stage<'l, 'c> {
                 ));
             }
         }
+        if let Body::SourceCited { target } = &event.body {
+            let Some(seq) = self.seq_of(target)? else {
+                return Err(Error::invalid(
+                    at,
+                    format!("field `target`: no event with id {target} in the ledger"),
+                ));
+            };
+            let cited = self.record_any(seq)?.event;
+            if matches!(
+                cited.body,
+                Body::EventRetracted { .. } | Body::SourceCited { .. }
+            ) {
+                return Err(Error::invalid(
+                    at,
+                    format!(
+                        "field `target`: event {target} is a {}; cite the event it is about",
+                        cited.type_name()
+                    ),
+                ));
+            }
+            if let Some(by) = self.removed(target)? {
+                let by_id = self.record_any(by)?.event.id;
+                return Err(Error::invalid(
+                    at,
+                    format!("field `target`: event {target} was retracted or superseded by {by_id} (seq {by}); cite the event that counts"),
+                ));
+            }
+        }
         Ok(firsts)
     }
 
@@ -525,7 +553,7 @@ impl<'l, 'c> Stage<'l, 'c> {
             }
         }
         let seq = record.seq;
-        let target = match record.event.removes() {
+        let target = match record.event.refers_to() {
             Some(target) => {
                 let target_seq = self.seq_of(&target)?.expect("checked");
                 Some(self.record_any(target_seq)?)

@@ -11,7 +11,8 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::event::{Kind, Slug};
 use crate::projection::ProvisionState;
-use crate::query::{self, Cut, StateAt};
+use crate::provenance::{citations, Citations, EventRef};
+use crate::query::{self, Cut, Known, StateAt};
 use crate::store::Ledger;
 use crate::time::{serde_instant, Instant};
 
@@ -39,9 +40,13 @@ pub fn fields(state: &ProvisionState) -> Vec<Field> {
         },
     ];
     for text in &state.texts {
+        let mut value = json!({ "text": text.text, "dropped": text.dropped });
+        if let Some(parameters) = &text.parameters {
+            value["parameters"] = json!(parameters);
+        }
         out.push(Field {
             name: format!("text/{}", text.proposal),
-            value: json!({ "text": text.text, "dropped": text.dropped }),
+            value,
             event: text.event,
         });
     }
@@ -69,27 +74,8 @@ pub fn fields(state: &ProvisionState) -> Vec<Field> {
     out
 }
 
-/// An event as the audit views cite it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Cited {
-    pub id: Uuid,
-    pub seq: u64,
-    #[serde(rename = "type")]
-    pub type_name: &'static str,
-    #[serde(serialize_with = "serde_instant::serialize")]
-    pub occurred_at: Instant,
-    #[serde(serialize_with = "serde_instant::serialize")]
-    pub recorded_at: Instant,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub actor: Option<Slug>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attribution: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<crate::event::Source>,
-}
-
-/// Looks up the record of an event id and cites it.
-pub fn cite(ledger: &Ledger, id: &Uuid) -> Result<Cited> {
+/// Looks up the record of an event id and cites it, with the citations of it in `citations`.
+pub fn cite(ledger: &Ledger, id: &Uuid, citations: &Citations) -> Result<EventRef> {
     let seq = ledger.seq_of(id)?.ok_or_else(|| {
         Error::Integrity(format!(
             "a state names event {id}, which is not in the ledger"
@@ -98,16 +84,15 @@ pub fn cite(ledger: &Ledger, id: &Uuid) -> Result<Cited> {
     let record = ledger
         .record(seq)?
         .ok_or_else(|| Error::SledDamaged(format!("its record {seq} is missing")))?;
-    Ok(Cited {
-        id: *id,
-        seq,
-        type_name: record.event.type_name(),
-        occurred_at: record.event.occurred_at,
-        recorded_at: record.recorded_at,
-        actor: record.event.actor.clone(),
-        attribution: record.event.attribution.clone(),
-        source: record.event.source.clone(),
-    })
+    Ok(EventRef::new(&record, citations))
+}
+
+/// The citations of the events in a provision's history, as known at `known`.
+pub fn citations_of(ledger: &Ledger, provision: &Slug, known: Known) -> Result<Citations> {
+    let records = query::history_records(ledger, Kind::Provision, provision)?;
+    let outside = query::outside_removers(ledger, &records)?;
+    let removed = query::removals(&records, &outside, known);
+    Ok(citations(&records, &removed, known))
 }
 
 /// `blame`: every field of the state and the event that set it.
@@ -128,16 +113,26 @@ pub struct Blame {
 pub struct BlameLine {
     pub field: String,
     pub value: Value,
-    pub event: Cited,
+    pub event: EventRef,
+    /// When reports on different sources disagree about this field on its day: every side.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<crate::projection::Conflict>,
 }
 
 pub fn blame(ledger: &Ledger, provision: &Slug, cut: &Cut) -> Result<Blame> {
     let state = query::provision_state(ledger, provision, cut)?;
+    let citations = citations_of(ledger, provision, cut.known())?;
     let fields = fields(&state.state)
         .into_iter()
         .map(|f| {
             Ok(BlameLine {
-                event: cite(ledger, &f.event)?,
+                conflict: state
+                    .state
+                    .conflicts
+                    .iter()
+                    .find(|c| c.field == f.name)
+                    .cloned(),
+                event: cite(ledger, &f.event, &citations)?,
                 field: f.name,
                 value: f.value,
             })
@@ -196,7 +191,7 @@ pub struct Change {
     pub change: &'static str,
     pub from: Option<Value>,
     pub to: Option<Value>,
-    pub event: Option<Cited>,
+    pub event: Option<EventRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replaces: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -211,38 +206,58 @@ pub struct MemberChange {
     pub to: Value,
 }
 
-/// The members of two values that differ: by key for objects, whole otherwise.
+/// The members of two values that differ: by key for objects (nested objects such
+/// as a text's `parameters` member by member, `parameters.troop_cap`), whole otherwise.
 fn member_changes(from: &Value, to: &Value) -> Vec<MemberChange> {
-    match (from, to) {
-        (Value::Object(a), Value::Object(b)) => {
-            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-            keys.into_iter()
-                .filter_map(|key| {
+    fn walk(prefix: &str, from: &Value, to: &Value, out: &mut Vec<MemberChange>) {
+        let nested = !prefix.is_empty() || from.is_object() && to.is_object();
+        let either_object = from.is_object() || to.is_object();
+        let both_objects_or_null =
+            (from.is_object() || from.is_null()) && (to.is_object() || to.is_null());
+        match (from, to) {
+            _ if nested && either_object && both_objects_or_null => {
+                let empty = serde_json::Map::new();
+                let (a, b) = (
+                    from.as_object().unwrap_or(&empty),
+                    to.as_object().unwrap_or(&empty),
+                );
+                let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+                for key in keys {
                     let (x, y) = (
                         a.get(key).unwrap_or(&Value::Null),
                         b.get(key).unwrap_or(&Value::Null),
                     );
-                    (x != y).then(|| MemberChange {
-                        member: key.clone(),
-                        from: x.clone(),
-                        to: y.clone(),
-                    })
-                })
-                .collect()
+                    if x != y {
+                        let member = if prefix.is_empty() {
+                            key.clone()
+                        } else {
+                            format!("{prefix}.{key}")
+                        };
+                        walk(&member, x, y, out);
+                    }
+                }
+            }
+            _ => out.push(MemberChange {
+                member: prefix.to_string(),
+                from: from.clone(),
+                to: to.clone(),
+            }),
         }
-        _ => vec![MemberChange {
-            member: String::new(),
-            from: from.clone(),
-            to: to.clone(),
-        }],
     }
+    let mut out = Vec::new();
+    walk("", from, to, &mut out);
+    out
 }
 
 /// Joins each removal whose remover supersedes the removed event with the change the
 /// same remover made (the superseding event's own field): one `corrected` change.
 fn join_corrections(ledger: &Ledger, changes: Vec<(Change, Option<Uuid>)>) -> Result<Vec<Change>> {
-    // The removed fields' own events, by the superseding event that removed them.
-    let mut superseded: BTreeMap<Uuid, usize> = BTreeMap::new();
+    // The same kind of fact (a status for a status, a statement for a statement):
+    // `status`, `text/…`, `stance/…`, `meeting/…`, `statement/…`.
+    let kind = |field: &str| field.split('/').next().unwrap_or("").to_string();
+    // The removed fields' own events, by the superseding event that removed them and
+    // the kind of field (a statement's correction also removes the meeting it named).
+    let mut superseded: BTreeMap<(Uuid, String), usize> = BTreeMap::new();
     for (i, (change, own)) in changes.iter().enumerate() {
         let (Some(by), Some(own)) = (change.event.as_ref().map(|c| c.id), own) else {
             continue;
@@ -255,7 +270,7 @@ fn join_corrections(ledger: &Ledger, changes: Vec<(Change, Option<Uuid>)>) -> Re
             None => false,
         };
         if supersedes {
-            superseded.entry(by).or_insert(i);
+            superseded.entry((by, kind(&change.field))).or_insert(i);
         }
     }
     // Each addition made by a superseding event, with the removal it takes the place of.
@@ -265,13 +280,10 @@ fn join_corrections(ledger: &Ledger, changes: Vec<(Change, Option<Uuid>)>) -> Re
         let removal = change
             .event
             .as_ref()
-            .and_then(|c| superseded.get(&c.id))
+            .and_then(|c| superseded.get(&(c.id, kind(&change.field))))
             .copied();
         if let ("added" | "changed", Some(r)) = (change.change, removal) {
-            // The same kind of fact (a status for a status, a statement for a
-            // statement): `status`, `text/…`, `stance/…`, `meeting/…`, `statement/…`.
-            let kind = |field: &str| field.split('/').next().unwrap_or("").to_string();
-            if kind(&changes[r].0.field) == kind(&change.field) && used.insert(r) {
+            if used.insert(r) {
                 pairs.insert(i, r);
             }
         }
@@ -331,6 +343,7 @@ pub fn diff(ledger: &Ledger, provision: &Slug, from: &Cut, to: &Cut) -> Result<D
             .unwrap_or_default()
     };
     let (before, after) = (as_map(&before), as_map(&after));
+    let citations = citations_of(ledger, provision, to.known())?;
     let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
     names.sort_by_key(|n| field_order(n));
     names.dedup();
@@ -357,15 +370,26 @@ pub fn diff(ledger: &Ledger, provision: &Slug, from: &Cut, to: &Cut) -> Result<D
             }
             (None, None) => unreachable!("a name comes from one side"),
         };
+        // A text whose parameters changed says what changed, member by member
+        // (`parameters.troop_cap: 600000 -> 800000`).
+        let fields = match (old, new) {
+            (Some(old), Some(new))
+                if old.value.get("parameters").is_some()
+                    || new.value.get("parameters").is_some() =>
+            {
+                member_changes(&old.value, &new.value)
+            }
+            _ => Vec::new(),
+        };
         changes.push((
             Change {
                 field: name.clone(),
                 change,
                 from: old.map(|f| f.value.clone()),
                 to: new.map(|f| f.value.clone()),
-                event: event.map(|id| cite(ledger, &id)).transpose()?,
+                event: event.map(|id| cite(ledger, &id, &citations)).transpose()?,
                 replaces: None,
-                fields: Vec::new(),
+                fields,
             },
             old.map(|f| f.event),
         ));

@@ -306,16 +306,17 @@ mod tests {
                 map.insert("actor".into(), json!("someone"));
                 map.insert("attribution".into(), json!("an official"));
             }
-            for (field, _) in spec.fields {
-                let value = match *field {
+            for field in spec.fields {
+                let value = match field.name {
                     "parties" | "authors" | "participants" | "provisions" => json!(["x", "y"]),
                     "status" => json!("agreed_in_principle"),
                     "stance" => json!("conditional"),
                     "planned_for" => json!("2025-12-01"),
                     "target" => json!(Uuid::from_u128(1).to_string()),
+                    "parameters" => json!({"troop_cap": 600000, "scope": "peacetime"}),
                     _ => json!("x"),
                 };
-                map.insert(field.to_string(), value);
+                map.insert(field.name.to_string(), value);
             }
             if spec.name != "event_retracted" {
                 map.insert("supersedes".into(), json!(Uuid::from_u128(2).to_string()));

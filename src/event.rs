@@ -1,4 +1,4 @@
-//! The event model: the twelve event types of docs/format.md §2, slugs, and validation of shape.
+//! The event model: the thirteen event types of docs/format.md §2 (one declaration: `event_types!`), slugs, and validation of shape.
 //!
 //! [`parse_event`] turns one JSON object into an [`Event`] or a one-line error naming
 //! the field. It checks everything that can be checked from the object alone: the
@@ -133,6 +133,8 @@ macro_rules! string_enum {
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// The values as written.
+            pub const TEXTS: &'static [&'static str] = &[$($text),+];
 
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
@@ -207,7 +209,85 @@ string_enum!(
     }
 );
 
-/// Where a fact was reported.
+string_enum!(
+    /// What an event rests on: a report of it (the default), the text of a published
+    /// or leaked document, or the recorder's own reading (an inference, which needs a
+    /// `note` saying what it is read from).
+    Basis, "basis" {
+        Reported = "reported",
+        Document = "document",
+        Inference = "inference",
+    }
+);
+
+// `string_enum!` declares the variants, so `#[default]` cannot go on one.
+#[allow(clippy::derivable_impls)]
+impl Default for Basis {
+    fn default() -> Basis {
+        Basis::Reported
+    }
+}
+
+/// An Admiralty (NATO) grade of a source: reliability `A` (completely reliable) to `F`
+/// (cannot be judged) and credibility `1` (confirmed by other sources) to `6` (cannot
+/// be judged), written as a pair such as `B2`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Grade {
+    /// `b'A'` to `b'F'`.
+    pub reliability: u8,
+    /// 1 to 6.
+    pub credibility: u8,
+}
+
+impl Grade {
+    /// Parses `B2`; the error says what a grade is.
+    pub fn parse(text: &str) -> Result<Grade, String> {
+        let bytes = text.as_bytes();
+        match bytes {
+            [r @ b'A'..=b'F', c @ b'1'..=b'6'] => Ok(Grade {
+                reliability: *r,
+                credibility: c - b'0',
+            }),
+            [r @ b'a'..=b'f', c @ b'1'..=b'6'] => Err(format!(
+                "grade `{text}`: write the reliability letter as a capital (`{}{}`)",
+                r.to_ascii_uppercase() as char,
+                *c as char
+            )),
+            _ => Err(format!(
+                "grade `{}` is not an Admiralty grade: a reliability letter A (completely reliable) to F (cannot be judged) and a credibility digit 1 (confirmed) to 6 (cannot be judged), such as `B2`",
+                text.escape_debug()
+            )),
+        }
+    }
+
+    /// Whether this grade is at least `min` on both scales (`A` and `1` are best).
+    pub fn meets(&self, min: &Grade) -> bool {
+        self.reliability <= min.reliability && self.credibility <= min.credibility
+    }
+}
+
+impl fmt::Display for Grade {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.reliability as char, self.credibility)
+    }
+}
+
+impl<'de> Deserialize<'de> for Grade {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Grade, D::Error> {
+        let text = String::deserialize(d)?;
+        Grade::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for Grade {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Where a fact was reported: the outlet, and optionally the address, when it was
+/// published and retrieved, through whom (`via`: "Reuters saw the document"), an
+/// Admiralty [`Grade`] and the language of the report (SPEC §2, extended).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Source {
@@ -216,213 +296,451 @@ pub struct Source {
     pub url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retrieved_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<Grade>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
-/// The type-specific part of an event.
-///
-/// Read as an adjacently tagged enum (`{"a": type, "b": fields}`, tag first) rather
-/// than internally tagged: serde buffers an internally tagged object, which loses
-/// the path of a bad field, and every error must name its field.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(tag = "a", content = "b", rename_all = "snake_case")]
-pub enum Body {
-    PartyRegistered {
-        party: Slug,
-        name: String,
-    },
-    ActorRegistered {
-        actor: Slug,
-        name: String,
-        party: Slug,
-        #[serde(default)]
-        role: Option<String>,
-    },
-    ProposalTabled {
-        proposal: Slug,
-        title: String,
-        parties: Vec<Slug>,
-        #[serde(default)]
-        authors: Vec<Slug>,
-        #[serde(default)]
-        responds_to: Option<Slug>,
-        #[serde(default)]
-        meeting: Option<Slug>,
-    },
-    ProvisionDrafted {
-        provision: Slug,
-        proposal: Slug,
-        title: String,
-        text: String,
-        #[serde(default)]
-        topic: Option<String>,
-    },
-    ProvisionAmended {
-        provision: Slug,
-        proposal: Slug,
-        text: String,
-        #[serde(default)]
-        summary: Option<String>,
-    },
-    ProvisionDropped {
-        provision: Slug,
-        proposal: Slug,
-        #[serde(default)]
-        reason: Option<String>,
-    },
-    StatusChanged {
-        provision: Slug,
-        status: Status,
-        #[serde(default)]
-        note: Option<String>,
-    },
-    PositionStated {
-        provision: Slug,
-        party: Slug,
-        stance: Stance,
-        #[serde(default)]
-        summary: Option<String>,
-    },
-    MeetingScheduled {
-        meeting: Slug,
-        title: String,
-        place: String,
-        planned_for: String,
-        #[serde(default)]
-        participants: Vec<Slug>,
-    },
-    MeetingHeld {
-        meeting: Slug,
-        #[serde(default)]
-        title: Option<String>,
-        place: String,
-        #[serde(default)]
-        participants: Vec<Slug>,
-        #[serde(default)]
-        provisions: Vec<Slug>,
-        #[serde(default)]
-        outcome: Option<String>,
-    },
-    StatementMade {
-        quote: String,
-        #[serde(default)]
-        meeting: Option<Slug>,
-        #[serde(default)]
-        provisions: Vec<Slug>,
-    },
-    EventRetracted {
-        target: Uuid,
-        reason: String,
-    },
+impl Source {
+    /// Checks what serde cannot: a non-empty outlet, dates that are dates.
+    fn check(&self, path: &str) -> Result<(), String> {
+        if self.outlet.trim().is_empty() {
+            return Err(format!("field `{path}.outlet` cannot be empty"));
+        }
+        for (name, value) in [
+            ("published_at", &self.published_at),
+            ("retrieved_at", &self.retrieved_at),
+        ] {
+            if let Some(value) = value {
+                time::check_date_or_instant(value)
+                    .map_err(|e| format!("field `{path}.{name}`: {e}"))?;
+            }
+        }
+        Ok(())
+    }
 }
 
-/// One event type's fields: (name, required), the type-specific ones only.
+/// Structured values of a text (`{"troop_cap": 800000, "scope": "peacetime"}`): a flat
+/// object of numbers, strings and booleans, by name, so that `diff` and `compare` can
+/// say "600,000 -> 800,000" and conflicts are found on values.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Parameters(pub std::collections::BTreeMap<String, Value>);
+
+impl<'de> Deserialize<'de> for Parameters {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Parameters, D::Error> {
+        let map = Map::<String, Value>::deserialize(d)?;
+        for (name, value) in &map {
+            if !matches!(value, Value::Number(_) | Value::String(_) | Value::Bool(_)) {
+                return Err(serde::de::Error::custom(format!(
+                    "`{}` is {}; parameters are a flat object of numbers, strings and booleans",
+                    name.escape_debug(),
+                    json_kind(value)
+                )));
+            }
+        }
+        Ok(Parameters(map.into_iter().collect()))
+    }
+}
+
+/// The shape of a field's value, for help texts and messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Free text (line feeds and tabs allowed).
+    Text,
+    /// A slug (`[a-z0-9][a-z0-9-]*`, at most 64 characters).
+    Slug,
+    /// A day (`YYYY-MM-DD`) or an RFC 3339 instant with its offset.
+    DateOrInstant,
+    /// A whole event id (a UUID, lowercase with hyphens).
+    EventId,
+    /// One of these values.
+    OneOf(&'static [&'static str]),
+    /// A flat JSON object of numbers, strings and booleans.
+    Parameters,
+    /// A source object: `outlet`, `url`?, `published_at`?, `retrieved_at`?, `via`?,
+    /// `grade`? (Admiralty pair such as `B2`), `language`?.
+    Source,
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Format::Text => f.write_str("text"),
+            Format::Slug => f.write_str("slug"),
+            Format::DateOrInstant => f.write_str("YYYY-MM-DD or RFC 3339 instant"),
+            Format::EventId => f.write_str("event id"),
+            Format::OneOf(values) => f.write_str(&values.join(" | ")),
+            Format::Parameters => f.write_str("flat JSON object of numbers, strings, booleans"),
+            Format::Source => f.write_str(
+                "source {outlet, url?, published_at?, retrieved_at?, via?, grade? (A-F + 1-6, such as B2), language?}",
+            ),
+        }
+    }
+}
+
+/// One field of an event type: what `append TYPE --help` and error messages say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub required: bool,
+    /// A JSON array of values (on the command line: commas or repeated flags).
+    pub list: bool,
+    pub format: Format,
+    /// One line saying what the field holds.
+    pub help: &'static str,
+}
+
+/// One event type: its name, what it records, and its own fields.
+#[derive(Clone, Copy, Debug)]
 pub struct TypeSpec {
     pub name: &'static str,
-    pub fields: &'static [(&'static str, bool)],
+    pub help: &'static str,
+    pub fields: &'static [FieldSpec],
 }
 
-/// The twelve types of docs/format.md §2 and their own fields, in the order docs/format.md lists them.
-pub const TYPES: &[TypeSpec] = &[
-    TypeSpec {
-        name: "party_registered",
-        fields: &[("party", true), ("name", true)],
-    },
-    TypeSpec {
-        name: "actor_registered",
-        fields: &[
-            ("actor", true),
-            ("name", true),
-            ("party", true),
-            ("role", false),
-        ],
-    },
-    TypeSpec {
-        name: "proposal_tabled",
-        fields: &[
-            ("proposal", true),
-            ("title", true),
-            ("parties", true),
-            ("authors", false),
-            ("responds_to", false),
-            ("meeting", false),
-        ],
-    },
-    TypeSpec {
-        name: "provision_drafted",
-        fields: &[
-            ("provision", true),
-            ("proposal", true),
-            ("title", true),
-            ("text", true),
-            ("topic", false),
-        ],
-    },
-    TypeSpec {
-        name: "provision_amended",
-        fields: &[
-            ("provision", true),
-            ("proposal", true),
-            ("text", true),
-            ("summary", false),
-        ],
-    },
-    TypeSpec {
-        name: "provision_dropped",
-        fields: &[("provision", true), ("proposal", true), ("reason", false)],
-    },
-    TypeSpec {
-        name: "status_changed",
-        fields: &[("provision", true), ("status", true), ("note", false)],
-    },
-    TypeSpec {
-        name: "position_stated",
-        fields: &[
-            ("provision", true),
-            ("party", true),
-            ("stance", true),
-            ("summary", false),
-        ],
-    },
-    TypeSpec {
-        name: "meeting_scheduled",
-        fields: &[
-            ("meeting", true),
-            ("title", true),
-            ("place", true),
-            ("planned_for", true),
-            ("participants", false),
-        ],
-    },
-    TypeSpec {
-        name: "meeting_held",
-        fields: &[
-            ("meeting", true),
-            ("title", false),
-            ("place", true),
-            ("participants", false),
-            ("provisions", false),
-            ("outcome", false),
-        ],
-    },
-    TypeSpec {
-        name: "statement_made",
-        fields: &[("quote", true), ("meeting", false), ("provisions", false)],
-    },
-    TypeSpec {
-        name: "event_retracted",
-        fields: &[("target", true), ("reason", true)],
-    },
-];
+/// The Rust types event fields have, and the [`Format`] each is written in.
+pub trait FieldType {
+    const FORMAT: Format;
+    /// The text of a free-text field (what `search` looks in).
+    fn as_text(&self) -> Option<&str> {
+        None
+    }
+}
 
-/// Fields every event may carry (`actor` is type-specific in `actor_registered`).
-pub const COMMON_FIELDS: &[&str] = &[
-    "type",
-    "occurred_at",
-    "id",
-    "source",
-    "actor",
-    "attribution",
-    "supersedes",
+impl FieldType for String {
+    const FORMAT: Format = Format::Text;
+    fn as_text(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+impl FieldType for Slug {
+    const FORMAT: Format = Format::Slug;
+}
+impl FieldType for Uuid {
+    const FORMAT: Format = Format::EventId;
+}
+impl FieldType for Status {
+    const FORMAT: Format = Format::OneOf(Status::TEXTS);
+}
+impl FieldType for Stance {
+    const FORMAT: Format = Format::OneOf(Stance::TEXTS);
+}
+impl FieldType for Basis {
+    const FORMAT: Format = Format::OneOf(Basis::TEXTS);
+}
+impl FieldType for Parameters {
+    const FORMAT: Format = Format::Parameters;
+}
+impl FieldType for Source {
+    const FORMAT: Format = Format::Source;
+}
+impl<T: FieldType> FieldType for Option<T> {
+    const FORMAT: Format = T::FORMAT;
+    fn as_text(&self) -> Option<&str> {
+        self.as_ref().and_then(T::as_text)
+    }
+}
+impl<T: FieldType> FieldType for Vec<T> {
+    const FORMAT: Format = T::FORMAT;
+}
+
+/// The Rust type of a field of kind `req` (required), `opt` (optional), `list`
+/// (optional list, empty when absent) or `reqlist` (required list).
+macro_rules! field_ty {
+    (req $t:ty) => { $t };
+    (opt $t:ty) => { Option<$t> };
+    (list $t:ty) => { Vec<$t> };
+    (reqlist $t:ty) => { Vec<$t> };
+}
+
+/// A field of a [`Stored`] record moved into the event, by kind.
+macro_rules! field_take {
+    (req, $value:expr, $name:expr) => {
+        need($value.take(), $name)?
+    };
+    (reqlist, $value:expr, $name:expr) => {
+        need($value.take(), $name)?
+    };
+    (opt, $value:expr, $name:expr) => {
+        $value.take()
+    };
+    (list, $value:expr, $name:expr) => {
+        $value.take().unwrap_or_default()
+    };
+}
+
+/// The [`FieldSpec`] of a field: its format comes from its Rust type unless given.
+macro_rules! field_spec {
+    ($kind:ident $field:ident $ty:ty, $help:literal) => {
+        field_spec!($kind $field $ty, <$ty as FieldType>::FORMAT, $help)
+    };
+    ($kind:ident $field:ident $ty:ty, $format:expr, $help:literal) => {
+        FieldSpec {
+            name: stringify!($field),
+            required: matches!(stringify!($kind).as_bytes(), b"req" | b"reqlist"),
+            list: matches!(stringify!($kind).as_bytes(), b"list" | b"reqlist"),
+            format: $format,
+            help: $help,
+        }
+    };
+}
+
+/// THE declaration of the event types. Each type is written once, here, and this
+/// macro derives from it: the [`Body`] enum serde reads input into, the [`TYPES`]
+/// table (fields, requiredness, formats, help: what `append TYPE --help` shows and
+/// [`parse_event`] checks against), [`Body::type_name`], [`Body::texts`] (what
+/// `search` looks in) and the fast reader of stored records ([`Stored`], whose flat
+/// field list the compiler holds to this table: a field named here and missing there
+/// does not build).
+macro_rules! event_types {
+    ($(
+        $(#[doc = $doc:literal])*
+        $variant:ident = $name:literal {
+            $($kind:ident $field:ident : $ty:ty $(as $format:expr)? => $help:literal,)*
+        }
+    )*) => {
+        /// The type-specific part of an event (declared in [`event_types!`]).
+        ///
+        /// Read as an adjacently tagged enum (`{"a": type, "b": fields}`, tag first) rather
+        /// than internally tagged: serde buffers an internally tagged object, which loses
+        /// the path of a bad field, and every error must name its field.
+        #[derive(Clone, Debug, PartialEq, Deserialize)]
+        #[serde(tag = "a", content = "b")]
+        pub enum Body {
+            $(
+                $(#[doc = $doc])*
+                #[serde(rename = $name)]
+                $variant { $( #[doc = $help] $field: field_ty!($kind $ty), )* },
+            )*
+        }
+
+        /// Every event type of SPEC §2 (and the extensions), in the order the SPEC lists them.
+        pub const TYPES: &[TypeSpec] = &[$(
+            TypeSpec {
+                name: $name,
+                help: concat!($($doc),*),
+                fields: &[$( field_spec!($kind $field $ty, $($format,)? $help), )*],
+            },
+        )*];
+
+        impl Body {
+            /// The type's name, as written in `type`.
+            pub fn type_name(&self) -> &'static str {
+                match self { $( Body::$variant { .. } => $name, )* }
+            }
+
+            /// The free-text fields that hold something, by name.
+            pub fn texts(&self) -> Vec<(&'static str, &str)> {
+                let mut out = Vec::new();
+                match self {
+                    $( #[allow(unused_variables)] Body::$variant { $($field,)* } => {
+                        $(
+                            if <$ty as FieldType>::FORMAT == Format::Text $(&& $format == Format::Text)? {
+                                if let Some(text) = FieldType::as_text($field) {
+                                    out.push((stringify!($field), text));
+                                }
+                            }
+                        )*
+                    } )*
+                }
+                out
+            }
+        }
+
+        impl Stored {
+            /// Moves the type-specific fields into a [`Body`].
+            fn take_body(&mut self) -> Result<Body, String> {
+                fn need<T>(value: Option<T>, field: &str) -> Result<T, String> {
+                    value.ok_or_else(|| format!("a stored record lacks field `{field}`"))
+                }
+                Ok(match self.type_name.as_str() {
+                    $( $name => Body::$variant {
+                        $( $field: field_take!($kind, self.$field, stringify!($field)), )*
+                    }, )*
+                    other => return Err(format!("a stored record has the unknown type `{other}`")),
+                })
+            }
+        }
+    };
+}
+
+event_types! {
+    /// A party to the negotiation (a state, a bloc) enters the ledger.
+    PartyRegistered = "party_registered" {
+        req party: Slug => "the new party's slug",
+        req name: String => "its name",
+    }
+    /// A person who acts or speaks for a party enters the ledger.
+    ActorRegistered = "actor_registered" {
+        req actor: Slug => "the new actor's slug",
+        req name: String => "their name",
+        req party: Slug => "the registered party they act for",
+        opt role: String => "their office or role",
+    }
+    /// A proposal (a plan, a counter-proposal, a draft) is put on the table.
+    ProposalTabled = "proposal_tabled" {
+        req proposal: Slug => "the new proposal's slug",
+        req title: String => "its title",
+        reqlist parties: Slug => "the registered parties behind it",
+        list authors: Slug => "registered actors who wrote it (people, not parties)",
+        opt responds_to: Slug => "the registered proposal it answers",
+        opt meeting: Slug => "the meeting where it was tabled",
+    }
+    /// A provision gets a text in a proposal (the first draft names the provision).
+    ProvisionDrafted = "provision_drafted" {
+        req provision: Slug => "the provision's slug (new, or known when drafted in another proposal)",
+        req proposal: Slug => "the registered proposal the text is in",
+        req title: String => "the provision's title",
+        req text: String => "the text, or what is known of it",
+        opt topic: String => "a topic to group provisions by",
+        opt parameters: Parameters => "structured values of the text, such as {\"troop_cap\": 800000}",
+    }
+    /// A provision's text in a proposal changes.
+    ProvisionAmended = "provision_amended" {
+        req provision: Slug => "the provision",
+        req proposal: Slug => "the proposal whose text changes",
+        req text: String => "the new text",
+        opt summary: String => "what changed, in a line",
+        opt parameters: Parameters => "structured values of the new text, such as {\"troop_cap\": 800000}",
+    }
+    /// A provision's text is taken out of a proposal.
+    ProvisionDropped = "provision_dropped" {
+        req provision: Slug => "the provision",
+        req proposal: Slug => "the proposal it leaves",
+        opt reason: String => "why",
+    }
+    /// A provision's status in the negotiation changes.
+    StatusChanged = "status_changed" {
+        req provision: Slug => "the provision",
+        req status: Status => "its new status",
+        opt note: String => "what the status rests on",
+    }
+    /// A party states its stance on a provision.
+    PositionStated = "position_stated" {
+        req provision: Slug => "the provision",
+        req party: Slug => "the registered party",
+        req stance: Stance => "its stance",
+        opt summary: String => "the stance in a line",
+    }
+    /// A meeting is planned (again: a new date replaces the old).
+    MeetingScheduled = "meeting_scheduled" {
+        req meeting: Slug => "the meeting's slug",
+        req title: String => "its title",
+        req place: String => "where",
+        req planned_for: String as Format::DateOrInstant => "when it is planned for",
+        list participants: Slug => "registered actors expected (people, not parties: `pactlog list actors`)",
+    }
+    /// A meeting took place (once).
+    MeetingHeld = "meeting_held" {
+        req meeting: Slug => "the meeting's slug",
+        opt title: String => "its title",
+        req place: String => "where",
+        list participants: Slug => "registered actors who took part (people, not parties: `pactlog list actors`)",
+        list provisions: Slug => "provisions discussed",
+        opt outcome: String => "what came of it",
+    }
+    /// Someone said something, quoted word for word.
+    StatementMade = "statement_made" {
+        req quote: String => "the words, verbatim",
+        opt meeting: Slug => "the meeting where it was said",
+        list provisions: Slug => "provisions it is about",
+    }
+    /// An earlier event no longer counts (the record stays).
+    EventRetracted = "event_retracted" {
+        req target: Uuid => "the event that no longer counts",
+        req reason: String => "why",
+    }
+    /// Another source for an earlier event (its `sources` are the ones added): it counts
+    /// from its own record time, at every valid time its target counts.
+    SourceCited = "source_cited" {
+        req target: Uuid => "the event the sources corroborate",
+    }
+}
+
+/// The fields of an event type, or `None` for an unknown type: what `append TYPE
+/// --help` lists (with [`COMMON_FIELDS`], which every type takes).
+pub fn fields_of(type_name: &str) -> Option<&'static [FieldSpec]> {
+    TYPES.iter().find(|t| t.name == type_name).map(|t| t.fields)
+}
+
+/// Fields every event may carry (`actor` is type-specific in `actor_registered`,
+/// `note` in `status_changed`).
+pub const COMMON_FIELDS: &[FieldSpec] = &[
+    FieldSpec {
+        name: "type",
+        required: true,
+        list: false,
+        format: Format::Text,
+        help: "the event type",
+    },
+    FieldSpec {
+        name: "occurred_at",
+        required: true,
+        list: false,
+        format: Format::DateOrInstant,
+        help: "when it happened (valid time)",
+    },
+    FieldSpec {
+        name: "id",
+        required: false,
+        list: false,
+        format: Format::EventId,
+        help: "the event's id, a whole UUID in lowercase hyphenated form; assigned when absent",
+    },
+    FieldSpec {
+        name: "sources",
+        required: false,
+        list: true,
+        format: Format::Source,
+        help: "where it was reported, each with an optional Admiralty grade",
+    },
+    FieldSpec {
+        name: "source",
+        required: false,
+        list: false,
+        format: Format::Source,
+        help: "one source (a list of one; not with `sources`)",
+    },
+    FieldSpec {
+        name: "basis",
+        required: false,
+        list: false,
+        format: Format::OneOf(Basis::TEXTS),
+        help: "what it rests on (`reported` when not given; an `inference` needs `note`)",
+    },
+    FieldSpec {
+        name: "note",
+        required: false,
+        list: false,
+        format: Format::Text,
+        help: "the recorder's note; for an inference, what it is read from",
+    },
+    FieldSpec {
+        name: "actor",
+        required: false,
+        list: false,
+        format: Format::Slug,
+        help: "the registered actor (a person, not a party: `pactlog list actors`) who did or said it",
+    },
+    FieldSpec {
+        name: "attribution",
+        required: false,
+        list: false,
+        format: Format::Text,
+        help: "who did or said it, in words, where no registered actor can be named (\"unnamed US official\")",
+    },
+    FieldSpec {
+        name: "supersedes",
+        required: false,
+        list: false,
+        format: Format::EventId,
+        help: "an earlier event this one corrects",
+    },
 ];
 
 /// Fields the ledger adds to a stored record (docs/format.md §4).
@@ -433,7 +751,12 @@ pub const RECORD_FIELDS: &[&str] = &["seq", "recorded_at", "prev_hash", "hash"];
 pub struct Event {
     pub id: Uuid,
     pub occurred_at: Instant,
-    pub source: Option<Source>,
+    /// Where it was reported (`sources`, or `source` as a list of one).
+    pub sources: Vec<Source>,
+    /// What it rests on (reported when not given).
+    pub basis: Basis,
+    /// The recorder's note (for `status_changed`, see [`Event::note`]).
+    pub note: Option<String>,
     /// The registered actor who did or said it.
     pub actor: Option<Slug>,
     /// Free text where no actor can be named.
@@ -452,11 +775,27 @@ struct Header {
     #[serde(default)]
     source: Option<Source>,
     #[serde(default)]
+    sources: Option<Vec<Source>>,
+    #[serde(default)]
+    basis: Option<Basis>,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
     actor: Option<Slug>,
     #[serde(default)]
     attribution: Option<String>,
     #[serde(default)]
     supersedes: Option<Uuid>,
+}
+
+/// `sources`, or `source` as a list of one (both is an error).
+fn sources_of(source: Option<Source>, sources: Option<Vec<Source>>) -> Result<Vec<Source>, String> {
+    match (source, sources) {
+        (Some(_), Some(_)) => Err("give `sources` (a list) or `source` (one), not both".into()),
+        (Some(one), None) => Ok(vec![one]),
+        (None, Some(list)) => Ok(list),
+        (None, None) => Ok(Vec::new()),
+    }
 }
 
 /// Parses one event object. `object` must not hold the stored-record fields.
@@ -496,18 +835,15 @@ pub fn parse_event_owned(
             suggest(&type_name, TYPES.iter().map(|t| t.name))
         ));
     };
-    let own = |name: &str| spec.fields.iter().any(|(f, _)| *f == name);
+    let own = |name: &str| spec.fields.iter().any(|f| f.name == name);
     for key in object.keys() {
         if RECORD_FIELDS.contains(&key.as_str()) {
             return Err(format!(
                 "field `{key}` is assigned by the ledger and cannot be given"
             ));
         }
-        if !COMMON_FIELDS.contains(&key.as_str()) && !own(key) {
-            let known = COMMON_FIELDS
-                .iter()
-                .chain(spec.fields.iter().map(|(f, _)| f))
-                .copied();
+        if !is_common(key) && !own(key) {
+            let known = COMMON_FIELDS.iter().chain(spec.fields).map(|f| f.name);
             return Err(format!(
                 "unknown field `{}` for {type_name}{}",
                 key.escape_debug(),
@@ -518,13 +854,14 @@ pub fn parse_event_owned(
     if !object.contains_key("occurred_at") {
         return Err(format!("{type_name} needs field `occurred_at`"));
     }
-    for (field, required) in spec.fields {
-        match object.get(*field) {
-            None | Some(Value::Null) if *required => {
-                return Err(format!("{type_name} needs field `{field}`"));
+    for field in spec.fields {
+        let name = field.name;
+        match object.get(name) {
+            None | Some(Value::Null) if field.required => {
+                return Err(format!("{type_name} needs field `{name}`"));
             }
-            Some(Value::String(s)) if *required && s.trim().is_empty() => {
-                return Err(format!("field `{field}` cannot be empty"));
+            Some(Value::String(s)) if field.required && s.trim().is_empty() => {
+                return Err(format!("field `{name}` cannot be empty"));
             }
             _ => {}
         }
@@ -537,11 +874,16 @@ pub fn parse_event_owned(
         if key == "type" {
             continue;
         }
-        if COMMON_FIELDS.contains(&key.as_str()) && !own(&key) {
+        if is_common(&key) && !own(&key) {
             header.insert(key, value);
         } else {
             body.insert(key, value);
         }
+    }
+    // An optional list that is absent is empty (serde defaults an absent `Option`).
+    for field in spec.fields.iter().filter(|f| f.list && !f.required) {
+        body.entry(field.name)
+            .or_insert_with(|| Value::Array(Vec::new()));
     }
     for field in ["id", "supersedes"] {
         check_uuid_form(header.get(field), field)?;
@@ -555,14 +897,29 @@ pub fn parse_event_owned(
 
     let occurred_at = time::parse_occurred_at(&header.occurred_at)
         .map_err(|e| format!("field `occurred_at`: {}", e))?;
-    if let Some(source) = &header.source {
-        if source.outlet.trim().is_empty() {
-            return Err("field `source.outlet` cannot be empty".into());
-        }
-        if let Some(published) = &source.published_at {
-            time::check_date_or_instant(published)
-                .map_err(|e| format!("field `source.published_at`: {}", e))?;
-        }
+    let given_as_list = header.sources.is_some();
+    let sources = sources_of(header.source, header.sources)?;
+    for (i, source) in sources.iter().enumerate() {
+        let path = if given_as_list {
+            format!("sources[{i}]")
+        } else {
+            "source".to_string()
+        };
+        source.check(&path)?;
+    }
+    if given_as_list && sources.is_empty() {
+        return Err(
+            "field `sources`: an empty list; leave the field out when there is no source".into(),
+        );
+    }
+    let basis = header.basis.unwrap_or_default();
+    let note_given = header.note.as_deref().is_some_and(|n| !n.trim().is_empty())
+        || matches!(&body, Body::StatusChanged { note: Some(n), .. } if !n.trim().is_empty());
+    if basis == Basis::Inference && !note_given {
+        return Err("basis `inference` needs field `note`: what the recorder reads it from".into());
+    }
+    if matches!(body, Body::SourceCited { .. }) && sources.is_empty() {
+        return Err("source_cited needs field `sources` (or `source`): the source it adds".into());
     }
     check_body(&body)?;
     if matches!(body, Body::StatementMade { .. })
@@ -584,7 +941,9 @@ pub fn parse_event_owned(
     Ok(Event {
         id,
         occurred_at,
-        source: header.source,
+        sources,
+        basis,
+        note: header.note,
         actor: header.actor,
         attribution: header.attribution,
         supersedes: header.supersedes,
@@ -653,9 +1012,16 @@ pub fn json_kind(value: &Value) -> &'static str {
     }
 }
 
+/// Whether `key` is a field every event may carry.
+fn is_common(key: &str) -> bool {
+    COMMON_FIELDS.iter().any(|f| f.name == key)
+}
+
 /// Every field of every event type and of a stored record, read in one pass:
 /// the fast way to read a stored record back, which was fully checked when it was
-/// appended. Input is never read this way (see [`parse_event`]).
+/// appended. Input is never read this way (see [`parse_event`]). The type-specific
+/// fields move into a [`Body`] through code [`event_types!`] writes from the one
+/// declaration of the types; a field declared there and missing here does not build.
 #[derive(Deserialize)]
 pub struct Stored {
     #[serde(rename = "type")]
@@ -665,6 +1031,9 @@ pub struct Stored {
     pub seq: u64,
     pub recorded_at: chrono::DateTime<chrono::Utc>,
     source: Option<Source>,
+    sources: Option<Vec<Source>>,
+    basis: Option<Basis>,
+    note: Option<String>,
     actor: Option<Slug>,
     attribution: Option<String>,
     supersedes: Option<Uuid>,
@@ -680,10 +1049,10 @@ pub struct Stored {
     provision: Option<Slug>,
     text: Option<String>,
     topic: Option<String>,
+    parameters: Option<Parameters>,
     summary: Option<String>,
     reason: Option<String>,
     status: Option<Status>,
-    note: Option<String>,
     stance: Option<Stance>,
     planned_for: Option<String>,
     place: Option<String>,
@@ -696,91 +1065,17 @@ pub struct Stored {
 
 impl Stored {
     /// The event of a stored record.
-    pub fn into_event(self) -> Result<Event, String> {
-        fn need<T>(value: Option<T>, field: &str) -> Result<T, String> {
-            value.ok_or_else(|| format!("a stored record lacks field `{field}`"))
-        }
+    pub fn into_event(mut self) -> Result<Event, String> {
         let occurred_at = time::parse_occurred_at(&self.occurred_at)?;
-        let mut actor = self.actor;
-        let body = match self.type_name.as_str() {
-            "party_registered" => Body::PartyRegistered {
-                party: need(self.party, "party")?,
-                name: need(self.name, "name")?,
-            },
-            "actor_registered" => Body::ActorRegistered {
-                actor: need(actor.take(), "actor")?,
-                name: need(self.name, "name")?,
-                party: need(self.party, "party")?,
-                role: self.role,
-            },
-            "proposal_tabled" => Body::ProposalTabled {
-                proposal: need(self.proposal, "proposal")?,
-                title: need(self.title, "title")?,
-                parties: need(self.parties, "parties")?,
-                authors: self.authors.unwrap_or_default(),
-                responds_to: self.responds_to,
-                meeting: self.meeting,
-            },
-            "provision_drafted" => Body::ProvisionDrafted {
-                provision: need(self.provision, "provision")?,
-                proposal: need(self.proposal, "proposal")?,
-                title: need(self.title, "title")?,
-                text: need(self.text, "text")?,
-                topic: self.topic,
-            },
-            "provision_amended" => Body::ProvisionAmended {
-                provision: need(self.provision, "provision")?,
-                proposal: need(self.proposal, "proposal")?,
-                text: need(self.text, "text")?,
-                summary: self.summary,
-            },
-            "provision_dropped" => Body::ProvisionDropped {
-                provision: need(self.provision, "provision")?,
-                proposal: need(self.proposal, "proposal")?,
-                reason: self.reason,
-            },
-            "status_changed" => Body::StatusChanged {
-                provision: need(self.provision, "provision")?,
-                status: need(self.status, "status")?,
-                note: self.note,
-            },
-            "position_stated" => Body::PositionStated {
-                provision: need(self.provision, "provision")?,
-                party: need(self.party, "party")?,
-                stance: need(self.stance, "stance")?,
-                summary: self.summary,
-            },
-            "meeting_scheduled" => Body::MeetingScheduled {
-                meeting: need(self.meeting, "meeting")?,
-                title: need(self.title, "title")?,
-                place: need(self.place, "place")?,
-                planned_for: need(self.planned_for, "planned_for")?,
-                participants: self.participants.unwrap_or_default(),
-            },
-            "meeting_held" => Body::MeetingHeld {
-                meeting: need(self.meeting, "meeting")?,
-                title: self.title,
-                place: need(self.place, "place")?,
-                participants: self.participants.unwrap_or_default(),
-                provisions: self.provisions.unwrap_or_default(),
-                outcome: self.outcome,
-            },
-            "statement_made" => Body::StatementMade {
-                quote: need(self.quote, "quote")?,
-                meeting: self.meeting,
-                provisions: self.provisions.unwrap_or_default(),
-            },
-            "event_retracted" => Body::EventRetracted {
-                target: need(self.target, "target")?,
-                reason: need(self.reason, "reason")?,
-            },
-            other => return Err(format!("a stored record has the unknown type `{other}`")),
-        };
+        // `actor` of actor_registered and `note` of status_changed are the type's own.
+        let body = self.take_body()?;
         Ok(Event {
             id: self.id,
             occurred_at,
-            source: self.source,
-            actor,
+            sources: sources_of(self.source, self.sources)?,
+            basis: self.basis.unwrap_or_default(),
+            note: self.note,
+            actor: self.actor,
             attribution: self.attribution,
             supersedes: self.supersedes,
             body,
@@ -790,19 +1085,30 @@ impl Stored {
 
 impl Event {
     pub fn type_name(&self) -> &'static str {
-        match self.body {
-            Body::PartyRegistered { .. } => "party_registered",
-            Body::ActorRegistered { .. } => "actor_registered",
-            Body::ProposalTabled { .. } => "proposal_tabled",
-            Body::ProvisionDrafted { .. } => "provision_drafted",
-            Body::ProvisionAmended { .. } => "provision_amended",
-            Body::ProvisionDropped { .. } => "provision_dropped",
-            Body::StatusChanged { .. } => "status_changed",
-            Body::PositionStated { .. } => "position_stated",
-            Body::MeetingScheduled { .. } => "meeting_scheduled",
-            Body::MeetingHeld { .. } => "meeting_held",
-            Body::StatementMade { .. } => "statement_made",
-            Body::EventRetracted { .. } => "event_retracted",
+        self.body.type_name()
+    }
+
+    /// The outlets of its sources, joined by `; ` (empty when it has none).
+    pub fn outlets(&self) -> String {
+        let outlets: Vec<&str> = self.sources.iter().map(|s| s.outlet.as_str()).collect();
+        outlets.join("; ")
+    }
+
+    /// The recorder's note: the common `note`, or a status change's own.
+    pub fn note(&self) -> Option<&str> {
+        match &self.body {
+            Body::StatusChanged { note, .. } => note.as_deref().or(self.note.as_deref()),
+            _ => self.note.as_deref(),
+        }
+    }
+
+    /// The event this one is about: what it takes out of the count (see
+    /// [`Event::removes`]) or the event a `source_cited` adds sources to. It joins
+    /// that event's histories at that event's valid time.
+    pub fn refers_to(&self) -> Option<Uuid> {
+        match &self.body {
+            Body::SourceCited { target } => Some(*target),
+            _ => self.removes(),
         }
     }
 
@@ -858,7 +1164,9 @@ impl Event {
             Body::MeetingScheduled { meeting, .. } | Body::MeetingHeld { meeting, .. } => {
                 vec![meeting]
             }
-            Body::StatementMade { .. } | Body::EventRetracted { .. } => vec![],
+            Body::StatementMade { .. } | Body::EventRetracted { .. } | Body::SourceCited { .. } => {
+                vec![]
+            }
         };
         (self.type_name(), subject)
     }
@@ -881,7 +1189,9 @@ impl Event {
             refs.extend(slugs.iter().map(|slug| (kind, slug, field)));
         }
         match &self.body {
-            Body::PartyRegistered { .. } | Body::EventRetracted { .. } => {}
+            Body::PartyRegistered { .. }
+            | Body::EventRetracted { .. }
+            | Body::SourceCited { .. } => {}
             Body::ActorRegistered { party, .. } => refs.push((Kind::Party, party, "party")),
             Body::ProposalTabled {
                 parties,
@@ -1026,7 +1336,8 @@ impl Event {
             }
             Body::PartyRegistered { .. }
             | Body::ActorRegistered { .. }
-            | Body::EventRetracted { .. } => {}
+            | Body::EventRetracted { .. }
+            | Body::SourceCited { .. } => {}
         }
         out
     }
@@ -1201,16 +1512,20 @@ mod tests {
             map.insert("type".into(), json!(spec.name));
             map.insert("occurred_at".into(), json!("2025-11-23"));
             map.insert("actor".into(), json!("someone"));
-            for (field, _) in spec.fields {
-                let value = match *field {
+            for field in spec.fields {
+                let value = match field.name {
                     "parties" | "authors" | "participants" | "provisions" => json!(["x"]),
                     "status" => json!("agreed"),
                     "stance" => json!("supports"),
                     "planned_for" => json!("2025-12-01"),
                     "target" => json!(Uuid::from_u128(1).to_string()),
+                    "parameters" => json!({"troop_cap": 600000}),
                     _ => json!("x"),
                 };
-                map.insert(field.to_string(), value);
+                map.insert(field.name.to_string(), value);
+            }
+            if spec.name == "source_cited" {
+                map.insert("source".into(), json!({"outlet": "Wire"}));
             }
             let e = parse_event(&mut map, &mut || Uuid::from_u128(2))
                 .unwrap_or_else(|e| panic!("{}: {e}", spec.name));

@@ -21,6 +21,7 @@
 //! - [`append`]: the write path: checks against the ledger, then one atomic write.
 //! - [`import`]: NDJSON and JSON-array readers with file and line numbers.
 //! - [`projection`]: pure folds giving a provision's state.
+//! - [`provenance`]: sources, grades, citations, the read filters, how views cite an event.
 //! - [`snapshot`]: projection snapshots: the fold stored at points of valid time.
 //! - [`query`]: the counting rule of docs/format.md §3; state, history, log.
 //! - [`audit`]: blame, diff and compare: the event behind every field.
@@ -47,6 +48,7 @@ pub mod index;
 pub mod journal;
 pub mod names;
 pub mod projection;
+pub mod provenance;
 pub mod query;
 pub mod recover;
 pub mod snapshot;

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::event::{Body, Event, Slug, Stance, Status};
+use crate::event::{Body, Event, Parameters, Slug, Source, Stance, Status};
 use crate::time::{serde_instant, Instant};
 
 /// A provision's state at a cut.
@@ -44,6 +44,31 @@ pub struct ProvisionState {
     /// Counted events about this provision.
     pub events: u64,
     pub last_event: Uuid,
+    /// Fields that two counted events set for the same valid day to different values
+    /// on different sources: shown, not settled by record order (the field itself
+    /// holds the later record's value). A later-dated event, or a correction of one
+    /// side, resolves it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<Conflict>,
+}
+
+/// Reports that disagree about one field on one valid day.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// `status`, `stance/PARTY` or `text/PROPOSAL`.
+    pub field: String,
+    /// The valid day (its start) both sides are dated.
+    #[serde(serialize_with = "serde_instant::serialize")]
+    pub day: Instant,
+    pub sides: Vec<Side>,
+}
+
+/// One event's value for a field on a day, and its own sources (with their grades).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Side {
+    pub event: Uuid,
+    pub value: serde_json::Value,
+    pub sources: Vec<Source>,
 }
 
 /// A provision's text in one proposal.
@@ -55,6 +80,9 @@ pub struct Text {
     pub since: Instant,
     pub dropped: bool,
     pub event: Uuid,
+    /// Structured values of the text, when its draft or amendment gave them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Parameters>,
 }
 
 /// A party's latest stance.
@@ -102,6 +130,9 @@ pub struct Builder {
     n_statements: u64,
     events: u64,
     last_event: Option<Uuid>,
+    /// For each field, the sides set on the latest valid day it was set.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    same_day: BTreeMap<String, (Instant, Vec<Side>)>,
 }
 
 /// The state of every provision, built by folding counted events.
@@ -168,8 +199,26 @@ impl Projection {
 }
 
 fn apply_to(b: &mut Builder, event: &Event) {
+    if matches!(event.body, Body::SourceCited { .. }) {
+        // A citation adds a source to another event; it sets nothing.
+        return;
+    }
     let at = event.occurred_at;
     let id = event.id;
+    if let Some((field, value)) = side_of(event) {
+        let day = crate::time::start_of_day(at.date_naive());
+        let side = Side {
+            event: id,
+            value,
+            sources: event.sources.clone(),
+        };
+        match b.same_day.get_mut(&field) {
+            Some((d, sides)) if *d == day => sides.push(side),
+            _ => {
+                b.same_day.insert(field, (day, vec![side]));
+            }
+        }
+    }
     b.events += 1;
     b.last_event = Some(id);
     let add_meeting = |meeting: &Slug, meetings: &mut Vec<(Slug, Uuid)>| {
@@ -183,6 +232,7 @@ fn apply_to(b: &mut Builder, event: &Event) {
             title,
             text,
             topic,
+            parameters,
             ..
         } => {
             if b.title.is_none() {
@@ -190,14 +240,15 @@ fn apply_to(b: &mut Builder, event: &Event) {
                 b.topic = topic.clone();
             }
             b.first_draft.get_or_insert((at, id));
-            set_text(&mut b.texts, proposal, Some(text), false, at, id);
+            set_text(&mut b.texts, proposal, Some((text, parameters)), at, id);
         }
-        Body::ProvisionAmended { proposal, text, .. } => {
-            set_text(&mut b.texts, proposal, Some(text), false, at, id)
-        }
-        Body::ProvisionDropped { proposal, .. } => {
-            set_text(&mut b.texts, proposal, None, true, at, id)
-        }
+        Body::ProvisionAmended {
+            proposal,
+            text,
+            parameters,
+            ..
+        } => set_text(&mut b.texts, proposal, Some((text, parameters)), at, id),
+        Body::ProvisionDropped { proposal, .. } => set_text(&mut b.texts, proposal, None, at, id),
         Body::StatusChanged { status, .. } => b.status = Some((*status, at, id)),
         Body::PositionStated {
             party,
@@ -238,41 +289,99 @@ fn apply_to(b: &mut Builder, event: &Event) {
         | Body::ActorRegistered { .. }
         | Body::ProposalTabled { .. }
         | Body::MeetingScheduled { .. }
-        | Body::EventRetracted { .. } => {}
+        | Body::EventRetracted { .. }
+        | Body::SourceCited { .. } => {}
     }
 }
 
-/// Sets a proposal's text (`None` keeps the text and marks it dropped). A drop of a
-/// text that does not count at this cut leaves nothing to mark.
+/// Sets a proposal's text and its parameters (`None` keeps them and marks the text
+/// dropped). A drop of a text that does not count at this cut leaves nothing to mark.
 fn set_text(
     texts: &mut Vec<Text>,
     proposal: &Slug,
-    text: Option<&String>,
-    dropped: bool,
+    text: Option<(&String, &Option<Parameters>)>,
     at: Instant,
     id: Uuid,
 ) {
+    let dropped = text.is_none();
     match texts.iter_mut().find(|t| &t.proposal == proposal) {
         Some(entry) => {
-            if let Some(text) = text {
+            if let Some((text, parameters)) = text {
                 entry.text = text.clone();
+                entry.parameters = parameters.clone();
             }
             entry.dropped = dropped;
             entry.since = at;
             entry.event = id;
         }
         None => {
-            if let Some(text) = text {
+            if let Some((text, parameters)) = text {
                 texts.push(Text {
                     proposal: proposal.clone(),
                     text: text.clone(),
                     since: at,
                     dropped,
                     event: id,
+                    parameters: parameters.clone(),
                 });
             }
         }
     }
+}
+
+/// The field an event sets and the value it sets it to, for conflicts.
+fn side_of(event: &Event) -> Option<(String, serde_json::Value)> {
+    use serde_json::json;
+    match &event.body {
+        Body::StatusChanged { status, .. } => Some(("status".into(), json!(status))),
+        Body::PositionStated { party, stance, .. } => {
+            Some((format!("stance/{party}"), json!(stance)))
+        }
+        Body::ProvisionDrafted {
+            proposal,
+            text,
+            parameters,
+            ..
+        }
+        | Body::ProvisionAmended {
+            proposal,
+            text,
+            parameters,
+            ..
+        } => Some((
+            format!("text/{proposal}"),
+            json!({ "text": text, "parameters": parameters }),
+        )),
+        Body::ProvisionDropped { proposal, .. } => {
+            Some((format!("text/{proposal}"), json!("dropped")))
+        }
+        _ => None,
+    }
+}
+
+/// The fields whose same-day sides disagree on different sources.
+fn conflicts(b: &Builder) -> Vec<Conflict> {
+    fn outlets(side: &Side) -> Vec<&str> {
+        let mut o: Vec<&str> = side.sources.iter().map(|s| s.outlet.as_str()).collect();
+        o.sort_unstable();
+        o.dedup();
+        o
+    }
+    b.same_day
+        .iter()
+        .filter(|(_, (_, sides))| {
+            sides.iter().enumerate().any(|(i, a)| {
+                sides[i + 1..]
+                    .iter()
+                    .any(|c| a.value != c.value && outlets(a) != outlets(c))
+            })
+        })
+        .map(|(field, (day, sides))| Conflict {
+            field: field.clone(),
+            day: *day,
+            sides: sides.clone(),
+        })
+        .collect()
 }
 
 fn finish(slug: &Slug, b: &Builder) -> Option<ProvisionState> {
@@ -296,6 +405,7 @@ fn finish(slug: &Slug, b: &Builder) -> Option<ProvisionState> {
         n_statements: b.n_statements,
         events: b.events,
         last_event: b.last_event.expect("a drafted provision has events"),
+        conflicts: conflicts(b),
     })
 }
 

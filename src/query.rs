@@ -17,6 +17,7 @@ use crate::chain::Record;
 use crate::error::{suggest, Error, Result};
 use crate::event::{Body, Kind, Slug};
 use crate::projection::{Projection, ProvisionState};
+use crate::provenance::{citations, Citations, Filter};
 use crate::store::Ledger;
 use crate::time::{self, serde_instant, Instant, When};
 
@@ -29,6 +30,8 @@ pub struct Cut {
     /// ...and, for a `seq:N` cut, nothing after record N (records may share a
     /// record time: one import stamps all its records with one).
     pub known_seq: Option<u64>,
+    /// Which events may count at all (`--min-grade`, `--reported-only`).
+    pub filter: Filter,
 }
 
 impl Cut {
@@ -38,6 +41,7 @@ impl Cut {
             at,
             known_at,
             known_seq: None,
+            filter: Filter::default(),
         }
     }
 
@@ -112,10 +116,15 @@ pub fn outside_removers(ledger: &Ledger, records: &[Record]) -> Result<Vec<Recor
 /// The records that count at `cut`, in the order they apply; `outside` as in [`removals`].
 pub fn counted<'r>(records: &'r [Record], outside: &'r [Record], cut: &Cut) -> Vec<&'r Record> {
     let removed = removals(records, outside, cut.known());
+    let cited = match cut.filter.min_grade {
+        Some(_) => citations(records, &removed, cut.known()),
+        None => Citations::new(),
+    };
     let mut out: Vec<&Record> = records
         .iter()
         .filter(|r| r.event.occurred_at <= cut.at && cut.known().knows(r))
         .filter(|r| !removed.contains_key(&r.event.id))
+        .filter(|r| cut.filter.admits(&r.event, cited.get(&r.event.id)))
         .collect();
     out.sort_by_key(|r| (r.event.occurred_at, r.seq));
     out

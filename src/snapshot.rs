@@ -140,6 +140,16 @@ pub fn provision_state(
     provision: &Slug,
     cut: &Cut,
 ) -> Result<Option<ProvisionState>> {
+    if !cut.filter.is_open() {
+        // Snapshots fold every event: a filtered state folds the whole history.
+        let records = ledger.records_at(&ledger.touching(Kind::Provision, provision)?)?;
+        let outside = crate::query::outside_removers(ledger, &records)?;
+        let mut projection = Projection::default();
+        for record in crate::query::counted(&records, &outside, cut) {
+            projection.apply_for(provision, &record.event);
+        }
+        return Ok(projection.state(provision));
+    }
     let known_seq = cut.known().last_seq(ledger)?;
     let base = usable_snapshot(ledger, provision, &cut.at, known_seq)?;
     let projection = fold_history(ledger, provision, base, &cut.at, known_seq, |_, _| {})?;

@@ -1267,7 +1267,7 @@ impl Ledger {
 
     /// The record a correction retracts or supersedes, whether or not it is committed yet.
     pub(crate) fn target_raw(&self, record: &Record) -> Result<Option<Record>> {
-        let Some(target) = record.event.removes() else {
+        let Some(target) = record.event.refers_to() else {
             return Ok(None);
         };
         let Some(seq) = self

@@ -280,7 +280,7 @@ fn marker(record: &Record, removed_by: Option<Uuid>, names: &Names) -> Marker {
         speaker: names.who(event).map(str::to_string),
         headline,
         detail,
-        source: event.source.clone(),
+        source: event.sources.first().cloned(),
         removed_by,
     }
 }
@@ -432,6 +432,9 @@ pub fn describe(event: &Event, names: &Names) -> (String, Option<String>) {
         ),
         Body::EventRetracted { target, reason } => {
             (format!("Retraction of {target}"), Some(reason.clone()))
+        }
+        Body::SourceCited { target } => {
+            (format!("Source cited for {target}"), Some(event.outlets()))
         }
     }
 }

@@ -96,7 +96,7 @@ pub fn verify_with_progress(
                 _ => false,
             },
         };
-        let target = match event.removes().and_then(|t| ids.get(&t)) {
+        let target = match event.refers_to().and_then(|t| ids.get(&t)) {
             Some(&target_seq) => Some(
                 ledger
                     .record(target_seq)?

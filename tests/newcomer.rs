@@ -240,7 +240,7 @@ fn event_types(ledger: &TestLedger) -> Vec<String> {
 fn append_type_help_lists_fields_values_and_an_example_that_works() {
     let ledger = TestLedger::new();
     let types = event_types(&ledger);
-    assert_eq!(types.len(), 12, "{types:?}");
+    assert_eq!(types.len(), 13, "{types:?}");
     let bin = bin_dir();
     let scratch = tempfile::tempdir().unwrap();
     let env = BTreeMap::new();

@@ -348,6 +348,7 @@ impl KnownCut {
             at,
             known_at: self.at,
             known_seq: self.seq,
+            filter: Default::default(),
         }
     }
 }

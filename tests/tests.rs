@@ -43,5 +43,8 @@ mod newcomer;
 // What people read: names instead of slugs, TimelineJS sources and days, Markdown escaping.
 mod pages;
 
+// Provenance: graded sources, basis, cite, --min-grade and --reported-only, conflicts, parameters.
+mod provenance;
+
 // Regressions: one test per bug planted by hand that the suite above let through.
 mod regressions;

@@ -424,7 +424,7 @@ fn blame_names_the_event_behind_every_field() {
     assert_eq!(by("status")["recorded_at"], T3);
     assert_eq!(by("text/p")["id"], id(10));
     assert_eq!(by("stance/us")["id"], id(9));
-    assert_eq!(by("stance/us")["source"]["outlet"], "Wire");
+    assert_eq!(by("stance/us")["sources"][0]["outlet"], "Wire");
     let earlier = json(
         &ledger,
         &["blame", "x", "--known-at", "2025-11-15", "--json"],

@@ -585,3 +585,13 @@ fn csv_cells_a_spreadsheet_would_run_as_formulas_are_neutralised() {
         "{cells:?}"
     );
 }
+
+#[test]
+fn timeline_counts_are_in_the_right_number() {
+    let ledger = TestLedger::bundled();
+    let html = timeline_html(&ledger, &["ceasefire-line"]);
+    assert!(html.contains("1 provision, 1 event, "), "header counts");
+    assert!(html.contains("All 1 event, by provision"));
+    let html = timeline_html(&ledger, &["ceasefire-line", "nato-membership"]);
+    assert!(html.contains("2 provisions, "));
+}

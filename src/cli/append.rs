@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::{CliError, Ctx};
 use crate::append::{append_all, Clock, Item, Summary};
 use crate::error::{Error, Location};
-use crate::event::{Stance, Status, TypeSpec, COMMON_FIELDS, TYPES};
+use crate::event::{FieldSpec, Format, Stance, Status, TypeSpec, COMMON_FIELDS, TYPES};
 use crate::import::parse_object;
 
 /// Append one event: `pactlog append TYPE --field value…` or `pactlog append -` (JSON on stdin).
@@ -267,42 +267,43 @@ fn type_spec(event_type: &str) -> Result<&'static TypeSpec, CliError> {
     })
 }
 
-/// `pactlog append TYPE --help`: the type's own fields (from the event model's
-/// declaration, [`TYPES`]), whether each is required, what it takes, the fields every
-/// event takes, and an example that appends to the bundled record.
+/// `pactlog append TYPE --help`: the type's own fields (from the event model's one
+/// declaration, [`TYPES`] and [`COMMON_FIELDS`]), whether each is required, what it
+/// takes, the fields every event takes, and an example that appends to the bundled record.
 pub fn type_help(event_type: &str) -> Result<String, CliError> {
     let spec = type_spec(event_type)?;
-    let own = |name: &str| spec.fields.iter().any(|(f, _)| *f == name);
+    let own = |name: &str| spec.fields.iter().any(|f| f.name == name);
     let statement = spec.name == "statement_made";
     let mut rows: Vec<(String, &str, String)> = spec
         .fields
         .iter()
-        .map(|(field, required)| {
-            let (value, what) = field_help(spec.name, field);
-            let need = if *required { "required" } else { "optional" };
-            (flag(field, value), need, what)
+        .map(|field| {
+            let need = if field.required {
+                "required"
+            } else {
+                "optional"
+            };
+            (flag(field.name, value_name(field)), need, what(field))
         })
         .collect();
-    let mut common: Vec<(String, &str, String)> = vec![(
-        flag("occurred_at", "TIME"),
-        "required",
-        "when it happened (valid time): a day (2025-11-23, a UTC day), an RFC 3339 instant with an offset (2025-11-23T14:00:00+01:00), or `now`".into(),
-    )];
-    for field in COMMON_FIELDS.iter().filter(|f| !own(f)) {
-        let (value, what) = match *field {
-            "actor" => ("ACTOR", "the registered actor (a person: `pactlog list actors`) who did or said it; a party is not an actor".into()),
-            "attribution" => ("TEXT", "who did or said it, in words, when no registered actor can be named (\"unnamed US official\"); use `--actor` when one can".into()),
-            "source" => ("OUTLET", "where it was reported; with `--source-url URL` and `--source-published-at DAY`".into()),
-            "supersedes" => ("ID", "an earlier event of the same kind that this one corrects: a whole id, a unique prefix (as tables show) or seq:N".into()),
-            "id" => ("UUID", "the event's id (lowercase, hyphenated); the ledger assigns a UUIDv7 when absent".into()),
-            _ => continue,
-        };
-        let name = if *field == "source" {
-            "source_outlet"
+    let mut common: Vec<(String, &str, String)> = Vec::new();
+    // `type` is the TYPE argument; a source is written with the `--source-*` flags.
+    for field in COMMON_FIELDS
+        .iter()
+        .filter(|f| f.name != "type" && f.name != "sources" && !own(f.name))
+    {
+        let (name, value, what) = if field.name == "source" {
+            (
+                "source_outlet",
+                "OUTLET",
+                "where it was reported: the outlet, with `--source-url URL`, `--source-published-at DAY`, `--source-via TEXT` and `--source-grade XN` (Admiralty: reliability A-F, credibility 1-6, such as B2); `pactlog cite` adds more sources later".to_string(),
+            )
         } else {
-            field
+            (field.name, value_name(field), what(field))
         };
-        let need = if statement && matches!(*field, "actor" | "attribution") {
+        let need = if field.required {
+            "required"
+        } else if statement && matches!(field.name, "actor" | "attribution") {
             "one of"
         } else {
             "optional"
@@ -325,11 +326,7 @@ pub fn type_help(event_type: &str) -> Result<String, CliError> {
         .map(|(f, _, _)| f.len())
         .max()
         .unwrap_or(0);
-    let mut text = format!(
-        "pactlog append {}: {}\n\n",
-        spec.name,
-        type_summary(spec.name)
-    );
+    let mut text = format!("pactlog append {}: {}\n\n", spec.name, spec.help.trim());
     let mut section = |title: &str, rows: &[(String, &str, String)]| {
         text.push_str(title);
         for (flag, need, what) in rows {
@@ -355,72 +352,49 @@ fn flag(field: &str, value: &str) -> String {
     format!("--{} {value}", field.replace('_', "-"))
 }
 
-/// What an event of this type records.
-fn type_summary(event_type: &str) -> &'static str {
-    match event_type {
-        "party_registered" => "registers a party (a side of the negotiation: a state, a bloc)",
-        "actor_registered" => "registers an actor (a person who acts for a party)",
-        "proposal_tabled" => "a proposal (a draft agreement) is put on the table",
-        "provision_drafted" => "a provision (a clause) gets a text in a proposal",
-        "provision_amended" => "a provision's text in a proposal changes",
-        "provision_dropped" => "a provision is dropped from a proposal",
-        "status_changed" => "a provision's status changes",
-        "position_stated" => "a party states its stance on a provision",
-        "meeting_scheduled" => "a meeting is planned (scheduling it again moves it)",
-        "meeting_held" => "a meeting took place (once per meeting)",
-        "statement_made" => "someone said something, quoted with its source",
-        "event_retracted" => {
-            "an earlier event is withdrawn: from its record time on it no longer counts"
-        }
-        _ => "an event",
+/// The value a field's flag takes, named from its format (`SLUG,…` for a list of slugs).
+fn value_name(field: &FieldSpec) -> &'static str {
+    match (field.format, field.list) {
+        (Format::Slug, _) => match field.name {
+            "party" => "PARTY",
+            "parties" => "PARTY,…",
+            "actor" => "ACTOR",
+            "authors" | "participants" => "ACTOR,…",
+            "proposal" | "responds_to" => "PROPOSAL",
+            "provision" => "PROVISION",
+            "provisions" => "PROVISION,…",
+            "meeting" => "MEETING",
+            _ if field.list => "SLUG,…",
+            _ => "SLUG",
+        },
+        (Format::Text, _) => "TEXT",
+        (Format::DateOrInstant, _) => "TIME",
+        (Format::EventId, _) => "ID",
+        (Format::OneOf(_), _) => match field.name {
+            "status" => "STATUS",
+            "stance" => "STANCE",
+            "basis" => "BASIS",
+            _ => "VALUE",
+        },
+        (Format::Parameters, _) => "JSON",
+        (Format::Source, _) => "SOURCE",
     }
 }
 
-/// The value name and meaning of a type's own field.
-fn field_help(event_type: &str, field: &str) -> (&'static str, String) {
-    let new_slug = |what: &str| ("SLUG", format!("the new {what}'s slug"));
-    let statuses = || {
-        Status::ALL
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let stances = || {
-        Stance::ALL
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    match (event_type, field) {
-        ("party_registered", "party") => new_slug("party"),
-        ("actor_registered", "actor") => new_slug("actor"),
-        ("proposal_tabled", "proposal") => new_slug("proposal"),
-        ("provision_drafted", "provision") => ("SLUG", "the provision's slug: a new one, or a drafted one to give it a text in another proposal".into()),
-        ("meeting_scheduled", "meeting") => ("SLUG", "the meeting's slug: a new one, or a scheduled one to move it (not shaped like a date)".into()),
-        ("meeting_held", "meeting") => ("SLUG", "the meeting's slug, scheduled before or not (not shaped like a date)".into()),
-        ("actor_registered", "party") => ("PARTY", "the registered party the actor acts for".into()),
-        (_, "party") => ("PARTY", "a registered party".into()),
-        (_, "proposal") => ("PROPOSAL", "a tabled proposal".into()),
-        (_, "provision") => ("PROVISION", "a drafted provision".into()),
-        (_, "meeting") => ("MEETING", "a scheduled or held meeting".into()),
-        (_, "responds_to") => ("PROPOSAL", "the tabled proposal this one answers".into()),
-        (_, "parties") => ("PARTY,…", "the registered parties behind it (at least one)".into()),
-        (_, "authors") => ("ACTOR,…", "registered actors who wrote it (actors are people, not parties)".into()),
-        (_, "participants") => ("ACTOR,…", "registered actors who take part (actors are people, not parties: `pactlog list actors`)".into()),
-        (_, "provisions") => ("PROVISION,…", "drafted provisions it is about".into()),
-        (_, "status") => ("STATUS", format!("one of: {}", statuses())),
-        (_, "stance") => ("STANCE", format!("one of: {}", stances())),
-        (_, "planned_for") => ("TIME", "when it is planned: a day (2025-12-14) or an RFC 3339 instant with an offset (2025-12-14T10:00:00+01:00)".into()),
-        (_, "target") => ("ID", "the event to retract: a whole id, a unique prefix (as tables show) or seq:N".into()),
-        (_, "quote") => ("TEXT", "the words as reported".into()),
-        (_, "text") => ("TEXT", "the provision's wording in this proposal".into()),
-        (_, "name") => ("TEXT", "the name people read".into()),
-        (_, "role") => ("TEXT", "the actor's role (\"Secretary of State\")".into()),
-        (_, "place") => ("TEXT", "where, in words".into()),
-        (_, "note" | "summary" | "reason" | "outcome" | "topic" | "title") => ("TEXT", format!("the {field}, in words")),
-        _ => ("TEXT", "text".into()),
+/// What a field holds, with the values or the form it takes.
+fn what(field: &FieldSpec) -> String {
+    match field.format {
+        Format::OneOf(values) => format!("{}; one of: {}", field.help, values.join(", ")),
+        Format::DateOrInstant => format!(
+            "{}: a day (2025-12-14) or an RFC 3339 instant with an offset (2025-12-14T10:00:00+01:00); a day is a UTC day{}",
+            field.help,
+            if field.name == "occurred_at" { ", or `now`" } else { "" }
+        ),
+        Format::EventId if field.name != "id" => format!(
+            "{}: a whole id, a unique prefix (as tables show) or seq:N",
+            field.help
+        ),
+        _ => field.help.to_string(),
     }
 }
 
@@ -447,6 +421,7 @@ fn sample(event_type: &str, field: &str) -> &'static str {
         (_, "stance") => Stance::Conditional.as_str(),
         (_, "place") => "Berlin",
         (_, "planned_for") => "2025-12-14",
+        ("source_cited", "target") => "seq:71",
         (_, "target") => "seq:70",
         (_, "quote") => "We are closer than ever",
         (_, "text") => "Ukraine joins no military alliance without the consent of all parties.",
@@ -466,14 +441,12 @@ fn example(spec: &TypeSpec) -> String {
             value.to_string()
         }
     };
-    for (field, required) in spec.fields {
-        if *required {
-            words.push(format!(
-                "{} {}",
-                flag(field, "").trim_end(),
-                quote(sample(spec.name, field))
-            ));
-        }
+    for field in spec.fields.iter().filter(|f| f.required) {
+        words.push(format!(
+            "{} {}",
+            flag(field.name, "").trim_end(),
+            quote(sample(spec.name, field.name))
+        ));
     }
     if spec.name == "statement_made" {
         words.push("--actor marco-rubio".into());

@@ -45,9 +45,21 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     )?;
     let mut t = render::table(&["field", "value", "set by"]);
     for line in &blame.fields {
+        let mut value = render::value(&line.value, &names);
+        if let Some(conflict) = &line.conflict {
+            let sources = render::Sources { ledger: &ledger };
+            value.push_str("\n⚠ conflicting reports that day:");
+            for side in &conflict.sides {
+                value.push_str(&format!(
+                    "\n• {} ({})",
+                    render::value(&side.value, &names),
+                    sources.cite(&side.event).replace('\n', " ")
+                ));
+            }
+        }
         t.add_row(vec![
             line.field.clone(),
-            render::value(&line.value, &names),
+            value,
             render::cited(&ledger, &line.event, &names),
         ]);
     }

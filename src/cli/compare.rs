@@ -54,8 +54,16 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     let names = crate::names::Names::of_slugs(&ledger, parties.collect::<Vec<_>>(), &cut)?;
     for p in &comparison.provisions {
         let text = |t: &Option<crate::projection::Text>| match t {
-            Some(t) if t.dropped => format!("{} (dropped)", t.text),
-            Some(t) => t.text.clone(),
+            Some(t) => {
+                let mut shown = t.text.clone();
+                if t.dropped {
+                    shown.push_str(" (dropped)");
+                }
+                if let Some(parameters) = &t.parameters {
+                    shown.push_str(&format!("\n{}", render::parameters(parameters)));
+                }
+                shown
+            }
             None => "—".into(),
         };
         let mut stances = vec![p.status.to_string()];

@@ -39,6 +39,9 @@ pub struct Args {
     #[arg(long, value_name = "WHEN")]
     pub to_known_at: Option<String>,
 
+    #[command(flatten)]
+    pub filter: super::state::FilterArgs,
+
     /// Machine output
     #[arg(long)]
     pub json: bool,
@@ -48,12 +51,14 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     let ledger = ctx.open(Access::Existing)?;
     let provision = slug_arg(&args.provision, "PROVISION")?;
     let known = |own: &Option<String>| own.clone().or(args.known_at.clone());
-    let from = ctx.cut(
+    let filter = args.filter.filter()?;
+    let mut from = ctx.cut(
         &ledger,
         Some(&args.from),
         known(&args.from_known_at).as_deref(),
     )?;
-    let to = ctx.cut(&ledger, Some(&args.to), known(&args.to_known_at).as_deref())?;
+    let mut to = ctx.cut(&ledger, Some(&args.to), known(&args.to_known_at).as_deref())?;
+    (from.filter, to.filter) = (filter, filter);
     let diff = audit::diff(&ledger, &provision, &from, &to)?;
     if args.json {
         return super::write_json(out, &diff);

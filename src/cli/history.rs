@@ -33,7 +33,20 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     // History has no valid-time limit unless --at gives one.
     let cut = ctx.cut_of(&ledger, &args.cut)?;
     let at = args.cut.at.is_some().then_some(cut.at);
-    let entries = query::history(&ledger, &provision, at, cut.known())?;
+    let mut entries = query::history(&ledger, &provision, at, cut.known())?;
+    if !cut.filter.is_open() {
+        let all: Vec<_> = query::history(&ledger, &provision, None, cut.known())?
+            .into_iter()
+            .map(|e| e.record)
+            .collect();
+        let kept: std::collections::HashSet<u64> = cut
+            .filter
+            .keep(&all, &all, cut.known())
+            .iter()
+            .map(|r| r.seq)
+            .collect();
+        entries.retain(|e| kept.contains(&e.record.seq));
+    }
     if args.json {
         let values: Vec<_> = entries.iter().map(|e| e.to_json()).collect();
         return super::write_json(out, &values);
@@ -61,11 +74,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             render::when(&r.event.occurred_at),
             render::when(&r.recorded_at),
             event,
-            r.event
-                .source
-                .as_ref()
-                .map(|s| s.outlet.clone())
-                .unwrap_or_default(),
+            r.event.outlets(),
             render::short(&ledger, &r.event.id),
         ]);
     }

@@ -23,6 +23,9 @@ pub struct Args {
     #[arg(value_enum)]
     pub kind: KindArg,
 
+    #[command(flatten)]
+    pub filter: super::state::FilterArgs,
+
     /// Machine output
     #[arg(long)]
     pub json: bool,
@@ -65,12 +68,14 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     let ledger = ctx.open(Access::Existing)?;
     let kind = args.kind.kind();
     let records = ledger.records(1).collect::<Result<Vec<_>, _>>()?;
-    let removed = query::removals(&records, &[], query::Known::at(ctx.latest(&ledger)));
+    let known = query::Known::at(ctx.latest(&ledger));
+    let removed = query::removals(&records, &[], known);
+    let filter = args.filter.filter()?;
     let mut entries: BTreeMap<Slug, Entry> = BTreeMap::new();
-    for record in records
+    let counted = records
         .iter()
-        .filter(|r| !removed.contains_key(&r.event.id))
-    {
+        .filter(|r| !removed.contains_key(&r.event.id));
+    for record in filter.keep(counted, &records, known) {
         let event = &record.event;
         let mut slugs: Vec<&Slug> = event
             .registers()

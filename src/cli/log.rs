@@ -13,6 +13,9 @@ pub struct Args {
     #[arg(long, value_name = "WHEN")]
     pub known_at: Option<String>,
 
+    #[command(flatten)]
+    pub filter: super::state::FilterArgs,
+
     /// Machine output: an array of stored records
     #[arg(long)]
     pub json: bool,
@@ -21,10 +24,28 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
     let ledger = ctx.open(Access::Existing)?;
     let cut = ctx.cut(&ledger, None, args.known_at.as_deref())?;
+    let filter = args.filter.filter()?;
+    // A filter needs the citations of every record first; without one, the log streams.
+    let kept: Option<std::collections::HashSet<u64>> = if filter.is_open() {
+        None
+    } else {
+        let all = query::log(&ledger, cut.known()).collect::<Result<Vec<_>, _>>()?;
+        Some(
+            filter
+                .keep(&all, &all, cut.known())
+                .iter()
+                .map(|r| r.seq)
+                .collect(),
+        )
+    };
+    let records = query::log(&ledger, cut.known()).filter(|r| match (&kept, r) {
+        (Some(kept), Ok(r)) => kept.contains(&r.seq),
+        _ => true,
+    });
     if args.json {
         // Streamed: a large ledger is never held in memory.
         write!(out, "[")?;
-        for (i, record) in query::log(&ledger, cut.known()).enumerate() {
+        for (i, record) in records.enumerate() {
             let record = record?;
             write!(out, "{}\n  ", if i == 0 { "" } else { "," })?;
             serde_json::to_writer(&mut *out, &*record.object)?;
@@ -33,7 +54,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         return Ok(());
     }
     let mut t = render::table(&["seq", "recorded", "occurred", "type", "what", "id"]);
-    for record in query::log(&ledger, cut.known()) {
+    for record in records {
         let r = record?;
         t.add_row(vec![
             r.seq.to_string(),

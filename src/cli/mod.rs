@@ -7,6 +7,7 @@
 
 mod append;
 mod blame;
+mod cite;
 mod compare;
 mod completions;
 mod demo;
@@ -88,6 +89,7 @@ pub enum Command {
     Import(import::Args),
     Append(append::Args),
     Retract(retract::Args),
+    Cite(cite::Args),
     State(state::Args),
     History(history::Args),
     Diff(diff::Args),
@@ -260,7 +262,11 @@ impl Command {
     fn only_reads(&self) -> bool {
         !matches!(
             self,
-            Command::Demo(_) | Command::Import(_) | Command::Append(_) | Command::Retract(_)
+            Command::Demo(_)
+                | Command::Import(_)
+                | Command::Append(_)
+                | Command::Retract(_)
+                | Command::Cite(_)
         )
     }
 }
@@ -319,6 +325,7 @@ fn run(cli: &Cli, env: &mut Env, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Import(args) => import::run(&ctx, args, out),
         Command::Append(args) => append::run(&ctx, args, out),
         Command::Retract(args) => retract::run(&ctx, args, out),
+        Command::Cite(args) => cite::run(&ctx, args, out),
         Command::State(args) => state::run(&ctx, args, out),
         Command::History(args) => history::run(&ctx, args, out),
         Command::Diff(args) => diff::run(&ctx, args, out),
@@ -461,7 +468,9 @@ impl Ctx<'_> {
         ledger: &Ledger,
         args: &state::CutArgs,
     ) -> Result<crate::query::Cut, CliError> {
-        self.cut(ledger, args.at.as_deref(), args.known_at.as_deref())
+        let mut cut = self.cut(ledger, args.at.as_deref(), args.known_at.as_deref())?;
+        cut.filter = args.filter.filter()?;
+        Ok(cut)
     }
 
     /// Resolves `--at` and `--known-at` into a cut.
@@ -497,6 +506,7 @@ impl Ctx<'_> {
             at,
             known_at,
             known_seq,
+            filter: Default::default(),
         })
     }
 }

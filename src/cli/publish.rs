@@ -127,16 +127,13 @@ pub fn history_table(
                 names.who(&r.event).unwrap_or_default().to_string(),
                 headline,
                 detail.unwrap_or_default(),
+                r.event.outlets(),
                 r.event
-                    .source
-                    .as_ref()
-                    .map(|s| s.outlet.clone())
-                    .unwrap_or_default(),
-                r.event
-                    .source
-                    .as_ref()
-                    .and_then(|s| s.url.clone())
-                    .unwrap_or_default(),
+                    .sources
+                    .iter()
+                    .filter_map(|s| s.url.as_deref())
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 r.event.id.to_string(),
                 entry
                     .removed_by

@@ -106,13 +106,28 @@ impl Sources<'_> {
         self.ledger.record(seq).ok()?
     }
 
-    /// "EA WorldView, event 1a2b3c4d" for the event that set a field.
+    /// "EA WorldView (B2); event 1a2b3c4d" for the event that set a field, marked
+    /// when it is the recorder's inference.
     pub fn cite(&self, id: &Uuid) -> String {
-        let outlet = self
-            .record(id)
-            .and_then(|r| r.event.source.as_ref().map(|s| s.outlet.clone()))
-            .unwrap_or_else(|| "no source".into());
-        format!("{outlet}; event {}", short(self.ledger, id))
+        let record = self.record(id);
+        let sources: Vec<String> = record
+            .iter()
+            .flat_map(|r| &r.event.sources)
+            .map(crate::provenance::describe_source)
+            .collect();
+        let mut line = if sources.is_empty() {
+            "no source".to_string()
+        } else {
+            sources.join("; ")
+        };
+        line.push_str(&format!("; event {}", short(self.ledger, id)));
+        if let Some(r) = record.filter(|r| r.event.basis == crate::event::Basis::Inference) {
+            line.push_str(&format!(
+                "\n⚠ inference: {}",
+                r.event.note().unwrap_or_default()
+            ));
+        }
+        line
     }
 }
 
@@ -122,6 +137,7 @@ fn cut_of(state: &StateAt) -> Cut {
         at: state.at,
         known_at: state.known_at,
         known_seq: state.known_seq,
+        filter: Default::default(),
     }
 }
 
@@ -147,7 +163,7 @@ fn state_names(ledger: &Ledger, states: &[StateAt]) -> Result<Names, CliError> {
 pub fn audit_names<'a>(
     ledger: &Ledger,
     cut: &Cut,
-    cited: impl IntoIterator<Item = &'a crate::audit::Cited>,
+    cited: impl IntoIterator<Item = &'a crate::provenance::EventRef>,
     values: impl IntoIterator<Item = &'a serde_json::Value>,
 ) -> Result<Names, CliError> {
     let from_values = values.into_iter().filter_map(|v| {
@@ -228,6 +244,24 @@ pub fn provision(out: &mut dyn Write, state: &StateAt, sources: &Sources) -> Res
         }
         writeln!(out, "{t}")?;
     }
+    if !s.conflicts.is_empty() {
+        writeln!(
+            out,
+            "  ⚠ conflicting reports (shown, not settled; the field holds the later record's):"
+        )?;
+        let mut t = table(&["field", "day", "value", "source"]);
+        for c in &s.conflicts {
+            for side in &c.sides {
+                t.add_row(vec![
+                    c.field.clone(),
+                    when(&c.day),
+                    value(&side.value, &names),
+                    sources.cite(&side.event),
+                ]);
+            }
+        }
+        writeln!(out, "{t}")?;
+    }
     writeln!(
         out,
         "  {} counted, last {}",
@@ -269,6 +303,11 @@ pub fn provisions(
             .positions
             .iter()
             .map(|p| format!("{}: {}", names.party(&p.party), p.stance))
+            .chain(
+                s.conflicts
+                    .iter()
+                    .map(|c| format!("⚠ {}: conflicting reports", c.field)),
+            )
             .collect();
         t.add_row(vec![
             comfy_table::Cell::new(&s.provision),
@@ -326,12 +365,13 @@ pub fn subject(ledger: &Ledger, record: &Record, names: &Names) -> String {
         MeetingScheduled { meeting, .. } | MeetingHeld { meeting, .. } => meeting.to_string(),
         StatementMade { quote, .. } => quote.clone(),
         EventRetracted { target, reason } => format!("{} ({reason})", short(ledger, target)),
+        SourceCited { target } => format!("{} ← {}", short(ledger, target), record.event.outlets()),
     }
 }
 
 /// An event as the audit views show it: when, recorded when, who (by name, see
-/// [`audit_names`]), source, id.
-pub fn cited(ledger: &Ledger, c: &crate::audit::Cited, names: &Names) -> String {
+/// [`audit_names`]), every source with its grade, citations, an inference's note, id.
+pub fn cited(ledger: &Ledger, c: &crate::provenance::EventRef, names: &Names) -> String {
     let who = names.speaker(c.actor.as_ref(), c.attribution.as_deref());
     let mut line = format!(
         "{} {}, recorded {}",
@@ -342,10 +382,28 @@ pub fn cited(ledger: &Ledger, c: &crate::audit::Cited, names: &Names) -> String 
     if let Some(who) = who {
         line.push_str(&format!("\nby {who}"));
     }
-    if let Some(source) = &c.source {
-        line.push_str(&format!("\nsource: {}", source.outlet));
+    for source in &c.sources {
+        line.push_str(&format!(
+            "\nsource: {}",
+            crate::provenance::describe_source(source)
+        ));
         if let Some(url) = &source.url {
             line.push_str(&format!(" <{url}>"));
+        }
+    }
+    for citation in &c.cited {
+        for source in &citation.sources {
+            line.push_str(&format!(
+                "\ncited {}: {}",
+                when(&citation.recorded_at),
+                crate::provenance::describe_source(source)
+            ));
+        }
+    }
+    if c.basis == crate::event::Basis::Inference {
+        line.push_str("\n⚠ inference");
+        if let Some(note) = &c.note {
+            line.push_str(&format!(": {note}"));
         }
     }
     line.push_str(&format!("\nevent {} (seq {})", short(ledger, &c.id), c.seq));
@@ -387,6 +445,36 @@ pub fn value(v: &serde_json::Value, names: &Names) -> String {
             v.to_string()
         }
         Value::Null => "—".into(),
+        Value::Number(n) => match n.as_i64() {
+            Some(whole) => grouped(whole),
+            None => n.to_string(),
+        },
         other => other.to_string(),
     }
+}
+
+/// A whole number with its thousands grouped: `800,000`.
+pub fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// A text's parameters, one per line: `troop_cap: 800,000`.
+pub fn parameters(parameters: &crate::event::Parameters) -> String {
+    parameters
+        .0
+        .iter()
+        .map(|(name, v)| format!("{name}: {}", value(v, &Names::none())))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

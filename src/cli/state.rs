@@ -33,6 +33,38 @@ pub struct CutArgs {
     /// Record-time cut: as the ledger knew it then [default: now]
     #[arg(long, value_name = "WHEN")]
     pub known_at: Option<String>,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// Which events may count, on every read command.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct FilterArgs {
+    /// Only events with a source graded at least this (Admiralty: reliability A-F and
+    /// credibility 1-6, such as `B2`; cited sources count); registrations always count
+    #[arg(long, value_name = "XN")]
+    pub min_grade: Option<String>,
+
+    /// Leave out events whose basis is `inference` (the recorder's reading)
+    #[arg(long)]
+    pub reported_only: bool,
+}
+
+impl FilterArgs {
+    /// The filter these flags ask for.
+    pub fn filter(&self) -> Result<crate::provenance::Filter, CliError> {
+        let min_grade = self
+            .min_grade
+            .as_deref()
+            .map(crate::event::Grade::parse)
+            .transpose()
+            .map_err(|m| CliError::usage(format!("--min-grade: {m}")))?;
+        Ok(crate::provenance::Filter {
+            min_grade,
+            reported_only: self.reported_only,
+        })
+    }
 }
 
 /// Parses a slug argument, naming the argument in the error.

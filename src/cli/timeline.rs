@@ -73,21 +73,29 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     let path = args.html.as_deref().filter(|p| p.as_os_str() != "-");
     super::export::write_to(path, out, |w| Ok(w.write_all(page.as_bytes())?))?;
     if let Some(path) = path {
-        let n_events: usize = timeline.provisions.iter().map(|p| p.markers.len()).sum();
         ctx.say(
             out,
             format_args!(
-                "wrote {}: {}, {}, {}, at {}, as known at {}",
+                "wrote {}: {}, at {}, as known at {}",
                 path.display(),
-                super::count(timeline.provisions.len() as u64, "provision", "provisions"),
-                super::count(n_events as u64, "event", "events"),
-                super::count(timeline.meetings.len() as u64, "meeting", "meetings"),
+                counts(&timeline),
                 render::cut(&timeline.at),
                 render::known(&cut)
             ),
         )?;
     }
     Ok(())
+}
+
+/// "10 provisions, 48 events, 4 meetings", each in the right number.
+fn counts(timeline: &Timeline) -> String {
+    let n_events: usize = timeline.provisions.iter().map(|p| p.markers.len()).sum();
+    format!(
+        "{}, {}, {}",
+        super::count(timeline.provisions.len() as u64, "provision", "provisions"),
+        super::count(n_events as u64, "event", "events"),
+        super::count(timeline.meetings.len() as u64, "meeting", "meetings"),
+    )
 }
 
 fn status_colour(status: Status) -> &'static str {
@@ -537,6 +545,7 @@ fn drawn(timeline: &Timeline, layout: Option<&Layout>) -> Drawn {
         at: timeline.at,
         known_at: timeline.known_at,
         known_seq: timeline.known_seq,
+        filter: Default::default(),
     };
     let last_event = timeline
         .provisions
@@ -593,6 +602,7 @@ pub fn html(timeline: &Timeline, known_at_given: bool) -> String {
         at: timeline.at,
         known_at: timeline.known_at,
         known_seq: timeline.known_seq,
+        filter: Default::default(),
     });
     let page = html! {
         (DOCTYPE)
@@ -611,7 +621,7 @@ pub fn html(timeline: &Timeline, known_at_given: bool) -> String {
                         "Valid time: " b.valid { (drawn.valid) }
                         " · Record time: " b.record { (drawn.record) }
                         " · " span.stamp title={ "at " (time::format(&timeline.at)) ", known at " (time::format(&timeline.known_at)) } {
-                            (timeline.provisions.len()) " provisions, " (n_events) " events, " (timeline.meetings.len()) " meetings"
+                            (counts(timeline))
                         }
                     }
                     @if let Some(asked) = &drawn.asked {
@@ -765,7 +775,7 @@ fn svg(timeline: &Timeline, l: &Layout) -> Markup {
 fn event_list(timeline: &Timeline, n_events: usize) -> Markup {
     html! {
         details.events {
-            summary { "All " (n_events) " events, by provision" }
+            summary { "All " (super::count(n_events as u64, "event", "events")) ", by provision" }
             @for line in &timeline.provisions {
                 section {
                     h2 { (line.title) " " code { (line.provision) } }

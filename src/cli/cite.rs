@@ -1,0 +1,101 @@
+//! `pactlog cite`: add a source to an earlier event.
+
+use std::io::Write;
+
+use serde_json::{json, Map, Value};
+
+use super::{CliError, Ctx};
+use crate::error::Location;
+use crate::store::Access;
+
+/// Add a source to an earlier event: appends a `source_cited` event whose source
+/// corroborates EVENT. It counts from its own record time, like any event: with
+/// `--known-at` before it, EVENT shows without it; at every valid time EVENT counts,
+/// it counts with it (its `occurred_at` is EVENT's).
+///
+/// EVENT is a whole id, a unique prefix of one (tables show the shortest), or `seq:N`.
+///
+/// Example:
+///
+///   pactlog cite seq:42 --outlet Reuters --grade B2 --published-at 2025-11-24 \
+///       --url https://example.org/report
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// The event the source corroborates: an id, a unique id prefix, or `seq:N`
+    #[arg(value_name = "EVENT")]
+    pub event: String,
+
+    /// The outlet that reported it
+    #[arg(long)]
+    pub outlet: String,
+
+    /// The report's address
+    #[arg(long)]
+    pub url: Option<String>,
+
+    /// An Admiralty grade: reliability A-F and credibility 1-6, such as `B2`
+    #[arg(long, value_name = "XN")]
+    pub grade: Option<String>,
+
+    /// When the report was published (a day or an RFC 3339 instant)
+    #[arg(long, value_name = "DATE")]
+    pub published_at: Option<String>,
+
+    /// When the report was read (a day or an RFC 3339 instant)
+    #[arg(long, value_name = "DATE")]
+    pub retrieved_at: Option<String>,
+
+    /// Through whom the outlet had it ("Reuters saw the document")
+    #[arg(long)]
+    pub via: Option<String>,
+
+    /// The report's language (such as `uk`, `en`)
+    #[arg(long)]
+    pub language: Option<String>,
+
+    /// Fail unless the ledger head is at this seq (optimistic concurrency)
+    #[arg(long, value_name = "N")]
+    pub expect_seq: Option<u64>,
+}
+
+pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
+    let at = Location("EVENT".into());
+    let (target, occurred_at) = {
+        let ledger = ctx.open(Access::Existing)?;
+        let id = ledger.find_id(&args.event).map_err(|err| match err {
+            crate::Error::Invalid { message, .. } | crate::Error::NotFound(message) => {
+                crate::Error::invalid(&at, message)
+            }
+            other => other,
+        })?;
+        let seq = ledger.seq_of(&id)?.expect("a found id has a seq");
+        let record = ledger.record(seq)?.expect("a found id has a record");
+        (id, record.object.get("occurred_at").cloned())
+    };
+    let mut source = Map::new();
+    source.insert("outlet".into(), Value::String(args.outlet.clone()));
+    for (name, value) in [
+        ("url", &args.url),
+        ("grade", &args.grade),
+        ("published_at", &args.published_at),
+        ("retrieved_at", &args.retrieved_at),
+        ("via", &args.via),
+        ("language", &args.language),
+    ] {
+        if let Some(value) = value {
+            source.insert(name.into(), Value::String(value.clone()));
+        }
+    }
+    let object = json!({
+        "type": "source_cited",
+        "target": target.to_string(),
+        "occurred_at": occurred_at,
+        "sources": [source],
+    });
+    let Value::Object(object) = object else {
+        unreachable!("a JSON object")
+    };
+    let summary = super::append::append_one(ctx, object, Location("cite".into()), args.expect_seq)?;
+    super::append::report(ctx, out, &summary)
+}
