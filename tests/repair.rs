@@ -344,8 +344,10 @@ fn a_ledger_of_the_layout_before_the_journal_is_upgraded_on_open() {
 
 /// `tests/fixtures/ledger-per-record-keys`: the bundled record imported by the
 /// release before packed blocks (a journal, and sled with one key per record and
-/// per index entry). The first command rebuilds sled from the journal in the packed
-/// layout, says so in one line, and the ledger is the same.
+/// per index entry), and its export then (`ledger-per-record-keys.export.ndjson`).
+/// The first command rebuilds sled from the journal in the packed layout, says so in
+/// one line, and the ledger is the same: the same export, and sled's records equal to
+/// the journal's byte for byte (`verify`).
 #[test]
 fn a_ledger_of_the_per_record_layout_is_upgraded_on_open() {
     let fixture = crate::common::project().join("tests/fixtures/ledger-per-record-keys");
@@ -360,14 +362,15 @@ fn a_ledger_of_the_per_record_layout_is_upgraded_on_open() {
         "{}",
         run.stderr
     );
-    assert_eq!(run.stdout, TestLedger::bundled().export());
+    let exported =
+        crate::common::project().join("tests/fixtures/ledger-per-record-keys.export.ndjson");
+    assert_eq!(run.stdout, std::fs::read_to_string(exported).unwrap());
     // The journal is untouched; the old files went once the rebuild reached its head.
     assert_eq!(std::fs::read(journal(&ledger)).unwrap(), journal_before);
     assert!(!ledger.db.join(pactlog::recover::PER_RECORD_DIR).exists());
     let run = ledger.run(&["verify"]);
     assert_eq!(run.stderr, "");
     assert!(run.stdout.starts_with("ok: 71 records"), "{}", run.stdout);
-    assert_eq!(ledger.ok(&["log"]), TestLedger::bundled().ok(&["log"]));
     ledger.register_party("fr", "France");
     assert_eq!(ledger.run(&["verify"]).stderr, "");
 }
