@@ -164,6 +164,13 @@ pub fn provision_states(
     provisions: impl IntoIterator<Item = Slug>,
     cut: &Cut,
 ) -> Result<Vec<ProvisionState>> {
+    if !cut.filter.is_open() {
+        let mut out = Vec::new();
+        for provision in provisions {
+            out.extend(provision_state(ledger, &provision, cut)?);
+        }
+        return Ok(out);
+    }
     let known_seq = cut.known().last_seq(ledger)?;
     let plans = provisions.into_iter().map(|provision| {
         let base = usable_snapshot(ledger, &provision, &cut.at, known_seq)?;
