@@ -3,7 +3,8 @@
 //! Valid time (`occurred_at`) is written as a UTC day (`2025-11-23`, which sorts at
 //! 00:00:00Z of that day) or an RFC 3339 instant with an offset. A query cut
 //! (`--at`, `--known-at`) is written as a day (meaning the END of that UTC day), an
-//! instant, or a meeting slug, which [`crate::query`] resolves against the ledger.
+//! instant, `seq:N`, a meeting slug, which [`crate::query`] resolves against the
+//! ledger, or `now`, which the caller (who holds the clock) resolves.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, TimeDelta, Utc};
 
@@ -160,6 +161,10 @@ fn looks_like_datetime_without_offset(text: &str) -> bool {
         || chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").is_ok()
 }
 
+/// The `WHEN` that means the moment of the query (the caller's clock): the command
+/// line reads it before [`When::parse`], which has no clock.
+pub const NOW: &str = "now";
+
 /// A point on a query axis as the user wrote it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum When {
@@ -193,7 +198,7 @@ impl When {
         match Slug::parse(text) {
             Ok(slug) => Ok(When::Meeting(slug)),
             Err(_) => Err(format!(
-                "`{}` is not a day (YYYY-MM-DD), an RFC 3339 instant, `seq:N` or a meeting slug",
+                "`{}` is not a day (YYYY-MM-DD), an RFC 3339 instant, `seq:N`, `now` or a meeting slug",
                 text.escape_debug()
             )),
         }
@@ -202,8 +207,13 @@ impl When {
 
 /// Checks that a meeting's slug reads back as that meeting wherever a `WHEN` is
 /// taken: a slug shaped like a day (`2025-02-30`) would be read as a date and the
-/// meeting could never be a cut.
+/// meeting could never be a cut; `now` is the moment of the query.
 pub fn check_meeting_slug(slug: &Slug) -> Result<(), String> {
+    if slug.as_str() == NOW {
+        return Err(format!(
+            "meeting slug `{NOW}` would be read as this moment in `--at` and `--known-at`, so the meeting could never be a cut; give it a name such as `talks-{NOW}`"
+        ));
+    }
     match When::parse(slug.as_str()) {
         Ok(When::Meeting(_)) => Ok(()),
         _ => Err(format!(

@@ -675,7 +675,7 @@ fn with_talks(ledger: &TestLedger) {
         .ok(&["import", talks.to_str().unwrap()]);
 }
 
-/// Traces `args` on a ledger holding the talks (70 records), then verifies it.
+/// Traces `args` on a ledger holding the talks (66 records), then verifies it.
 fn traced_after_talks(test: &str, args: &[&str], stdin: &str, success_prefix: &str) {
     let Some(strace) = strace_or_skip(test) else {
         return;
@@ -719,10 +719,10 @@ fn append_from_stdin_is_fsynced_before_it_reports_success() {
 
 #[test]
 fn import_into_a_ledger_is_fsynced_before_it_reports_success() {
-    let corrections = events_dir().join("russia-ukraine-2025/02-corrections.ndjson");
+    let staged = crate::common::staged_dir().join("01-misattribution.ndjson");
     traced_after_talks(
         "import_into_a_ledger_is_fsynced_before_it_reports_success",
-        &["import", corrections.to_str().unwrap()],
+        &["import", staged.to_str().unwrap()],
         "",
         "imported ",
     );

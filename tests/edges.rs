@@ -47,19 +47,19 @@ fn an_idempotent_retry_succeeds_under_expect_seq_on_every_writing_path() {
     let first = ledger
         .at(NOW)
         .stdin(EVENT)
-        .run(&["append", "-", "--expect-seq", "71"])
+        .run(&["append", "-", "--expect-seq", "68"])
         .ok();
-    assert!(first.starts_with("appended seq 72 "), "{first}");
+    assert!(first.starts_with("appended seq 69 "), "{first}");
     let export = ledger.export();
     // The identical retry, through `append -` and through `import -`.
     let again = ledger
         .at(NOW)
         .stdin(EVENT)
-        .run(&["append", "-", "--expect-seq", "71"])
+        .run(&["append", "-", "--expect-seq", "68"])
         .ok();
-    assert!(again.contains("already in the ledger at seq 72"), "{again}");
+    assert!(again.contains("already in the ledger at seq 69"), "{again}");
     let file = ledger.write("retry.ndjson", EVENT.as_bytes());
-    let imported = ledger.ok(&["import", file.to_str().unwrap(), "--expect-seq", "71"]);
+    let imported = ledger.ok(&["import", file.to_str().unwrap(), "--expect-seq", "68"]);
     assert!(
         imported.starts_with("imported 0 events (1 already present)"),
         "{imported}"
@@ -70,7 +70,7 @@ fn an_idempotent_retry_succeeds_under_expect_seq_on_every_writing_path() {
     let run = ledger
         .at(NOW)
         .stdin(other)
-        .run(&["append", "-", "--expect-seq", "72"]);
+        .run(&["append", "-", "--expect-seq", "69"]);
     refused(&run, 3, "with other content");
     // A new event with a stale --expect-seq: the conflict.
     let run = ledger.run(&[
@@ -81,7 +81,7 @@ fn an_idempotent_retry_succeeds_under_expect_seq_on_every_writing_path() {
         "--name",
         "Germany",
         "--expect-seq",
-        "71",
+        "68",
         "--occurred-at",
         "now",
     ]);
@@ -89,10 +89,10 @@ fn an_idempotent_retry_succeeds_under_expect_seq_on_every_writing_path() {
     // A file holding the retried event and a new one: the new one meets the check.
     let both = format!("{EVENT}\n{{\"type\":\"party_registered\",\"occurred_at\":\"2025-11-20\",\"party\":\"it\",\"name\":\"Italy\"}}\n");
     let file = ledger.write("both.ndjson", both.as_bytes());
-    let run = ledger.run(&["import", file.to_str().unwrap(), "--expect-seq", "71"]);
+    let run = ledger.run(&["import", file.to_str().unwrap(), "--expect-seq", "68"]);
     assert_eq!(run.code, 5, "{}", run.stderr);
     assert_eq!(ledger.export(), export);
-    ledger.ok(&["import", file.to_str().unwrap(), "--expect-seq", "72"]);
+    ledger.ok(&["import", file.to_str().unwrap(), "--expect-seq", "69"]);
 }
 
 /// `seq:N` is exactly records 1..N on every command, even when later records share
@@ -114,7 +114,7 @@ fn a_seq_cut_counts_exactly_the_records_up_to_it_on_every_command() {
         ]);
     }
     let log = crate::common::json(&ledger, &["log", "--json"]);
-    let times: Vec<&str> = (71..74)
+    let times: Vec<&str> = (68..71)
         .map(|i| log.as_array().unwrap()[i]["recorded_at"].as_str().unwrap())
         .collect();
     assert!(times.windows(2).all(|w| w[0] == w[1]), "{times:?}");
@@ -133,19 +133,19 @@ fn a_seq_cut_counts_exactly_the_records_up_to_it_on_every_command() {
         )["status"]
             .clone()
     };
-    assert_eq!(state("seq:72"), "contested");
-    assert_eq!(state("seq:73"), "agreed_in_principle");
-    assert_eq!(state("seq:74"), "rejected");
+    assert_eq!(state("seq:69"), "contested");
+    assert_eq!(state("seq:70"), "agreed_in_principle");
+    assert_eq!(state("seq:71"), "rejected");
     // The same cut on the other commands.
     let n = |args: &[&str]| crate::common::json(&ledger, args).as_array().unwrap().len();
-    assert_eq!(n(&["log", "--known-at", "seq:72", "--json"]), 72);
+    assert_eq!(n(&["log", "--known-at", "seq:69", "--json"]), 69);
     let history = crate::common::json(
         &ledger,
         &[
             "history",
             "nato-membership",
             "--known-at",
-            "seq:72",
+            "seq:69",
             "--json",
         ],
     );
@@ -155,7 +155,7 @@ fn a_seq_cut_counts_exactly_the_records_up_to_it_on_every_command() {
         .iter()
         .map(|e| e["seq"].as_u64().unwrap())
         .collect();
-    assert!(seqs.contains(&72) && !seqs.contains(&73), "{seqs:?}");
+    assert!(seqs.contains(&69) && !seqs.contains(&70), "{seqs:?}");
     let diff = ledger.ok(&[
         "diff",
         "nato-membership",
@@ -164,11 +164,11 @@ fn a_seq_cut_counts_exactly_the_records_up_to_it_on_every_command() {
         "--to",
         "2025-12-10",
         "--from-known-at",
-        "seq:72",
+        "seq:69",
         "--to-known-at",
-        "seq:73",
+        "seq:70",
     ]);
-    assert!(diff.contains("seq:72") && diff.contains("seq:73"), "{diff}");
+    assert!(diff.contains("seq:69") && diff.contains("seq:70"), "{diff}");
     assert!(diff.contains("agreed_in_principle"), "{diff}");
     let blame = ledger.ok(&[
         "blame",
@@ -176,9 +176,9 @@ fn a_seq_cut_counts_exactly_the_records_up_to_it_on_every_command() {
         "--at",
         "2025-12-10",
         "--known-at",
-        "seq:73",
+        "seq:70",
     ]);
-    assert!(blame.contains("as known at seq:73"), "{blame}");
+    assert!(blame.contains("as known at seq:70"), "{blame}");
     assert!(blame.contains("agreed_in_principle"), "{blame}");
     let export = ledger.ok(&[
         "export",
@@ -187,7 +187,7 @@ fn a_seq_cut_counts_exactly_the_records_up_to_it_on_every_command() {
         "--at",
         "2025-12-10",
         "--known-at",
-        "seq:72",
+        "seq:69",
     ]);
     assert!(
         export.contains("contested") && !export.contains("rejected"),
@@ -201,37 +201,37 @@ fn a_seq_cut_counts_exactly_the_records_up_to_it_on_every_command() {
             "--at",
             "2025-12-10",
             "--known-at",
-            "seq:72",
+            "seq:69",
             "--json",
         ],
     );
-    assert_eq!(timeline["known_seq"], 72);
+    assert_eq!(timeline["known_seq"], 69);
     // Every --json cut says which records it counted.
     for args in [
-        &["state", "nato-membership", "--known-at", "seq:72", "--json"][..],
-        &["blame", "nato-membership", "--known-at", "seq:72", "--json"],
+        &["state", "nato-membership", "--known-at", "seq:69", "--json"][..],
+        &["blame", "nato-membership", "--known-at", "seq:69", "--json"],
     ] {
         assert_eq!(
             crate::common::json(&ledger, args)["known_seq"],
-            72,
+            69,
             "{args:?}"
         );
     }
-    let all = crate::common::json(&ledger, &["state", "--known-at", "seq:72", "--json"]);
-    assert!(all.as_array().unwrap().iter().all(|s| s["known_seq"] == 72));
+    let all = crate::common::json(&ledger, &["state", "--known-at", "seq:69", "--json"]);
+    assert!(all.as_array().unwrap().iter().all(|s| s["known_seq"] == 69));
     let page = ledger.path("seq.html");
     let wrote = ledger.ok(&[
         "timeline",
         "nato-membership",
         "--known-at",
-        "seq:72",
+        "seq:69",
         "--html",
         page.to_str().unwrap(),
     ]);
-    assert!(wrote.contains("as known at seq:72"), "{wrote}");
+    assert!(wrote.contains("as known at seq:69"), "{wrote}");
     assert!(std::fs::read_to_string(&page)
         .unwrap()
-        .contains("as known at seq:72"));
+        .contains("as known at seq:69"));
 }
 
 /// Files the user asks for get the umask's mode, and a replaced file keeps its own: a
@@ -470,7 +470,7 @@ fn a_correction_diff_says_what_changed_member_by_member() {
         "--to",
         "2025-12-01",
         "--from-known-at",
-        "seq:70",
+        "seq:67",
     ];
     let mut json_args = args.to_vec();
     json_args.push("--json");
@@ -479,7 +479,7 @@ fn a_correction_diff_says_what_changed_member_by_member() {
     assert_eq!(changes.len(), 1, "{diff:#}");
     let change = &changes[0];
     assert_eq!(change["change"], "corrected");
-    assert_eq!(change["event"]["seq"], 71);
+    assert_eq!(change["event"]["seq"], 68);
     assert!(change["replaces"]
         .as_str()
         .unwrap()
@@ -500,7 +500,7 @@ fn a_correction_diff_says_what_changed_member_by_member() {
         .as_str()
         .unwrap()
         .starts_with("unnamed US official"));
-    assert_eq!(diff["from"]["known_seq"], 70);
+    assert_eq!(diff["from"]["known_seq"], 67);
     let table = ledger.ok(&args);
     assert!(
         // People read the actor's registered name; --json above keeps the slug.

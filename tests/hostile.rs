@@ -349,7 +349,7 @@ fn an_instant_without_offset() {
 
 #[test]
 fn fields_the_ledger_assigns() {
-    let text = format!("{GOOD}\n{}\n", party(r#""party":"fr","seq":72"#));
+    let text = format!("{GOOD}\n{}\n", party(r#""party":"fr","seq":69"#));
     let err = reject("28-seq-alone", text.as_bytes(), 3, Some(2));
     assert!(err.contains("a restored record needs all of"), "{err}");
 }
@@ -437,7 +437,7 @@ fn rehash(mut record: Map<String, Value>) -> String {
 #[test]
 fn a_restored_record_with_a_broken_hash_or_prev_hash() {
     let good = record_72();
-    assert_eq!(good["seq"], 72);
+    assert_eq!(good["seq"], 69);
     let mut broken = good.clone();
     let hash = broken["hash"].as_str().unwrap().to_string();
     let flipped = format!(
@@ -452,9 +452,9 @@ fn a_restored_record_with_a_broken_hash_or_prev_hash() {
         3,
         Some(1),
     );
-    assert!(err.contains("record 72 does not match its hash"), "{err}");
+    assert!(err.contains("record 69 does not match its hash"), "{err}");
 
-    // A prev_hash that is not record 71's, with the record's own hash made to match.
+    // A prev_hash that is not record 68's, with the record's own hash made to match.
     let mut broken = good.clone();
     broken.insert("prev_hash".into(), Value::String("ab".repeat(32)));
     let err = reject(
@@ -464,13 +464,13 @@ fn a_restored_record_with_a_broken_hash_or_prev_hash() {
         Some(1),
     );
     assert!(
-        err.contains("record 72: `prev_hash` is not the hash of the record before it"),
+        err.contains("record 69: `prev_hash` is not the hash of the record before it"),
         "{err}"
     );
 
     // The untouched record restores (the control case).
     let ledger = TestLedger::bundled();
-    let file = ledger.write("72.ndjson", rehash(good).as_bytes());
+    let file = ledger.write("69.ndjson", rehash(good).as_bytes());
     ledger.ok(&["import", file.to_str().unwrap()]);
     ledger.ok(&["verify"]);
 }
@@ -508,7 +508,7 @@ fn an_error_on_the_last_line_of_a_large_import_appends_nothing() {
     assert_eq!(
         stable(&ledger, run.error()),
         format!(
-            "<tmp>/large.ndjson:{}: party `p1` is already registered (seq 73)",
+            "<tmp>/large.ndjson:{}: party `p1` is already registered (seq 70)",
             n + 1
         )
     );
@@ -782,7 +782,7 @@ fn append_with_a_stale_expected_head() {
             "--name",
             "F",
             "--expect-seq",
-            "70",
+            "67",
             "--occurred-at",
             "now",
         ],
@@ -790,7 +790,7 @@ fn append_with_a_stale_expected_head() {
         5,
     );
     assert!(
-        err.contains("the ledger head is at seq 71, not 70"),
+        err.contains("the ledger head is at seq 68, not 67"),
         "{err}"
     );
 }

@@ -9,9 +9,9 @@ use serde_json::{json, Map, Value};
 use crate::common::TestLedger;
 
 const NATO: &str = "nato-membership";
-/// The quote first recorded as Rubio's (seq 61), superseded by record 71.
+/// The staged misattribution (`examples/staged-correction/01-misattribution.ndjson`, seq 67), superseded by record 68.
 const MISATTRIBUTED: &str = "d8bf2560-580b-587c-86fd-ed819b80574a";
-/// The correction in `02-corrections.ndjson` (seq 71).
+/// The correction in `examples/staged-correction/02-correction.ndjson` (seq 68).
 const CORRECTION: &str = "af923933-cfc7-5f40-95ba-f7eb10cc03e1";
 
 // ---------------------------------------------------------------------------------
@@ -459,7 +459,7 @@ fn csv_export_neutralises_every_formula_start_in_every_text_column() {
 }
 
 // ---------------------------------------------------------------------------------
-// 6. `history --known-at seq:N` on the bundled record: the correction is record 71.
+// 6. `history --known-at seq:N` on the bundled record: the correction is record 68.
 // ---------------------------------------------------------------------------------
 
 /// Planted bug caught: `<` for `<=` at the removal check of the record-time cut
@@ -473,11 +473,11 @@ fn history_known_at_the_correction_marks_the_misattributed_quote_removed() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(log.len(), 71);
-    assert_eq!(log[60]["id"], MISATTRIBUTED);
-    assert_eq!(log[70]["id"], CORRECTION);
-    assert_eq!(log[70]["supersedes"], MISATTRIBUTED);
-    assert_ne!(log[69]["recorded_at"], log[70]["recorded_at"]);
+    assert_eq!(log.len(), 68);
+    assert_eq!(log[66]["id"], MISATTRIBUTED);
+    assert_eq!(log[67]["id"], CORRECTION);
+    assert_eq!(log[67]["supersedes"], MISATTRIBUTED);
+    assert_ne!(log[66]["recorded_at"], log[67]["recorded_at"]);
 
     let entry = |known_at: &str| -> (Value, usize) {
         let history = crate::common::json(
@@ -492,20 +492,85 @@ fn history_known_at_the_correction_marks_the_misattributed_quote_removed() {
             .clone();
         (quote, entries.len())
     };
-    let (quote, n70) = entry("seq:70");
+    let (quote, n70) = entry("seq:67");
     assert_eq!(quote["retracted"], false, "{quote}");
     assert_eq!(quote["retracted_by"], Value::Null, "{quote}");
-    let (quote, n71) = entry("seq:71");
+    let (quote, n71) = entry("seq:68");
     assert_eq!(quote["retracted"], true, "{quote}");
     assert_eq!(quote["retracted_by"], CORRECTION, "{quote}");
     assert_eq!(n71, n70 + 1, "the correction itself joins the history");
 
     // The human table says the same.
     let short = &CORRECTION[..8];
-    let before = ledger.ok(&["history", NATO, "--known-at", "seq:70"]);
-    assert!(!before.contains("removed by"), "{before}");
-    let after = ledger.ok(&["history", NATO, "--known-at", "seq:71"]);
+    let before = ledger.ok(&["history", NATO, "--known-at", "seq:67"]);
+    assert!(!before.contains(&format!("removed by {short}")), "{before}");
+    let after = ledger.ok(&["history", NATO, "--known-at", "seq:68"]);
     assert!(after.contains("removed by"), "{after}");
     assert!(after.contains(short), "{after}");
-    assert!(after.contains("(seq 71)"), "{after}");
+    assert!(after.contains("(seq 68)"), "{after}");
+}
+
+/// Pinned (issue 13, fixed on main): a statement's correction that also drops the
+/// meeting the statement named removes two fields with one superseding event; the diff
+/// paired the corrected statement with the meeting's removal. The statement is one
+/// `corrected` row (who said it, member by member) and the meeting stays `removed`.
+#[test]
+fn a_statement_correction_that_drops_its_meeting_pairs_with_the_statement() {
+    let ledger = TestLedger::new();
+    let first = ledger.write(
+        "first.ndjson",
+        br#"{"type":"party_registered","occurred_at":"2025-01-01","party":"us","name":"US"}
+{"type":"actor_registered","occurred_at":"2025-01-01","actor":"amb","name":"Ambassador","party":"us"}
+{"type":"proposal_tabled","occurred_at":"2025-01-02","proposal":"plan","title":"Plan","parties":["us"]}
+{"type":"provision_drafted","occurred_at":"2025-01-02","provision":"ban","proposal":"plan","title":"Ban","text":"A ban."}
+{"type":"meeting_held","occurred_at":"2025-01-03","meeting":"talks","place":"Geneva"}
+{"type":"statement_made","occurred_at":"2025-01-04","id":"11111111-1111-4111-8111-111111111111","quote":"No ban.","actor":"amb","meeting":"talks","provisions":["ban"]}
+"#,
+    );
+    let fix = ledger.write(
+        "fix.ndjson",
+        br#"{"type":"statement_made","occurred_at":"2025-01-04","id":"22222222-2222-4222-8222-222222222222","quote":"No ban.","attribution":"an unnamed official","provisions":["ban"],"supersedes":"11111111-1111-4111-8111-111111111111"}"#,
+    );
+    ledger.ok(&["import", first.to_str().unwrap()]);
+    ledger.ok(&["import", fix.to_str().unwrap()]);
+    let diff = crate::common::json(
+        &ledger,
+        &[
+            "diff",
+            "ban",
+            "--from",
+            "2025-01-05",
+            "--to",
+            "2025-01-05",
+            "--from-known-at",
+            "seq:6",
+            "--json",
+        ],
+    );
+    let changes: Vec<(String, String)> = diff["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["change"].as_str().unwrap().to_string(),
+                c["field"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("removed".to_string(), "meeting/talks".to_string()),
+            (
+                "corrected".to_string(),
+                "statement/22222222-2222-4222-8222-222222222222".to_string()
+            ),
+        ],
+        "{diff}"
+    );
+    let corrected = &diff["changes"][1]["fields"];
+    assert_eq!(corrected[0]["member"], "actor", "{corrected}");
+    assert_eq!(corrected[0]["from"], "amb", "{corrected}");
+    assert_eq!(corrected[1]["to"], "an unnamed official", "{corrected}");
 }

@@ -48,3 +48,8 @@ mod provenance;
 
 // Regressions: one test per bug planted by hand that the suite above let through.
 mod regressions;
+
+// What a fresh user found after the first hour: progress lines on a terminal, the
+// timeline's axis over long spans, global options anywhere, `now` as a cut, cuts said
+// as given, conflicting flags, help and man pages, the README's command table.
+mod polish;

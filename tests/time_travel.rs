@@ -568,7 +568,7 @@ fn a_record_number_is_a_record_time_cut() {
             "history",
             "nato-membership",
             "--known-at",
-            "seq:70",
+            "seq:67",
             "--json",
         ],
     );
@@ -582,7 +582,7 @@ fn a_record_number_is_a_record_time_cut() {
     let run = ledger.fails(&["state", "--known-at", "seq:500"]);
     assert_eq!(
         run.error(),
-        "--known-at: `seq:500`: the ledger has records 1 to 71"
+        "--known-at: `seq:500`: the ledger has records 1 to 68"
     );
     let run = ledger.fails(&["state", "--known-at", "seq:x"]);
     assert!(

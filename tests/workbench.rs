@@ -57,7 +57,7 @@ fn timeline_html_of_the_bundled_record() {
     // was drawn from, and says the later cut asked for adds nothing.
     assert!(html.contains(r#"Valid time: <b class="valid">20 Nov 2025 to 1 Dec 2025</b>"#));
     assert!(html.contains(
-        r#"Record time: <b class="record">records 1 to 71, the last recorded 2025-12-02 12:00:00Z</b>"#
+        r#"Record time: <b class="record">records 1 to 68, the last recorded 2025-12-02 12:00:00Z</b>"#
     ));
     assert!(html.contains("as known at 2026-11-26 09:00:00Z, is later: nothing happened"));
     assert!(!html.contains("Valid time: <b class=\"valid\">end of 2026"));
@@ -65,21 +65,24 @@ fn timeline_html_of_the_bundled_record() {
     // valid time stated; a record-time cut by seq is stated as such.
     let geneva = timeline_html(
         &ledger,
-        &["--at", "2025-11-30T12:00:00Z", "--known-at", "seq:70"],
+        &["--at", "2025-11-30T12:00:00Z", "--known-at", "seq:67"],
     );
     assert!(geneva.contains(
-        r#"Valid time: <b class="valid">20 Nov 2025 to 2025-11-30 12:00:00Z</b> · Record time: <b class="record">seq:70, records 1 to 70, the last recorded 2025-12-01 12:00:00Z</b>"#
+        r#"Valid time: <b class="valid">20 Nov 2025 to 2025-11-30 12:00:00Z</b> · Record time: <b class="record">seq:67, records 1 to 67, the last recorded 2025-12-01 12:00:00Z</b>"#
     ), "{}", &geneva[..geneva.find("</header>").unwrap()]);
 }
 
 #[test]
 fn timeline_known_at_shows_what_the_ledger_knew() {
     let ledger = TestLedger::bundled();
-    let before = timeline_html(&ledger, &["nato-membership", "--known-at", "seq:70"]);
+    let before = timeline_html(&ledger, &["nato-membership", "--known-at", "seq:67"]);
     let after = timeline_html(&ledger, &["nato-membership"]);
     assert!(before.contains("Shown as the ledger knew it at"));
-    // Before the correction the Rubio quote counts; after it, it is drawn hollow.
-    assert!(!before.contains(r#"removed" data-ref"#));
+    // Before the correction the staged Rubio quote counts (the statement it restated is
+    // drawn hollow); after it, both are.
+    let hollow = |page: &str| page.matches(r#"k-statement removed" data-ref"#).count();
+    assert_eq!(hollow(&before), 1);
+    assert_eq!(hollow(&after), 2);
     assert!(after.contains(r#"k-statement removed" data-ref"#));
     assert!(after.contains("Retracted or superseded by event"));
     let json = ledger
@@ -410,7 +413,7 @@ fn exports_for_publishing_of_the_bundled_record() {
         "export-provisions-after-florida.md",
         &export(&[&["--format", "markdown"][..], &florida[..]].concat()),
     );
-    let nato = ["--provision", "nato-membership", "--known-at", "seq:70"];
+    let nato = ["--provision", "nato-membership", "--known-at", "seq:67"];
     check(
         "export-nato-membership-history-before-correction.csv",
         &export(&[&["--format", "csv"][..], &nato[..]].concat()),
@@ -518,7 +521,11 @@ fn search_finds_quotes_case_insensitively() {
     let ledger = TestLedger::bundled();
     let found = ledger.run(&["search", "LEGAL SENSE", "--json"]).json();
     let found = found.as_array().unwrap();
-    assert_eq!(found.len(), 2, "the quote and its correction: {found:?}");
+    assert_eq!(
+        found.len(),
+        3,
+        "the quote, the staged misattribution and its correction: {found:?}"
+    );
     assert!(found.iter().all(
         |m| m["field"] == "quote" && m["provisions"] == serde_json::json!(["nato-membership"])
     ));
@@ -527,7 +534,7 @@ fn search_finds_quotes_case_insensitively() {
         "the superseded one is marked"
     );
     let text = ledger.ok(&["search", "legal sense"]);
-    assert!(text.starts_with("2 matches for “legal sense”"), "{text}");
+    assert!(text.starts_with("3 matches for “legal sense”"), "{text}");
     assert!(text.contains("removed by"));
     assert!(ledger
         .ok(&["search", "zzz-no-such-text"])

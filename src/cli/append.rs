@@ -69,6 +69,14 @@ pub struct Args {
 
 const LIST_FIELDS: &[&str] = &["parties", "authors", "participants", "provisions"];
 
+/// The flags that take a day or an instant, and so `now` too.
+const TIME_FIELDS: &[&str] = &[
+    "occurred_at",
+    "planned_for",
+    "source_published_at",
+    "source_retrieved_at",
+];
+
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
     let wants_help = args.help || args.fields.iter().any(|f| f == "--help" || f == "-h");
     let event_type = match args.event_type.as_deref() {
@@ -76,6 +84,8 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         Some(t) if t != "-" => return Ok(write!(out, "{}", type_help(t)?)?),
         _ => {
             let mut command = super::command();
+            // Built, so that its usage line says `pactlog append`.
+            command.build();
             let append = command
                 .find_subcommand_mut("append")
                 .expect("append is a command");
@@ -197,16 +207,11 @@ fn object_from_flags(
             }
         };
         let field = name.replace('-', "_");
-        let value = if field == "occurred_at" {
+        let value = if TIME_FIELDS.contains(&field.as_str()) {
             occurred_at(ctx, &value)
         } else {
             value
         };
-        if field == "db" || field == "lock_timeout" {
-            return Err(CliError::usage(format!(
-                "`--{name}` is a global option: put it before the command, as in `pactlog --{name} … append {event_type} …`"
-            )));
-        }
         if field == "expect_seq" {
             let n = value.parse().map_err(|_| {
                 CliError::usage(format!("--expect-seq: `{value}` is not a whole number"))
@@ -241,8 +246,9 @@ fn object_from_flags(
     Ok(object)
 }
 
-/// The value of `--occurred-at`: `now` is this run's clock to the second, anything
-/// else is the event's own text (checked by the event model).
+/// The value of a flag that takes a day or an instant (`--occurred-at`,
+/// `--published-at`…): `now` is this run's clock to the second, anything else is
+/// the event's own text (checked by the event model).
 pub fn occurred_at(ctx: &Ctx, text: &str) -> String {
     if text == "now" {
         let now = ctx.env.now;
@@ -296,7 +302,7 @@ pub fn type_help(event_type: &str) -> Result<String, CliError> {
             (
                 "source_outlet",
                 "OUTLET",
-                "where it was reported: the outlet, with `--source-url URL`, `--source-published-at DAY`, `--source-via TEXT` and `--source-grade XN` (Admiralty: reliability A-F, credibility 1-6, such as B2); `pactlog cite` adds more sources later".to_string(),
+                "where it was reported: the outlet, with `--source-url URL`, `--source-published-at DAY` (or `now`), `--source-via TEXT` and `--source-grade XN` (Admiralty: reliability A-F, credibility 1-6, such as B2); `pactlog cite` adds more sources later".to_string(),
             )
         } else {
             (field.name, value_name(field), what(field))
@@ -347,6 +353,12 @@ pub fn type_help(event_type: &str) -> Result<String, CliError> {
     Ok(text)
 }
 
+/// Every event type's help, one after the other (for pactlog-append(1)).
+pub fn every_type_help() -> Result<String, CliError> {
+    let helps: Result<Vec<String>, CliError> = TYPES.iter().map(|t| type_help(t.name)).collect();
+    Ok(helps?.join("\n"))
+}
+
 /// `--field VALUE` as the command line takes it.
 fn flag(field: &str, value: &str) -> String {
     format!("--{} {value}", field.replace('_', "-"))
@@ -386,9 +398,8 @@ fn what(field: &FieldSpec) -> String {
     match field.format {
         Format::OneOf(values) => format!("{}; one of: {}", field.help, values.join(", ")),
         Format::DateOrInstant => format!(
-            "{}: a day (2025-12-14) or an RFC 3339 instant with an offset (2025-12-14T10:00:00+01:00); a day is a UTC day{}",
+            "{}: a day (2025-12-14), an RFC 3339 instant with an offset (2025-12-14T10:00:00+01:00) or `now`; a day is a UTC day",
             field.help,
-            if field.name == "occurred_at" { ", or `now`" } else { "" }
         ),
         Format::EventId if field.name != "id" => format!(
             "{}: a whole id, a unique prefix (as tables show) or seq:N",

@@ -38,11 +38,11 @@ pub struct Args {
     #[arg(long, value_name = "XN")]
     pub grade: Option<String>,
 
-    /// When the report was published (a day or an RFC 3339 instant)
+    /// When the report was published: a day, an RFC 3339 instant, or `now`
     #[arg(long, value_name = "DATE")]
     pub published_at: Option<String>,
 
-    /// When the report was read (a day or an RFC 3339 instant)
+    /// When the report was read: a day, an RFC 3339 instant, or `now`
     #[arg(long, value_name = "DATE")]
     pub retrieved_at: Option<String>,
 
@@ -84,7 +84,11 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         ("language", &args.language),
     ] {
         if let Some(value) = value {
-            source.insert(name.into(), Value::String(value.clone()));
+            let value = match name {
+                "published_at" | "retrieved_at" => super::append::occurred_at(ctx, value),
+                _ => value.clone(),
+            };
+            source.insert(name.into(), Value::String(value));
         }
     }
     let object = json!({

@@ -40,7 +40,16 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
 /// The command line for man pages: no `help` command (it has no page; `--help` is on
 /// every page), so the main page lists only pages `--out` writes.
 fn man_command() -> clap::Command {
-    super::command().disable_help_subcommand(true)
+    let command = super::command().disable_help_subcommand(true);
+    // The NAME line is `pactlog \- ABOUT`: the about without its own `pactlog: `.
+    let about = command.get_about().map(ToString::to_string);
+    match about.as_deref().and_then(|a| a.strip_prefix("pactlog: ")) {
+        Some(about) => {
+            let about = about.to_string();
+            command.about(about)
+        }
+        None => command,
+    }
 }
 
 pub fn man(ctx: &Ctx, args: &ManArgs, out: &mut dyn Write) -> Result<(), CliError> {
@@ -77,12 +86,23 @@ fn write_pages(command: clap::Command, dir: &Path) -> Result<u64, CliError> {
 
 /// One man page in roff, ASCII only: any other character of the help text is written
 /// as groff's `\[uXXXX]` escape, so `groff -ww -man` reads every page without a warning.
+/// pactlog-append(1) also has a section EVENT TYPES: each type's help as
+/// `pactlog append TYPE --help` prints it.
 fn page(command: clap::Command) -> Result<Vec<u8>, CliError> {
+    let is_append = command.get_name() == "append";
     let mut roff = Vec::new();
     clap_mangen::Man::new(command).render(&mut roff)?;
-    let text = String::from_utf8_lossy(&roff);
-    let mut ascii = String::with_capacity(text.len());
-    for c in text.chars() {
+    let mut roff = String::from_utf8_lossy(&roff).into_owned();
+    if is_append {
+        let section = format!(
+            ".SH \"EVENT TYPES\"\n{}",
+            preformatted(&super::append::every_type_help()?)
+        );
+        let at = roff.find(".SH VERSION").unwrap_or(roff.len());
+        roff.insert_str(at, &section);
+    }
+    let mut ascii = String::with_capacity(roff.len());
+    for c in roff.chars() {
         if c.is_ascii() {
             ascii.push(c);
         } else {
@@ -90,4 +110,19 @@ fn page(command: clap::Command) -> Result<Vec<u8>, CliError> {
         }
     }
     Ok(ascii.into_bytes())
+}
+
+/// Text as a roff block kept as it is laid out (no filling), escaped for roff.
+fn preformatted(text: &str) -> String {
+    let mut roff = String::from(".nf\n");
+    for line in text.lines() {
+        let line = line.replace('\\', "\\e").replace('-', "\\-");
+        if line.starts_with(['.', '\'']) {
+            roff.push_str("\\&");
+        }
+        roff.push_str(&line);
+        roff.push('\n');
+    }
+    roff.push_str(".fi\n");
+    roff
 }

@@ -13,14 +13,22 @@ use crate::store::{Access, Ledger};
 use crate::time::When;
 
 /// The bundled record of the 2025 Russia–Ukraine talks, compiled into the binary.
-pub const BUNDLED: &[(&str, &str)] = &[
+pub const BUNDLED: &[(&str, &str)] = &[(
+    "events/russia-ukraine-2025/01-talks.ndjson",
+    include_str!("../../events/russia-ukraine-2025/01-talks.ndjson"),
+)];
+
+/// The staged correction example, loaded after the record: a misattribution no source
+/// made, then its correction (see `examples/staged-correction/README.md`). It is not
+/// part of the record; `--write-events` writes it to a folder of its own.
+pub const STAGED: &[(&str, &str)] = &[
     (
-        "events/russia-ukraine-2025/01-talks.ndjson",
-        include_str!("../../events/russia-ukraine-2025/01-talks.ndjson"),
+        "examples/staged-correction/01-misattribution.ndjson",
+        include_str!("../../examples/staged-correction/01-misattribution.ndjson"),
     ),
     (
-        "events/russia-ukraine-2025/02-corrections.ndjson",
-        include_str!("../../events/russia-ukraine-2025/02-corrections.ndjson"),
+        "examples/staged-correction/02-correction.ndjson",
+        include_str!("../../examples/staged-correction/02-correction.ndjson"),
     ),
 ];
 
@@ -41,7 +49,7 @@ const MEETING_WORDS: &[&str] = &["geneva", "florida"];
 #[command(verbatim_doc_comment)]
 pub struct Args {
     /// Print the two states as JSON
-    #[arg(long)]
+    #[arg(long, conflicts_with = "write_events")]
     pub json: bool,
 
     /// Write the bundled record's NDJSON files into this folder (created if missing; no
@@ -87,7 +95,8 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         &mut |_, _| {},
     )?;
     let mut loaded = 0;
-    for (name, text) in BUNDLED {
+    let mut staged = 0;
+    for (name, text) in BUNDLED.iter().chain(STAGED) {
         let stream = items(
             name.to_string(),
             Box::new(std::io::Cursor::new(text.as_bytes())),
@@ -97,7 +106,12 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             now: ctx.env.now,
             new_id: &mut new_id,
         };
-        loaded += append_all(&mut ledger, stream, clock, None)?.appended;
+        let appended = append_all(&mut ledger, stream, clock, None)?.appended;
+        if name.starts_with("examples/") {
+            staged += appended;
+        } else {
+            loaded += appended;
+        }
     }
     let provision = Slug::parse(PROVISION).expect("a valid slug");
     let mut meetings: Vec<(chrono::DateTime<chrono::Utc>, Slug)> = Vec::new();
@@ -128,8 +142,9 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     ctx.say(
         out,
         format_args!(
-            "Loaded the bundled record of the 2025 Russia–Ukraine talks: {} into {}\n",
+            "Loaded the bundled record of the 2025 Russia–Ukraine talks ({}) and the staged correction example ({}, not part of the record: examples/staged-correction) into {}\n",
             super::count(loaded, "event", "events"),
+            super::count(staged, "event", "events"),
             if explicit {
                 path.display().to_string()
             } else {
@@ -149,7 +164,8 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         ctx.say(
             out,
             format_args!(
-                "Explore it: pactlog --db {db} history nato-membership\n            pactlog --db {db} history nato-membership --known-at seq:70   (before the correction)\n            pactlog --db {db} list meetings"
+                "Explore it: pactlog --db {db} history nato-membership\n            pactlog --db {db} history nato-membership --known-at seq:{before}   (before the staged correction)\n            pactlog --db {db} list meetings",
+                before = loaded + staged - 1
             ),
         )
     } else {
@@ -173,13 +189,18 @@ fn shell_word(text: &str) -> String {
 }
 
 /// `demo --write-events DIR`: the bundled files, as they are compiled in, under `DIR`
-/// (`DIR/russia-ukraine-2025/01-talks.ndjson`…). An existing file is never replaced:
-/// the command fails before writing anything.
+/// (`DIR/russia-ukraine-2025/01-talks.ndjson`, then the staged example in
+/// `DIR/staged-correction/`, which a folder import reads after the record). An existing
+/// file is never replaced: the command fails before writing anything.
 fn write_events(ctx: &Ctx, dir: &std::path::Path, out: &mut dyn Write) -> Result<(), CliError> {
     let files: Vec<(PathBuf, &str)> = BUNDLED
         .iter()
+        .chain(STAGED)
         .map(|(name, text)| {
-            let relative = name.strip_prefix("events/").unwrap_or(name);
+            let relative = name
+                .strip_prefix("events/")
+                .or_else(|| name.strip_prefix("examples/"))
+                .unwrap_or(name);
             (dir.join(relative), *text)
         })
         .collect();
@@ -196,10 +217,18 @@ fn write_events(ctx: &Ctx, dir: &std::path::Path, out: &mut dyn Write) -> Result
         std::fs::write(path, text).map_err(|e| Error::io(path.display(), e))?;
         ctx.say(out, format_args!("wrote {}", path.display()))?;
     }
+    // A ledger that does not exist yet here: never one that may hold the record already.
+    let fresh = (1..)
+        .map(|n| match n {
+            1 => "mine.db".to_string(),
+            n => format!("mine-{n}.db"),
+        })
+        .find(|name| !std::path::Path::new(name).exists())
+        .expect("a free name");
     ctx.say(
         out,
         format_args!(
-            "Import them into a ledger of your own: pactlog --db talks.db import {}",
+            "Import them into a new ledger of your own: pactlog --db {fresh} import {}",
             shell_word(&dir.display().to_string())
         ),
     )

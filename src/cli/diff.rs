@@ -13,19 +13,20 @@ use crate::store::Access;
 ///
 /// The cuts may differ on either axis: `--from 2025-11-23 --to 2025-11-30` moves valid
 /// time; `--from 2025-12-01 --to 2025-12-01 --from-known-at seq:70` shows what the
-/// ledger learned after record 70 about 1 December.
+/// ledger learned after record 70 about 1 December; `--from-known-at seq:70` alone
+/// shows what it learned after record 70 about now.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The provision's slug
     pub provision: String,
 
-    /// Valid time of the earlier picture
+    /// Valid time of the earlier picture [default: now]
     #[arg(long, value_name = "WHEN")]
-    pub from: String,
+    pub from: Option<String>,
 
-    /// Valid time of the later picture
+    /// Valid time of the later picture [default: now]
     #[arg(long, value_name = "WHEN")]
-    pub to: String,
+    pub to: Option<String>,
 
     /// Record time of both pictures, unless set one by one [default: now]
     #[arg(long, value_name = "WHEN")]
@@ -47,17 +48,25 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
+pub fn run<'a>(ctx: &Ctx, args: &'a Args, out: &mut dyn Write) -> Result<(), CliError> {
     let ledger = ctx.open(Access::Existing)?;
     let provision = slug_arg(&args.provision, "PROVISION")?;
-    let known = |own: &Option<String>| own.clone().or(args.known_at.clone());
+    // Each record-time cut with the flag it came from, so that errors name it.
+    let known = |own: &'a Option<String>, flag: &'static str| match own {
+        Some(text) => (flag, Some(text.as_str())),
+        None => ("--known-at", args.known_at.as_deref()),
+    };
     let filter = args.filter.filter()?;
-    let mut from = ctx.cut(
+    let mut from = ctx.cut_as(
         &ledger,
-        Some(&args.from),
-        known(&args.from_known_at).as_deref(),
+        ("--from", args.from.as_deref()),
+        known(&args.from_known_at, "--from-known-at"),
     )?;
-    let mut to = ctx.cut(&ledger, Some(&args.to), known(&args.to_known_at).as_deref())?;
+    let mut to = ctx.cut_as(
+        &ledger,
+        ("--to", args.to.as_deref()),
+        known(&args.to_known_at, "--to-known-at"),
+    )?;
     (from.filter, to.filter) = (filter, filter);
     let diff = audit::diff(&ledger, &provision, &from, &to)?;
     if args.json {

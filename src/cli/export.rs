@@ -70,7 +70,15 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
                 "--provision, --at and --known-at go with --format timelinejs, csv or markdown; ndjson exports every record",
             ));
         }
-        return write_to(args.out.as_deref(), out, |w| write_records(&ledger, w));
+        write_to(args.out.as_deref(), out, |w| write_records(&ledger, w))?;
+        if let Some(path) = &args.out {
+            let records = super::count(ledger.head().seq, "record", "records");
+            ctx.say(
+                out,
+                format_args!("wrote {}: {records} as NDJSON", path.display()),
+            )?;
+        }
+        return Ok(());
     }
     let cut = ctx.cut_of(&ledger, &args.cut)?;
     let provision = args
@@ -103,7 +111,22 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             )?,
             w,
         ),
-    })
+    })?;
+    if let Some(path) = &args.out {
+        let format = clap::ValueEnum::to_possible_value(&args.format)
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default();
+        ctx.say(
+            out,
+            format_args!(
+                "wrote {}: {format}, at {}, as known at {}",
+                path.display(),
+                super::render::cut(&cut.at),
+                super::render::known(&cut)
+            ),
+        )?;
+    }
+    Ok(())
 }
 
 /// Runs `write` on stdout, or, with a path, on a temporary file beside it that is

@@ -72,6 +72,6 @@ pub fn import_inputs(
         clock,
         expect_seq,
     );
-    bar.finish_and_clear();
+    drop(bar);
     Ok(summary?)
 }

@@ -1,5 +1,6 @@
 //! `pactlog list`: the parties, actors, proposals, provisions or meetings of a ledger,
-//! each with how many events touch it and its first and last dates.
+//! each with how many events touch it and its first and last dates (a registration of a
+//! party or actor is dated by the recorder's convention, so its date is not one of them).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -14,7 +15,11 @@ use crate::time::{serde_instant, Instant};
 
 /// List the entities of one kind: slug, name or title, the number of events that
 /// register, name or touch it (retracted and superseded events left out), and the
-/// valid-time days (UTC) of the first and last of them (`--json`: the instants).
+/// valid-time days (UTC) of the first and last of them (`--json`: the instants);
+/// for meetings, whether each was held or is only scheduled.
+/// The date of a party's or actor's registration is not counted as a first or last
+/// date: it records when the ledger needed the entity, not when it appeared (`-` in
+/// the table, `null` in `--json`, when nothing else names it).
 ///
 /// Example: pactlog list actors
 #[derive(clap::Args, Debug)]
@@ -58,10 +63,13 @@ pub struct Entry {
     pub slug: Slug,
     pub name: String,
     pub events: u64,
-    #[serde(serialize_with = "serde_instant::serialize")]
-    pub first: Instant,
-    #[serde(serialize_with = "serde_instant::serialize")]
-    pub last: Instant,
+    #[serde(serialize_with = "serde_instant::option")]
+    pub first: Option<Instant>,
+    #[serde(serialize_with = "serde_instant::option")]
+    pub last: Option<Instant>,
+    /// Meetings only: `held` once a `meeting_held` counts, else `scheduled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<&'static str>,
 }
 
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
@@ -88,17 +96,27 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         slugs.sort();
         slugs.dedup();
         for slug in slugs {
-            let t = event.occurred_at;
             let entry = entries.entry(slug.clone()).or_insert_with(|| Entry {
                 slug: slug.clone(),
                 name: String::new(),
                 events: 0,
-                first: t,
-                last: t,
+                first: None,
+                last: None,
+                status: (kind == Kind::Meeting).then_some("scheduled"),
             });
+            if matches!(&event.body, Body::MeetingHeld { meeting, .. } if meeting == slug) {
+                entry.status = Some("held");
+            }
             entry.events += 1;
-            entry.first = entry.first.min(t);
-            entry.last = entry.last.max(t);
+            let registration = matches!(
+                event.body,
+                Body::PartyRegistered { .. } | Body::ActorRegistered { .. }
+            );
+            if !registration {
+                let t = event.occurred_at;
+                entry.first = Some(entry.first.map_or(t, |f| f.min(t)));
+                entry.last = Some(entry.last.map_or(t, |l| l.max(t)));
+            }
             if let Some(name) = name_of(&event.body, slug) {
                 if entry.name.is_empty() || matches!(event.body, Body::MeetingHeld { .. }) {
                     entry.name = name;
@@ -110,15 +128,22 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     if args.json {
         return super::write_json(out, &entries);
     }
-    let mut t = render::table(&["slug", "name", "events", "first", "last"]);
+    let meetings = kind == Kind::Meeting;
+    let mut header = vec!["slug", "name", "events", "first", "last"];
+    if meetings {
+        header.push("status");
+    }
+    let mut t = render::table(&header);
     for e in &entries {
-        t.add_row(vec![
+        let mut row = vec![
             e.slug.to_string(),
             e.name.clone(),
             e.events.to_string(),
-            day(&e.first),
-            day(&e.last),
-        ]);
+            e.first.as_ref().map_or("-".into(), day),
+            e.last.as_ref().map_or("-".into(), day),
+        ];
+        row.extend(e.status.map(str::to_string));
+        t.add_row(row);
     }
     writeln!(
         out,

@@ -55,7 +55,8 @@ use crate::time::{Instant, When};
     max_term_width = 100
 )]
 pub struct Cli {
-    /// The ledger, a folder holding one sled database [default: pactlog.db]
+    /// The ledger: a folder holding its journal, `sled/` (the log, indexes and snapshots),
+    /// `pactlog.head` and a `lock` file [default: pactlog.db]
     #[arg(long, global = true, env = "PACTLOG_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
 
@@ -112,6 +113,7 @@ WHEN (--at, --known-at and the like) is one of:
   2025-11-23T14:00:00Z  an RFC 3339 instant with a UTC offset
   florida-2025-11-30    a meeting's slug: the end of the UTC day it was held
   seq:70                record 70: as --known-at, exactly records 1 to 70; as --at, its record time
+  now                   this moment (as --known-at: everything the ledger holds)
 Without a cut: everything up to now, as the ledger knows it now.";
 
 /// The command line as clap sees it: the derived definitions, with the forms of a
@@ -139,10 +141,7 @@ pub use crate::error::count;
 
 /// Runs pactlog with the process's arguments and environment.
 pub fn main() -> ExitCode {
-    let parsed = command()
-        .try_get_matches()
-        .and_then(|matches| Cli::from_arg_matches(&matches));
-    let cli = match parsed {
+    let cli = match parse(std::env::args_os().collect()) {
         Ok(cli) => cli,
         Err(err) if !err.use_stderr() => {
             // --help and --version
@@ -230,6 +229,95 @@ pub fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// Parses the command line. Global options given among `append`'s `--field value`
+/// pairs (`-q`, `--db PATH`…), which clap hands to `append` as fields, are moved
+/// before the command and the line parsed again: they work there as anywhere.
+fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    let parse_from = |args: &[std::ffi::OsString]| {
+        command()
+            .try_get_matches_from(args)
+            .and_then(|matches| Cli::from_arg_matches(&matches))
+    };
+    let args = help_append_type(args);
+    let cli = parse_from(&args)?;
+    let Command::Append(append) = &cli.command else {
+        return Ok(cli);
+    };
+    let (globals, fields) = global_flags_among(&append.fields);
+    if globals.is_empty() {
+        return Ok(cli);
+    }
+    let before = &args[..args.len() - append.fields.len()];
+    let mut moved = vec![before[0].clone()];
+    moved.extend(globals.into_iter().map(Into::into));
+    moved.extend(before[1..].iter().cloned());
+    moved.extend(fields.into_iter().map(Into::into));
+    parse_from(&moved)
+}
+
+/// `pactlog help append TYPE` (after global options, if any) is `pactlog append TYPE
+/// --help`: clap's `help` knows commands, not event types.
+fn help_append_type(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let words: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let Some(help) = words.iter().position(|w| w == "help") else {
+        return args;
+    };
+    let only_globals_before = global_flags_among(&words[1..help]).1.is_empty();
+    if only_globals_before
+        && words.get(help + 1).map(String::as_str) == Some("append")
+        && words.len() > help + 2
+    {
+        args.remove(help);
+        args.push("--help".into());
+    }
+    args
+}
+
+/// Splits `--field value` pairs into the global options among them (with their
+/// values) and the rest. A pair's value is never taken for an option.
+fn global_flags_among(fields: &[String]) -> (Vec<String>, Vec<String>) {
+    let globals: Vec<clap::Arg> = Cli::command()
+        .get_arguments()
+        .filter(|arg| arg.is_global_set())
+        .cloned()
+        .collect();
+    let global = |token: &str| {
+        let (name, inline_value) = match token.split_once('=') {
+            Some((name, _)) => (name, true),
+            None => (token, false),
+        };
+        globals.iter().find_map(|arg| {
+            let long = arg
+                .get_long()
+                .is_some_and(|l| name.strip_prefix("--") == Some(l));
+            let short = arg
+                .get_short()
+                .is_some_and(|c| name.len() == 2 && name == format!("-{c}"));
+            let takes_value = arg.get_action().takes_values();
+            // How many tokens the option spans.
+            (long || short).then_some(if takes_value && !inline_value { 2 } else { 1 })
+        })
+    };
+    let (mut moved, mut kept) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    while i < fields.len() {
+        let token = &fields[i];
+        let (span, to) = match global(token) {
+            Some(span) => (span, &mut moved),
+            // `--field value`, or `--field=value`, or a stray word (append says what it expected).
+            None if token.starts_with("--") && !token.contains('=') => (2, &mut kept),
+            None => (1, &mut kept),
+        };
+        let end = (i + span).min(fields.len());
+        to.extend(fields[i..end].iter().cloned());
+        i = end;
+    }
+    (moved, kept)
 }
 
 /// Standard output, counting the bytes that have gone through (none means a command's
@@ -349,20 +437,16 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Opens the ledger named by `--db`, waiting up to `--lock-timeout` for another process.
-    /// Opens the ledger, waiting for the lock; says on stderr what opening repaired
-    /// (always, even with `--quiet`: a repaired ledger is news), with a progress bar
-    /// on a terminal while it rebuilds.
+    /// Opens the ledger named by `--db`, waiting up to `--lock-timeout` for another
+    /// process; says on stderr what opening repaired (always, even with `--quiet`: a
+    /// repaired ledger is news), with a progress bar on a terminal only while a
+    /// repair or rebuild of 1000 records or more runs.
     pub fn open(&self, access: Access) -> Result<Ledger, CliError> {
         let bar = self.progress("repairing from the journal");
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-        let mut shown = false;
         let mut on_progress = |done: u64, total: u64| {
-            if !shown && total >= 1000 && self.env.stderr_is_terminal {
-                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-                shown = true;
+            if total >= 1000 {
+                bar.set_position(done);
             }
-            bar.set_position(done);
         };
         let ledger = open_waiting(
             &self.db_path(),
@@ -371,7 +455,7 @@ impl Ctx<'_> {
             self.env.stderr_is_terminal,
             &mut on_progress,
         );
-        bar.finish_and_clear();
+        drop(bar);
         let ledger = ledger?;
         for note in ledger.recovery_notes() {
             eprintln!("pactlog: {note}");
@@ -427,27 +511,22 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    /// A progress bar on stderr for a long job, only when stderr is a terminal and not `--quiet`.
-    pub fn progress(&self, what: &'static str) -> indicatif::ProgressBar {
-        if !self.env.stderr_is_terminal {
-            return indicatif::ProgressBar::hidden();
+    /// A progress bar on stderr for a long job, only when stderr is a terminal and not
+    /// `--quiet`; it is drawn from its first step on (never for a job that does none)
+    /// and cleared when dropped, before any output follows.
+    pub fn progress(&self, what: &'static str) -> Progress {
+        Progress {
+            what,
+            terminal: self.env.stderr_is_terminal,
+            bar: std::cell::OnceCell::new(),
         }
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {msg} {human_pos} [{elapsed}] {per_sec}",
-            )
-            .expect("a valid template"),
-        );
-        bar.set_message(what);
-        bar.enable_steady_tick(Duration::from_millis(120));
-        bar
     }
 
-    /// Parses a `WHEN` argument, defaulting to now.
+    /// Parses a `WHEN` argument given as `flag`, defaulting to now (`now` is this
+    /// run's clock); an error names the flag.
     pub fn when(&self, text: Option<&str>, flag: &str) -> Result<When, CliError> {
         match text {
-            None => Ok(When::Instant(self.env.now)),
+            None | Some(crate::time::NOW) => Ok(When::Instant(self.env.now)),
             Some(text) => When::parse(text).map_err(|m| CliError::usage(format!("{flag}: {m}"))),
         }
     }
@@ -480,19 +559,31 @@ impl Ctx<'_> {
         at: Option<&str>,
         known_at: Option<&str>,
     ) -> Result<crate::query::Cut, CliError> {
+        self.cut_as(ledger, ("--at", at), ("--known-at", known_at))
+    }
+
+    /// Resolves a valid-time and a record-time `WHEN`, each with the flag it was
+    /// given as (errors name it), into a cut. No record-time cut, or `now`, is
+    /// everything the ledger holds (see [`Ctx::latest`]).
+    pub fn cut_as(
+        &self,
+        ledger: &Ledger,
+        (at_flag, at): (&str, Option<&str>),
+        (known_flag, known_at): (&str, Option<&str>),
+    ) -> Result<crate::query::Cut, CliError> {
         // The record-time cut first: a meeting as --at is resolved as known then.
         let latest = self.latest(ledger);
         let (known_at, known_seq) = match known_at {
-            None => (latest, None),
+            None | Some(crate::time::NOW) => (latest, None),
             Some(_) => {
-                let when = self.when(known_at, "--known-at")?;
+                let when = self.when(known_at, known_flag)?;
                 let seq = match when {
                     // `seq:N`: exactly records 1..N, whatever record time they share.
                     When::Record(seq) => Some(seq),
                     _ => None,
                 };
                 (
-                    self.resolve(ledger, &when, Known::at(latest), "--known-at")?,
+                    self.resolve(ledger, &when, Known::at(latest), known_flag)?,
                     seq,
                 )
             }
@@ -501,7 +592,7 @@ impl Ctx<'_> {
             at: known_at,
             seq: known_seq,
         };
-        let at = self.resolve(ledger, &self.when(at, "--at")?, known, "--at")?;
+        let at = self.resolve(ledger, &self.when(at, at_flag)?, known, at_flag)?;
         Ok(crate::query::Cut {
             at,
             known_at,
@@ -566,6 +657,56 @@ fn open_waiting(
                 }))
             }
             other => return other.map_err(CliError::from),
+        }
+    }
+}
+
+/// A progress bar that appears at its job's first step and is cleared when dropped
+/// (whether the job ended well or not), so no output is ever glued to it.
+pub struct Progress {
+    what: &'static str,
+    terminal: bool,
+    bar: std::cell::OnceCell<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn bar(&self) -> Option<&indicatif::ProgressBar> {
+        if !self.terminal {
+            return None;
+        }
+        Some(self.bar.get_or_init(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {msg} {human_pos} [{elapsed}] {per_sec}",
+                )
+                .expect("a valid template"),
+            );
+            bar.set_message(self.what);
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        }))
+    }
+
+    /// One more step done.
+    pub fn inc(&self, steps: u64) {
+        if let Some(bar) = self.bar() {
+            bar.inc(steps);
+        }
+    }
+
+    /// `done` steps done.
+    pub fn set_position(&self, done: u64) {
+        if let Some(bar) = self.bar() {
+            bar.set_position(done);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.get() {
+            bar.finish_and_clear();
         }
     }
 }

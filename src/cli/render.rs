@@ -17,7 +17,8 @@ use crate::query::{Cut, StateAt};
 use crate::store::Ledger;
 use crate::time::{self, Instant};
 
-/// Width used when stdout is not a terminal, so piped output wraps the same way every time.
+/// Width used when stdout is not a terminal, or is one that reports no width (0
+/// columns, as under `script`), so such output wraps the same way every time.
 const PIPE_WIDTH: u16 = 110;
 
 pub fn table(header: &[&str]) -> Table {
@@ -26,7 +27,8 @@ pub fn table(header: &[&str]) -> Table {
         .load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header.to_vec());
-    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+    // `Table::width` is the terminal's width on a terminal, `None` elsewhere.
+    if table.width().is_none_or(|columns| columns == 0) {
         table.set_width(PIPE_WIDTH);
     }
     table
@@ -188,7 +190,7 @@ pub fn provision(out: &mut dyn Write, state: &StateAt, sources: &Sources) -> Res
         out,
         "  at {}, as known at {}",
         cut(&state.at),
-        cut(&state.known_at)
+        known(&cut_of(state))
     )?;
     writeln!(
         out,
@@ -323,7 +325,7 @@ pub fn provisions(
             out,
             "at {}, as known at {}",
             cut(&first.at),
-            cut(&first.known_at)
+            known(&cut_of(first))
         )?;
     }
     writeln!(out, "{t}")?;

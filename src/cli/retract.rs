@@ -12,7 +12,8 @@ use crate::error::Location;
 /// no longer counts.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The id of the event to retract
+    /// The event to retract: a whole id, a unique prefix of one (tables show the
+    /// shortest, 8 digits at least), or `seq:N`
     #[arg(value_name = "ID")]
     pub id: String,
 

@@ -48,7 +48,7 @@ pub struct Args {
     pub cut: CutArgs,
 
     /// Machine output: the bands, markers and meetings as JSON instead of a page
-    #[arg(long)]
+    #[arg(long, conflicts_with = "html")]
     pub json: bool,
 }
 
@@ -211,6 +211,92 @@ fn tooltip(marker: &Marker) -> String {
     lines.join("\n")
 }
 
+/// How wide a column of the axis is: a tick and a grid line at each column's start.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Step {
+    /// Columns of this many days, from the first day.
+    Days(i64),
+    /// Columns of this many months, starting on the first of a month (a multiple of
+    /// 12: on 1 January of a year divisible by the number of years).
+    Months(u32),
+}
+
+impl Step {
+    /// The narrowest step whose columns are at least `days` days wide.
+    fn for_width(days: f64) -> Step {
+        const STEPS: [Step; 19] = [
+            Step::Days(1),
+            Step::Days(2),
+            Step::Days(7),
+            Step::Days(14),
+            Step::Months(1),
+            Step::Months(2),
+            Step::Months(3),
+            Step::Months(6),
+            Step::Months(12),
+            Step::Months(12 * 2),
+            Step::Months(12 * 5),
+            Step::Months(12 * 10),
+            Step::Months(12 * 20),
+            Step::Months(12 * 50),
+            Step::Months(12 * 100),
+            Step::Months(12 * 200),
+            Step::Months(12 * 500),
+            Step::Months(12 * 1000),
+            Step::Months(12 * 10_000),
+        ];
+        STEPS
+            .into_iter()
+            .find(|step| step.shortest_days() >= days)
+            .unwrap_or(Step::Months(12 * 10_000))
+    }
+
+    /// The fewest days a column of this step spans.
+    fn shortest_days(self) -> f64 {
+        match self {
+            Step::Days(n) => n as f64,
+            Step::Months(m) if m < 12 => f64::from(m) * 28.0,
+            Step::Months(m) => f64::from(m / 12) * 365.0,
+        }
+    }
+
+    /// The first day of each column from `first` to `last` (for months, the first
+    /// of a month on or after `first`).
+    fn boundaries(self, first: NaiveDate, last: NaiveDate) -> Vec<NaiveDate> {
+        match self {
+            Step::Days(n) => {
+                std::iter::successors(Some(first), |d| d.checked_add_signed(TimeDelta::days(n)))
+                    .take_while(|d| *d <= last)
+                    .collect()
+            }
+            Step::Months(m) => {
+                let index = |d: NaiveDate| i64::from(d.year()) * 12 + i64::from(d.month0());
+                let m = i64::from(m);
+                let from = index(first);
+                let mut k = from.div_euclid(m) * m;
+                let mut days = Vec::new();
+                loop {
+                    let (year, month0) = (k.div_euclid(12), k.rem_euclid(12));
+                    let Some(day) = i32::try_from(year)
+                        .ok()
+                        .and_then(|y| NaiveDate::from_ymd_opt(y, month0 as u32 + 1, 1))
+                    else {
+                        break;
+                    };
+                    if day > last {
+                        break;
+                    }
+                    if day >= first {
+                        days.push(day);
+                    }
+                    k += m;
+                }
+                days
+            }
+        }
+    }
+}
+
 /// The drawing's width in its own units (it is scaled to the page).
 pub const WIDTH: f64 = 1000.0;
 /// Where the plot starts: left of it, each row's title.
@@ -282,12 +368,16 @@ pub struct Layout {
     /// Where the rows start (below the meeting labels and the day ticks).
     pub top: f64,
     pub ticks: Vec<Tick>,
+    /// The x of each vertical grid line: the plot's edges and each column's start.
+    pub grid: Vec<f64>,
     pub meeting_labels: Vec<Label>,
     pub meetings: Vec<MeetingLine>,
     pub rows: Vec<Row>,
 }
 
-/// A day label on the axis; `year` on the first and on each 1 January.
+/// A label on the axis: a day (`3 Dec`), a month (`Dec`) or a year (`1950`), as
+/// wide as the axis's columns; `year` under the first and the first of each year
+/// (none when the label is a year).
 #[derive(Debug)]
 pub struct Tick {
     pub x: f64,
@@ -409,27 +499,37 @@ pub fn layout(timeline: &Timeline) -> Option<Layout> {
     let ticks_y = 16.0 + 15.0 * levels.len() as f64 + 6.0;
     let top = ticks_y + 2.0 * TICK_SIZE + 12.0;
 
-    // Day ticks: every `every` days, so that no two labels overlap.
+    // Ticks and grid lines: one per column of the axis, a column being as many days,
+    // weeks, months or years as it takes for no two labels to overlap; so their
+    // number is bounded by the drawing's width, whatever the span.
     let tick_w = 7.0 * CHAR_W * TICK_SIZE + 8.0;
-    let every = (tick_w / day_w).ceil().max(1.0) as i64;
+    let step = Step::for_width(tick_w / day_w);
     let mut ticks: Vec<Tick> = Vec::new();
-    let mut d = 0;
-    while d < n_days {
-        let day = first_day + TimeDelta::days(d);
-        let x = day_x(day) + day_w.min(tick_w) / 2.0;
-        if x + tick_w / 2.0 > WIDTH {
-            break;
+    let mut grid = vec![PLOT_X];
+    let mut previous_year = None;
+    for day in step.boundaries(first_day, last_day) {
+        let x = match step {
+            Step::Days(_) => day_x(day) + day_w.min(tick_w) / 2.0,
+            Step::Months(_) => day_x(day),
+        };
+        if day > first_day {
+            grid.push(day_x(day));
         }
-        // The year under the first tick and under the first of each new year.
-        let year =
-            (d == 0 || (day - TimeDelta::days(every)).year() != day.year()).then(|| day.year());
-        ticks.push(Tick {
-            x,
-            text: day_label(day),
-            year,
-        });
-        d += every;
+        if x + tick_w / 2.0 > WIDTH {
+            continue;
+        }
+        // The year under the first tick and under the first of each new year (a
+        // tick of a column of years is its year).
+        let (text, year) = match step {
+            Step::Days(_) => (day_label(day), Some(day.year())),
+            Step::Months(m) if m < 12 => (day.format("%b").to_string(), Some(day.year())),
+            Step::Months(_) => (day.year().to_string(), None),
+        };
+        let year = year.filter(|y| previous_year != Some(*y));
+        previous_year = Some(day.year());
+        ticks.push(Tick { x, text, year });
     }
+    grid.push(PLOT_X + day_w * n_days as f64);
 
     let meetings = timeline
         .meetings
@@ -525,6 +625,7 @@ pub fn layout(timeline: &Timeline) -> Option<Layout> {
         day_w,
         top,
         ticks,
+        grid,
         meeting_labels,
         meetings,
         rows,
@@ -697,7 +798,6 @@ fn legend(timeline: &Timeline) -> Markup {
 fn svg(timeline: &Timeline, l: &Layout) -> Markup {
     let f = |v: f64| format!("{v:.1}");
     let (w, h) = (f(l.width), f(l.height));
-    let n_days = (l.last_day - l.first_day).num_days() + 1;
     html! {
         div.plot {
             svg #timeline xmlns="http://www.w3.org/2000/svg" width=(w) height=(h)
@@ -717,9 +817,9 @@ fn svg(timeline: &Timeline, l: &Layout) -> Markup {
                         }
                     }
                 }
-                // Day grid and axis.
-                @for d in 0..=n_days {
-                    @let x = PLOT_X + l.day_w * d as f64;
+                // Grid and axis.
+                @for x in &l.grid {
+                    @let x = *x;
                     line.grid x1=(f(x)) y1=(f(l.top - 8.0)) x2=(f(x)) y2=(h) {}
                 }
                 @for tick in &l.ticks {
@@ -1063,6 +1163,37 @@ mod tests {
             assert!(row.title.len() > 1, "the title wraps");
             assert_eq!(row.title.join(" "), timeline.provisions[0].title);
         }
+    }
+
+    #[test]
+    fn ticks_and_grid_lines_are_bounded_whatever_the_span() {
+        // 1900 to 2026 and 0001 to 2026 (as one misdated event makes them): columns of
+        // years, labelled by their year, a few dozen lines at most.
+        for (days, years) in [(46_356, 10), (739_000, 200)] {
+            let l = layout(&crowded(days, 1)).unwrap();
+            assert!(
+                l.grid.len() <= 40,
+                "{days} days: {} grid lines",
+                l.grid.len()
+            );
+            assert!(l.ticks.len() >= 5 && l.ticks.len() <= 20, "{:?}", l.ticks);
+            let labels: Vec<i32> = l.ticks.iter().map(|t| t.text.parse().unwrap()).collect();
+            assert!(
+                labels.windows(2).all(|w| w[1] - w[0] == years),
+                "{labels:?}"
+            );
+            assert!(l.ticks.iter().all(|t| t.year.is_none()));
+            let tick_w = 7.0 * CHAR_W * TICK_SIZE;
+            assert!(l.ticks.windows(2).all(|w| w[1].x - w[0].x >= tick_w));
+            assert!(l.grid.windows(2).all(|w| w[0] < w[1]), "{:?}", l.grid);
+            assert!(*l.grid.last().unwrap() <= WIDTH);
+        }
+        // A few years: columns of months, the year under each January.
+        let l = layout(&crowded(1200, 1)).unwrap();
+        assert_eq!(l.ticks[0].text, "Jan");
+        assert!(l.ticks.iter().all(|t| t.text.len() == 3), "{:?}", l.ticks);
+        let years: Vec<i32> = l.ticks.iter().filter_map(|t| t.year).collect();
+        assert_eq!(years, [2025, 2026, 2027, 2028], "{:?}", l.ticks);
     }
 
     #[test]

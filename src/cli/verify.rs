@@ -16,7 +16,8 @@ pub struct Args {
     #[arg(long, value_name = "SEQ:HASH")]
     pub head: Option<String>,
 
-    /// Machine output
+    /// Machine output: records, index entries, snapshots, the head (`seq`, `hash`) and
+    /// `head_arg`, the head as `--head` takes it (SEQ:HASH)
     #[arg(long)]
     pub json: bool,
 }
@@ -41,7 +42,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     let ledger = ctx.open(Access::Existing)?;
     let bar = ctx.progress("verifying records");
     let report = verify_with_progress(&ledger, claimed, &mut |_| bar.inc(1))?;
-    bar.finish_and_clear();
+    drop(bar);
     if args.json {
         return super::write_json(
             out,
@@ -51,6 +52,8 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
                 "index_entries": report.index_entries,
                 "snapshots": report.snapshots,
                 "head": { "seq": report.head.seq, "hash": report.head.hash },
+                // What `verify --head` takes, to check this head later.
+                "head_arg": format!("{}:{}", report.head.seq, report.head.hash),
             }),
         );
     }

@@ -20,6 +20,12 @@ pub fn events_dir() -> PathBuf {
     project().join("events")
 }
 
+/// The staged correction example (not part of the record): a misattribution, then its
+/// correction (`examples/staged-correction/`).
+pub fn staged_dir() -> PathBuf {
+    project().join("examples/staged-correction")
+}
+
 /// A ledger in its own temporary folder.
 pub struct TestLedger {
     pub dir: tempfile::TempDir,
@@ -33,18 +39,22 @@ impl TestLedger {
         TestLedger { dir, db }
     }
 
-    /// A ledger holding the bundled record, imported file by file at two record times
-    /// (the correction arrives a day after the talks).
+    /// A ledger holding the bundled record and the staged correction example, imported
+    /// file by file at two record times: the talks and the staged misattribution at one,
+    /// the correction a day later.
     pub fn bundled() -> TestLedger {
         let ledger = TestLedger::new();
         let talks = events_dir().join("russia-ukraine-2025/01-talks.ndjson");
-        let corrections = events_dir().join("russia-ukraine-2025/02-corrections.ndjson");
-        ledger
-            .at("2025-12-01T12:00:00Z")
-            .ok(&["import", talks.to_str().unwrap()]);
+        let misattribution = staged_dir().join("01-misattribution.ndjson");
+        let correction = staged_dir().join("02-correction.ndjson");
+        for file in [talks, misattribution] {
+            ledger
+                .at("2025-12-01T12:00:00Z")
+                .ok(&["import", file.to_str().unwrap()]);
+        }
         ledger
             .at("2025-12-02T12:00:00Z")
-            .ok(&["import", corrections.to_str().unwrap()]);
+            .ok(&["import", correction.to_str().unwrap()]);
         ledger
     }
 
