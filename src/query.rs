@@ -262,15 +262,18 @@ pub fn no_counted_draft(provision: &Slug, cut: &Cut) -> Error {
 
 /// Every provision drafted at the cut, by slug (each from its nearest snapshot).
 pub fn all_states(ledger: &Ledger, cut: &Cut) -> Result<Vec<StateAt>> {
-    let mut out = Vec::new();
-    for slug in ledger.slugs(Kind::Provision)? {
-        let slug = Slug::parse(&slug)
-            .map_err(|e| Error::SledDamaged(format!("a stored slug does not parse: {e}")))?;
-        if let Some(state) = crate::snapshot::provision_state(ledger, &slug, cut)? {
-            out.push(StateAt::new(state, cut));
-        }
-    }
-    Ok(out)
+    let slugs = ledger
+        .slugs(Kind::Provision)?
+        .iter()
+        .map(|slug| {
+            Slug::parse(slug)
+                .map_err(|e| Error::SledDamaged(format!("a stored slug does not parse: {e}")))
+        })
+        .collect::<Result<Vec<Slug>>>()?;
+    Ok(crate::snapshot::provision_states(ledger, slugs, cut)?
+        .into_iter()
+        .map(|state| StateAt::new(state, cut))
+        .collect())
 }
 
 /// One event of a history, and whether and by what it was removed at the cut.

@@ -2031,6 +2031,161 @@ fn late_arrivals_and_retractions_invalidate_exactly_the_snapshots_they_affect() 
     assert!(err.contains("disagrees with a replay of the log"), "{err}");
 }
 
+/// Late reports in the packed layout: a history's entries go to posting blocks a
+/// write at a time (appended to the entity's last block), late entries are read off
+/// them, and a write refused after it wrote chunks leaves the postings as they were.
+/// Every answer is checked against a fold of the whole history as known then.
+#[test]
+fn late_reports_across_writes_and_a_refused_write_read_the_same_from_postings() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(&dir.path().join("l"), Access::Create).unwrap();
+    ledger.set_snapshot_every(3);
+    ledger.set_postings_staged(100);
+    let setup = vec![
+        json!({"type": "party_registered", "occurred_at": day(0), "party": "a", "name": "A"}),
+        json!({"type": "proposal_tabled", "occurred_at": day(0), "proposal": "p", "title": "P", "parties": ["a"]}),
+        json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "x", "proposal": "p", "title": "X", "text": "t"}),
+    ];
+    append_values(&mut ledger, record_time(0), setup);
+    let statuses = ["contested", "under_negotiation", "agreed"];
+    // (record step, valid day, status): days 10..=20 in order, then reports of earlier days.
+    let mut written: Vec<(u32, u32, &str)> = Vec::new();
+    for d in 10..=20u32 {
+        written.push((1, d, statuses[d as usize % 3]));
+    }
+    // Snapshots fall at days 11, 14 and 17: reports of those days change the state
+    // there, so a snapshot used past a late report would answer wrong.
+    written.extend([
+        (2, 14, "contested"),
+        (2, 12, "agreed"),
+        (3, 5, "contested"),
+        (3, 11, "under_negotiation"),
+        (4, 17, "contested"),
+        (4, 15, "under_negotiation"),
+        (5, 20, "agreed"),
+    ]);
+    let mut n = 100u128;
+    for step in 1..=5u32 {
+        let events: Vec<Value> = written
+            .iter()
+            .filter(|w| w.0 == step)
+            .map(|&(_, d, status)| {
+                n += 1;
+                status_event(n, d, status)
+            })
+            .collect();
+        append_values(&mut ledger, record_time(step), events);
+        if step == 3 {
+            // A write of 1,500 late reports refused by its last item: its first chunk
+            // reached sled (records, postings) and is deleted again.
+            let mut items: Vec<Value> = (0..1500u128)
+                .map(|i| status_event(10_000 + i, 3, "agreed"))
+                .collect();
+            items.push(json!({"type": "status_changed", "occurred_at": day(3), "provision": "nowhere", "status": "agreed"}));
+            let items = items.into_iter().map(|v| {
+                let Value::Object(object) = v else {
+                    unreachable!()
+                };
+                Ok(Item {
+                    at: Location::default(),
+                    object,
+                })
+            });
+            let mut new_id = Uuid::now_v7;
+            let refused = append_all(
+                &mut ledger,
+                items,
+                Clock {
+                    now: record_time(3),
+                    new_id: &mut new_id,
+                },
+                None,
+            );
+            assert!(refused.is_err());
+        }
+    }
+    // The oracle: the last status reported for a day at or before `at`, among the
+    // reports recorded by `step` (ties in record order).
+    let oracle = |at: u32, step: u32| -> String {
+        let mut known: Vec<(u32, usize, &str)> = written
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.0 <= step && w.1 <= at)
+            .map(|(i, w)| (w.1, i, w.2))
+            .collect();
+        known.sort();
+        known.last().map_or("proposed", |k| k.2).to_string()
+    };
+    for step in 1..=5u32 {
+        for at in [4, 5, 9, 11, 12, 14, 15, 17, 19, 20, 25] {
+            assert_eq!(
+                status_at(&ledger, at, record_time(step)),
+                oracle(at, step),
+                "day {at} as known at step {step}"
+            );
+        }
+    }
+    assert!(snapshot_keys(&ledger) > 0, "snapshots were written");
+    let verified = pactlog::verify::verify(&ledger, None).map_err(|e| e.to_string());
+    assert!(verified.is_ok(), "{verified:?}");
+}
+
+/// Spoiled snapshots serve record-time cuts before the late report that spoiled
+/// them: a refresh keeps the last generations (snapshots written at one head) and
+/// replaces older ones, so storage stays bounded.
+#[test]
+fn refreshes_keep_the_last_generations_of_spoiled_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(&dir.path().join("l"), Access::Create).unwrap();
+    ledger.set_snapshot_every(2);
+    let setup = vec![
+        json!({"type": "party_registered", "occurred_at": day(0), "party": "a", "name": "A"}),
+        json!({"type": "proposal_tabled", "occurred_at": day(0), "proposal": "p", "title": "P", "parties": ["a"]}),
+        json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "x", "proposal": "p", "title": "X", "text": "t"}),
+    ];
+    append_values(&mut ledger, record_time(0), setup);
+    let events: Vec<Value> = (1..=10)
+        .map(|d| status_event(100 + d as u128, d, "contested"))
+        .collect();
+    append_values(&mut ledger, record_time(1), events);
+    let generations = |ledger: &Ledger| -> Vec<u64> {
+        let mut seqs: Vec<u64> = ledger
+            .sled_for_tests()
+            .scan_prefix([pactlog::index::SNAPSHOT])
+            .keys()
+            .map(|k| pactlog::index::seq_from(&k.unwrap()).unwrap())
+            .collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        seqs
+    };
+    let first = generations(&ledger);
+    assert_eq!(first.len(), 1);
+    // Each step: a report of day 1 (spoiling every snapshot) and enough new days for a refresh.
+    for step in 2..=7u32 {
+        let mut events = vec![status_event(1000 + step as u128, 1, "agreed")];
+        events.extend(
+            (0..3).map(|i| status_event(2000 + 10 * step as u128 + i, 10 + step, "contested")),
+        );
+        append_values(&mut ledger, record_time(step), events);
+        let kept = generations(&ledger);
+        assert_eq!(
+            kept.len(),
+            (step as usize).min(pactlog::snapshot::GENERATIONS),
+            "step {step}: {kept:?}"
+        );
+        assert_eq!(
+            kept.contains(&first[0]),
+            step as usize <= pactlog::snapshot::GENERATIONS
+        );
+        // As known at step 1, day 1 is still contested; as known now, agreed.
+        assert_eq!(status_at(&ledger, 1, record_time(1)), "contested");
+        assert_eq!(status_at(&ledger, 1, record_time(step)), "agreed");
+    }
+    let verified = pactlog::verify::verify(&ledger, None).map_err(|e| e.to_string());
+    assert!(verified.is_ok(), "{verified:?}");
+}
+
 #[test]
 fn an_import_that_dies_between_chunks_leaves_nothing_after_reopening() {
     let dir = tempfile::tempdir().unwrap();
@@ -2065,11 +2220,7 @@ fn an_import_that_dies_between_chunks_leaves_nothing_after_reopening() {
     }));
     assert!(died.is_err());
     assert!(
-        ledger
-            .sled_for_tests()
-            .get(pactlog::index::log_key(2))
-            .unwrap()
-            .is_some(),
+        ledger.stored_record_for_tests(2).is_some(),
         "the dead import left written chunks behind"
     );
     drop(ledger);
@@ -2090,11 +2241,7 @@ fn an_import_that_dies_between_chunks_leaves_nothing_after_reopening() {
         "nothing of the dead import is visible"
     );
     assert!(
-        ledger
-            .sled_for_tests()
-            .get(pactlog::index::log_key(2))
-            .unwrap()
-            .is_none(),
+        ledger.stored_record_for_tests(2).is_none(),
         "its records were deleted"
     );
     assert_eq!(ledger.seq_of(&Uuid::from_u128(10_000)).unwrap(), None);
