@@ -1157,7 +1157,7 @@ fn the_cli_through_a_server_prints_what_it_prints_locally() {
         "2025-12-03",
     ];
     let refused = client(&ledger, Some((&server, &reader)), &append, "");
-    assert_eq!(refused.0, 1, "{refused:?}");
+    assert_eq!(refused.0, 8, "{refused:?}");
     assert!(
         refused.2.contains("writing needs a writer's token"),
         "{}",
@@ -1270,4 +1270,145 @@ fn a_local_command_on_a_served_ledger_goes_through_the_server() {
     std::fs::write(&runtime, gone).unwrap();
     let local = client(&ledger, None, &["state", "nato-membership"], "");
     assert_eq!(local.0, 0, "{local:?}");
+}
+
+#[test]
+fn an_explicit_db_beside_pactlog_server_never_writes_into_the_served_ledger() {
+    let (ledger, writer, _reader) = shared_ledger();
+    let n = records(&ledger);
+    let server = Server::start(&ledger, &[]);
+    let scratch = TestLedger::new();
+    let append = [
+        "append",
+        "party_registered",
+        "--party",
+        "vatican",
+        "--name",
+        "Holy See",
+        "--occurred-at",
+        "2025-12-03",
+    ];
+    // The example: `--db /tmp/scratch.db append …` with PACTLOG_SERVER set.
+    let mut args = vec!["--db", scratch.db.to_str().unwrap()];
+    args.extend(append);
+    let refused = client(&ledger, Some((&server, &writer)), &args, "");
+    assert_eq!(refused.0, 2, "{refused:?}");
+    assert!(refused.2.contains("PACTLOG_SERVER"), "{}", refused.2);
+    assert!(
+        refused.2.contains(scratch.db.to_str().unwrap()),
+        "{}",
+        refused.2
+    );
+    // A case of my own: a read with PACTLOG_DB naming another ledger is refused too.
+    let mut read = Command::new(env!("CARGO_BIN_EXE_pactlog"));
+    let read = read
+        .env_clear()
+        .env("PACTLOG_DB", &scratch.db)
+        .env("PACTLOG_SERVER", &server.url)
+        .env("PACTLOG_TOKEN", &writer)
+        .args(["state"])
+        .output()
+        .unwrap();
+    assert_eq!(read.status.code(), Some(2));
+    // The served ledger's own folder goes through the server; -v says which.
+    let mut args = vec!["-v"];
+    args.extend(append);
+    let made = client(&ledger, Some((&server, &writer)), &args, "");
+    assert_eq!(made.0, 0, "{made:?}");
+    assert!(
+        made.2
+            .contains(&format!("the ledger held by the server at {}", server.url)),
+        "{}",
+        made.2
+    );
+    let (code, _) = server.stop();
+    assert_eq!(code, 0);
+    assert_eq!(records(&ledger), n + 1, "one write, through the server");
+    assert!(
+        !scratch.db.exists(),
+        "nothing was written to the other ledger"
+    );
+}
+
+#[test]
+fn serve_refuses_a_missing_ledger_unless_create() {
+    let nowhere = TestLedger::new();
+    let output = Command::new(env!("CARGO_BIN_EXE_pactlog"))
+        .env_clear()
+        .env("PACTLOG_DB", &nowhere.db)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4), "{output:?}");
+    assert!(!nowhere.db.exists(), "nothing was created");
+    // A case of my own: `--create` serves a new empty ledger.
+    let server = Server::start(&nowhere, &["--create"]);
+    let token = server.post(
+        "/api/v1/events",
+        None,
+        &[],
+        r#"{"type":"party_registered","party":"eu","name":"EU","occurred_at":"2025-12-03"}"#,
+    );
+    assert_eq!(token.status, 401);
+    assert_eq!(server.stop().0, 0);
+    assert!(nowhere.db.exists());
+}
+
+#[test]
+fn refusals_have_their_own_exit_code_and_token_says_where_it_runs() {
+    let (ledger, writer, reader) = shared_ledger();
+    let server = Server::start(&ledger, &[]);
+    let append = [
+        "append",
+        "party_registered",
+        "--party",
+        "vatican",
+        "--name",
+        "Holy See",
+        "--occurred-at",
+        "2025-12-03",
+    ];
+    // 403 (a reader writing) and 401 (an unknown token): exit 8, not 1 (a storage error).
+    let forbidden = client(&ledger, Some((&server, &reader)), &append, "");
+    assert_eq!(forbidden.0, 8, "{forbidden:?}");
+    let unknown = client(&ledger, Some((&server, "pl_nope")), &["state"], "");
+    assert_eq!(unknown.0, 8, "{unknown:?}");
+    // `token list` through PACTLOG_SERVER on a machine without the ledger.
+    let elsewhere = TestLedger::new();
+    let output = Command::new(env!("CARGO_BIN_EXE_pactlog"))
+        .env_clear()
+        .current_dir(elsewhere.db.parent().unwrap())
+        .env("PACTLOG_SERVER", &server.url)
+        .env("PACTLOG_TOKEN", &writer)
+        .args(["token", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("server's machine"), "{stderr}");
+    // The Bearer scheme is case-insensitive; `If-Match: *` is any head.
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let reply = server
+            .agent
+            .get(format!("{}/api/v1/state", server.url))
+            .header("Authorization", format!("{scheme} {reader}"))
+            .call()
+            .unwrap();
+        assert_eq!(reply.status().as_u16(), 200, "{scheme}");
+    }
+    let any = server.post(
+        "/api/v1/events",
+        Some(&writer),
+        &[("If-Match", "*")],
+        r#"{"type":"party_registered","party":"malta","name":"Malta","occurred_at":"2025-12-03"}"#,
+    );
+    assert_eq!(any.status, 201, "{}", any.body);
+    let bad = server.post(
+        "/api/v1/events",
+        Some(&writer),
+        &[("If-Match", "**")],
+        r#"{"type":"party_registered","party":"eu","name":"EU","occurred_at":"2025-12-03"}"#,
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
 }
