@@ -1412,3 +1412,68 @@ fn refusals_have_their_own_exit_code_and_token_says_where_it_runs() {
     );
     assert_eq!(bad.status, 400, "{}", bad.body);
 }
+
+#[test]
+fn the_provision_page_shows_what_the_state_table_shows() {
+    let (ledger, writer, reader) = shared_ledger();
+    let server = Server::start(&ledger, &[]);
+    // Two reports of one day that disagree: a conflict.
+    let events = concat!(
+        r#"{"type":"status_changed","provision":"nato-membership","status":"agreed_in_principle","occurred_at":"2025-12-05","source":{"outlet":"ABC","grade":"C3"}}"#,
+        "\n",
+        r#"{"type":"status_changed","provision":"nato-membership","status":"contested","occurred_at":"2025-12-05T18:00:00Z","source":{"outlet":"Kyiv Independent","grade":"B2"}}"#,
+        "\n"
+    );
+    let made = server.post(
+        "/api/v1/events",
+        Some(&writer),
+        &[("Content-Type", "application/x-ndjson")],
+        events,
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let table = client(
+        &ledger,
+        Some((&server, &reader)),
+        &["state", "nato-membership"],
+        "",
+    )
+    .1;
+    assert!(table.contains("⚠ conflicting reports"), "{table}");
+    let page = server
+        .get("/provisions/nato-membership", Some(&reader))
+        .body;
+    assert!(page.contains("Conflicting reports"), "{page}");
+    assert!(page.contains("Kyiv Independent (B2)"), "{page}");
+    // The history rows say the value set.
+    assert!(
+        page.contains("status_changed: nato-membership → contested"),
+        "{page}"
+    );
+    assert!(
+        page.contains("position_stated: nato-membership: United States"),
+        "{page}"
+    );
+    // Parties by name, as the table (a case of my own: the index page too).
+    let index = server.get("/", Some(&reader)).body;
+    assert!(table.contains("United States"), "{table}");
+    assert!(page.contains("<td>United States</td>"), "{page}");
+    assert!(index.contains("United States: "), "{index}");
+    assert!(index.contains("⚠ status: conflicting reports"), "{index}");
+    assert!(!index.contains(">us: "), "{index}");
+    // The inference mark, at a cut where the status is read from a text.
+    let at = client(
+        &ledger,
+        Some((&server, &reader)),
+        &["state", "nato-membership", "--at", "geneva-2025-11-23"],
+        "",
+    )
+    .1;
+    assert!(at.contains("⚠ inference:"), "{at}");
+    let page = server
+        .get(
+            "/provisions/nato-membership?at=geneva-2025-11-23",
+            Some(&reader),
+        )
+        .body;
+    assert!(page.contains("⚠ inference:"), "{page}");
+}
