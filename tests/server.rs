@@ -1477,3 +1477,84 @@ fn the_provision_page_shows_what_the_state_table_shows() {
         .body;
     assert!(page.contains("⚠ inference:"), "{page}");
 }
+
+#[test]
+fn a_retried_cite_or_retract_with_its_id_appends_once() {
+    let (ledger, writer, _reader) = shared_ledger();
+    let n = records(&ledger);
+    let server = Server::start(&ledger, &[]);
+    // The example: the same citation POSTed twice, with an id.
+    let body = r#"{"outlet":"BBC","grade":"B2","id":"0193e000-0000-7000-8000-0000000000c1"}"#;
+    let first = server.post("/api/v1/cite/seq:3", Some(&writer), &[], body);
+    assert_eq!(first.status, 201, "{}", first.body);
+    let again = server.post("/api/v1/cite/seq:3", Some(&writer), &[], body);
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.json()["seq"], first.json()["seq"]);
+    assert_eq!(again.json()["id"], "0193e000-0000-7000-8000-0000000000c1");
+    // The same id with another content is a conflict, not a second citation.
+    let other = server.post(
+        "/api/v1/cite/seq:3",
+        Some(&writer),
+        &[],
+        r#"{"outlet":"CNN","id":"0193e000-0000-7000-8000-0000000000c1"}"#,
+    );
+    assert!(other.status >= 400, "{}", other.body);
+    // A case of my own: `pactlog cite --id` and `retract --id` through the CLI, twice.
+    for _ in 0..2 {
+        let cite = client(
+            &ledger,
+            Some((&server, &writer)),
+            &[
+                "cite",
+                "seq:4",
+                "--outlet",
+                "AP",
+                "--id",
+                "0193e000-0000-7000-8000-0000000000c2",
+            ],
+            "",
+        );
+        assert_eq!(cite.0, 0, "{cite:?}");
+        let retract = client(
+            &ledger,
+            Some((&server, &writer)),
+            &[
+                "retract",
+                "seq:46",
+                "--reason",
+                "entered by mistake",
+                "--occurred-at",
+                "2025-12-04",
+                "--id",
+                "0193e000-0000-7000-8000-0000000000c3",
+            ],
+            "",
+        );
+        assert_eq!(retract.0, 0, "{retract:?}");
+    }
+    // A seq past the head is not found (4 / 404), for cite and retract alike.
+    let past = client(
+        &ledger,
+        Some((&server, &writer)),
+        &["cite", "seq:9999", "--outlet", "AP"],
+        "",
+    );
+    assert_eq!(past.0, 4, "{past:?}");
+    let past = server.post(
+        "/api/v1/cite/seq:9999",
+        Some(&writer),
+        &[],
+        r#"{"outlet":"AP"}"#,
+    );
+    assert_eq!(past.status, 404, "{}", past.body);
+    let past = server.post(
+        "/api/v1/retract/seq:9999",
+        Some(&writer),
+        &[],
+        r#"{"reason":"x","occurred_at":"2025-12-04"}"#,
+    );
+    assert_eq!(past.status, 404, "{}", past.body);
+    assert_eq!(server.stop().0, 0);
+    assert_eq!(records(&ledger), n + 3, "one citation each, one retraction");
+    ledger.ok(&["verify"]);
+}

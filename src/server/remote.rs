@@ -213,12 +213,24 @@ pub(crate) async fn write_command(
             Err(err) => return Err(Failure::from(err)),
         }
         let head = ledger.head().clone();
-        let record = ledger.record(head.seq).map_err(Failure::from)?;
+        let appended = head.seq - before;
+        // A retry with the id of a record already there appended nothing: answer with that record.
+        let given = match &cli.command {
+            crate::cli::Command::Cite(args) => args.id.as_deref(),
+            crate::cli::Command::Retract(args) => args.event_id.as_deref(),
+            _ => None,
+        };
+        let seq = match given.and_then(|id| uuid::Uuid::parse_str(id).ok()) {
+            Some(id) if appended == 0 => ledger.seq_of(&id).map_err(Failure::from)?,
+            _ => None,
+        }
+        .unwrap_or(head.seq);
+        let record = ledger.record(seq).map_err(Failure::from)?;
         let id = record.map(|r| r.event.id).unwrap_or_default();
         Ok(super::api::written(crate::append::Summary {
-            appended: head.seq - before,
-            unchanged: 0,
-            last: Some((id, head.seq)),
+            appended,
+            unchanged: u64::from(appended == 0),
+            last: Some((id, seq)),
             head,
         }))
     })
