@@ -1194,14 +1194,24 @@ fn the_cli_through_a_server_prints_what_it_prints_locally() {
         "{}",
         bad.2
     );
-    // Files the command would write on the server are refused.
+    // A file the command writes is written on the client's side; `-` is stdout.
+    let file = ledger.path("export.ndjson");
     let out = client(
         &ledger,
         Some((&server, &reader)),
-        &["export", "--out", "/tmp/pactlog-never"],
+        &["export", "--out", file.to_str().unwrap()],
         "",
     );
-    assert_eq!(out.0, 2, "{out:?}");
+    assert_eq!(out.0, 0, "{out:?}");
+    let stdout = client(
+        &ledger,
+        Some((&server, &reader)),
+        &["export", "--out", "-"],
+        "",
+    );
+    assert_eq!(stdout.0, 0, "{stdout:?}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), stdout.1);
+    assert_eq!(stdout.1.lines().count() as u64, n + 2);
     let (code, _) = server.stop();
     assert_eq!(code, 0);
     let log = crate::common::json(&ledger, &["log", "--json"]);
@@ -1557,4 +1567,56 @@ fn a_retried_cite_or_retract_with_its_id_appends_once() {
     assert_eq!(server.stop().0, 0);
     assert_eq!(records(&ledger), n + 3, "one citation each, one retraction");
     ledger.ok(&["verify"]);
+}
+
+#[test]
+fn files_are_read_and_written_on_the_clients_side_and_dash_is_stdout() {
+    let ledger = TestLedger::bundled();
+    let n = records(&ledger);
+    // Locally, `--out -` is stdout: no file named `-`.
+    let here = ledger.dir.path();
+    let local = Command::new(env!("CARGO_BIN_EXE_pactlog"))
+        .env_clear()
+        .current_dir(here)
+        .env("PACTLOG_DB", &ledger.db)
+        .env("PACTLOG_NOW", NOW)
+        .args(["export", "--out", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(local.status.code(), Some(0));
+    assert!(!here.join("-").exists(), "no file named `-`");
+    let exported = String::from_utf8(local.stdout).unwrap();
+    assert_eq!(exported.lines().count() as u64, n);
+    // Through the runtime file, with a small --max-body: a local import larger than
+    // it goes through, and export --out / timeline --html write here.
+    let server = Server::start(&ledger, &["--max-body", "1000"]);
+    let big: String = (0..40)
+        .map(|i| format!("{{\"type\":\"party_registered\",\"party\":\"p{i}\",\"name\":\"Party number {i} with a long name\",\"occurred_at\":\"2025-12-03\"}}\n"))
+        .collect();
+    assert!(big.len() > 1000);
+    let file = ledger.write("big.ndjson", big.as_bytes());
+    let imported = client(&ledger, None, &["import", file.to_str().unwrap()], "");
+    assert_eq!(imported.0, 0, "{imported:?}");
+    let out = ledger.path("out.ndjson");
+    let wrote = client(
+        &ledger,
+        None,
+        &["export", "--out", out.to_str().unwrap()],
+        "",
+    );
+    assert_eq!(wrote.0, 0, "{wrote:?}");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap().lines().count() as u64,
+        n + 40
+    );
+    let page = ledger.path("t.html");
+    let wrote = client(
+        &ledger,
+        None,
+        &["timeline", &format!("--html={}", page.display())],
+        "",
+    );
+    assert_eq!(wrote.0, 0, "{wrote:?}");
+    assert!(std::fs::read_to_string(&page).unwrap().contains("<html"));
+    assert_eq!(server.stop().0, 0);
 }

@@ -12,7 +12,7 @@ mod compare;
 mod completions;
 mod demo;
 mod diff;
-mod export;
+pub(crate) mod export;
 mod history;
 mod import;
 mod list;
@@ -23,7 +23,7 @@ mod retract;
 mod search;
 mod serve;
 pub(crate) mod state;
-mod timeline;
+pub(crate) mod timeline;
 mod token;
 mod verify;
 

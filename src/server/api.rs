@@ -254,7 +254,7 @@ pub(crate) fn authorize(
 
 /// The token of an `Authorization: Bearer TOKEN` value; the scheme is
 /// case-insensitive (RFC 9110 11.1), as `bearer` or `BEARER`.
-fn bearer(value: &str) -> Option<&str> {
+pub(crate) fn bearer(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once([' ', '\t'])?;
     scheme
         .eq_ignore_ascii_case("bearer")

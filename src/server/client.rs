@@ -169,8 +169,9 @@ fn send(cli: &Cli, env: &Env, target: &Target) -> Option<u8> {
             return Some(fail(err));
         }
     };
+    let (args, file) = file_on_this_side(cli, std::env::args().skip(1).collect());
     let request = Request {
-        args: std::env::args().skip(1).collect(),
+        args,
         input,
         recorded_by: env.recorded_by.clone(),
     };
@@ -220,12 +221,60 @@ fn send(cli: &Cli, env: &Env, target: &Target) -> Option<u8> {
         }
     };
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(reply.stdout.as_bytes());
+    match file {
+        Some(path) if reply.code == 0 => {
+            // The server sent the file's bytes as its stdout: written here, atomically.
+            let written = crate::cli::export::write_to(Some(&path), &mut stdout, |w| {
+                Ok(w.write_all(reply.stdout.as_bytes())?)
+            });
+            if let Err(err) = written {
+                return Some(fail(err));
+            }
+            if !cli.quiet {
+                let _ = writeln!(stdout, "wrote {}", path.display());
+            }
+        }
+        _ => {
+            let _ = stdout.write_all(reply.stdout.as_bytes());
+        }
+    }
     let _ = stdout.flush();
     if let Some(error) = reply.error {
         eprintln!("error: {}", error.replace(['\n', '\r'], " "));
     }
     Some(reply.code)
+}
+
+/// A file the command writes (`export --out FILE`, `timeline --html FILE`) is written
+/// on the client's side: the server is sent `-` (stdout) in its place. The command
+/// line to send, and the file.
+fn file_on_this_side(cli: &Cli, args: Vec<String>) -> (Vec<String>, Option<std::path::PathBuf>) {
+    use crate::cli::export::out_file;
+    let (flag, path) = match &cli.command {
+        Command::Export(a) => ("--out", out_file(a.out.as_deref())),
+        Command::Timeline(a) => ("--html", out_file(a.html.as_deref())),
+        _ => return (args, None),
+    };
+    let Some(path) = path else {
+        return (args, None);
+    };
+    let joined = format!("{flag}=");
+    let mut sent = Vec::with_capacity(args.len());
+    let mut next_is_value = false;
+    for arg in args {
+        if next_is_value {
+            sent.push("-".to_string());
+            next_is_value = false;
+        } else if arg == flag {
+            sent.push(arg);
+            next_is_value = true;
+        } else if arg.starts_with(&joined) {
+            sent.push(format!("{joined}-"));
+        } else {
+            sent.push(arg);
+        }
+    }
+    (sent, Some(path.to_path_buf()))
 }
 
 fn fail(err: crate::cli::CliError) -> u8 {
