@@ -952,6 +952,7 @@ struct Line {
     summary: Option<String>,
     meeting: Option<String>,
     quote: Option<String>,
+    source: Option<pactlog::event::Source>,
 }
 
 /// Loads the NDJSON into SQLite: `batches` of (record time, events), one transaction
@@ -990,6 +991,7 @@ fn sqlite_load(
              actor TEXT,
              attribution TEXT,
              removes BLOB,
+             source TEXT,
              body TEXT NOT NULL
          );
          CREATE INDEX events_provision ON events (provision, occurred_at);",
@@ -1008,9 +1010,9 @@ fn sqlite_load(
             let mut insert = tx.prepare_cached(
                 "INSERT INTO events (seq, id, provision, occurred_at, recorded_at, type, proposal,
                      title, text, topic, status, party, stance, summary, meeting, quote, actor,
-                     attribution, removes, body)
+                     attribution, removes, source, body)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                     ?17, ?18, ?19, ?20)",
+                     ?17, ?18, ?19, ?20, ?21)",
             )?;
             let mut removal =
                 if removals {
@@ -1033,6 +1035,7 @@ fn sqlite_load(
                 let l: Line = serde_json::from_str(&line)?;
                 let occurred = nanos(&pactlog::time::parse_occurred_at(&l.occurred_at)?);
                 let removes = l.target.or(l.supersedes);
+                let source = l.source.as_ref().map(serde_json::to_string).transpose()?;
                 if let (Some(target), Some(removal)) = (removes, removal.as_mut()) {
                     removal.execute(params![target.as_bytes().as_slice(), recorded])?;
                 }
@@ -1063,6 +1066,7 @@ fn sqlite_load(
                         l.actor,
                         l.attribution,
                         removes.map(|u| u.as_bytes().to_vec()),
+                        source,
                         line,
                     ])?;
                 }
@@ -1080,7 +1084,8 @@ fn sqlite_load(
 /// `CORRELATED SCALAR SUBQUERY 1` / `SEARCH r USING INDEX removals_target (target=?)`.
 const SQLITE_STATE: &str =
     "SELECT e.seq, e.occurred_at, e.id, e.type, e.proposal, e.title, e.text, e.topic,
-            e.status, e.party, e.stance, e.summary, e.meeting, e.quote, e.actor, e.attribution
+            e.status, e.party, e.stance, e.summary, e.meeting, e.quote, e.actor, e.attribution,
+            e.source
      FROM events e
      WHERE e.provision = ?1 AND e.occurred_at <= ?2 AND e.recorded_at <= ?3
        AND NOT EXISTS (SELECT 1 FROM removals r WHERE r.target = e.id AND r.recorded_at <= ?3)";
@@ -1173,7 +1178,10 @@ fn sqlite_state(
         let event = Event {
             id,
             occurred_at: Utc.timestamp_nanos(occurred),
-            sources: Vec::new(),
+            sources: match col(16)? {
+                Some(source) => vec![serde_json::from_str(&source)?],
+                None => Vec::new(),
+            },
             basis: Default::default(),
             note: None,
             actor: col(14)?.map(|a| Slug::parse(&a)).transpose()?,

@@ -20,7 +20,7 @@ use crate::chain::Record;
 use crate::error::{suggest, Error, Location, Result};
 use crate::event::{check_controls, parse_event, Body, Event, Kind, Slug, RECORD_FIELDS};
 use crate::index::{self, Firsts};
-use crate::store::{Chunk, Head, Ledger};
+use crate::store::{Chunk, Head, Ledger, Staged};
 use crate::time::Instant;
 
 /// Records per sled batch. Large enough to amortise a batch, small enough to bound memory.
@@ -110,7 +110,9 @@ struct Stage<'l, 'c> {
     chunk: Vec<Record>,
     /// The canonical bytes of the chunk's records, for its journal frame.
     frame: Vec<Vec<u8>>,
-    batch: sled::Batch,
+    /// The record time of each record of the chunk.
+    recorded: Vec<Instant>,
+    batch: Staged,
     wrote_chunks: bool,
     /// Ids of the chunk not yet written.
     ids: HashMap<Uuid, u64>,
@@ -142,7 +144,8 @@ impl<'l, 'c> Stage<'l, 'c> {
             chunk_start: head.seq + 1,
             chunk: Vec::new(),
             frame: Vec::new(),
-            batch: sled::Batch::default(),
+            recorded: Vec::new(),
+            batch: Staged::default(),
             wrote_chunks: false,
             ids: HashMap::new(),
             registered: HashMap::new(),
@@ -281,7 +284,10 @@ impl<'l, 'c> Stage<'l, 'c> {
             let Some(seq) = self.registered(kind, slug)? else {
                 continue;
             };
-            let registration = self.record_any(seq)?.event.id;
+            let registration = match seq < self.chunk_start {
+                true => self.ledger.event_id(seq)?,
+                false => self.record_any(seq)?.event.id,
+            };
             let Some(by) = self.removed(&registration)? else {
                 continue;
             };
@@ -585,10 +591,10 @@ impl<'l, 'c> Stage<'l, 'c> {
                     self.touched.insert(slug.clone());
                 }
             }
-            self.batch.insert(entry.key(seq), entry.value(seq));
+            self.batch.entry(seq, entry);
         }
-        self.frame.push(bytes.clone());
-        self.batch.insert(&index::log_key(seq), bytes);
+        self.frame.push(bytes);
+        self.recorded.push(record.recorded_at);
         let event = &record.event;
         self.ids.insert(event.id, seq);
         if let (Some((kind, slug)), true) = (event.registers(), firsts.registration) {
@@ -622,13 +628,14 @@ impl<'l, 'c> Stage<'l, 'c> {
             let chunk = Chunk {
                 first_seq: self.chunk_start,
                 records: &self.frame,
+                recorded: &self.recorded,
                 last_hash: &self.prev_hash,
             };
-            self.ledger
-                .write_chunk(std::mem::take(&mut self.batch), chunk)?;
+            self.ledger.write_chunk(&mut self.batch, chunk)?;
             self.wrote_chunks = true;
             self.chunk.clear();
             self.frame.clear();
+            self.recorded.clear();
             // From here their ids are looked up in the store: memory stays bounded.
             self.ids.clear();
             self.chunk_start = self.next_seq;
@@ -643,16 +650,16 @@ impl<'l, 'c> Stage<'l, 'c> {
                 hash: self.prev_hash.clone(),
                 recorded_at: self.last_recorded,
             };
-            let mut batch = std::mem::take(&mut self.batch);
             for (key, value) in self.maxima.changed_after(self.ledger.head().seq) {
-                batch.insert(key, value);
+                self.batch.insert(key, value);
             }
             let chunk = Chunk {
                 first_seq: self.chunk_start,
                 records: &self.frame,
+                recorded: &self.recorded,
                 last_hash: &self.prev_hash,
             };
-            self.ledger.commit(batch, head, chunk)?;
+            self.ledger.commit(&mut self.batch, head, chunk)?;
         }
         Ok(Summary {
             appended: self.appended,

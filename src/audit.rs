@@ -87,6 +87,25 @@ pub fn cite(ledger: &Ledger, id: &Uuid, citations: &Citations) -> Result<EventRe
     Ok(EventRef::new(&record, citations))
 }
 
+/// Every event a state names (its title, status, texts, stances, meetings and
+/// statements), each cited with its sources, the citations of it known at the state's
+/// record-time cut, its basis and note (docs/format.md §2, Sources): what `state
+/// --json` gives as `provenance`, keyed by id.
+pub fn events_of(ledger: &Ledger, state: &StateAt) -> Result<BTreeMap<Uuid, EventRef>> {
+    let known = Known {
+        at: state.known_at,
+        seq: state.known_seq,
+    };
+    let citations = citations_of(ledger, &state.provision, known)?;
+    let mut out = BTreeMap::new();
+    for field in fields(&state.state) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = out.entry(field.event) {
+            slot.insert(cite(ledger, &field.event, &citations)?);
+        }
+    }
+    Ok(out)
+}
+
 /// The citations of the events in a provision's history, as known at `known`.
 pub fn citations_of(ledger: &Ledger, provision: &Slug, known: Known) -> Result<Citations> {
     let records = query::history_records(ledger, Kind::Provision, provision)?;

@@ -6,25 +6,28 @@
 //!
 //! | key | value | what |
 //! |---|---|---|
-//! | `L` seq(u64 BE) | canonical record | the log |
-//! | `M` name | … | meta: `Mhead` = seq + hash of the committed head, `Mpending` = a write in progress |
+//! | `B` seq(u64 BE) | record block | the log: the records from seq on, packed (see [`crate::block`]) |
+//! | `M` name | … | meta: `Mhead` = seq + hash of the committed head, `Mpending` = a write in progress, `Mlayout` = this layout's version |
 //! | `I` uuid(16) | seq | event id → seq |
 //! | `E` kind slug | seq | first registration of an entity |
 //! | `D` provision 0 proposal | seq | a provision has a text in a proposal |
 //! | `H` meeting | seq | the meeting was held |
 //! | `R` uuid(16) | seq | the event was retracted or superseded by the record at seq |
-//! | `T` kind slug 0 time seq | – | the record at seq belongs to the entity's history from valid time `time` |
-//! | `Z` provision 0 seq | time | that history entry arrived late: at or before the latest valid time the provision had |
+//! | `P` kind slug 0 seq | postings | the entity's history: (valid time, seq) entries from seq on, in seq order (see [`crate::block`]) |
 //! | `X` provision | time seq | the latest valid time in the provision's history (written at commit) |
 //! | `S` provision 0 time seq | state | a projection snapshot (see `snapshot.rs`) |
 //!
-//! `T` is ordered by valid time, so a query reads the slice of a history between a
-//! snapshot and its cut without touching the rest. A record joins a history at its own
+//! A history entry ([`Entry::Touch`]) says the record belongs to the entity's history
+//! from that valid time on. A record joins a history at its own
 //! `occurred_at` and, when it retracts or supersedes an event of that history, also at
 //! the target's `occurred_at` (where its effect begins).
 //!
+//! A history entry is *late* ([`Entry::Late`]) when it joins a provision's history at
+//! or before the latest valid time the provision had: late entries are not stored,
+//! they are read off the postings in seq order ([`late_in`]).
+//!
 //! Every index entry is a pure function of the log read in seq order: of a record,
-//! (for a correction) its target, and (for `Z`, `X`) the records before it. An entry
+//! (for a correction) its target, and (for `X`) the records before it. An entry
 //! whose seq is past the committed head is not part of the ledger: readers never see
 //! it and the next open deletes it. `verify` rebuilds the entries from the log and
 //! compares.
@@ -34,24 +37,39 @@ use uuid::Uuid;
 use crate::event::{Body, Event, Kind, Slug};
 use crate::time::Instant;
 
-pub const LOG: u8 = b'L';
+/// The tag of record blocks (`B` first seq → block).
+pub const BLOCK: u8 = b'B';
 /// The tag of the id index (`I` uuid → seq).
 pub const ID: u8 = b'I';
+/// The tag of history posting blocks.
+pub const POSTINGS: u8 = b'P';
 pub const META_HEAD: &[u8] = b"Mhead";
 pub const META_PENDING: &[u8] = b"Mpending";
-pub const INDEX_TAGS: &[u8] = b"IEDHRTZX";
+/// The version of the key layout (this one: [`LAYOUT`]); absent in the layout of one key per record.
+pub const META_LAYOUT: &[u8] = b"Mlayout";
+/// The key layout written today: packed record blocks and posting blocks.
+pub const LAYOUT: &[u8] = b"2";
+/// Tags of the index entries stored one per key (history entries are in posting blocks).
+pub const INDEX_TAGS: &[u8] = b"IEDHRX";
 pub const SNAPSHOT: u8 = b'S';
 
-/// The key of a log record.
-pub fn log_key(seq: u64) -> [u8; 9] {
-    let mut key = [LOG; 9];
-    key[1..].copy_from_slice(&seq.to_be_bytes());
+/// The key of the record block that starts at `first_seq`.
+pub fn block_key(first_seq: u64) -> [u8; 9] {
+    let mut key = [BLOCK; 9];
+    key[1..].copy_from_slice(&first_seq.to_be_bytes());
     key
 }
 
-/// The seq of a log key.
-pub fn log_seq(key: &[u8]) -> Option<u64> {
-    (key.len() == 9 && key[0] == LOG).then(|| u64::from_be_bytes(key[1..].try_into().unwrap()))
+/// The first seq of a record block's key.
+pub fn block_seq(key: &[u8]) -> Option<u64> {
+    (key.len() == 9 && key[0] == BLOCK).then(|| u64::from_be_bytes(key[1..].try_into().unwrap()))
+}
+
+/// The key of a log record in the layout of one key per record (before record blocks).
+pub fn legacy_log_key(seq: u64) -> [u8; 9] {
+    let mut key = [b'L'; 9];
+    key[1..].copy_from_slice(&seq.to_be_bytes());
+    key
 }
 
 fn kind_byte(kind: Kind) -> u8 {
@@ -73,8 +91,8 @@ pub enum Entry {
 }
 
 impl Entry {
-    /// The key of this entry for the record at `seq`.
-    pub fn key(&self, seq: u64) -> Vec<u8> {
+    /// The key of this entry (empty for history entries: they are in posting blocks).
+    pub fn key(&self) -> Vec<u8> {
         let mut key = Vec::with_capacity(48);
         match self {
             Entry::Id(id) => {
@@ -91,31 +109,15 @@ impl Entry {
                 key.push(b'R');
                 key.extend_from_slice(id.as_bytes());
             }
-            Entry::Touch(kind, slug, time) => {
-                key.extend_from_slice(&touch_prefix(*kind, slug));
-                key.extend_from_slice(&time_bytes(time));
-                key.extend_from_slice(&seq.to_be_bytes());
-            }
-            Entry::Late(provision, _) => {
-                key.extend_from_slice(&late_prefix(provision));
-                key.extend_from_slice(&seq.to_be_bytes());
-            }
+            // In posting blocks and read off them: no key of their own.
+            Entry::Touch(..) | Entry::Late(..) => return Vec::new(),
         }
         key
     }
 
     /// The value of this entry for the record at `seq`.
     pub fn value(&self, seq: u64) -> Vec<u8> {
-        match self {
-            Entry::Touch(..) => Vec::new(),
-            Entry::Late(_, time) => time_bytes(time).to_vec(),
-            _ => seq.to_be_bytes().to_vec(),
-        }
-    }
-
-    /// Whether the seq of this entry is in its key (rather than its value).
-    pub fn seq_in_key(&self) -> bool {
-        matches!(self, Entry::Touch(..) | Entry::Late(..))
+        seq.to_be_bytes().to_vec()
     }
 }
 
@@ -132,13 +134,6 @@ pub fn time_from(bytes: &[u8]) -> Option<Instant> {
     let secs = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?) ^ (1 << 63);
     let nanos = u32::from_be_bytes(bytes.get(8..12)?.try_into().ok()?);
     chrono::DateTime::from_timestamp(secs as i64, nanos)
-}
-
-pub fn late_prefix(provision: &Slug) -> Vec<u8> {
-    let mut key = vec![b'Z'];
-    key.extend_from_slice(provision.as_str().as_bytes());
-    key.push(0);
-    key
 }
 
 pub fn max_key(provision: &Slug) -> Vec<u8> {
@@ -238,15 +233,15 @@ impl RunningMaxima {
 }
 
 pub fn id_key(id: &Uuid) -> Vec<u8> {
-    Entry::Id(*id).key(0)
+    Entry::Id(*id).key()
 }
 
 pub fn removed_key(id: &Uuid) -> Vec<u8> {
-    Entry::Removed(*id).key(0)
+    Entry::Removed(*id).key()
 }
 
 pub fn held_key(meeting: &Slug) -> Vec<u8> {
-    Entry::Held(meeting.clone()).key(0)
+    Entry::Held(meeting.clone()).key()
 }
 
 pub fn registered_key(kind: Kind, slug: &Slug) -> Vec<u8> {
@@ -267,11 +262,38 @@ pub fn draft_key(provision: &Slug, proposal: &Slug) -> Vec<u8> {
     key
 }
 
-pub fn touch_prefix(kind: Kind, slug: &Slug) -> Vec<u8> {
-    let mut key = vec![b'T', kind_byte(kind)];
+/// The prefix of an entity's posting blocks.
+pub fn postings_prefix(kind: Kind, slug: &Slug) -> Vec<u8> {
+    let mut key = vec![POSTINGS, kind_byte(kind)];
     key.extend_from_slice(slug.as_str().as_bytes());
     key.push(0);
     key
+}
+
+/// The key of an entity's posting block whose first entry is the record at `first_seq`.
+pub fn postings_key(kind: Kind, slug: &Slug, first_seq: u64) -> Vec<u8> {
+    let mut key = postings_prefix(kind, slug);
+    key.extend_from_slice(&first_seq.to_be_bytes());
+    key
+}
+
+/// The late entries of a history read in seq order (as its postings hold it, each
+/// record's entries in the order [`entries`] gives them): (seq, the earliest valid
+/// time at which the record joined the history at or before the latest valid time
+/// it had). The same rule as [`RunningMaxima::late_entries`].
+pub fn late_in(postings: &[(Instant, u64)]) -> Vec<(u64, Instant)> {
+    let mut latest: Option<Instant> = None;
+    let mut late: Vec<(u64, Instant)> = Vec::new();
+    for &(time, seq) in postings {
+        match latest {
+            Some(max) if time <= max => match late.last_mut() {
+                Some((s, earliest)) if *s == seq => *earliest = (*earliest).min(time),
+                _ => late.push((seq, time)),
+            },
+            _ => latest = Some(time),
+        }
+    }
+    late
 }
 
 /// Reads a seq stored as an index value or at the end of a touch key.
@@ -280,14 +302,9 @@ pub fn seq_from(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(tail))
 }
 
-/// The seq an index entry stands for: in the key for touches and late entries, at
-/// the end of the value for the rest.
-pub fn entry_seq(key: &[u8], value: &[u8]) -> Option<u64> {
-    if matches!(key.first(), Some(b'T' | b'Z')) {
-        seq_from(key)
-    } else {
-        seq_from(value)
-    }
+/// The seq an index entry stored under its own key stands for (at the end of its value).
+pub fn entry_seq(value: &[u8]) -> Option<u64> {
+    seq_from(value)
 }
 
 /// Which of an event's unique keys it is the first to write: `E` (the entity it
@@ -361,15 +378,54 @@ mod tests {
 
     #[test]
     fn keys_round_trip_their_seq() {
-        assert_eq!(log_seq(&log_key(42)), Some(42));
+        assert_eq!(block_seq(&block_key(42)), Some(42));
+        assert_eq!(block_seq(&legacy_log_key(42)), None);
         let slug = Slug::parse("nato-membership").unwrap();
-        let t = crate::time::parse_occurred_at("2025-11-23").unwrap();
-        let touch = Entry::Touch(Kind::Provision, slug.clone(), t);
-        let key = touch.key(7);
-        assert!(key.starts_with(&touch_prefix(Kind::Provision, &slug)));
-        assert_eq!(entry_seq(&key, &touch.value(7)), Some(7));
+        let key = postings_key(Kind::Provision, &slug, 7);
+        assert!(key.starts_with(&postings_prefix(Kind::Provision, &slug)));
+        assert_eq!(seq_from(&key), Some(7));
         let id = Entry::Id(Uuid::from_u128(3));
-        assert_eq!(entry_seq(&id.key(9), &id.value(9)), Some(9));
+        assert_eq!(entry_seq(&id.value(9)), Some(9));
+    }
+
+    #[test]
+    fn late_entries_read_off_postings_follow_the_running_maxima() {
+        let t = |d: &str| crate::time::parse_occurred_at(d).unwrap();
+        let slug = Slug::parse("x").unwrap();
+        // Records 1..=5: days 3, 5, 4 (late), 5 (late: not after the latest), a
+        // correction at day 6 and at its target's day 2 (late at day 2).
+        let records: Vec<(u64, Vec<Instant>)> = vec![
+            (1, vec![t("2025-01-03")]),
+            (2, vec![t("2025-01-05")]),
+            (3, vec![t("2025-01-04")]),
+            (4, vec![t("2025-01-05")]),
+            (5, vec![t("2025-01-06"), t("2025-01-02")]),
+        ];
+        let mut maxima = RunningMaxima::default();
+        let mut expected = Vec::new();
+        let mut postings = Vec::new();
+        for (seq, times) in &records {
+            let entries: Vec<Entry> = times
+                .iter()
+                .map(|time| Entry::Touch(Kind::Provision, slug.clone(), *time))
+                .collect();
+            for entry in maxima.late_entries(&entries, *seq, None).unwrap() {
+                let Entry::Late(_, time) = entry else {
+                    unreachable!()
+                };
+                expected.push((*seq, time));
+            }
+            postings.extend(times.iter().map(|time| (*time, *seq)));
+        }
+        assert_eq!(late_in(&postings), expected);
+        assert_eq!(
+            expected,
+            [
+                (3, t("2025-01-04")),
+                (4, t("2025-01-05")),
+                (5, t("2025-01-02"))
+            ]
+        );
     }
 
     #[test]
@@ -394,9 +450,9 @@ mod tests {
     }
 
     #[test]
-    fn touch_prefixes_do_not_collide_between_slugs() {
-        let a = touch_prefix(Kind::Provision, &Slug::parse("nato").unwrap());
-        let b = touch_prefix(Kind::Provision, &Slug::parse("nato-membership").unwrap());
+    fn posting_prefixes_do_not_collide_between_slugs() {
+        let a = postings_prefix(Kind::Provision, &Slug::parse("nato").unwrap());
+        let b = postings_prefix(Kind::Provision, &Slug::parse("nato-membership").unwrap());
         assert!(!b.starts_with(&a));
     }
 }

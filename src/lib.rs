@@ -42,6 +42,7 @@
 
 pub mod append;
 pub mod audit;
+pub mod block;
 pub mod chain;
 pub mod cli;
 pub mod error;

@@ -35,6 +35,20 @@ impl Filter {
         self.min_grade.is_none() && !self.reported_only
     }
 
+    /// The filter as the command line says it (`--min-grade B2 --reported-only`), or
+    /// `None` when it leaves nothing out: error messages name it, since a filter can
+    /// leave a provision without a counted draft.
+    pub fn flags(&self) -> Option<String> {
+        let mut flags = Vec::new();
+        if let Some(grade) = &self.min_grade {
+            flags.push(format!("--min-grade {grade}"));
+        }
+        if self.reported_only {
+            flags.push("--reported-only".to_string());
+        }
+        (!flags.is_empty()).then(|| flags.join(" "))
+    }
+
     /// Whether `event` may count, given the citations of it known at the cut.
     pub fn admits(&self, event: &Event, cited: Option<&Vec<Citation>>) -> bool {
         if matches!(

@@ -240,25 +240,40 @@ pub fn provision_state(ledger: &Ledger, provision: &Slug, cut: &Cut) -> Result<S
     }
     match crate::snapshot::provision_state(ledger, provision, cut)? {
         Some(state) => Ok(StateAt::new(state, cut)),
-        None => Err(Error::NotFound(format!(
-            "provision `{provision}` has no counted draft at {} (known at {})",
-            time::format(&cut.at),
-            time::format(&cut.known_at)
-        ))),
+        None => Err(no_counted_draft(provision, cut)),
     }
+}
+
+/// "provision `x` has no counted draft at AT (known at KNOWN)", naming the filter
+/// when one is set (an event with no source graded high enough leaves it out).
+pub fn no_counted_draft(provision: &Slug, cut: &Cut) -> Error {
+    let filter = match cut.filter.flags() {
+        Some(flags) => format!(
+            " under {flags} (a draft with no source graded that high, or an inferred one, does not count)"
+        ),
+        None => String::new(),
+    };
+    Error::NotFound(format!(
+        "provision `{provision}` has no counted draft at {} (known at {}){filter}",
+        time::format(&cut.at),
+        time::format(&cut.known_at)
+    ))
 }
 
 /// Every provision drafted at the cut, by slug (each from its nearest snapshot).
 pub fn all_states(ledger: &Ledger, cut: &Cut) -> Result<Vec<StateAt>> {
-    let mut out = Vec::new();
-    for slug in ledger.slugs(Kind::Provision)? {
-        let slug = Slug::parse(&slug)
-            .map_err(|e| Error::SledDamaged(format!("a stored slug does not parse: {e}")))?;
-        if let Some(state) = crate::snapshot::provision_state(ledger, &slug, cut)? {
-            out.push(StateAt::new(state, cut));
-        }
-    }
-    Ok(out)
+    let slugs = ledger
+        .slugs(Kind::Provision)?
+        .iter()
+        .map(|slug| {
+            Slug::parse(slug)
+                .map_err(|e| Error::SledDamaged(format!("a stored slug does not parse: {e}")))
+        })
+        .collect::<Result<Vec<Slug>>>()?;
+    Ok(crate::snapshot::provision_states(ledger, slugs, cut)?
+        .into_iter()
+        .map(|state| StateAt::new(state, cut))
+        .collect())
 }
 
 /// One event of a history, and whether and by what it was removed at the cut.

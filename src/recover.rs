@@ -33,6 +33,10 @@ use crate::store::{self, Access, Head, Ledger, HEAD_FILE, SLED_DIR};
 /// the upgraded ledger has verified.
 pub const PRE_JOURNAL_DIR: &str = "pre-journal-layout";
 
+/// The folder sled's files of the layout of one key per record are kept in while
+/// sled is rebuilt from the journal in the packed layout.
+pub const PER_RECORD_DIR: &str = "sled.per-record-layout";
+
 /// The journal an upgrade writes before it is complete.
 const MIGRATING: &str = "journal.upgrading";
 
@@ -78,10 +82,12 @@ impl Ledger {
         if let Some(note) = ledger.renew_head_file()? {
             notes.push(note);
         }
-        let upgraded = path.join(PRE_JOURNAL_DIR);
-        if upgraded.is_dir() {
-            // The upgrade's replay has reached the head it witnessed: the old files go.
-            fs::remove_dir_all(&upgraded).map_err(|e| Error::io(upgraded.display(), e))?;
+        for old in [PRE_JOURNAL_DIR, PER_RECORD_DIR] {
+            let upgraded = path.join(old);
+            if upgraded.is_dir() {
+                // The upgrade's replay has reached the journal's head: the old files go.
+                fs::remove_dir_all(&upgraded).map_err(|e| Error::io(upgraded.display(), e))?;
+            }
         }
         ledger.notes = notes;
         Ok(ledger)
@@ -102,7 +108,18 @@ fn open_caught_up(
     } else {
         Err(Error::Storage("sled's files are missing".into()))
     };
+    let mut upgraded_from = None;
     let (sled, damage) = match opened {
+        Ok(ledger) if ledger.per_record_layout => {
+            drop(ledger);
+            let aside = path.join(PER_RECORD_DIR);
+            if aside.exists() {
+                fs::remove_dir_all(&aside).map_err(|e| Error::io(aside.display(), e))?;
+            }
+            fs::rename(&sled_dir, &aside).map_err(|e| Error::io(sled_dir.display(), e))?;
+            upgraded_from = Some(aside);
+            (None, None)
+        }
         Ok(ledger) => match ledger.journal_position() {
             Ok(position) => (Some((ledger, position)), None),
             Err(err) => (None, Some(err.to_string())),
@@ -187,6 +204,12 @@ fn open_caught_up(
         }
         (None, damage) => {
             let reason = damage.unwrap_or_default();
+            let mut quiet = Vec::new();
+            let notes = if upgraded_from.is_some() {
+                &mut quiet
+            } else {
+                &mut *notes
+            };
             rebuild(path, &reason, notes)?
         }
     };
@@ -210,6 +233,13 @@ fn open_caught_up(
             "the journal ends at record {} but replaying it gave head {}",
             committed.seq, head.seq
         )));
+    }
+    if upgraded_from.is_some() {
+        // The old files go once the head is reached (in `open_with`).
+        notes.push(format!(
+            "upgraded sled to the packed layout ({} rebuilt from the journal)",
+            records(head.seq)
+        ));
     }
     Ok(ledger)
 }
@@ -387,15 +417,19 @@ fn rejournal(ledger: &mut Ledger, committed: &Position, notes: &mut Vec<String>)
 /// the same head, then go.
 fn upgrade(path: &Path, progress: Progress<'_>, notes: &mut Vec<String>) -> Result<()> {
     journal::remove(path, MIGRATING)?;
-    let old = Ledger::open_sled(path, path)?;
-    let head: Head = old.head().clone();
+    let old = store::LegacyLog::open(path)?;
+    let head = Head {
+        seq: old.seq,
+        hash: old.hash.clone(),
+        recorded_at: None,
+    };
     let temp = path.join(MIGRATING);
     {
         let mut journal = Journal::create_at(&temp)?;
         let mut chunk = Vec::new();
         let mut first = 1;
         let mut prev = GENESIS_HASH.to_string();
-        for item in old.raw_records(1) {
+        for item in old.records() {
             let (seq, raw) = item?;
             let record = Record::decode(&raw)
                 .map_err(|e| Error::Integrity(format!("record {seq} is damaged: {e}")))?;
@@ -406,7 +440,7 @@ fn upgrade(path: &Path, progress: Progress<'_>, notes: &mut Vec<String>) -> Resu
                 )));
             }
             prev = record.hash.clone();
-            chunk.push(raw.to_vec());
+            chunk.push(raw);
             progress(seq, head.seq);
             if chunk.len() == 1000 {
                 journal.append(first, &chunk, &prev, seq == head.seq)?;
@@ -462,12 +496,11 @@ mod tests {
     use super::*;
     use crate::chain::Record;
 
-    /// A ledger of the layout before the journal (sled's files in the folder itself)
-    /// holding `n` parties, and its records' bytes.
+    /// A ledger of the layout before the journal (sled's files in the folder itself,
+    /// one key per record) holding `n` parties, and its records' bytes.
     fn old_layout(dir: &Path, n: usize) -> Vec<Vec<u8>> {
-        let mut old = Ledger::open_sled(dir, dir).unwrap();
-        // Writes that skip the journal, as that layout had none.
-        old.replay_end = Some(0);
+        let made = tempfile::tempdir().unwrap();
+        let mut new = Ledger::open(made.path(), Access::Create).unwrap();
         let items = (0..n).map(|i| {
             let object = serde_json::json!({"type": "party_registered", "occurred_at": "2025-11-20",
                 "party": format!("p{i}"), "name": format!("Party {i}")});
@@ -489,10 +522,19 @@ mod tests {
             now,
             new_id: &mut new_id,
         };
-        append_all(&mut old, items, clock, None).unwrap();
-        old.raw_records(1)
-            .map(|item| item.unwrap().1.to_vec())
-            .collect()
+        append_all(&mut new, items, clock, None).unwrap();
+        let records: Vec<Vec<u8>> = new.raw_records(1).map(|item| item.unwrap().1).collect();
+        // That layout's log and head marker (its indexes are not read by an upgrade).
+        let old = sled::open(dir).unwrap();
+        for (i, bytes) in records.iter().enumerate() {
+            old.insert(crate::index::legacy_log_key(i as u64 + 1), bytes.as_slice())
+                .unwrap();
+        }
+        let mut head = (n as u64).to_be_bytes().to_vec();
+        head.extend_from_slice(new.head().hash.as_bytes());
+        old.insert(crate::index::META_HEAD, head).unwrap();
+        old.flush().unwrap();
+        records
     }
 
     #[test]

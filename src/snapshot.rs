@@ -6,22 +6,24 @@
 //! It answers a query cut `(at, known_at)` when `V <= at`, `S` is at or before the
 //! record-time cut, and nothing recorded after `S` (up to the cut) joined the
 //! provision's history at or before `V`. Such an arrival is always a *late* entry
-//! (`Z` in [`crate::index`]), so that check is a short range scan. A late arrival
+//! ([`crate::index::late_in`], read off the provision's postings). A late arrival
 //! therefore invalidates exactly the snapshots at or after its valid time, for
-//! record-time cuts after it. The next refresh of that provision replaces them with
-//! snapshots valid at the head, so storage stays proportional to the history; a
-//! record-time cut from before that refresh folds from an older snapshot.
+//! record-time cuts after it. The next refresh of that provision writes snapshots
+//! valid at the head beside them and keeps the spoiled ones of the last
+//! [`GENERATIONS`] refreshes for record-time cuts before the late arrival (older ones
+//! are replaced), so storage stays proportional to the history.
 //!
 //! Snapshots are a cache derived from the log: they are written after the commit
 //! that makes them possible, a crash before that loses nothing, and `verify` checks
 //! every one against a full replay.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::DateTime;
 
 use crate::error::{Error, Result};
-use crate::event::{Kind, Slug};
+use crate::event::{Event, Kind, Slug};
 use crate::index;
 use crate::projection::{Builder, Projection, ProvisionState};
 use crate::query::Cut;
@@ -30,6 +32,10 @@ use crate::time::Instant;
 
 /// History entries between two snapshots of a provision, by default.
 pub const EVERY: usize = 256;
+
+/// Generations of spoiled snapshots kept for past record-time cuts, with the one a
+/// refresh writes (see [`refresh`]).
+pub const GENERATIONS: usize = 4;
 
 /// The latest instant, for "no valid-time limit".
 const END_OF_TIME: Instant = DateTime::<chrono::Utc>::MAX_UTC;
@@ -85,18 +91,33 @@ fn fold_history(
     base: Option<(Instant, Builder)>,
     at: &Instant,
     known_seq: u64,
-    mut visit: impl FnMut(&Projection, &Instant),
+    visit: impl FnMut(&Projection, &Instant),
 ) -> Result<Projection> {
     let after = base.as_ref().map(|(time, _)| *time);
+    let entries = ledger.history_between(Kind::Provision, provision, after.as_ref(), at)?;
+    let event = |seq| Ok(ledger.event_at(seq)?.1);
+    fold_entries(ledger, provision, base, &entries, known_seq, event, visit)
+}
+
+/// [`fold_history`] over given history entries, reading each event with `event`.
+fn fold_entries(
+    ledger: &Ledger,
+    provision: &Slug,
+    base: Option<(Instant, Builder)>,
+    entries: &[(Instant, u64)],
+    known_seq: u64,
+    event: impl Fn(u64) -> Result<Arc<Event>>,
+    mut visit: impl FnMut(&Projection, &Instant),
+) -> Result<Projection> {
     let mut projection = match base {
         Some((_, builder)) => Projection::from_snapshot(provision.clone(), builder),
         None => Projection::default(),
     };
-    for (time, seq) in ledger.history_between(Kind::Provision, provision, after.as_ref(), at)? {
+    for &(time, seq) in entries {
         if seq > known_seq {
             continue;
         }
-        let (_, event) = ledger.event_at(seq)?;
+        let event = event(seq)?;
         if event.occurred_at != time {
             continue;
         }
@@ -135,6 +156,40 @@ pub fn provision_state(
     Ok(projection.state(provision))
 }
 
+/// The states of these provisions at `cut`, in the order given (those with a counted
+/// draft): [`provision_state`] for many provisions at once, their tails' events read
+/// in seq order a group at a time.
+pub fn provision_states(
+    ledger: &Ledger,
+    provisions: impl IntoIterator<Item = Slug>,
+    cut: &Cut,
+) -> Result<Vec<ProvisionState>> {
+    if !cut.filter.is_open() {
+        let mut out = Vec::new();
+        for provision in provisions {
+            out.extend(provision_state(ledger, &provision, cut)?);
+        }
+        return Ok(out);
+    }
+    let known_seq = cut.known().last_seq(ledger)?;
+    let plans = provisions.into_iter().map(|provision| {
+        let base = usable_snapshot(ledger, &provision, &cut.at, known_seq)?;
+        let after = base.as_ref().map(|(time, _)| *time);
+        let mut tail =
+            ledger.history_between(Kind::Provision, &provision, after.as_ref(), &cut.at)?;
+        tail.retain(|&(_, seq)| seq <= known_seq);
+        Ok((provision, base, tail))
+    });
+    let mut out = Vec::new();
+    in_seq_order(ledger, plans, |(provision, base, tail), event| {
+        let projection =
+            fold_entries(ledger, &provision, base, &tail, known_seq, event, |_, _| {})?;
+        out.extend(projection.state(&provision));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
 /// Adds snapshots for the provisions an append touched, as known at the head: from
 /// the latest snapshot still valid at the head, one every `snapshot_every` events of
 /// the tail, each at a valid time where the next event is later. Provisions with a
@@ -142,46 +197,146 @@ pub fn provision_state(
 pub fn refresh(ledger: &Ledger, provisions: &BTreeSet<Slug>) -> Result<usize> {
     let head = ledger.head().seq;
     let every = ledger.snapshot_every();
-    let mut written = Vec::new();
-    let mut stale = Vec::new();
+    let mut plans = Vec::new();
     for provision in provisions {
         let base = usable_snapshot(ledger, provision, &END_OF_TIME, head)?;
         let after = base.as_ref().map(|(time, _)| *time);
         let tail =
             ledger.history_between(Kind::Provision, provision, after.as_ref(), &END_OF_TIME)?;
-        if tail.len() < every {
-            continue;
+        if tail.len() >= every {
+            plans.push((provision, base, tail));
         }
-        // The snapshots after the base are spoiled as known at the head (the base is the
-        // newest one that is not); they would serve only record-time cuts before the
-        // late arrivals that spoiled them. They are replaced, not kept: a ledger fed
-        // late news every day would otherwise pile up a generation of snapshots a day.
-        stale.extend(ledger.snapshot_keys_after(provision, after.as_ref())?);
-        let (mut since, mut last) = (0usize, None::<Instant>);
-        fold_history(
-            ledger,
-            provision,
-            base,
-            &END_OF_TIME,
-            head,
-            |projection, time| {
-                if let (Some(last), true) = (last, since >= every) {
-                    if *time > last {
-                        if let Some(builder) = projection.builder(provision) {
-                            let bytes = serde_json::to_vec(builder).expect("a fold serializes");
-                            written.push((index::snapshot_key(provision, &last, head), bytes));
-                        }
-                        since = 0;
-                    }
-                }
-                since += 1;
-                last = Some(*time);
-            },
-        )?;
     }
+    let mut written = Vec::new();
+    let mut stale = Vec::new();
+    in_seq_order(
+        ledger,
+        plans.into_iter().map(Ok),
+        |(provision, base, tail), event| {
+            refresh_one(
+                ledger,
+                provision,
+                base,
+                &tail,
+                event,
+                &mut written,
+                &mut stale,
+            )
+        },
+    )?;
     let n = written.len();
     ledger.put_snapshots(written, stale)?;
     Ok(n)
+}
+
+/// Events read ahead at once by [`in_seq_order`] (about 0.5 KiB each in memory).
+const PREFETCH_EVENTS: usize = 32 << 10;
+
+/// Something to fold along a provision's history entries.
+trait Entries {
+    fn entries(&self) -> &[(Instant, u64)];
+}
+
+impl<A, B> Entries for (A, B, Vec<(Instant, u64)>) {
+    fn entries(&self) -> &[(Instant, u64)] {
+        &self.2
+    }
+}
+
+/// Calls `each` for every item with a reader of its entries' events: the events are
+/// read in seq order, for a group of items at a time (each record block is then
+/// decompressed once per group rather than once per provision).
+fn in_seq_order<T: Entries>(
+    ledger: &Ledger,
+    items: impl IntoIterator<Item = Result<T>>,
+    mut each: impl FnMut(T, &dyn Fn(u64) -> Result<Arc<Event>>) -> Result<()>,
+) -> Result<()> {
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        let mut group = Vec::new();
+        let mut n_events = 0;
+        while let Some(item) = items.next_if(|i| {
+            i.as_ref().map_or(true, |i| {
+                group.is_empty() || n_events + i.entries().len() <= PREFETCH_EVENTS
+            })
+        }) {
+            let item = item?;
+            n_events += item.entries().len();
+            group.push(item);
+        }
+        let mut seqs: Vec<u64> = group
+            .iter()
+            .flat_map(|i| i.entries().iter().map(|e| e.1))
+            .collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        let events = seqs
+            .into_iter()
+            .map(|seq| Ok((seq, ledger.event_at(seq)?.1)))
+            .collect::<Result<HashMap<u64, Arc<Event>>>>()?;
+        let event = |seq| match events.get(&seq) {
+            Some(event) => Ok(event.clone()),
+            None => Ok(ledger.event_at(seq)?.1),
+        };
+        for item in group {
+            each(item, &event)?;
+        }
+    }
+    Ok(())
+}
+
+/// Snapshots for one provision from its newest usable one (`base`) along its tail.
+fn refresh_one(
+    ledger: &Ledger,
+    provision: &Slug,
+    base: Option<(Instant, Builder)>,
+    tail: &[(Instant, u64)],
+    event: &dyn Fn(u64) -> Result<Arc<Event>>,
+    written: &mut Vec<(Vec<u8>, Vec<u8>)>,
+    stale: &mut Vec<sled::IVec>,
+) -> Result<()> {
+    let head = ledger.head().seq;
+    let every = ledger.snapshot_every();
+    let after = base.as_ref().map(|(time, _)| *time);
+    // The snapshots after the base are spoiled as known at the head (the base is the
+    // newest one that is not); they still serve record-time cuts before the late
+    // arrivals that spoiled them. The newest generations (a generation: the snapshots
+    // written at one head) are kept for those cuts and older ones replaced, so a
+    // ledger fed late news every day holds at most `GENERATIONS` snapshots per point
+    // of its history, not a generation a day.
+    let spoiled = ledger.snapshot_keys_after(provision, after.as_ref())?;
+    let mut generations: Vec<u64> = spoiled.iter().filter_map(|k| index::seq_from(k)).collect();
+    generations.sort_unstable();
+    generations.dedup();
+    let kept = &generations[generations.len().saturating_sub(GENERATIONS - 1)..];
+    stale.extend(
+        spoiled
+            .into_iter()
+            .filter(|k| index::seq_from(k).is_none_or(|seq| !kept.contains(&seq))),
+    );
+    let (mut since, mut last) = (0usize, None::<Instant>);
+    fold_entries(
+        ledger,
+        provision,
+        base,
+        tail,
+        head,
+        event,
+        |projection, time| {
+            if let (Some(last), true) = (last, since >= every) {
+                if *time > last {
+                    if let Some(builder) = projection.builder(provision) {
+                        let bytes = serde_json::to_vec(builder).expect("a fold serializes");
+                        written.push((index::snapshot_key(provision, &last, head), bytes));
+                    }
+                    since = 0;
+                }
+            }
+            since += 1;
+            last = Some(*time);
+        },
+    )?;
+    Ok(())
 }
 
 /// Checks every stored snapshot against a full replay of its provision as known at
@@ -220,14 +375,16 @@ pub fn verify(ledger: &Ledger) -> Result<usize> {
             .insert(time, builder);
     }
     let mut checked = 0;
-    for (provision, by_seq) in stored {
+    let items = stored.into_iter().map(|(provision, by_seq)| {
+        let entries = ledger.history_between(Kind::Provision, &provision, None, &END_OF_TIME)?;
+        Ok((provision, by_seq, entries))
+    });
+    in_seq_order(ledger, items, |(provision, by_seq, entries), event| {
         // The provision's history is read once (own entries, in fold order, with the
         // record that removed each, if any); each record-time view is folded from it.
         let mut history = Vec::new();
-        for (time, seq) in
-            ledger.history_between(Kind::Provision, &provision, None, &END_OF_TIME)?
-        {
-            let (_, event) = ledger.event_at(seq)?;
+        for (time, seq) in entries {
+            let event = event(seq)?;
             if event.occurred_at == time {
                 let removed_by = ledger.removed_by(&event.id)?;
                 history.push((seq, removed_by, event));
@@ -260,6 +417,7 @@ pub fn verify(ledger: &Ledger) -> Result<usize> {
             }
             checked += check(&projection, None)?;
         }
-    }
+        Ok(())
+    })?;
     Ok(checked)
 }

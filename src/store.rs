@@ -3,15 +3,16 @@
 //!
 //! Writes go in chunks past the committed head (`Mhead`); the last chunk moves the
 //! head. Until then readers see nothing of them, and if the process dies the next
-//! open deletes them (the `Mpending` marker says a write was under way). Moving the
-//! head is followed by `flush` and an fsync of sled's data file: sled's `flush` is
-//! `sync_file_range` on Linux, which does not persist metadata or the drive cache.
+//! open deletes them (the `Mpending` marker says a write was under way). Records are
+//! stored in blocks and history entries in posting blocks ([`crate::block`]); a
+//! handle keeps a few decoded blocks and histories.
 
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::block::{self, RecordBlock};
 use crate::chain::{Record, GENESIS_HASH};
 use crate::error::{Error, Location, Result};
 use crate::event::{Kind, Slug};
@@ -28,11 +29,75 @@ const CACHE_BYTES: u64 = 24 << 20;
 /// Stored records as (seq, canonical bytes), in seq order.
 pub type StoredBytes<'a> = Box<dyn Iterator<Item = Result<(u64, Vec<u8>)>> + 'a>;
 
+/// Stored bytes of one record, held in its decoded block.
+#[derive(Clone)]
+pub struct RecordBytes {
+    block: Arc<RecordBlock>,
+    seq: u64,
+}
+
+impl std::ops::Deref for RecordBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.block
+            .get(self.seq)
+            .expect("made only for a record the block holds")
+    }
+}
+
+/// An entity's committed history, read from its posting blocks.
+#[derive(Debug, Default)]
+pub struct History {
+    /// (valid time, seq) in seq order, as stored.
+    by_seq: Vec<(Instant, u64)>,
+    /// The same in (valid time, seq) order.
+    by_time: Vec<(Instant, u64)>,
+    /// Its late entries ([`index::late_in`]).
+    late: Vec<(u64, Instant)>,
+}
+
+/// What a write stages for sled besides its records: index entries one per key, and
+/// history entries gathered per entity for their posting blocks.
+#[derive(Default)]
+pub(crate) struct Staged {
+    batch: sled::Batch,
+    postings: HashMap<(Kind, Slug), Vec<(Instant, u64)>>,
+    n_postings: usize,
+}
+
+/// Staged history entries are written out once this many are gathered (and at commit).
+const POSTINGS_STAGED: usize = 200_000;
+
+impl Staged {
+    /// Stages one index entry of the record at `seq`. Late entries are not stored:
+    /// they are read off the postings.
+    pub fn entry(&mut self, seq: u64, entry: Entry) {
+        match entry {
+            Entry::Touch(kind, slug, time) => {
+                self.postings
+                    .entry((kind, slug))
+                    .or_default()
+                    .push((time, seq));
+                self.n_postings += 1;
+            }
+            Entry::Late(..) => {}
+            other => self.batch.insert(other.key(), other.value(seq)),
+        }
+    }
+
+    /// Stages a key of its own (the latest valid times at commit).
+    pub fn insert(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.batch.insert(key, value);
+    }
+}
+
 /// The records of one chunk of a write, as the journal takes them.
 pub(crate) struct Chunk<'a> {
     pub first_seq: u64,
     /// Canonical bytes of each record, in seq order.
     pub records: &'a [Vec<u8>],
+    /// Record time of each record.
+    pub recorded: &'a [Instant],
     /// Hash of the last record (of the head before, when `records` is empty).
     pub last_hash: &'a str,
 }
@@ -87,6 +152,8 @@ pub struct Ledger {
     path: PathBuf,
     head: Head,
     snapshot_every: usize,
+    /// Staged history entries written out with a chunk once this many are gathered.
+    postings_staged: usize,
     /// Set when [`Ledger::settle`] could not reopen sled: the handle must not write.
     lost: bool,
     /// Where commits are made durable; `None` for a read-only look at an old layout.
@@ -102,17 +169,40 @@ pub struct Ledger {
     large_events: Mutex<HashMap<u64, (Instant, Arc<crate::event::Event>)>>,
     /// Decoded large records, by seq (see [`Ledger::record`]).
     large_records: Mutex<HashMap<u64, Arc<Record>>>,
+    /// Event ids of committed records asked for by seq (see [`Ledger::event_id`]).
+    ids_by_seq: Mutex<HashMap<u64, uuid::Uuid>>,
+    /// Decoded record blocks, most recently used last.
+    blocks: Mutex<Vec<Arc<RecordBlock>>>,
+    /// Histories read from posting blocks: (kind, slug, the head they were read at).
+    histories: Mutex<Vec<CachedHistory>>,
+    /// Whether sled holds the layout of one key per record (before record blocks):
+    /// only its head is read, and opening rebuilds it (see `crate::recover`).
+    pub(crate) per_record_layout: bool,
 }
+
+/// A history read at a head: (kind, slug, head seq, history).
+type CachedHistory = (Kind, Slug, u64, Arc<History>);
+
+/// An entity's postings: (its key prefix, (valid time, seq) in seq order).
+type EntityPostings = (Vec<u8>, Vec<(Instant, u64)>);
+
+/// Decoded record blocks a handle keeps.
+const BLOCKS_CACHED: usize = 128;
+/// Histories a handle keeps.
+const HISTORIES_CACHED: usize = 8;
 
 /// Records of at least this many bytes are kept decoded (see [`Ledger::event_at`]).
 const LARGE_RECORD: usize = 8 << 10;
 /// At most this many large records are kept decoded.
 const LARGE_RECORDS_CACHED: usize = 256;
 
-/// Keeps a decoded large record (all are dropped when the cache is full).
-fn keep<T>(cache: &Mutex<HashMap<u64, T>>, seq: u64, value: T) {
+/// Event ids a handle keeps by seq.
+const IDS_CACHED: usize = 1 << 16;
+
+/// Keeps a value by seq (all are dropped when the cache holds `most`).
+fn keep<T>(cache: &Mutex<HashMap<u64, T>>, seq: u64, value: T, most: usize) {
     let mut cache = cache.lock().expect("not poisoned");
-    if cache.len() >= LARGE_RECORDS_CACHED {
+    if cache.len() >= most {
         cache.clear();
     }
     cache.insert(seq, value);
@@ -156,6 +246,7 @@ impl Ledger {
             path: path.to_path_buf(),
             head: Head::empty(),
             snapshot_every: crate::snapshot::EVERY,
+            postings_staged: POSTINGS_STAGED,
             lost: false,
             journal: None,
             replay_end: None,
@@ -163,7 +254,27 @@ impl Ledger {
             notes: Vec::new(),
             large_events: Mutex::default(),
             large_records: Mutex::default(),
+            ids_by_seq: Mutex::default(),
+            blocks: Mutex::default(),
+            histories: Mutex::default(),
+            per_record_layout: false,
         };
+        match ledger.db.get(index::META_LAYOUT)? {
+            Some(layout) if layout == index::LAYOUT => {}
+            Some(layout) => {
+                return Err(Error::Storage(format!(
+                    "sled's files have key layout `{}`, which this version does not know",
+                    String::from_utf8_lossy(&layout).escape_debug()
+                )))
+            }
+            None if ledger.db.is_empty() => {
+                ledger.db.insert(index::META_LAYOUT, index::LAYOUT)?;
+            }
+            None => {
+                ledger.per_record_layout = true;
+                return Ok(ledger);
+            }
+        }
         ledger.head = ledger.read_head()?;
         if ledger.db.contains_key(index::META_PENDING)? {
             ledger.discard_uncommitted()?;
@@ -232,6 +343,14 @@ impl Ledger {
         self.snapshot_every = every.max(1);
     }
 
+    /// Writes staged history entries out with every chunk once `n` are gathered
+    /// (tests set it low, so that a write refused after its first chunk has postings
+    /// to take back).
+    #[doc(hidden)]
+    pub fn set_postings_staged(&mut self, n: usize) {
+        self.postings_staged = n.max(1);
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -241,13 +360,63 @@ impl Ledger {
         &self.head
     }
 
+    /// The record block that holds `seq` or would: (first seq, value), committed or not.
+    fn block_value(&self, seq: u64) -> Result<Option<(u64, sled::IVec)>> {
+        let found = self
+            .db
+            .range(index::block_key(0)..=index::block_key(seq))
+            .next_back()
+            .transpose()?;
+        Ok(found.and_then(|(key, value)| Some((index::block_seq(&key)?, value))))
+    }
+
+    /// The decoded record block that holds `seq`, committed or not.
+    fn block(&self, seq: u64) -> Result<Option<Arc<RecordBlock>>> {
+        {
+            let mut cache = self.blocks.lock().expect("not poisoned");
+            let hit = cache.iter().position(|b| {
+                b.span()
+                    .is_some_and(|(first, last)| first <= seq && seq <= last)
+            });
+            if let Some(i) = hit {
+                let block = cache.remove(i);
+                cache.push(block.clone());
+                return Ok(Some(block));
+            }
+        }
+        let Some((first, value)) = self.block_value(seq)? else {
+            return Ok(None);
+        };
+        let block = Arc::new(block::decode_records(&value).map_err(|e| {
+            Error::SledDamaged(format!(
+                "its record block at seq {first} does not decode: {e}"
+            ))
+        })?);
+        let mut cache = self.blocks.lock().expect("not poisoned");
+        if cache.len() >= BLOCKS_CACHED {
+            cache.remove(0);
+        }
+        cache.push(block.clone());
+        Ok(Some(block))
+    }
+
+    /// Forgets decoded blocks and histories (after blocks were deleted or rewritten).
+    fn forget_decoded(&self) {
+        self.ids_by_seq.lock().expect("not poisoned").clear();
+        self.blocks.lock().expect("not poisoned").clear();
+        self.histories.lock().expect("not poisoned").clear();
+    }
+
     /// The raw stored bytes at `seq`, committed or not.
-    pub(crate) fn raw(&self, seq: u64) -> Result<Option<sled::IVec>> {
-        Ok(self.db.get(index::log_key(seq))?)
+    pub(crate) fn raw(&self, seq: u64) -> Result<Option<RecordBytes>> {
+        Ok(self
+            .block(seq)?
+            .filter(|block| block.get(seq).is_some())
+            .map(|block| RecordBytes { block, seq }))
     }
 
     /// The stored bytes of the committed record at `seq`.
-    pub fn record_bytes(&self, seq: u64) -> Result<Option<sled::IVec>> {
+    pub fn record_bytes(&self, seq: u64) -> Result<Option<RecordBytes>> {
         if seq == 0 || seq > self.head.seq {
             return Ok(None);
         }
@@ -268,7 +437,12 @@ impl Ledger {
         };
         let record = decode(seq, &bytes)?;
         if bytes.len() >= LARGE_RECORD {
-            keep(&self.large_records, seq, Arc::new(record.clone()));
+            keep(
+                &self.large_records,
+                seq,
+                Arc::new(record.clone()),
+                LARGE_RECORDS_CACHED,
+            );
         }
         Ok(Some(record))
     }
@@ -294,9 +468,32 @@ impl Ledger {
         }
         let decoded = (recorded_at, Arc::new(event));
         if bytes.len() >= LARGE_RECORD {
-            keep(&self.large_events, seq, decoded.clone());
+            keep(
+                &self.large_events,
+                seq,
+                decoded.clone(),
+                LARGE_RECORDS_CACHED,
+            );
         }
         Ok(decoded)
+    }
+
+    /// The event id of the record at `seq`, committed or written by the write in
+    /// progress, kept once read (the write path asks for the registration of every
+    /// entity an event names).
+    pub(crate) fn event_id(&self, seq: u64) -> Result<uuid::Uuid> {
+        if let Some(id) = self.ids_by_seq.lock().expect("not poisoned").get(&seq) {
+            return Ok(*id);
+        }
+        let bytes = self
+            .raw(seq)?
+            .ok_or_else(|| Error::SledDamaged(format!("its record {seq} is missing")))?;
+        let id = Record::decode_event(&bytes)
+            .map_err(|e| Error::SledDamaged(format!("its record {seq} does not decode: {e}")))?
+            .2
+            .id;
+        keep(&self.ids_by_seq, seq, id, IDS_CACHED);
+        Ok(id)
     }
 
     /// Committed records from `from` on, in seq order.
@@ -305,17 +502,35 @@ impl Ledger {
             .map(|item| item.and_then(|(seq, bytes)| decode(seq, &bytes)))
     }
 
-    /// Committed stored bytes from `from` on, in seq order.
-    pub fn raw_records(&self, from: u64) -> impl Iterator<Item = Result<(u64, sled::IVec)>> + '_ {
+    /// Committed stored bytes from `from` on, in seq order (a block decoded at a time).
+    pub fn raw_records(&self, from: u64) -> impl Iterator<Item = Result<(u64, Vec<u8>)>> + '_ {
         let end = self.head.seq;
+        let from = from.max(1);
+        let start = match self.block_value(from) {
+            Ok(Some((first, _))) => first,
+            _ => from,
+        };
         self.db
-            .range(index::log_key(from.max(1))..=index::log_key(end))
+            .range(index::block_key(start)..=index::block_key(end))
             .take_while(move |_| end > 0)
-            .map(|item| {
-                let (key, value) = item?;
-                let seq = index::log_seq(&key)
-                    .ok_or_else(|| Error::SledDamaged("a log key does not decode".into()))?;
-                Ok((seq, value))
+            .flat_map(move |item| {
+                let records = item.map_err(Error::from).and_then(|(key, value)| {
+                    let first = index::block_seq(&key).unwrap_or_default();
+                    let block = block::decode_records(&value).map_err(|e| {
+                        Error::SledDamaged(format!(
+                            "its record block at seq {first} does not decode: {e}"
+                        ))
+                    })?;
+                    Ok(block
+                        .iter()
+                        .filter(|(seq, _)| (from..=end).contains(seq))
+                        .map(|(seq, bytes)| Ok((seq, bytes.to_vec())))
+                        .collect::<Vec<_>>())
+                });
+                match records {
+                    Ok(records) => records,
+                    Err(err) => vec![Err(err)],
+                }
             })
     }
 
@@ -325,10 +540,7 @@ impl Ledger {
     /// written out.
     pub fn durable_records(&self) -> Result<StoredBytes<'_>> {
         let Some(journal) = &self.journal else {
-            return Ok(Box::new(
-                self.raw_records(1)
-                    .map(|item| item.map(|(seq, bytes)| (seq, bytes.to_vec()))),
-            ));
+            return Ok(Box::new(self.raw_records(1)));
         };
         let head = self.head.seq;
         Ok(Box::new(journal.records_from(0)?.take_while(move |item| {
@@ -354,6 +566,28 @@ impl Ledger {
             return Ok(self.head.seq);
         }
         let (mut lo, mut hi) = (0u64, self.head.seq);
+        // First by the record times in the clear in block headers, then inside one block.
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            let Some((first, value)) = self.block_value(mid)? else {
+                break;
+            };
+            let header = block::header(&value).map_err(|e| {
+                Error::SledDamaged(format!(
+                    "its record block at seq {first} does not decode: {e}"
+                ))
+            })?;
+            let last = first + u64::from(header.count.max(1)) - 1;
+            if header.last_recorded <= *known_at {
+                lo = last.clamp(mid, hi);
+            } else if header.first_recorded > *known_at {
+                hi = first.saturating_sub(1).max(lo);
+            } else {
+                lo = lo.max(first);
+                hi = hi.min(last.saturating_sub(1)).max(lo);
+                break;
+            }
+        }
         while lo < hi {
             let mid = lo + (hi - lo).div_ceil(2);
             let (recorded_at, _) = self.event_at(mid)?;
@@ -531,15 +765,52 @@ impl Ledger {
 
     /// The seqs of the committed records in an entity's history, in seq order.
     pub fn touching(&self, kind: Kind, slug: &Slug) -> Result<Vec<u64>> {
-        let end = chrono::DateTime::<chrono::Utc>::MAX_UTC;
         let mut out: Vec<u64> = self
-            .history_between(kind, slug, None, &end)?
-            .into_iter()
-            .map(|(_, seq)| seq)
+            .history(kind, slug)?
+            .by_seq
+            .iter()
+            .map(|(_, seq)| *seq)
             .collect();
-        out.sort_unstable();
         out.dedup();
         Ok(out)
+    }
+
+    /// An entity's committed history, read from its posting blocks (kept per handle
+    /// until the head moves).
+    pub fn history(&self, kind: Kind, slug: &Slug) -> Result<Arc<History>> {
+        let head = self.head.seq;
+        {
+            let cache = self.histories.lock().expect("not poisoned");
+            let hit = cache
+                .iter()
+                .find(|(k, s, at, _)| *k == kind && s == slug && *at == head);
+            if let Some((_, _, _, history)) = hit {
+                return Ok(history.clone());
+            }
+        }
+        let mut by_seq = Vec::new();
+        for item in self.db.scan_prefix(index::postings_prefix(kind, slug)) {
+            let (_, value) = item?;
+            let postings = block::postings(&value)
+                .map_err(|e| Error::SledDamaged(format!("the history of {kind} `{slug}`: {e}")))?;
+            by_seq.extend(postings.into_iter().filter(|&(_, seq)| seq <= head));
+        }
+        let mut by_time = by_seq.clone();
+        by_time.sort_unstable();
+        by_time.dedup();
+        let late = index::late_in(&by_seq);
+        let history = Arc::new(History {
+            by_seq,
+            by_time,
+            late,
+        });
+        let mut cache = self.histories.lock().expect("not poisoned");
+        cache.retain(|(_, _, at, _)| *at == head);
+        if cache.len() >= HISTORIES_CACHED {
+            cache.remove(0);
+        }
+        cache.push((kind, slug.clone(), head, history.clone()));
+        Ok(history)
     }
 
     /// The committed entries of an entity's history with a valid time after `after`
@@ -552,29 +823,11 @@ impl Ledger {
         after: Option<&Instant>,
         upto: &Instant,
     ) -> Result<Vec<(Instant, u64)>> {
-        let prefix = index::touch_prefix(kind, slug);
-        let bound = |t: &Instant| {
-            let mut key = prefix.clone();
-            key.extend_from_slice(&index::time_bytes(t));
-            key.extend_from_slice(&[0xff; 8]);
-            key
-        };
-        let start = after.map(&bound).unwrap_or_else(|| prefix.clone());
-        let end = bound(upto);
-        if start > end {
-            return Ok(Vec::new());
-        }
-        let mut out = Vec::new();
-        for item in self.db.range(start..=end) {
-            let (key, _) = item?;
-            let damaged = || Error::Integrity("a history index key is damaged".into());
-            let time = index::time_from(&key[prefix.len()..]).ok_or_else(damaged)?;
-            let seq = index::seq_from(&key).ok_or_else(damaged)?;
-            if seq <= self.head.seq {
-                out.push((time, seq));
-            }
-        }
-        Ok(out)
+        let history = self.history(kind, slug)?;
+        let entries = &history.by_time;
+        let start = after.map_or(0, |after| entries.partition_point(|(t, _)| t <= after));
+        let end = entries.partition_point(|(t, _)| t <= upto);
+        Ok(entries[start..end.max(start)].to_vec())
     }
 
     /// The late entries of a provision's history recorded after `after_seq` and at or
@@ -585,26 +838,11 @@ impl Ledger {
         after_seq: u64,
         upto_seq: u64,
     ) -> Result<Vec<(u64, Instant)>> {
-        let prefix = index::late_prefix(provision);
-        let key = |seq: u64| {
-            let mut key = prefix.clone();
-            key.extend_from_slice(&seq.to_be_bytes());
-            key
-        };
-        let upto_seq = upto_seq.min(self.head.seq);
-        if after_seq >= upto_seq {
-            return Ok(Vec::new());
-        }
-        let mut out = Vec::new();
-        for item in self.db.range(key(after_seq + 1)..=key(upto_seq)) {
-            let (k, v) = item?;
-            let seq = index::seq_from(&k)
-                .ok_or_else(|| Error::Integrity("a late index key is damaged".into()))?;
-            let time = index::time_from(&v)
-                .ok_or_else(|| Error::Integrity("a late index value is damaged".into()))?;
-            out.push((seq, time));
-        }
-        Ok(out)
+        let history = self.history(Kind::Provision, provision)?;
+        let late = &history.late;
+        let start = late.partition_point(|(seq, _)| *seq <= after_seq);
+        let end = late.partition_point(|(seq, _)| *seq <= upto_seq);
+        Ok(late[start..end.max(start)].to_vec())
     }
 
     /// The latest valid time in a provision's committed history.
@@ -697,6 +935,16 @@ impl Ledger {
             .map(|item| item.map_err(Error::from))
     }
 
+    /// Every posting block stored (committed or not), for `verify`: (entity prefix, postings).
+    pub(crate) fn all_postings(&self) -> impl Iterator<Item = Result<EntityPostings>> + '_ {
+        self.db.scan_prefix([index::POSTINGS]).map(|item| {
+            let (key, value) = item?;
+            let prefix = key[..key.len().saturating_sub(8)].to_vec();
+            let postings = block::postings(&value).map_err(Error::Integrity)?;
+            Ok((prefix, postings))
+        })
+    }
+
     /// Whether a key exists, committed or not (for writers checking staged entries).
     pub(crate) fn raw_get(&self, key: &[u8]) -> Result<Option<sled::IVec>> {
         Ok(self.db.get(key)?)
@@ -735,11 +983,35 @@ impl Ledger {
     /// Writes one chunk of an unfinished write past the head: its journal frame (not
     /// yet durable) and its sled batch. The first chunk also sets the pending marker,
     /// so a crash before the commit is cleaned up on open.
-    pub(crate) fn write_chunk(&mut self, mut batch: sled::Batch, chunk: Chunk<'_>) -> Result<()> {
+    pub(crate) fn write_chunk(&mut self, staged: &mut Staged, chunk: Chunk<'_>) -> Result<()> {
         self.check_not_lost()?;
         self.journal_frame(&chunk, false)?;
+        let mut batch = std::mem::take(&mut staged.batch);
+        put_blocks(&mut batch, &chunk);
+        if staged.n_postings >= self.postings_staged {
+            self.put_postings(&mut batch, staged)?;
+        }
         batch.insert(index::META_PENDING, &self.head.seq.to_be_bytes());
         self.db.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Moves staged history entries into the batch: each entity's appended to its
+    /// last posting block while that block is small, else in a new one.
+    fn put_postings(&self, batch: &mut sled::Batch, staged: &mut Staged) -> Result<()> {
+        for ((kind, slug), postings) in staged.postings.drain() {
+            let prefix = index::postings_prefix(kind, &slug);
+            let last = self.db.scan_prefix(&prefix).next_back().transpose()?;
+            let (key, mut value) = match last {
+                Some((key, value)) if block::postings_len(&value) < block::POSTINGS_PER_BLOCK => {
+                    (key.to_vec(), value.to_vec())
+                }
+                _ => (index::postings_key(kind, &slug, postings[0].1), Vec::new()),
+            };
+            block::push_postings(&mut value, &postings);
+            batch.insert(key, value);
+        }
+        staged.n_postings = 0;
         Ok(())
     }
 
@@ -749,11 +1021,14 @@ impl Ledger {
     /// the next open.
     pub(crate) fn commit(
         &mut self,
-        mut batch: sled::Batch,
+        staged: &mut Staged,
         head: Head,
         chunk: Chunk<'_>,
     ) -> Result<()> {
         self.check_not_lost()?;
+        let mut batch = std::mem::take(&mut staged.batch);
+        put_blocks(&mut batch, &chunk);
+        self.put_postings(&mut batch, staged)?;
         let offset = match self.replay_end {
             Some(end) => end,
             None => {
@@ -891,63 +1166,103 @@ impl Ledger {
         Ok(())
     }
 
-    /// Deletes everything an unfinished write left past the head: its records and
-    /// the index entries they wrote (computed from the records themselves, newest
-    /// first so that a correction's target is still readable).
+    /// Deletes everything an unfinished write left past the head: its record blocks
+    /// (no block holds records on both sides of the head), the index entries its
+    /// records wrote (computed from the records themselves, newest first so that a
+    /// correction's target is still readable) and its entries in posting blocks.
     pub(crate) fn discard_uncommitted(&mut self) -> Result<()> {
         let head = self.head.seq;
-        let residue: Vec<u64> = self
+        let residue: Vec<sled::IVec> = self
             .db
-            .range(index::log_key(head + 1)..=index::log_key(u64::MAX))
+            .range(index::block_key(head + 1)..=index::block_key(u64::MAX))
             .keys()
-            .filter_map(|k| k.ok().and_then(|k| index::log_seq(&k)))
-            .collect();
-        let mut batch = sled::Batch::default();
+            .collect::<std::result::Result<_, _>>()?;
         let mut undecodable = false;
-        for &seq in residue.iter().rev() {
-            match self.raw(seq)?.map(|bytes| Record::decode(&bytes)) {
-                Some(Ok(record)) => {
-                    let target = self.target_raw(&record)?;
-                    for entry in index::entries(
-                        &record.event,
-                        index::Firsts::ALL,
-                        target.as_ref().map(|t| &*t.event),
-                    ) {
-                        let key = entry.key(seq);
-                        if let Entry::Touch(Kind::Provision, slug, time) = &entry {
-                            // Its late entry, if it had one: the seq is in the key.
-                            batch.remove(Entry::Late(slug.clone(), *time).key(seq));
-                        }
-                        let stale = entry.seq_in_key()
-                            || self
+        let mut touched: std::collections::HashSet<(Kind, Slug)> = Default::default();
+        for key in residue.iter().rev() {
+            let mut batch = sled::Batch::default();
+            let value = self.db.get(key)?.unwrap_or_default();
+            match block::decode_records(&value) {
+                Ok(records) => {
+                    let records: Vec<(u64, &[u8])> = records.iter().collect();
+                    for &(_, bytes) in records.iter().rev() {
+                        let Ok(record) = Record::decode(bytes) else {
+                            undecodable = true;
+                            continue;
+                        };
+                        let target = self.target_raw(&record)?;
+                        for entry in index::entries(
+                            &record.event,
+                            index::Firsts::ALL,
+                            target.as_ref().map(|t| &*t.event),
+                        ) {
+                            if let Entry::Touch(kind, slug, _) = entry {
+                                touched.insert((kind, slug));
+                                continue;
+                            }
+                            let key = entry.key();
+                            let stale = self
                                 .db
                                 .get(&key)?
                                 .and_then(|v| index::seq_from(&v))
                                 .is_some_and(|s| s > head);
-                        if stale {
-                            batch.remove(key);
+                            if stale {
+                                batch.remove(key);
+                            }
                         }
                     }
                 }
-                _ => undecodable = true,
+                Err(_) => undecodable = true,
             }
-            batch.remove(&index::log_key(seq));
-            if batch_len(&residue, seq) {
-                self.db.apply_batch(std::mem::take(&mut batch))?;
-            }
+            batch.remove(key);
+            self.db.apply_batch(batch)?;
+        }
+        let mut batch = sled::Batch::default();
+        for (kind, slug) in touched {
+            self.truncate_postings(&index::postings_prefix(kind, &slug), &mut batch)?;
         }
         if undecodable {
             // A damaged record: find its entries by scanning every index.
             for item in self.index_entries() {
                 let (key, value) = item?;
-                if index::entry_seq(&key, &value).is_some_and(|s| s > head) {
+                if index::entry_seq(&value).is_some_and(|s| s > head) {
                     batch.remove(key);
                 }
+            }
+            let prefixes: std::collections::BTreeSet<Vec<u8>> = self
+                .all_postings()
+                .filter_map(|item| item.ok().map(|(prefix, _)| prefix))
+                .collect();
+            for prefix in prefixes {
+                self.truncate_postings(&prefix, &mut batch)?;
             }
         }
         batch.remove(index::META_PENDING);
         self.db.apply_batch(batch)?;
+        self.forget_decoded();
         self.sync()
+    }
+
+    /// Cuts an entity's posting blocks back to the committed head.
+    fn truncate_postings(&self, prefix: &[u8], batch: &mut sled::Batch) -> Result<()> {
+        let head = self.head.seq;
+        for item in self.db.scan_prefix(prefix).rev() {
+            let (key, value) = item?;
+            if index::seq_from(&key).is_some_and(|first| first > head) {
+                batch.remove(key);
+                continue;
+            }
+            let postings = block::postings(&value).map_err(Error::SledDamaged)?;
+            let kept: Vec<(Instant, u64)> =
+                postings.iter().copied().filter(|p| p.1 <= head).collect();
+            if kept.len() != postings.len() {
+                let mut value = Vec::new();
+                block::push_postings(&mut value, &kept);
+                batch.insert(key, value);
+            }
+            break;
+        }
+        Ok(())
     }
 
     /// The record a correction retracts or supersedes, whether or not it is committed yet.
@@ -971,6 +1286,118 @@ impl Ledger {
     #[doc(hidden)]
     pub fn sled_for_tests(&self) -> &sled::Db {
         &self.db
+    }
+
+    /// The stored bytes at `seq`, committed or not, for tests.
+    #[doc(hidden)]
+    pub fn stored_record_for_tests(&self, seq: u64) -> Option<Vec<u8>> {
+        self.raw(seq)
+            .expect("sled reads")
+            .map(|bytes| bytes.to_vec())
+    }
+
+    /// Stores `bytes` as the record at `seq` (`None`: removes it), rewriting its block
+    /// as it is (a seq past the head's block gets a block of its own), for tests that
+    /// damage the store on purpose.
+    #[doc(hidden)]
+    pub fn put_record_for_tests(&self, seq: u64, bytes: Option<&[u8]>) {
+        let found = self.block_value(seq).expect("sled reads");
+        let (first, mut records, times) = match found {
+            Some((first, value))
+                if seq <= self.head.seq
+                    || block::decode_records(&value)
+                        .ok()
+                        .and_then(|b| b.span())
+                        .is_some_and(|(_, last)| seq <= last) =>
+            {
+                let header = block::header(&value).expect("a block");
+                let block = block::decode_records(&value).expect("a block");
+                let records: Vec<(u64, Vec<u8>)> =
+                    block.iter().map(|(s, b)| (s, b.to_vec())).collect();
+                (
+                    first,
+                    records,
+                    (header.first_recorded, header.last_recorded),
+                )
+            }
+            _ => {
+                let at = self.head.recorded_at.unwrap_or_default();
+                (seq, Vec::new(), (at, at))
+            }
+        };
+        records.retain(|(s, _)| *s != seq);
+        if let Some(bytes) = bytes {
+            records.push((seq, bytes.to_vec()));
+            records.sort_by_key(|(s, _)| *s);
+        }
+        let n = records.len();
+        let value = block::encode_records(
+            records
+                .iter()
+                .enumerate()
+                .map(|(i, (s, b))| (*s, b.as_slice(), if i + 1 == n { times.1 } else { times.0 })),
+        );
+        self.db
+            .insert(index::block_key(first), value)
+            .expect("sled writes");
+        self.forget_decoded();
+    }
+}
+
+/// Puts a chunk's records into the batch, in blocks.
+fn put_blocks(batch: &mut sled::Batch, chunk: &Chunk<'_>) {
+    for (first, records) in block::split(chunk.first_seq, chunk.records, Vec::len) {
+        let offset = (first - chunk.first_seq) as usize;
+        let value = block::encode_records(records.iter().enumerate().map(|(i, bytes)| {
+            (
+                first + i as u64,
+                bytes.as_slice(),
+                chunk.recorded[offset + i],
+            )
+        }));
+        batch.insert(&index::block_key(first), value);
+    }
+}
+
+/// The log of a sled of an earlier layout (sled's files in the ledger folder before
+/// the journal, one key per record): its head (seq, hash) and its committed records.
+pub(crate) struct LegacyLog {
+    db: sled::Db,
+    pub seq: u64,
+    pub hash: String,
+}
+
+impl LegacyLog {
+    pub(crate) fn open(dir: &Path) -> Result<LegacyLog> {
+        let db = open_sled(dir)?;
+        let (seq, hash) = match db.get(index::META_HEAD)? {
+            Some(bytes) if bytes.len() > 8 => (
+                u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes")),
+                String::from_utf8(bytes[8..].to_vec())
+                    .map_err(|_| Error::Integrity("the ledger's head marker is damaged".into()))?,
+            ),
+            Some(_) => {
+                return Err(Error::Integrity(
+                    "the ledger's head marker is damaged".into(),
+                ))
+            }
+            None => (0, GENESIS_HASH.to_string()),
+        };
+        Ok(LegacyLog { db, seq, hash })
+    }
+
+    /// The committed records in seq order: (seq, stored bytes).
+    pub(crate) fn records(&self) -> impl Iterator<Item = Result<(u64, Vec<u8>)>> + '_ {
+        let end = self.seq;
+        self.db
+            .range(index::legacy_log_key(1)..=index::legacy_log_key(end))
+            .take_while(move |_| end > 0)
+            .map(|item| {
+                let (key, value) = item?;
+                let seq = index::seq_from(&key)
+                    .ok_or_else(|| Error::Integrity("a log key does not decode".into()))?;
+                Ok((seq, value.to_vec()))
+            })
     }
 }
 
@@ -1048,14 +1475,6 @@ pub(crate) fn lock_folder(path: &Path) -> Result<fs::File> {
 fn is_lock_error(err: &std::io::Error) -> bool {
     err.kind() == std::io::ErrorKind::WouldBlock
         || err.to_string().contains("could not acquire lock")
-}
-
-/// Whether a cleanup batch is full at this residue record (every 1,000 records, so a
-/// failed import of any size is cleaned up in bounded memory).
-fn batch_len(residue: &[u64], seq: u64) -> bool {
-    residue
-        .first()
-        .is_some_and(|first| (seq - first).is_multiple_of(1000))
 }
 
 const INDEX_TAG_RANGES: &[u8] = index::INDEX_TAGS;

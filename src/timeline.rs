@@ -8,7 +8,13 @@
 //! meetings: held ones on the day they were held, scheduled ones on their planned day.
 //!
 //! Which events count is [`crate::query::counted`]'s rule, applied to each
-//! provision's history; nothing here prints, reads the environment or the clock.
+//! provision's history; the cut's [`crate::provenance::Filter`] (`--min-grade`,
+//! `--reported-only`) leaves events out of the bands and the markers alike. Each
+//! marker cites its event as every view does ([`EventRef`]: every source with its
+//! grade, the citations known at the record-time cut, the basis and an inference's
+//! note), and each row carries the provision's conflicts at the cut (docs/format.md §2
+//! "Sources, basis, citations and conflicts"). Nothing here prints, reads the
+//! environment or the clock.
 
 use std::collections::BTreeMap;
 
@@ -17,8 +23,10 @@ use uuid::Uuid;
 
 use crate::chain::Record;
 use crate::error::{Error, Result};
-use crate::event::{Body, Event, Kind, Slug, Source, Status};
+use crate::event::{Body, Event, Kind, Slug, Status};
 use crate::names::Names;
+use crate::projection::{Conflict, Projection};
+use crate::provenance::{citations, EventRef};
 use crate::query::{self, Cut};
 use crate::store::Ledger;
 use crate::time::{self, serde_instant, Instant};
@@ -55,6 +63,10 @@ pub struct ProvisionLine {
     pub title: String,
     pub bands: Vec<Band>,
     pub markers: Vec<Marker>,
+    /// Reports that disagree about one of its fields on one valid day, as `state`
+    /// finds them at the cut (absent from JSON when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<Conflict>,
 }
 
 /// A stretch of valid time in which a provision had one status.
@@ -73,17 +85,14 @@ pub struct Band {
 /// One event on a provision's row.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Marker {
-    pub id: Uuid,
-    pub seq: u64,
-    #[serde(rename = "type")]
-    pub type_name: &'static str,
-    #[serde(serialize_with = "serde_instant::serialize")]
-    pub occurred_at: Instant,
+    /// The event as every view cites it: id, seq, type, both times, its `sources`
+    /// (each with its grade), the `cited` sources known at the record-time cut, its
+    /// `basis` and an inference's `note` (flattened into the marker's JSON).
+    #[serde(flatten)]
+    pub event: EventRef,
     /// The event's calendar day in the offset it was written with
     /// (`2025-11-23T01:00:00+03:00` is on 2025-11-23, though 22 November in UTC).
     pub day: chrono::NaiveDate,
-    #[serde(serialize_with = "serde_instant::serialize")]
-    pub recorded_at: Instant,
     /// The actor's slug or the attribution.
     pub who: Option<String>,
     /// Who, as people read it: the actor's registered name, or the attribution.
@@ -92,7 +101,6 @@ pub struct Marker {
     pub headline: String,
     /// The quote, text, summary, note, reason or outcome the event carries.
     pub detail: Option<String>,
-    pub source: Option<Source>,
     /// The event that retracted or superseded this one, as known at the cut.
     pub removed_by: Option<Uuid>,
 }
@@ -115,7 +123,7 @@ impl Timeline {
         let times = self
             .provisions
             .iter()
-            .flat_map(|p| p.markers.iter().map(|m| m.occurred_at))
+            .flat_map(|p| p.markers.iter().map(|m| m.event.occurred_at))
             .chain(self.meetings.iter().map(|m| m.day));
         times.fold(None, |span, t| match span {
             None => Some((t, t)),
@@ -157,13 +165,7 @@ pub fn timeline(ledger: &Ledger, provisions: &[Slug], cut: &Cut) -> Result<Timel
         match provision_line(slug, records, outside, cut, &names) {
             Some(line) => lines.push(line),
             None if provisions.is_empty() => {}
-            None => {
-                return Err(Error::NotFound(format!(
-                    "provision `{slug}` has no counted draft at {} (known at {})",
-                    time::format(&cut.at),
-                    time::format(&cut.known_at)
-                )))
-            }
+            None => return Err(crate::query::no_counted_draft(slug, cut)),
         }
     }
     let mut meetings = Vec::new();
@@ -250,38 +252,47 @@ pub fn provision_line(
         }
     }
     let title = title?;
+    let mut fold = Projection::default();
+    for record in &counted {
+        fold.apply_for(provision, &record.event);
+    }
+    let conflicts = fold
+        .state(provision)
+        .map(|state| state.conflicts)
+        .unwrap_or_default();
     let removed = query::removals(records, outside, cut.known());
+    let cited = citations(records, &removed, cut.known());
     let mut markers: Vec<Marker> = records
         .iter()
         .filter(|r| r.event.occurred_at <= cut.at && cut.known().knows(r))
         .filter(|r| !matches!(r.event.body, Body::EventRetracted { .. }))
-        .map(|r| marker(r, removed.get(&r.event.id).map(|by| by.event.id), names))
+        .filter(|r| cut.filter.admits(&r.event, cited.get(&r.event.id)))
+        .map(|r| Marker {
+            removed_by: removed.get(&r.event.id).map(|by| by.event.id),
+            ..marker(r, &cited, names)
+        })
         .collect();
-    markers.sort_by_key(|m| (m.occurred_at, m.seq));
+    markers.sort_by_key(|m| (m.event.occurred_at, m.event.seq));
     Some(ProvisionLine {
         provision: provision.clone(),
         title,
         bands,
         markers,
+        conflicts,
     })
 }
 
-fn marker(record: &Record, removed_by: Option<Uuid>, names: &Names) -> Marker {
+fn marker(record: &Record, cited: &crate::provenance::Citations, names: &Names) -> Marker {
     let event = &record.event;
     let (headline, detail) = describe(event, names);
     Marker {
-        id: event.id,
-        seq: record.seq,
-        type_name: event.type_name(),
-        occurred_at: event.occurred_at,
+        event: EventRef::new(record, cited),
         day: written_day(record),
-        recorded_at: record.recorded_at,
         who: event.who().map(str::to_string),
         speaker: names.who(event).map(str::to_string),
         headline,
         detail,
-        source: event.sources.first().cloned(),
-        removed_by,
+        removed_by: None,
     }
 }
 

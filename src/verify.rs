@@ -43,6 +43,8 @@ pub fn verify_with_progress(
     let mut unique: HashSet<(Slug, String)> = HashSet::new();
     let mut expected_entries = 0u64;
     let mut maxima = index::RunningMaxima::default();
+    // Each history as the log says it should be: entity prefix → (name, digest).
+    let mut histories: HashMap<Vec<u8>, (String, Digest)> = HashMap::new();
     // The journal is read beside sled's log, record by record (one pass over each).
     let mut journaled = match ledger.journal() {
         Some(journal) => Some(journal.records_from(0)?),
@@ -102,12 +104,21 @@ pub fn verify_with_progress(
             ),
             None => None,
         };
-        let mut entries = index::entries(event, firsts, target.as_ref().map(|t| &*t.event));
-        let late = maxima.late_entries(&entries, seq, None)?;
-        entries.extend(late);
+        let entries = index::entries(event, firsts, target.as_ref().map(|t| &*t.event));
+        // Late entries are not stored (they are read off the postings); the running
+        // maxima give the latest valid times (`X`) checked below.
+        maxima.late_entries(&entries, seq, None)?;
         for entry in entries {
             expected_entries += 1;
-            let key = entry.key(seq);
+            if let Entry::Touch(kind, slug, time) = &entry {
+                histories
+                    .entry(index::postings_prefix(*kind, slug))
+                    .or_insert_with(|| (format!("{kind} `{slug}`"), Digest::default()))
+                    .1
+                    .add(time, seq);
+                continue;
+            }
+            let key = entry.key();
             let stored = ledger.raw_get(&key)?;
             if stored.as_deref() != Some(entry.value(seq).as_slice()) {
                 return Err(Error::Integrity(format!(
@@ -175,7 +186,7 @@ pub fn verify_with_progress(
     for item in ledger.index_entries() {
         let (key, value) = item?;
         stored_entries += 1;
-        if index::entry_seq(&key, &value).is_none_or(|seq| seq > head.seq) {
+        if index::entry_seq(&value).is_none_or(|seq| seq > head.seq) {
             return Err(Error::Integrity(format!(
                 "an index entry (table `{}`, key {}) names no committed record",
                 char::from(key[0]),
@@ -185,6 +196,34 @@ pub fn verify_with_progress(
                     .collect::<String>()
             )));
         }
+    }
+    let mut stored_histories: HashMap<Vec<u8>, Digest> = HashMap::new();
+    for item in ledger.all_postings() {
+        let (prefix, postings) = item?;
+        let digest = stored_histories.entry(prefix.clone()).or_default();
+        for (time, seq) in postings {
+            if seq > head.seq {
+                return Err(Error::Integrity(format!(
+                    "the history of `{}` names record {seq}, past the committed head",
+                    String::from_utf8_lossy(&prefix[2..prefix.len() - 1])
+                )));
+            }
+            stored_entries += 1;
+            digest.add(&time, seq);
+        }
+    }
+    for (prefix, (name, digest)) in &histories {
+        if stored_histories.remove(prefix).as_ref() != Some(digest) {
+            return Err(Error::Integrity(format!(
+                "the history of {name} in the index disagrees with the log; `pactlog export` then `import` into a new ledger rebuilds the indexes"
+            )));
+        }
+    }
+    if let Some(prefix) = stored_histories.keys().next() {
+        return Err(Error::Integrity(format!(
+            "the index holds a history of `{}` that no record accounts for",
+            String::from_utf8_lossy(&prefix[2..prefix.len() - 1])
+        )));
     }
     if stored_entries != expected_entries {
         return Err(Error::Integrity(format!(
@@ -222,6 +261,23 @@ pub fn verify_with_progress(
         snapshots,
         head,
     })
+}
+
+/// The count and an order-sensitive hash of a history's entries (valid time, seq).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Digest {
+    count: u64,
+    hash: u64,
+}
+
+impl Digest {
+    fn add(&mut self, time: &crate::time::Instant, seq: u64) {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (self.hash, index::time_bytes(time), seq).hash(&mut hasher);
+        self.hash = hasher.finish();
+        self.count += 1;
+    }
 }
 
 fn describe(entry: &Entry) -> String {

@@ -514,14 +514,12 @@ fn verify_detects_a_changed_record() {
     {
         let store =
             pactlog::store::Ledger::open(&ledger.db, pactlog::store::Access::Existing).unwrap();
-        let db = store.sled_for_tests();
-        let key = pactlog::index::log_key(20);
-        let bytes = db.get(key).unwrap().unwrap();
-        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        let bytes = store.stored_record_for_tests(20).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
         let tampered = text.replacen("2025-11-2", "2025-10-2", 1);
         assert_ne!(text, tampered);
-        db.insert(key, tampered.as_bytes()).unwrap();
-        db.flush().unwrap();
+        store.put_record_for_tests(20, Some(tampered.as_bytes()));
+        store.sled_for_tests().flush().unwrap();
     }
     let run = ledger.fails(&["verify"]);
     assert_eq!(run.code, 6);

@@ -326,8 +326,7 @@ fn a_leftover_past_the_head_is_removed_on_open() {
         let record = store.record(head).unwrap().unwrap();
         let db = store.sled_for_tests();
         // A copy of the head record stored past the head, and the pending marker.
-        db.insert(pactlog::index::log_key(head + 1), record.bytes())
-            .unwrap();
+        store.put_record_for_tests(head + 1, Some(&record.bytes()));
         db.insert(pactlog::index::META_PENDING, &head.to_be_bytes())
             .unwrap();
         db.flush().unwrap();

@@ -420,3 +420,356 @@ fn v1_input_imports_unchanged_with_the_same_hashes() {
         ]
     );
 }
+
+/// The scenario with an inference, a same-day conflict on the army cap's status and a
+/// later citation of the Telegraph-sourced NATO draft (at T3).
+pub fn timeline_scenario() -> TestLedger {
+    let ledger = scenario();
+    import_at(
+        &ledger,
+        T2,
+        &[
+            json!({"type": "position_stated", "occurred_at": "2025-11-24", "provision": "army", "party": "ukraine", "stance": "opposes", "basis": "inference", "note": "read from the counter-proposal's higher cap", "id": id(20)}),
+            json!({"type": "status_changed", "occurred_at": "2025-11-25", "provision": "army", "status": "agreed_in_principle", "source": {"outlet": "ABC", "grade": "C3"}, "id": id(30)}),
+            json!({"type": "status_changed", "occurred_at": "2025-11-25T18:00:00Z", "provision": "army", "status": "contested", "source": {"outlet": "Kyiv Independent", "grade": "B2"}, "id": id(31)}),
+        ],
+    );
+    ledger
+        .at(T3)
+        .ok(&["cite", &id(7), "--outlet", "Reuters", "--grade", "B2"]);
+    ledger
+}
+
+/// The ids of a timeline row's markers.
+fn marker_ids(timeline: &Value, provision: &str) -> Vec<String> {
+    timeline["provisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["provision"] == provision)
+        .map(|p| {
+            p["markers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn timeline_markers_honour_min_grade_and_reported_only_like_its_bands() {
+    let ledger = timeline_scenario();
+    let all = json(&ledger, &["timeline", "--json"]);
+    let army = marker_ids(&all, "army");
+    assert!(army.contains(&id(20)) && army.contains(&id(5)), "{all}");
+    // --reported-only: the inference's marker goes, the rest stays.
+    let reported = json(&ledger, &["timeline", "--reported-only", "--json"]);
+    let kept = marker_ids(&reported, "army");
+    assert!(!kept.contains(&id(20)), "{reported}");
+    assert_eq!(kept.len(), army.len() - 1);
+    // --min-grade B2: the C3 status is out of the markers as it is out of the bands.
+    let graded = json(
+        &ledger,
+        &["timeline", "army", "--min-grade", "B2", "--json"],
+    );
+    let kept = marker_ids(&graded, "army");
+    assert!(
+        !kept.contains(&id(30)) && !kept.contains(&id(20)),
+        "{graded}"
+    );
+    assert!(kept.contains(&id(31)) && kept.contains(&id(6)), "{graded}");
+    let bands = &graded["provisions"][0]["bands"];
+    assert!(
+        bands
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["event"] != id(30)),
+        "{bands}"
+    );
+    // The cited Reuters B2 lets the NATO draft in, from the cite's record time only.
+    let nato = marker_ids(
+        &json(&ledger, &["timeline", "--min-grade", "B2", "--json"]),
+        "nato",
+    );
+    assert_eq!(nato[0], id(7), "the draft, then the citation's own marker");
+    assert_eq!(nato.len(), 2);
+    let before = json(
+        &ledger,
+        &["timeline", "--min-grade", "B2", "--known-at", T2, "--json"],
+    );
+    assert!(marker_ids(&before, "nato").is_empty(), "{before}");
+}
+
+#[test]
+fn timeline_json_carries_every_source_the_basis_and_conflicts() {
+    let ledger = timeline_scenario();
+    let timeline = json(&ledger, &["timeline", "--json"]);
+    let row = |slug: &str| {
+        timeline["provisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["provision"] == slug)
+            .unwrap()
+            .clone()
+    };
+    let army = row("army");
+    let marker = |id: &str| {
+        army["markers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let plan = marker(&id(5));
+    assert_eq!(plan["sources"][0]["outlet"], "Axios");
+    assert_eq!(plan["sources"][1]["grade"], "C3", "{plan}");
+    assert!(plan.get("source").is_none(), "{plan}");
+    let inferred = marker(&id(20));
+    assert_eq!(inferred["basis"], "inference");
+    assert_eq!(
+        inferred["note"],
+        "read from the counter-proposal's higher cap"
+    );
+    let conflicts = army["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{army}");
+    assert_eq!(conflicts[0]["field"], "status");
+    assert_eq!(conflicts[0]["sides"][1]["sources"][0]["grade"], "B2");
+    // The cited source shows from the cite's record time.
+    let nato = row("nato");
+    assert_eq!(
+        nato["markers"][0]["cited"][0]["sources"][0]["outlet"],
+        "Reuters"
+    );
+    let before = json(&ledger, &["timeline", "nato", "--known-at", T2, "--json"]);
+    assert!(
+        before["provisions"][0]["markers"][0].get("cited").is_none(),
+        "{before}"
+    );
+    assert!(row("nato").get("conflicts").is_none());
+    // The conflict is resolved on the timeline as in `state`: by the day after.
+    let at = json(
+        &ledger,
+        &["timeline", "army", "--at", "2025-11-24", "--json"],
+    );
+    assert!(at["provisions"][0].get("conflicts").is_none(), "{at}");
+}
+
+#[test]
+fn timeline_page_shows_grades_inferences_and_conflicts() {
+    let ledger = timeline_scenario();
+    let html = crate::workbench::timeline_html(&ledger, &[]);
+    // Every source with its grade, the cited one with its record time.
+    assert!(html.contains(r#"Source: <a href="https://example.org/axios" target="_blank" rel="noopener noreferrer">Axios</a> <span class="grade""#), "{html}");
+    assert!(
+        html.contains("Ukrainian deputy <span"),
+        "the second source too"
+    );
+    assert!(html.contains("(C3)"));
+    assert!(
+        html.contains("Cited 2025-11-28 10:00:00Z: Reuters"),
+        "{html}"
+    );
+    // The inference: a mark on its marker, its note in the panel's entry.
+    assert_eq!(
+        html.matches(r#"<circle class="inf""#).count(),
+        2,
+        "the marker and the legend's"
+    );
+    assert!(html.contains(r#"class="m k-position inferred""#));
+    assert!(html.contains(
+        r#"<p class="inference">⚠ inference: read from the counter-proposal&apos;s higher cap</p>"#
+    ) || html.contains(
+        r#"<p class="inference">⚠ inference: read from the counter-proposal's higher cap</p>"#
+    ), "{html}");
+    // The conflict: a mark on its day that opens its sides.
+    assert!(
+        html.contains(r#"<g class="cf" data-ref="cf-army-1""#),
+        "{html}"
+    );
+    let entry = &html[html.find(r#"id="cf-army-1""#).unwrap()..];
+    let entry = &entry[..entry.find("</li></ol></li>").unwrap()];
+    assert!(entry.contains("⚠ Conflicting reports: status"), "{entry}");
+    assert!(
+        entry.contains("agreed_in_principle") && entry.contains("contested"),
+        "{entry}"
+    );
+    assert!(
+        entry.contains("ABC (C3)") && entry.contains("Kyiv Independent (B2)"),
+        "{entry}"
+    );
+    // With --reported-only the inference's mark is gone.
+    let reported = crate::workbench::timeline_html(&ledger, &["--reported-only"]);
+    assert_eq!(reported.matches(r#"<circle class="inf""#).count(), 1);
+}
+
+#[test]
+fn history_and_exports_show_every_source_with_its_grade_and_mark_inferences() {
+    let ledger = timeline_scenario();
+    let history = ledger.ok(&["history", "army"]);
+    assert!(history.contains("Axios (B2)"), "{history}");
+    assert!(history.contains("Ukrainian deputy (C3)"), "{history}");
+    // (The table wraps its cells.)
+    assert!(history.contains("Reuters (B2, via"), "{history}");
+    assert!(history.contains("⚠ inference: read from"), "{history}");
+    assert!(history.contains("no source"), "{history}");
+    // --json stays the stored records.
+    let stored = json(&ledger, &["history", "army", "--json"]);
+    assert!(stored[0]["sources"][0].get("outlet").is_some());
+    assert!(stored
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r.get("headline").is_none()));
+
+    let csv = ledger.ok(&["export", "--format", "csv", "--provision", "army"]);
+    let mut reader =
+        csv::ReaderBuilder::new().from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let row = |id: &str| rows.iter().find(|r| &r[column("id")] == id).unwrap();
+    assert_eq!(
+        &row(&id(5))[column("source")],
+        "Axios (B2)\nUkrainian deputy (C3)"
+    );
+    assert_eq!(&row(&id(20))[column("basis")], "inference");
+    assert_eq!(
+        &row(&id(20))[column("note")],
+        "read from the counter-proposal's higher cap"
+    );
+    let md = ledger.ok(&["export", "--format", "markdown", "--provision", "army"]);
+    assert!(md.contains("Axios (B2)<br>Ukrainian deputy (C3)"), "{md}");
+    assert!(md.contains("| inference |"), "{md}");
+    // The history exports honour the filters as `history` does (they did not).
+    let reported = ledger.ok(&[
+        "export",
+        "--format",
+        "csv",
+        "--provision",
+        "army",
+        "--reported-only",
+    ]);
+    assert!(
+        !reported.contains(&id(20)) && reported.contains(&id(5)),
+        "{reported}"
+    );
+    let graded = ledger.ok(&[
+        "export",
+        "--format",
+        "markdown",
+        "--provision",
+        "army",
+        "--min-grade",
+        "B2",
+    ]);
+    assert!(
+        !graded.contains("ABC") && graded.contains("Kyiv Independent"),
+        "{graded}"
+    );
+
+    // TimelineJS: every source with its grade, the citation, the inference.
+    let tjs = json(&ledger, &["export", "--format", "timelinejs"]);
+    let texts: Vec<&str> = tjs["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["text"]["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("Ukrainian deputy <span class=\"grade\"")),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("Cited 2025-11-28 10:00:00Z: Reuters")),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("⚠ inference: read from the counter-proposal")),
+        "{texts:?}"
+    );
+    let reported = ledger.ok(&["export", "--format", "timelinejs", "--reported-only"]);
+    assert!(
+        !reported.contains("⚠ inference") && reported.contains("Axios"),
+        "{reported}"
+    );
+}
+
+#[test]
+fn state_names_the_provenance_of_every_event_it_rests_on() {
+    let ledger = scenario();
+    // An inferred status on the NATO clause, then a later citation of its draft.
+    import_at(
+        &ledger,
+        T2,
+        &[
+            json!({"type": "status_changed", "occurred_at": "2025-11-24", "provision": "nato", "status": "contested", "basis": "inference", "note": "read from the counter-proposal", "source": {"outlet": "Telegraph", "grade": "C3"}, "id": id(20)}),
+        ],
+    );
+    ledger
+        .at(T3)
+        .ok(&["cite", &id(7), "--outlet", "Reuters", "--grade", "A1"]);
+    let state = json(&ledger, &["state", "nato", "--json"]);
+    let provenance = &state["provenance"];
+    assert_eq!(provenance[id(20)]["basis"], "inference", "{state}");
+    assert_eq!(provenance[id(20)]["note"], "read from the counter-proposal");
+    assert_eq!(
+        provenance[id(7)]["cited"][0]["sources"][0]["outlet"],
+        "Reuters"
+    );
+    // `events` keeps its meaning (how many count); the map is beside it.
+    assert!(state["events"].is_u64(), "{state}");
+    // As known before the citation, the draft has only its own source.
+    let before = json(&ledger, &["state", "nato", "--known-at", T2, "--json"]);
+    assert!(
+        before["provenance"][id(7)].get("cited").is_none(),
+        "{before}"
+    );
+    // The table shows the citation too, and marks the inference.
+    let table = ledger.ok(&["state", "nato"]);
+    assert!(table.contains("cited: Reuters (A1"), "{table}");
+    assert!(
+        table.contains("⚠ inference: read from the counter-proposal"),
+        "{table}"
+    );
+    // Every state in the all-provisions JSON carries its map.
+    let all = json(&ledger, &["state", "--json"]);
+    assert!(all
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["provenance"].is_object()));
+}
+
+#[test]
+fn a_filter_that_leaves_a_provision_without_a_draft_is_named_in_the_error() {
+    let ledger = scenario();
+    // The sanctions draft has no source: a grade filter leaves it out.
+    let err = ledger.fails(&["state", "sanctions", "--min-grade", "E5"]);
+    assert_eq!(err.code, 4);
+    assert!(
+        err.error().contains("under --min-grade E5"),
+        "{}",
+        err.error()
+    );
+    let err = ledger.fails(&["timeline", "sanctions", "--min-grade", "F6", "--html", "-"]);
+    assert!(
+        err.error().contains("under --min-grade F6"),
+        "{}",
+        err.error()
+    );
+    // Without a filter the message stays as it was.
+    let err = ledger.fails(&["state", "sanctions", "--at", "2025-11-01"]);
+    assert!(!err.error().contains("under"), "{}", err.error());
+}

@@ -22,12 +22,12 @@ const CORRECTION: &str = "af923933-cfc7-5f40-95ba-f7eb10cc03e1";
 /// with `quote` as its quote and recomputes its own `hash` (RFC 8785 form without
 /// `hash`, SHA-256), so the record is consistent in itself and only the `prev_hash`
 /// of the record after it gives it away. Every copy of the record that the storage
-/// keeps must be forged here (today: the `L seq` entry of the sled tree).
+/// keeps must be forged here (today: its record block in sled, and the journal).
 fn forge_quote(ledger: &TestLedger, seq: u64, quote: &str) {
     let store = pactlog::store::Ledger::open(&ledger.db, pactlog::store::Access::Existing).unwrap();
-    let db = store.sled_for_tests();
-    let key = pactlog::index::log_key(seq);
-    let stored = db.get(key).unwrap().expect("the record to forge exists");
+    let stored = store
+        .stored_record_for_tests(seq)
+        .expect("the record to forge exists");
     let mut object: Map<String, Value> = serde_json::from_slice(&stored).unwrap();
     assert!(
         object.contains_key("quote"),
@@ -38,8 +38,8 @@ fn forge_quote(ledger: &TestLedger, seq: u64, quote: &str) {
     let hash = pactlog::chain::hash_hex(&pactlog::chain::canonical(&object));
     object.insert("hash".into(), Value::String(hash));
     let forged = pactlog::chain::canonical(&object);
-    db.insert(key, forged.clone()).unwrap();
-    db.flush().unwrap();
+    store.put_record_for_tests(seq, Some(&forged));
+    store.sled_for_tests().flush().unwrap();
     drop(store);
     crate::common::rewrite_journal_record(&ledger.db, seq, forged);
 }

@@ -67,10 +67,10 @@ fn journal(ledger: &TestLedger) -> PathBuf {
     ledger.db.join(pactlog::journal::FILE)
 }
 
-fn with_store(ledger: &TestLedger, change: impl FnOnce(&sled::Db, u64)) {
+fn with_store(ledger: &TestLedger, change: impl FnOnce(&pactlog::store::Ledger, u64)) {
     let store = pactlog::store::Ledger::open(&ledger.db, pactlog::store::Access::Existing).unwrap();
     let head = store.head().seq;
-    change(store.sled_for_tests(), head);
+    change(&store, head);
     store.sled_for_tests().flush().unwrap();
 }
 
@@ -166,8 +166,8 @@ fn a_deleted_sled_folder_is_rebuilt_from_the_journal() {
 fn deleting_the_last_record_from_sled_is_repaired_from_the_journal() {
     let ledger = TestLedger::bundled();
     let export = ledger.export();
-    with_store(&ledger, |db, head| {
-        db.remove(pactlog::index::log_key(head)).unwrap();
+    with_store(&ledger, |store, head| {
+        store.put_record_for_tests(head, None);
     });
     assert_repaired(
         &ledger,
@@ -263,8 +263,8 @@ fn a_changed_byte_in_the_journal_fails_verify_naming_the_records() {
 #[test]
 fn a_record_removed_in_the_middle_of_sled_is_a_gap() {
     let ledger = TestLedger::bundled();
-    with_store(&ledger, |db, _| {
-        db.remove(pactlog::index::log_key(30)).unwrap();
+    with_store(&ledger, |store, _| {
+        store.put_record_for_tests(30, None);
     });
     let run = ledger.run(&["verify"]);
     assert_clear_failure(&run, "gap");
@@ -348,6 +348,39 @@ fn a_ledger_of_the_layout_before_the_journal_is_upgraded_on_open() {
     assert_eq!(ledger.run(&["verify"]).stderr, "");
 }
 
+/// `tests/fixtures/ledger-per-record-keys`: the bundled record imported by the
+/// release before packed blocks (a journal, and sled with one key per record and
+/// per index entry), and its export then (`ledger-per-record-keys.export.ndjson`).
+/// The first command rebuilds sled from the journal in the packed layout, says so in
+/// one line, and the ledger is the same: the same export, and sled's records equal to
+/// the journal's byte for byte (`verify`).
+#[test]
+fn a_ledger_of_the_per_record_layout_is_upgraded_on_open() {
+    let fixture = crate::common::project().join("tests/fixtures/ledger-per-record-keys");
+    let ledger = TestLedger::new();
+    copy_dir(&fixture, &ledger.db);
+    let journal_before = std::fs::read(journal(&ledger)).unwrap();
+    let run = ledger.run(&["export"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.lines().collect::<Vec<_>>(),
+        ["pactlog: upgraded sled to the packed layout (71 records rebuilt from the journal)"],
+        "{}",
+        run.stderr
+    );
+    let exported =
+        crate::common::project().join("tests/fixtures/ledger-per-record-keys.export.ndjson");
+    assert_eq!(run.stdout, std::fs::read_to_string(exported).unwrap());
+    // The journal is untouched; the old files went once the rebuild reached its head.
+    assert_eq!(std::fs::read(journal(&ledger)).unwrap(), journal_before);
+    assert!(!ledger.db.join(pactlog::recover::PER_RECORD_DIR).exists());
+    let run = ledger.run(&["verify"]);
+    assert_eq!(run.stderr, "");
+    assert!(run.stdout.starts_with("ok: 71 records"), "{}", run.stdout);
+    ledger.register_party("fr", "France");
+    assert_eq!(ledger.run(&["verify"]).stderr, "");
+}
+
 /// Found by a new user: damage that sled only reports in the middle of a command
 /// (here a record whose bytes no longer decode) sets sled aside and the read runs
 /// again on sled rebuilt from the journal; a write is refused and the next command
@@ -358,9 +391,8 @@ fn damage_sled_reports_during_a_command_is_repaired_from_the_journal() {
     let export = ledger.export();
     let log = ledger.ok(&["log"]);
     let garble = |ledger: &TestLedger| {
-        with_store(ledger, |db, _| {
-            db.insert(pactlog::index::log_key(30), &b"\x00garbled"[..])
-                .unwrap();
+        with_store(ledger, |store, _| {
+            store.put_record_for_tests(30, Some(b"\x00garbled"));
         })
     };
     garble(&ledger);

@@ -373,6 +373,7 @@ fn timeline_reads_well_at_1000_and_1400_px() {
         (TestLedger::bundled(), "bundled"),
         (crowded_ledger(), "crowded"),
         (hostile_ledger(), "hostile"),
+        (crate::provenance::timeline_scenario(), "provenance"),
     ] {
         let html = timeline_html(&ledger, &[]);
         for width in [1000, 1400] {
@@ -390,7 +391,7 @@ fn timeline_reads_well_at_1000_and_1400_px() {
             assert_eq!(m["titles_into_plot"], 0, "{at}");
             assert_eq!(m["panel_below"], width < 1200, "{at}");
             assert_eq!(m["injected"], 0, "{at}");
-            if name != "bundled" {
+            if name == "crowded" || name == "hostile" {
                 assert_eq!(m["hostile_as_text"], true, "{at}");
             }
         }
@@ -606,4 +607,34 @@ fn timeline_counts_are_in_the_right_number() {
     assert!(html.contains("All 1 event, by provision"));
     let html = timeline_html(&ledger, &["ceasefire-line", "nato-membership"]);
     assert!(html.contains("2 provisions, "));
+}
+
+/// A conflict's mark opens its sides in the panel (from the link
+/// `#PROVISION/conflict-N`), and the page with inferences and conflicts runs its
+/// script to the end without a console error.
+#[test]
+fn timeline_conflict_opens_its_sides_in_headless_chromium() {
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    let ledger = crate::provenance::timeline_scenario();
+    let html = timeline_html(&ledger, &[]);
+    let n_markers = html.matches(r#"class="m k-"#).count() - 6; // less the legend's
+    let page = ledger.path("timeline.html");
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("file://{}#army/conflict-1", page.display());
+    let (dom, stderr) = chromium_run(&chromium, profile.path(), &["--dump-dom"], &url);
+    assert!(
+        dom.contains(&format!(r#"data-ready="{n_markers}""#)),
+        "the script did not run to its end: {stderr}"
+    );
+    assert!(console_errors(&stderr).is_empty(), "{stderr}");
+    let panel = &dom[dom.find(r#"id="panel""#).unwrap()..];
+    let panel = &panel[..panel.find("</aside>").unwrap()];
+    assert!(
+        panel.contains("Conflicting reports: status"),
+        "the panel shows no conflict: {panel}"
+    );
+    assert!(panel.contains("Kyiv Independent (B2)"), "{panel}");
+    assert!(dom.contains(r#"<g class="cf sel""#), "the mark is selected");
 }

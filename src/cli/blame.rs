@@ -47,7 +47,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     for line in &blame.fields {
         let mut value = render::value(&line.value, &names);
         if let Some(conflict) = &line.conflict {
-            let sources = render::Sources { ledger: &ledger };
+            let sources = render::Sources::new(&ledger);
             value.push_str("\n⚠ conflicting reports that day:");
             for side in &conflict.sides {
                 value.push_str(&format!(

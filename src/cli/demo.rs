@@ -152,7 +152,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             }
         ),
     )?;
-    let sources = render::Sources { ledger: &ledger };
+    let sources = render::Sources::new(&ledger);
     for ((_, meeting), state) in meetings.iter().zip(&states) {
         writeln!(out, "== The NATO clause after {meeting} ==")?;
         render::provision(out, state, &sources)?;

@@ -33,20 +33,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     // History has no valid-time limit unless --at gives one.
     let cut = ctx.cut_of(&ledger, &args.cut)?;
     let at = args.cut.at.is_some().then_some(cut.at);
-    let mut entries = query::history(&ledger, &provision, at, cut.known())?;
-    if !cut.filter.is_open() {
-        let all: Vec<_> = query::history(&ledger, &provision, None, cut.known())?
-            .into_iter()
-            .map(|e| e.record)
-            .collect();
-        let kept: std::collections::HashSet<u64> = cut
-            .filter
-            .keep(&all, &all, cut.known())
-            .iter()
-            .map(|r| r.seq)
-            .collect();
-        entries.retain(|e| kept.contains(&e.record.seq));
-    }
+    let entries = entries(&ledger, &provision, at, &cut)?;
     if args.json {
         let values: Vec<_> = entries.iter().map(|e| e.to_json()).collect();
         return super::write_json(out, &values);
@@ -63,6 +50,9 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         if let Some(who) = names.who(&r.event) {
             event.push_str(&format!("\n— {who}"));
         }
+        if let Some(mark) = render::inference(&r.event) {
+            event.push_str(&format!("\n{mark}"));
+        }
         if let Some(by) = r.recorded_by() {
             event.push_str(&format!("\nrecorded by {by}"));
         }
@@ -77,7 +67,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             render::when(&r.event.occurred_at),
             render::when(&r.recorded_at),
             event,
-            r.event.outlets(),
+            render::sources_cell(&r.event.sources),
             render::short(&ledger, &r.event.id),
         ]);
     }
@@ -89,4 +79,30 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     )?;
     writeln!(out, "{t}")?;
     Ok(())
+}
+
+/// A provision's history at `cut` (up to valid time `at` when given), less the events
+/// the cut's filter leaves out (`--min-grade` judged with the citations known at the
+/// cut, `--reported-only`): what `history` and the history exports list.
+pub fn entries(
+    ledger: &crate::store::Ledger,
+    provision: &crate::event::Slug,
+    at: Option<crate::time::Instant>,
+    cut: &query::Cut,
+) -> Result<Vec<query::HistoryEntry>, CliError> {
+    let mut entries = query::history(ledger, provision, at, cut.known())?;
+    if !cut.filter.is_open() {
+        let all: Vec<_> = query::history(ledger, provision, None, cut.known())?
+            .into_iter()
+            .map(|e| e.record)
+            .collect();
+        let kept: std::collections::HashSet<u64> = cut
+            .filter
+            .keep(&all, &all, cut.known())
+            .iter()
+            .map(|r| r.seq)
+            .collect();
+        entries.retain(|e| kept.contains(&e.record.seq));
+    }
+    Ok(entries)
 }

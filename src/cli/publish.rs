@@ -109,6 +109,8 @@ pub fn history_table(
         "text",
         "source",
         "source_url",
+        "basis",
+        "note",
         "id",
         "removed_by",
     ]
@@ -127,13 +129,15 @@ pub fn history_table(
                 names.who(&r.event).unwrap_or_default().to_string(),
                 headline,
                 detail.unwrap_or_default(),
-                r.event.outlets(),
+                render::sources_cell(&r.event.sources),
                 r.event
                     .sources
                     .iter()
                     .filter_map(|s| s.url.as_deref())
                     .collect::<Vec<_>>()
                     .join(" "),
+                r.event.basis.to_string(),
+                r.event.note().unwrap_or_default().to_string(),
                 r.event.id.to_string(),
                 entry
                     .removed_by
@@ -269,7 +273,7 @@ pub fn timelinejs(ledger: &Ledger, provisions: &[Slug], cut: &Cut) -> Result<Val
                     "text": slide_text(marker),
                 },
                 "group": html! { (line.title) }.into_string(),
-                "unique_id": format!("{}-{}", line.provision, marker.seq),
+                "unique_id": format!("{}-{}", line.provision, marker.event.seq),
             }));
         }
     }
@@ -303,10 +307,12 @@ pub fn timelinejs(ledger: &Ledger, provisions: &[Slug], cut: &Cut) -> Result<Val
     }))
 }
 
-/// A slide's text: the quote or text, who, the source (the outlet credited, linked
-/// to the source's URL when it is an http(s) one, with its publication date), and
-/// the event's type, id and record time.
+/// A slide's text: the quote or text, who, every source (each outlet credited, linked
+/// to the source's URL when it is an http(s) one, with its grade and publication
+/// date, cited ones with their record time), an inference's mark and note, and the
+/// event's type, id and record time ([`render::provenance_html`]).
 fn slide_text(marker: &Marker) -> String {
+    let event = &marker.event;
     html! {
         @if let Some(detail) = &marker.detail {
             blockquote { (detail) }
@@ -314,19 +320,8 @@ fn slide_text(marker: &Marker) -> String {
         @if let Some(who) = &marker.speaker {
             p { "— " (who) }
         }
-        @if let Some(source) = &marker.source {
-            p.source {
-                "Source: "
-                @match source.url.as_deref().and_then(render::web_url) {
-                    Some(url) => a href=(url) target="_blank" rel="noopener noreferrer" { (source.outlet) },
-                    None => (source.outlet),
-                }
-                @if let Some(published) = &source.published_at {
-                    ", published " (published)
-                }
-            }
-        }
-        p { small { (marker.type_name) " · event " (marker.id) " · recorded " (time::format(&marker.recorded_at)) } }
+        (render::provenance_html(event))
+        p { small { (event.type_name) " · event " (event.id) " · recorded " (time::format(&event.recorded_at)) } }
     }
     .into_string()
 }
@@ -351,7 +346,7 @@ pub fn table(
                     .collect();
                 let events = ids
                     .iter()
-                    .filter_map(|id| render::Sources { ledger }.record(id))
+                    .filter_map(|id| render::Sources::new(ledger).record(id))
                     .collect::<Vec<_>>();
                 Names::of(ledger, events.iter().map(|r| &*r.event), cut)?
             } else {
@@ -361,7 +356,7 @@ pub fn table(
         }
         Some(provision) => {
             let at = at_given.then_some(cut.at);
-            let entries = query::history(ledger, provision, at, cut.known())?;
+            let entries = super::history::entries(ledger, provision, at, cut)?;
             let names = if for_people {
                 Names::of(ledger, entries.iter().map(|e| &*e.record.event), cut)?
             } else {

@@ -4,6 +4,7 @@
 //! `YYYY-MM-DD HH:MM:SSZ` otherwise; ids by their first 8 hex digits (the JSON
 //! output always has them whole).
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use comfy_table::{presets, ContentArrangement, Table};
@@ -13,6 +14,7 @@ use super::CliError;
 use crate::chain::Record;
 use crate::event::{Kind, Slug};
 use crate::names::Names;
+use crate::provenance::EventRef;
 use crate::query::{Cut, StateAt};
 use crate::store::Ledger;
 use crate::time::{self, Instant};
@@ -97,25 +99,52 @@ pub fn short(ledger: &Ledger, id: &Uuid) -> String {
     ledger.short_id(id)
 }
 
-/// Looks up the records that state fields name, for their sources.
+/// Looks up the records that state fields name, for their sources: the events a
+/// state names come cited (with later citations as known at its cut, see
+/// [`audit::events_of`](crate::audit::events_of)); any other id is read from the ledger.
 pub struct Sources<'a> {
     pub ledger: &'a Ledger,
+    pub events: BTreeMap<Uuid, EventRef>,
 }
 
-impl Sources<'_> {
+impl<'a> Sources<'a> {
+    /// Sources read from the ledger alone (an event's own sources).
+    pub fn new(ledger: &'a Ledger) -> Sources<'a> {
+        Sources {
+            ledger,
+            events: BTreeMap::new(),
+        }
+    }
+
+    /// Sources of the events a state names, citations included.
+    pub fn of_state(ledger: &'a Ledger, state: &StateAt) -> crate::error::Result<Sources<'a>> {
+        Ok(Sources {
+            ledger,
+            events: crate::audit::events_of(ledger, state)?,
+        })
+    }
+
     pub fn record(&self, id: &Uuid) -> Option<Record> {
         let seq = self.ledger.seq_of(id).ok()??;
         self.ledger.record(seq).ok()?
     }
 
-    /// "EA WorldView (B2); event 1a2b3c4d" for the event that set a field, marked
-    /// when it is the recorder's inference.
+    /// "EA WorldView (B2); cited: Reuters (A1); event 1a2b3c4d" for the event that set
+    /// a field, marked when it is the recorder's inference.
     pub fn cite(&self, id: &Uuid) -> String {
-        let record = self.record(id);
-        let sources: Vec<String> = record
+        let cited = self.events.get(id).cloned().or_else(|| {
+            self.record(id)
+                .map(|r| EventRef::new(&r, &crate::provenance::Citations::default()))
+        });
+        let own = cited.iter().flat_map(|c| &c.sources);
+        let later = cited
             .iter()
-            .flat_map(|r| &r.event.sources)
+            .flat_map(|c| &c.cited)
+            .flat_map(|c| &c.sources)
+            .map(|s| format!("cited: {}", crate::provenance::describe_source(s)));
+        let sources: Vec<String> = own
             .map(crate::provenance::describe_source)
+            .chain(later)
             .collect();
         let mut line = if sources.is_empty() {
             "no source".to_string()
@@ -123,11 +152,8 @@ impl Sources<'_> {
             sources.join("; ")
         };
         line.push_str(&format!("; event {}", short(self.ledger, id)));
-        if let Some(r) = record.filter(|r| r.event.basis == crate::event::Basis::Inference) {
-            line.push_str(&format!(
-                "\n⚠ inference: {}",
-                r.event.note().unwrap_or_default()
-            ));
+        if let Some(mark) = cited.and_then(|c| inference_mark(c.basis, c.note.as_deref())) {
+            line.push_str(&format!("\n{mark}"));
         }
         line
     }
@@ -402,17 +428,86 @@ pub fn cited(ledger: &Ledger, c: &crate::provenance::EventRef, names: &Names) ->
             ));
         }
     }
-    if c.basis == crate::event::Basis::Inference {
-        line.push_str("\n⚠ inference");
-        if let Some(note) = &c.note {
-            line.push_str(&format!(": {note}"));
-        }
+    if let Some(mark) = inference_mark(c.basis, c.note.as_deref()) {
+        line.push_str(&format!("\n{mark}"));
     }
     line.push_str(&format!("\nevent {} (seq {})", short(ledger, &c.id), c.seq));
     if let Some(by) = &c.recorded_by {
         line.push_str(&format!("\nrecorded by {by}"));
     }
     line
+}
+
+/// `⚠ inference: NOTE` when the event is the recorder's inference (docs/format.md §2),
+/// the one way every view marks one.
+pub fn inference(event: &crate::event::Event) -> Option<String> {
+    inference_mark(event.basis, event.note())
+}
+
+/// [`inference`] from an event's basis and note.
+pub fn inference_mark(basis: crate::event::Basis, note: Option<&str>) -> Option<String> {
+    (basis == crate::event::Basis::Inference).then(|| match note {
+        Some(note) => format!("⚠ inference: {note}"),
+        None => "⚠ inference".to_string(),
+    })
+}
+
+/// Every source of an event, one a line, each with its grade (`Reuters (B2, via a
+/// diplomat, 2025-11-23)`); "no source" when it has none.
+pub fn sources_cell(sources: &[crate::event::Source]) -> String {
+    if sources.is_empty() {
+        return "no source".to_string();
+    }
+    sources
+        .iter()
+        .map(crate::provenance::describe_source)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// An event's provenance as HTML (the timeline page's panel, the TimelineJS slides):
+/// each source credited and linked when its URL is a web address (any other URL is
+/// shown as text), with its grade, `via` and publication date; the sources later
+/// citations added, with their record time; and an inference's mark and note. maud
+/// escapes every text.
+pub fn provenance_html(event: &crate::provenance::EventRef) -> maud::Markup {
+    use crate::event::Source;
+    fn source(label: &str, source: &Source) -> maud::Markup {
+        maud::html! {
+            p.source {
+                (label) ": "
+                @match source.url.as_deref() {
+                    Some(url) => @match web_url(url) {
+                        Some(url) => a href=(url) target="_blank" rel="noopener noreferrer" { (source.outlet) },
+                        None => { (source.outlet) " " span.url { (url) } },
+                    },
+                    None => (source.outlet),
+                }
+                @if let Some(grade) = source.grade {
+                    " " span.grade title="Admiralty grade: reliability A-F, credibility 1-6" { "(" (grade) ")" }
+                }
+                @if let Some(via) = &source.via {
+                    ", via " (via)
+                }
+                @if let Some(published) = &source.published_at {
+                    ", published " (published)
+                }
+            }
+        }
+    }
+    maud::html! {
+        @for s in &event.sources {
+            (source("Source", s))
+        }
+        @for citation in &event.cited {
+            @for s in &citation.sources {
+                (source(&format!("Cited {}", when(&citation.recorded_at)), s))
+            }
+        }
+        @if let Some(mark) = inference_mark(event.basis, event.note.as_deref()) {
+            p.inference { (mark) }
+        }
+    }
 }
 
 /// A field value from the audit views, for people (a quote's actor by name).

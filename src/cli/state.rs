@@ -80,13 +80,17 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             let provision = slug_arg(provision, "PROVISION")?;
             let state = query::provision_state(&ledger, &provision, &cut)?;
             if args.json {
-                return super::write_json(out, &state);
+                return super::write_json(out, &with_events(&ledger, &state)?);
             }
-            render::provision(out, &state, &render::Sources { ledger: &ledger })
+            render::provision(out, &state, &render::Sources::of_state(&ledger, &state)?)
         }
         None => {
             let states = query::all_states(&ledger, &cut)?;
             if args.json {
+                let states = states
+                    .iter()
+                    .map(|state| with_events(&ledger, state))
+                    .collect::<Result<Vec<_>, _>>()?;
                 return super::write_json(out, &states);
             }
             if states.is_empty() {
@@ -101,4 +105,23 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             render::provisions(out, &states, &ledger)
         }
     }
+}
+
+/// A state as `--json` gives it: the state, plus `provenance`, every event it names by id
+/// with its sources, later citations, basis and note (docs/format.md §2, Sources).
+#[derive(serde::Serialize)]
+struct StateJson<'a> {
+    #[serde(flatten)]
+    state: &'a query::StateAt,
+    provenance: std::collections::BTreeMap<uuid::Uuid, crate::provenance::EventRef>,
+}
+
+fn with_events<'a>(
+    ledger: &crate::store::Ledger,
+    state: &'a query::StateAt,
+) -> Result<StateJson<'a>, CliError> {
+    Ok(StateJson {
+        state,
+        provenance: crate::audit::events_of(ledger, state)?,
+    })
 }

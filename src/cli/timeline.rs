@@ -21,14 +21,19 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use super::state::{slug_arg, CutArgs};
 use super::{render, CliError, Ctx};
 use crate::event::{Slug, Status};
+use crate::projection::Conflict;
 use crate::store::Access;
 use crate::time::{self, Instant};
 use crate::timeline::{Marker, MeetingMark, Timeline};
 
 /// Draw provisions over valid time as one self-contained HTML file: each provision's
 /// status as coloured bands, its events as markers (hover for a summary, click for
-/// the quote, who said it and the source), meetings as labelled vertical lines.
-/// Without PROVISION, every provision drafted at the cut.
+/// the quote, who said it and every source with its grade), meetings as labelled
+/// vertical lines. An inference (the recorder's reading) carries an orange dot and
+/// its note; a day on which reports conflict is outlined in red (click for the
+/// sides). Without PROVISION, every provision drafted at the cut.
+///
+/// `--min-grade` and `--reported-only` leave events out of the bands and markers alike.
 ///
 /// With `--known-at`, the page shows what the ledger knew then: events recorded
 /// later are absent, and events retracted or superseded by then are drawn hollow.
@@ -176,7 +181,21 @@ fn long_day(day: NaiveDate) -> String {
 }
 
 fn marker_ref(provision: &Slug, marker: &Marker) -> String {
-    format!("ev-{provision}-{}", marker.seq)
+    format!("ev-{provision}-{}", marker.event.seq)
+}
+
+/// The id of a conflict's entry in the event list (`cf-PROVISION-N`, N from 1).
+fn conflict_ref(provision: &Slug, n: usize) -> String {
+    format!("cf-{provision}-{}", n + 1)
+}
+
+/// A conflict in a few words: "conflicting reports on 2025-11-25: status".
+fn conflict_headline(conflict: &Conflict) -> String {
+    format!(
+        "Conflicting reports on {}: {}",
+        conflict.day.format("%Y-%m-%d"),
+        conflict.field
+    )
 }
 
 /// At most `max` characters, with an ellipsis when cut (tooltips only: the page
@@ -201,8 +220,14 @@ fn tooltip(marker: &Marker) -> String {
     if let Some(detail) = &marker.detail {
         lines.push(format!("“{}”", truncate(detail, 220)));
     }
-    if let Some(source) = &marker.source {
-        lines.push(format!("source: {}", source.outlet));
+    for source in marker.event.all_sources() {
+        lines.push(format!(
+            "source: {}",
+            crate::provenance::describe_source(source)
+        ));
+    }
+    if let Some(mark) = render::inference_mark(marker.event.basis, marker.event.note.as_deref()) {
+        lines.push(truncate(&mark, 220));
     }
     if let Some(by) = marker.removed_by {
         lines.push(format!("removed by event {by}"));
@@ -418,6 +443,9 @@ pub struct Row {
     pub bands: Vec<BandBox>,
     /// Each marker's centre, in the order of the line's markers.
     pub marks: Vec<(f64, f64)>,
+    /// Each conflict's day column (left edge and width), in the order of the line's
+    /// conflicts.
+    pub conflicts: Vec<(f64, f64)>,
 }
 
 #[derive(Debug)]
@@ -605,6 +633,16 @@ pub fn layout(timeline: &Timeline) -> Option<Layout> {
                 })
             })
             .collect();
+        let conflicts = line
+            .conflicts
+            .iter()
+            .map(|c| {
+                let day = c.day.date_naive().clamp(first_day, last_day);
+                let w = day_w.max(MARK);
+                let x = (day_x(day) + day_w / 2.0 - w / 2.0).clamp(PLOT_X, WIDTH - PAD_R - w);
+                (x, w)
+            })
+            .collect();
         rows.push(Row {
             y,
             h,
@@ -614,6 +652,7 @@ pub fn layout(timeline: &Timeline) -> Option<Layout> {
             band_h,
             bands,
             marks,
+            conflicts,
         });
         y += h;
     }
@@ -651,7 +690,7 @@ fn drawn(timeline: &Timeline, layout: Option<&Layout>) -> Drawn {
     let last_event = timeline
         .provisions
         .iter()
-        .flat_map(|p| p.markers.iter().map(|m| m.occurred_at))
+        .flat_map(|p| p.markers.iter().map(|m| m.event.occurred_at))
         .max();
     let valid = match layout {
         Some(l) if timeline.at >= time::start_of_day(l.last_day) + TimeDelta::days(1) => {
@@ -791,6 +830,19 @@ fn legend(timeline: &Timeline) -> Markup {
                 svg width="18" height="18" class="m k-statement removed" aria-hidden="true" { (marker_shape("statement", 9.0, 9.0)) }
                 "retracted or superseded"
             }
+            span.key {
+                svg width="18" height="18" class="legend-mark k-statement inferred" aria-hidden="true" {
+                    (marker_shape("statement", 8.0, 10.0))
+                    (inference_dot(8.0, 10.0))
+                }
+                "inference (the recorder's reading)"
+            }
+            span.key {
+                svg width="18" height="18" class="cf" aria-hidden="true" {
+                    rect x="2" y="2" width="14" height="14" rx="2" {}
+                }
+                "conflicting reports that day"
+            }
         }
     }
 }
@@ -857,11 +909,21 @@ fn svg(timeline: &Timeline, l: &Layout) -> Markup {
                             title { (band.status.as_str().replace('_', " ")) }
                         }
                     }
+                    @for (n, (conflict, (x, w))) in line.conflicts.iter().zip(&row.conflicts).enumerate() {
+                        g.cf data-ref=(conflict_ref(&line.provision, n)) tabindex="0" role="button" aria-label=(conflict_headline(conflict)) {
+                            rect x=(f(*x)) y=(f(row.band_y - 4.0)) width=(f(*w)) height=(f(row.band_h + 8.0)) rx="3" {}
+                            title { (conflict_headline(conflict)) " (click for the sides)" }
+                        }
+                    }
                     @for (marker, (x, y)) in line.markers.iter().zip(&row.marks) {
-                        @let kind = marker_kind(marker.type_name);
-                        g class={ "m k-" (kind) @if marker.removed_by.is_some() { " removed" } }
+                        @let kind = marker_kind(marker.event.type_name);
+                        @let inferred = marker.event.basis == crate::event::Basis::Inference;
+                        g class={ "m k-" (kind) @if marker.removed_by.is_some() { " removed" } @if inferred { " inferred" } }
                             data-ref=(marker_ref(&line.provision, marker)) tabindex="0" role="button" aria-label=(marker.headline) {
                             (marker_shape(kind, *x, *y))
+                            @if inferred {
+                                (inference_dot(*x, *y))
+                            }
                             title { (tooltip(marker)) }
                         }
                     }
@@ -869,6 +931,12 @@ fn svg(timeline: &Timeline, l: &Layout) -> Markup {
             }
         }
     }
+}
+
+/// The mark of an inference: a small dot at the top right of its marker, inside the
+/// marker's box.
+fn inference_dot(x: f64, y: f64) -> Markup {
+    html! { circle.inf cx=(format!("{:.1}", x + 5.0)) cy=(format!("{:.1}", y - 5.0)) r="2.75" {} }
 }
 
 /// Every marker's event, grouped by provision: the detail panel shows copies of these.
@@ -880,6 +948,9 @@ fn event_list(timeline: &Timeline, n_events: usize) -> Markup {
                 section {
                     h2 { (line.title) " " code { (line.provision) } }
                     ol {
+                        @for (n, conflict) in line.conflicts.iter().enumerate() {
+                            (conflict_item(line, n, conflict))
+                        }
                         @for marker in &line.markers {
                             (event_item(line, marker))
                         }
@@ -899,33 +970,48 @@ fn event_item(line: &crate::timeline::ProvisionLine, marker: &Marker) -> Markup 
                 " " b { (marker.headline) }
             }
             @if let Some(detail) = &marker.detail {
-                blockquote class=(if marker.type_name == "statement_made" { "quote" } else { "text" }) { (detail) }
+                blockquote class=(if marker.event.type_name == "statement_made" { "quote" } else { "text" }) { (detail) }
             }
             @if let Some(who) = &marker.speaker {
                 p.who { "— " (who) }
             }
-            @if let Some(source) = &marker.source {
-                p.source {
-                    "Source: "
-                    @match source.url.as_deref() {
-                        Some(url) => @match render::web_url(url) {
-                            Some(url) => a href=(url) rel="noopener noreferrer" target="_blank" { (source.outlet) },
-                            None => { (source.outlet) " " span.url { (url) } },
-                        },
-                        None => (source.outlet),
-                    }
-                    @if let Some(published) = &source.published_at {
-                        ", published " (published)
-                    }
-                }
-            }
+            (render::provenance_html(&marker.event))
             p.meta {
-                (marker.type_name) " · happened " (render::when(&marker.occurred_at))
-                " · recorded " (render::when(&marker.recorded_at))
-                " · seq " (marker.seq) " · event " code { (marker.id) }
+                (marker.event.type_name) " · " (marker.event.basis) " · happened " (render::when(&marker.event.occurred_at))
+                " · recorded " (render::when(&marker.event.recorded_at))
+                @if let Some(by) = &marker.event.recorded_by { " by " (by) }
+                " · seq " (marker.event.seq) " · event " code { (marker.event.id) }
             }
             @if let Some(by) = marker.removed_by {
                 p.removal { "Retracted or superseded by event " code { (by) } ": it no longer counts." }
+            }
+        }
+    }
+}
+
+/// A conflict's entry: the field and day, then each side with its value, event and
+/// every source with its grade.
+fn conflict_item(line: &crate::timeline::ProvisionLine, n: usize, conflict: &Conflict) -> Markup {
+    let event_of = |id: &uuid::Uuid| line.markers.iter().find(|m| &m.event.id == id);
+    html! {
+        li.event.conflict id=(conflict_ref(&line.provision, n)) {
+            p.head {
+                span.date { (conflict.day.format("%Y-%m-%d")) }
+                " " b { "⚠ Conflicting reports: " (conflict.field) }
+            }
+            p { "Shown, not settled: the field holds the later record's value until a later-dated event or a correction of one side resolves it." }
+            ol.sides {
+                @for side in &conflict.sides {
+                    li {
+                        b { (render::value(&side.value, &crate::names::Names::none())) }
+                        @if let Some(marker) = event_of(&side.event) {
+                            " — " (marker.headline)
+                            @if let Some(who) = &marker.speaker { " (" (who) ")" }
+                        }
+                        p.source { "Sources: " (render::sources_cell(&side.sources).replace('\n', "; ")) }
+                        p.meta { "event " code { (side.event) } }
+                    }
+                }
             }
         }
     }
@@ -962,6 +1048,11 @@ main{padding:14px 24px;display:grid;grid-template-columns:minmax(0,1fr) 320px;ga
 .m:hover,.m:focus,.m.sel{stroke:#111;stroke-width:2.5}
 .k-statement{fill:#1f5f99}.k-text{fill:#3c3c3c}.k-status{fill:#111}.k-position{fill:#7b3fa0}.k-meeting{fill:#b7791f}.k-other{fill:#888}
 .m.removed{fill:#fff;stroke:#555;stroke-width:1.5;stroke-dasharray:2 2}
+.inf{fill:#ffd21f;stroke:#5a3200;stroke-width:1;stroke-dasharray:none}.m.inferred{stroke-dasharray:3 2}
+.cf{cursor:pointer;outline:none}.cf rect{fill:#e4572e;fill-opacity:.12;stroke:#c0262d;stroke-width:1.5;stroke-dasharray:4 2}
+.cf:hover rect,.cf:focus rect,.cf.sel rect{stroke-width:2.5;fill-opacity:.22}
+.event .grade{font-weight:600}.event .inference{color:#9a4d00;font-weight:600}
+.event.conflict{border-color:#c0262d}.event .sides{padding-left:18px}.event .sides li{margin:4px 0}
 #panel{position:sticky;top:12px;background:#fff;border:1px solid var(--line);border-radius:6px;padding:12px 14px;min-height:120px}
 #panel .hint{color:var(--muted);margin:0}
 #panel .event{list-style:none;margin:0;border:0;padding:0}
@@ -992,7 +1083,7 @@ const SCRIPT: &str = r##"
   function show(marker, scroll) {
     var source = document.getElementById(marker.getAttribute("data-ref"));
     if (!panel || !source) { return; }
-    var selected = document.querySelectorAll(".m.sel");
+    var selected = document.querySelectorAll("#timeline .sel");
     for (var i = 0; i < selected.length; i++) { selected[i].classList.remove("sel"); }
     marker.classList.add("sel");
     while (panel.firstChild) { panel.removeChild(panel.firstChild); }
@@ -1001,7 +1092,7 @@ const SCRIPT: &str = r##"
     panel.appendChild(copy);
     if (scroll && panel.scrollIntoView) { panel.scrollIntoView({block: "nearest"}); }
   }
-  var markers = document.querySelectorAll("#timeline .m[data-ref]");
+  var markers = document.querySelectorAll("#timeline [data-ref]");
   for (var i = 0; i < markers.length; i++) {
     (function (marker) {
       marker.addEventListener("click", function () { show(marker, true); });
@@ -1010,12 +1101,15 @@ const SCRIPT: &str = r##"
       });
     })(markers[i]);
   }
-  // A link to `page.html#PROVISION/SEQ` opens with that event shown.
-  var wanted = "ev-" + decodeURIComponent(location.hash.slice(1)).replace("/", "-");
+  // A link to `page.html#PROVISION/SEQ` opens with that event shown, and one to
+  // `page.html#PROVISION/conflict-N` with the provision's Nth conflict.
+  var fragment = decodeURIComponent(location.hash.slice(1));
+  var conflict = /^(.*)\/conflict-([0-9]+)$/.exec(fragment);
+  var wanted = conflict ? "cf-" + conflict[1] + "-" + conflict[2] : "ev-" + fragment.replace("/", "-");
   for (var j = 0; j < markers.length; j++) {
     if (markers[j].getAttribute("data-ref") === wanted) { show(markers[j], false); break; }
   }
-  document.documentElement.setAttribute("data-ready", String(markers.length));
+  document.documentElement.setAttribute("data-ready", String(document.querySelectorAll("#timeline .m[data-ref]").length));
 })();
 "##;
 
@@ -1032,17 +1126,25 @@ mod tests {
 
     fn marker(seq: u64, at: &str) -> Marker {
         Marker {
-            id: Uuid::from_u128(seq as u128),
-            seq,
-            type_name: "statement_made",
-            occurred_at: day(at),
+            event: crate::provenance::EventRef {
+                id: Uuid::from_u128(seq as u128),
+                seq,
+                type_name: "statement_made",
+                occurred_at: day(at),
+                recorded_at: day(at),
+                actor: None,
+                attribution: None,
+                sources: Vec::new(),
+                cited: Vec::new(),
+                basis: crate::event::Basis::Reported,
+                note: None,
+                recorded_by: None,
+            },
             day: day(at).date_naive(),
-            recorded_at: day(at),
             who: None,
             speaker: None,
             headline: "Statement".into(),
             detail: None,
-            source: None,
             removed_by: None,
         }
     }
@@ -1070,7 +1172,7 @@ mod tests {
                 .map(|d| marker(1000 + d as u64, &on(d))),
         );
         markers.push(marker(5000, &on(days - 1)));
-        markers.sort_by_key(|m| (m.occurred_at, m.seq));
+        markers.sort_by_key(|m| (m.event.occurred_at, m.event.seq));
         Timeline {
             at: day(&on(days)),
             known_at: day(&on(days)),
@@ -1086,6 +1188,7 @@ mod tests {
                     event: Uuid::nil(),
                 }],
                 markers,
+                conflicts: Vec::new(),
             }],
             meetings: vec![
                 meeting("a", &on(1), "Geneva, Switzerland", true),
