@@ -202,7 +202,8 @@ fn cite_adds_a_source_from_its_own_record_time() {
         .at(T2)
         .run(&["cite", "seq:99", "--outlet", "AFP"])
         .fails();
-    assert_eq!(err.code, 3, "{}", err.error());
+    // A seq past the head is not found, as README's exit codes say.
+    assert_eq!(err.code, 4, "{}", err.error());
     let err = ledger
         .at(T2)
         .run(&["cite", &id(7), "--outlet", "AFP", "--grade", "B9"])

@@ -1157,7 +1157,7 @@ fn the_cli_through_a_server_prints_what_it_prints_locally() {
         "2025-12-03",
     ];
     let refused = client(&ledger, Some((&server, &reader)), &append, "");
-    assert_eq!(refused.0, 1, "{refused:?}");
+    assert_eq!(refused.0, 8, "{refused:?}");
     assert!(
         refused.2.contains("writing needs a writer's token"),
         "{}",
@@ -1194,14 +1194,24 @@ fn the_cli_through_a_server_prints_what_it_prints_locally() {
         "{}",
         bad.2
     );
-    // Files the command would write on the server are refused.
+    // A file the command writes is written on the client's side; `-` is stdout.
+    let file = ledger.path("export.ndjson");
     let out = client(
         &ledger,
         Some((&server, &reader)),
-        &["export", "--out", "/tmp/pactlog-never"],
+        &["export", "--out", file.to_str().unwrap()],
         "",
     );
-    assert_eq!(out.0, 2, "{out:?}");
+    assert_eq!(out.0, 0, "{out:?}");
+    let stdout = client(
+        &ledger,
+        Some((&server, &reader)),
+        &["export", "--out", "-"],
+        "",
+    );
+    assert_eq!(stdout.0, 0, "{stdout:?}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), stdout.1);
+    assert_eq!(stdout.1.lines().count() as u64, n + 2);
     let (code, _) = server.stop();
     assert_eq!(code, 0);
     let log = crate::common::json(&ledger, &["log", "--json"]);
@@ -1270,4 +1280,343 @@ fn a_local_command_on_a_served_ledger_goes_through_the_server() {
     std::fs::write(&runtime, gone).unwrap();
     let local = client(&ledger, None, &["state", "nato-membership"], "");
     assert_eq!(local.0, 0, "{local:?}");
+}
+
+#[test]
+fn an_explicit_db_beside_pactlog_server_never_writes_into_the_served_ledger() {
+    let (ledger, writer, _reader) = shared_ledger();
+    let n = records(&ledger);
+    let server = Server::start(&ledger, &[]);
+    let scratch = TestLedger::new();
+    let append = [
+        "append",
+        "party_registered",
+        "--party",
+        "vatican",
+        "--name",
+        "Holy See",
+        "--occurred-at",
+        "2025-12-03",
+    ];
+    // The example: `--db /tmp/scratch.db append …` with PACTLOG_SERVER set.
+    let mut args = vec!["--db", scratch.db.to_str().unwrap()];
+    args.extend(append);
+    let refused = client(&ledger, Some((&server, &writer)), &args, "");
+    assert_eq!(refused.0, 2, "{refused:?}");
+    assert!(refused.2.contains("PACTLOG_SERVER"), "{}", refused.2);
+    assert!(
+        refused.2.contains(scratch.db.to_str().unwrap()),
+        "{}",
+        refused.2
+    );
+    // A case of my own: a read with PACTLOG_DB naming another ledger is refused too.
+    let mut read = Command::new(env!("CARGO_BIN_EXE_pactlog"));
+    let read = read
+        .env_clear()
+        .env("PACTLOG_DB", &scratch.db)
+        .env("PACTLOG_SERVER", &server.url)
+        .env("PACTLOG_TOKEN", &writer)
+        .args(["state"])
+        .output()
+        .unwrap();
+    assert_eq!(read.status.code(), Some(2));
+    // The served ledger's own folder goes through the server; -v says which.
+    let mut args = vec!["-v"];
+    args.extend(append);
+    let made = client(&ledger, Some((&server, &writer)), &args, "");
+    assert_eq!(made.0, 0, "{made:?}");
+    assert!(
+        made.2
+            .contains(&format!("the ledger held by the server at {}", server.url)),
+        "{}",
+        made.2
+    );
+    let (code, _) = server.stop();
+    assert_eq!(code, 0);
+    assert_eq!(records(&ledger), n + 1, "one write, through the server");
+    assert!(
+        !scratch.db.exists(),
+        "nothing was written to the other ledger"
+    );
+}
+
+#[test]
+fn serve_refuses_a_missing_ledger_unless_create() {
+    let nowhere = TestLedger::new();
+    let output = Command::new(env!("CARGO_BIN_EXE_pactlog"))
+        .env_clear()
+        .env("PACTLOG_DB", &nowhere.db)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4), "{output:?}");
+    assert!(!nowhere.db.exists(), "nothing was created");
+    // A case of my own: `--create` serves a new empty ledger.
+    let server = Server::start(&nowhere, &["--create"]);
+    let token = server.post(
+        "/api/v1/events",
+        None,
+        &[],
+        r#"{"type":"party_registered","party":"eu","name":"EU","occurred_at":"2025-12-03"}"#,
+    );
+    assert_eq!(token.status, 401);
+    assert_eq!(server.stop().0, 0);
+    assert!(nowhere.db.exists());
+}
+
+#[test]
+fn refusals_have_their_own_exit_code_and_token_says_where_it_runs() {
+    let (ledger, writer, reader) = shared_ledger();
+    let server = Server::start(&ledger, &[]);
+    let append = [
+        "append",
+        "party_registered",
+        "--party",
+        "vatican",
+        "--name",
+        "Holy See",
+        "--occurred-at",
+        "2025-12-03",
+    ];
+    // 403 (a reader writing) and 401 (an unknown token): exit 8, not 1 (a storage error).
+    let forbidden = client(&ledger, Some((&server, &reader)), &append, "");
+    assert_eq!(forbidden.0, 8, "{forbidden:?}");
+    let unknown = client(&ledger, Some((&server, "pl_nope")), &["state"], "");
+    assert_eq!(unknown.0, 8, "{unknown:?}");
+    // `token list` through PACTLOG_SERVER on a machine without the ledger.
+    let elsewhere = TestLedger::new();
+    let output = Command::new(env!("CARGO_BIN_EXE_pactlog"))
+        .env_clear()
+        .current_dir(elsewhere.db.parent().unwrap())
+        .env("PACTLOG_SERVER", &server.url)
+        .env("PACTLOG_TOKEN", &writer)
+        .args(["token", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("server's machine"), "{stderr}");
+    // The Bearer scheme is case-insensitive; `If-Match: *` is any head.
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let reply = server
+            .agent
+            .get(format!("{}/api/v1/state", server.url))
+            .header("Authorization", format!("{scheme} {reader}"))
+            .call()
+            .unwrap();
+        assert_eq!(reply.status().as_u16(), 200, "{scheme}");
+    }
+    let any = server.post(
+        "/api/v1/events",
+        Some(&writer),
+        &[("If-Match", "*")],
+        r#"{"type":"party_registered","party":"malta","name":"Malta","occurred_at":"2025-12-03"}"#,
+    );
+    assert_eq!(any.status, 201, "{}", any.body);
+    let bad = server.post(
+        "/api/v1/events",
+        Some(&writer),
+        &[("If-Match", "**")],
+        r#"{"type":"party_registered","party":"eu","name":"EU","occurred_at":"2025-12-03"}"#,
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+}
+
+#[test]
+fn the_provision_page_shows_what_the_state_table_shows() {
+    let (ledger, writer, reader) = shared_ledger();
+    let server = Server::start(&ledger, &[]);
+    // Two reports of one day that disagree: a conflict.
+    let events = concat!(
+        r#"{"type":"status_changed","provision":"nato-membership","status":"agreed_in_principle","occurred_at":"2025-12-05","source":{"outlet":"ABC","grade":"C3"}}"#,
+        "\n",
+        r#"{"type":"status_changed","provision":"nato-membership","status":"contested","occurred_at":"2025-12-05T18:00:00Z","source":{"outlet":"Kyiv Independent","grade":"B2"}}"#,
+        "\n"
+    );
+    let made = server.post(
+        "/api/v1/events",
+        Some(&writer),
+        &[("Content-Type", "application/x-ndjson")],
+        events,
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let table = client(
+        &ledger,
+        Some((&server, &reader)),
+        &["state", "nato-membership"],
+        "",
+    )
+    .1;
+    assert!(table.contains("⚠ conflicting reports"), "{table}");
+    let page = server
+        .get("/provisions/nato-membership", Some(&reader))
+        .body;
+    assert!(page.contains("Conflicting reports"), "{page}");
+    assert!(page.contains("Kyiv Independent (B2)"), "{page}");
+    // The history rows say the value set.
+    assert!(
+        page.contains("status_changed: nato-membership → contested"),
+        "{page}"
+    );
+    assert!(
+        page.contains("position_stated: nato-membership: United States"),
+        "{page}"
+    );
+    // Parties by name, as the table (a case of my own: the index page too).
+    let index = server.get("/", Some(&reader)).body;
+    assert!(table.contains("United States"), "{table}");
+    assert!(page.contains("<td>United States</td>"), "{page}");
+    assert!(index.contains("United States: "), "{index}");
+    assert!(index.contains("⚠ status: conflicting reports"), "{index}");
+    assert!(!index.contains(">us: "), "{index}");
+    // The inference mark, at a cut where the status is read from a text.
+    let at = client(
+        &ledger,
+        Some((&server, &reader)),
+        &["state", "nato-membership", "--at", "geneva-2025-11-23"],
+        "",
+    )
+    .1;
+    assert!(at.contains("⚠ inference:"), "{at}");
+    let page = server
+        .get(
+            "/provisions/nato-membership?at=geneva-2025-11-23",
+            Some(&reader),
+        )
+        .body;
+    assert!(page.contains("⚠ inference:"), "{page}");
+}
+
+#[test]
+fn a_retried_cite_or_retract_with_its_id_appends_once() {
+    let (ledger, writer, _reader) = shared_ledger();
+    let n = records(&ledger);
+    let server = Server::start(&ledger, &[]);
+    // The example: the same citation POSTed twice, with an id.
+    let body = r#"{"outlet":"BBC","grade":"B2","id":"0193e000-0000-7000-8000-0000000000c1"}"#;
+    let first = server.post("/api/v1/cite/seq:3", Some(&writer), &[], body);
+    assert_eq!(first.status, 201, "{}", first.body);
+    let again = server.post("/api/v1/cite/seq:3", Some(&writer), &[], body);
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.json()["seq"], first.json()["seq"]);
+    assert_eq!(again.json()["id"], "0193e000-0000-7000-8000-0000000000c1");
+    // The same id with another content is a conflict, not a second citation.
+    let other = server.post(
+        "/api/v1/cite/seq:3",
+        Some(&writer),
+        &[],
+        r#"{"outlet":"CNN","id":"0193e000-0000-7000-8000-0000000000c1"}"#,
+    );
+    assert!(other.status >= 400, "{}", other.body);
+    // A case of my own: `pactlog cite --id` and `retract --id` through the CLI, twice.
+    for _ in 0..2 {
+        let cite = client(
+            &ledger,
+            Some((&server, &writer)),
+            &[
+                "cite",
+                "seq:4",
+                "--outlet",
+                "AP",
+                "--id",
+                "0193e000-0000-7000-8000-0000000000c2",
+            ],
+            "",
+        );
+        assert_eq!(cite.0, 0, "{cite:?}");
+        let retract = client(
+            &ledger,
+            Some((&server, &writer)),
+            &[
+                "retract",
+                "seq:46",
+                "--reason",
+                "entered by mistake",
+                "--occurred-at",
+                "2025-12-04",
+                "--id",
+                "0193e000-0000-7000-8000-0000000000c3",
+            ],
+            "",
+        );
+        assert_eq!(retract.0, 0, "{retract:?}");
+    }
+    // A seq past the head is not found (4 / 404), for cite and retract alike.
+    let past = client(
+        &ledger,
+        Some((&server, &writer)),
+        &["cite", "seq:9999", "--outlet", "AP"],
+        "",
+    );
+    assert_eq!(past.0, 4, "{past:?}");
+    let past = server.post(
+        "/api/v1/cite/seq:9999",
+        Some(&writer),
+        &[],
+        r#"{"outlet":"AP"}"#,
+    );
+    assert_eq!(past.status, 404, "{}", past.body);
+    let past = server.post(
+        "/api/v1/retract/seq:9999",
+        Some(&writer),
+        &[],
+        r#"{"reason":"x","occurred_at":"2025-12-04"}"#,
+    );
+    assert_eq!(past.status, 404, "{}", past.body);
+    assert_eq!(server.stop().0, 0);
+    assert_eq!(records(&ledger), n + 3, "one citation each, one retraction");
+    ledger.ok(&["verify"]);
+}
+
+#[test]
+fn files_are_read_and_written_on_the_clients_side_and_dash_is_stdout() {
+    let ledger = TestLedger::bundled();
+    let n = records(&ledger);
+    // Locally, `--out -` is stdout: no file named `-`.
+    let here = ledger.dir.path();
+    let local = Command::new(env!("CARGO_BIN_EXE_pactlog"))
+        .env_clear()
+        .current_dir(here)
+        .env("PACTLOG_DB", &ledger.db)
+        .env("PACTLOG_NOW", NOW)
+        .args(["export", "--out", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(local.status.code(), Some(0));
+    assert!(!here.join("-").exists(), "no file named `-`");
+    let exported = String::from_utf8(local.stdout).unwrap();
+    assert_eq!(exported.lines().count() as u64, n);
+    // Through the runtime file, with a small --max-body: a local import larger than
+    // it goes through, and export --out / timeline --html write here.
+    let server = Server::start(&ledger, &["--max-body", "1000"]);
+    let big: String = (0..40)
+        .map(|i| format!("{{\"type\":\"party_registered\",\"party\":\"p{i}\",\"name\":\"Party number {i} with a long name\",\"occurred_at\":\"2025-12-03\"}}\n"))
+        .collect();
+    assert!(big.len() > 1000);
+    let file = ledger.write("big.ndjson", big.as_bytes());
+    let imported = client(&ledger, None, &["import", file.to_str().unwrap()], "");
+    assert_eq!(imported.0, 0, "{imported:?}");
+    let out = ledger.path("out.ndjson");
+    let wrote = client(
+        &ledger,
+        None,
+        &["export", "--out", out.to_str().unwrap()],
+        "",
+    );
+    assert_eq!(wrote.0, 0, "{wrote:?}");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap().lines().count() as u64,
+        n + 40
+    );
+    let page = ledger.path("t.html");
+    let wrote = client(
+        &ledger,
+        None,
+        &["timeline", &format!("--html={}", page.display())],
+        "",
+    );
+    assert_eq!(wrote.0, 0, "{wrote:?}");
+    assert!(std::fs::read_to_string(&page).unwrap().contains("<html"));
+    assert_eq!(server.stop().0, 0);
 }

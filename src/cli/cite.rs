@@ -54,21 +54,40 @@ pub struct Args {
     #[arg(long)]
     pub language: Option<String>,
 
+    /// The citation's own event id (a UUID; a new UUIDv7 when absent): a retry with
+    /// the same id and the same content is a success that appends nothing
+    #[arg(long, value_name = "UUID")]
+    pub id: Option<String>,
+
     /// Fail unless the ledger head is at this seq (optimistic concurrency)
     #[arg(long, value_name = "N")]
     pub expect_seq: Option<u64>,
+}
+
+/// Finds the event an argument names (an id, a unique prefix, `seq:N`): an id that
+/// names nothing is invalid input (exit 3, as a bad field), a `seq:N` past the head
+/// is not found (exit 4), as README's exit codes say.
+pub(super) fn find_event(
+    ledger: &crate::store::Ledger,
+    text: &str,
+    at: &Location,
+) -> Result<uuid::Uuid, CliError> {
+    Ok(ledger.find_id(text).map_err(|err| match err {
+        crate::Error::NotFound(message) if text.starts_with("seq:") => {
+            crate::Error::NotFound(message)
+        }
+        crate::Error::Invalid { message, .. } | crate::Error::NotFound(message) => {
+            crate::Error::invalid(at, message)
+        }
+        other => other,
+    })?)
 }
 
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
     let at = Location("EVENT".into());
     let (target, occurred_at) = {
         let ledger = ctx.open(Access::Existing)?;
-        let id = ledger.find_id(&args.event).map_err(|err| match err {
-            crate::Error::Invalid { message, .. } | crate::Error::NotFound(message) => {
-                crate::Error::invalid(&at, message)
-            }
-            other => other,
-        })?;
+        let id = find_event(&ledger, &args.event, &at)?;
         let seq = ledger.seq_of(&id)?.expect("a found id has a seq");
         let record = ledger.record(seq)?.expect("a found id has a record");
         (id, record.object.get("occurred_at").cloned())
@@ -97,9 +116,12 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         "occurred_at": occurred_at,
         "sources": [source],
     });
-    let Value::Object(object) = object else {
+    let Value::Object(mut object) = object else {
         unreachable!("a JSON object")
     };
+    if let Some(id) = &args.id {
+        object.insert("id".into(), Value::String(id.clone()));
+    }
     let summary = super::append::append_one(ctx, object, Location("cite".into()), args.expect_seq)?;
     super::append::report(ctx, out, &summary)
 }

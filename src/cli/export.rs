@@ -19,7 +19,8 @@ use crate::store::Access;
 /// Example: pactlog export --format markdown --at florida-2025-11-30
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Write to this file (atomically: a temporary file renamed into place) instead of stdout
+    /// Write to this file (atomically: a temporary file renamed into place) instead of
+    /// stdout (`-`: stdout)
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
@@ -64,14 +65,15 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         )));
     }
     let ledger = ctx.open(Access::Existing)?;
+    let file = out_file(args.out.as_deref());
     if args.format == Format::Ndjson {
         if args.provision.is_some() || args.cut.at.is_some() || args.cut.known_at.is_some() {
             return Err(CliError::usage(
                 "--provision, --at and --known-at go with --format timelinejs, csv or markdown; ndjson exports every record",
             ));
         }
-        write_to(args.out.as_deref(), out, |w| write_records(&ledger, w))?;
-        if let Some(path) = &args.out {
+        write_to(file, out, |w| write_records(&ledger, w))?;
+        if let Some(path) = file {
             let records = super::count(ledger.head().seq, "record", "records");
             ctx.say(
                 out,
@@ -87,7 +89,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         .map(|p| super::state::slug_arg(p, "--provision"))
         .transpose()?;
     let provisions: Vec<_> = provision.iter().cloned().collect();
-    write_to(args.out.as_deref(), out, |w| match args.format {
+    write_to(file, out, |w| match args.format {
         Format::Timelinejs => {
             super::write_json(w, &publish::timelinejs(&ledger, &provisions, &cut)?)
         }
@@ -112,7 +114,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             w,
         ),
     })?;
-    if let Some(path) = &args.out {
+    if let Some(path) = file {
         let format = clap::ValueEnum::to_possible_value(&args.format)
             .map(|v| v.get_name().to_string())
             .unwrap_or_default();
@@ -127,6 +129,12 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         )?;
     }
     Ok(())
+}
+
+/// The file a `FILE` option names; `None` for none or `-` (stdout), as everywhere a
+/// command takes a FILE.
+pub fn out_file(path: Option<&std::path::Path>) -> Option<&std::path::Path> {
+    path.filter(|p| p.as_os_str() != "-")
 }
 
 /// Runs `write` on stdout, or, with a path, on a temporary file beside it that is

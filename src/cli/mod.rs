@@ -12,18 +12,18 @@ mod compare;
 mod completions;
 mod demo;
 mod diff;
-mod export;
+pub(crate) mod export;
 mod history;
 mod import;
 mod list;
 mod log;
 mod publish;
-mod render;
+pub(crate) mod render;
 mod retract;
 mod search;
 mod serve;
-mod state;
-mod timeline;
+pub(crate) mod state;
+pub(crate) mod timeline;
 mod token;
 mod verify;
 
@@ -48,7 +48,7 @@ use crate::time::{Instant, When};
 ///
 /// Exit codes: 0 success; 1 storage or file error; 2 usage; 3 invalid input (nothing
 /// was appended); 4 not found; 5 conflict (`--expect-seq`); 6 integrity check failed;
-/// 7 ledger in use by another process.
+/// 7 ledger in use by another process; 8 refused by a server (401, 403).
 #[derive(Parser, Debug)]
 #[command(
     name = "pactlog",

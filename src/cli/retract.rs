@@ -33,13 +33,27 @@ pub struct Args {
     #[arg(long, value_name = "OUTLET")]
     pub source_outlet: Option<String>,
 
+    /// The retraction's own event id (a UUID; a new UUIDv7 when absent): a retry with
+    /// the same id and the same content is a success that appends nothing
+    #[arg(long = "id", value_name = "UUID")]
+    pub event_id: Option<String>,
+
     /// Fail unless the ledger head is at this seq
     #[arg(long, value_name = "N")]
     pub expect_seq: Option<u64>,
 }
 
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
+    let held = !matches!(ctx.held, super::Held::None);
+    if args.id.starts_with("seq:") && (held || crate::store::Ledger::exists(&ctx.db_path())) {
+        // `seq:N` past the head is not found (exit 4), as for `cite`.
+        let ledger = ctx.open(crate::store::Access::Existing)?;
+        super::cite::find_event(&ledger, &args.id, &Location("ID".into()))?;
+    }
     let mut object = Map::new();
+    if let Some(id) = &args.event_id {
+        object.insert("id".into(), Value::String(id.clone()));
+    }
     object.insert("type".into(), "event_retracted".into());
     object.insert("target".into(), Value::String(args.id.clone()));
     object.insert("reason".into(), Value::String(args.reason.clone()));

@@ -34,10 +34,19 @@ pub struct Args {
     /// Connections served at once (more wait to be accepted)
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub max_connections: usize,
+
+    /// Create an empty ledger when none is at `--db` (without it, a missing ledger is
+    /// exit 4, as for every read: a mistyped path never serves a new empty ledger)
+    #[arg(long)]
+    pub create: bool,
 }
 
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
-    let ledger = ctx.open_own(Access::Create)?;
+    let ledger = ctx.open_own(if args.create {
+        Access::Create
+    } else {
+        Access::Existing
+    })?;
     let options = Options {
         bind: args.bind,
         public_read: args.public_read,

@@ -75,7 +75,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         return super::write_json(out, &timeline);
     }
     let page = html(&timeline, args.cut.known_at.is_some());
-    let path = args.html.as_deref().filter(|p| p.as_os_str() != "-");
+    let path = super::export::out_file(args.html.as_deref());
     super::export::write_to(path, out, |w| Ok(w.write_all(page.as_bytes())?))?;
     if let Some(path) = path {
         ctx.say(

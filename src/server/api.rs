@@ -201,8 +201,7 @@ pub(crate) fn authorize(
             let token = value
                 .to_str()
                 .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::trim)
+                .and_then(bearer)
                 .filter(|t| !t.is_empty());
             match token {
                 Some(token) => Some(token),
@@ -251,6 +250,15 @@ pub(crate) fn authorize(
         ));
     }
     Ok(Some(holder))
+}
+
+/// The token of an `Authorization: Bearer TOKEN` value; the scheme is
+/// case-insensitive (RFC 9110 11.1), as `bearer` or `BEARER`.
+pub(crate) fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once([' ', '\t'])?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 async fn health() -> Response {
@@ -528,12 +536,17 @@ async fn read_endpoint(
     read(shared, &headers, &command, positionals, query, from_query).await
 }
 
-/// `If-Match: SEQ` (or `"SEQ"`, as an ETag): the head the write expects, as `--expect-seq`.
+/// `If-Match: SEQ` (or `"SEQ"`, as an ETag): the head the write expects, as
+/// `--expect-seq`; `*` is no condition.
 fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Failure> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
     let text = value.to_str().unwrap_or("").trim();
+    // `*`: any current head (RFC 9110 13.1.1), the ledger always has one.
+    if text == "*" {
+        return Ok(None);
+    }
     let bare = text.trim_start_matches("W/").trim_matches('"');
     bare.parse().map(Some).map_err(|_| {
         Failure::new(

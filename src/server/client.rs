@@ -18,23 +18,54 @@ struct Target {
     token: Option<String>,
     /// Found through the runtime file: if the server is gone, the command runs locally.
     local: bool,
+    /// How it was found (for `-v`).
+    via: String,
 }
 
-fn target(cli: &Cli, db: &Path) -> Option<Target> {
+/// Where a command goes: `Ok(None)` to run it here; an error (exit 2) when
+/// `PACTLOG_SERVER` names a server and `--db` (or `PACTLOG_DB`) a ledger that is not
+/// the one that server holds on this machine: the command never writes elsewhere
+/// than the user named.
+fn target(cli: &Cli, db: &Path) -> Result<Option<Target>, String> {
     if runs_locally(&cli.command) {
-        return None;
+        return Ok(None);
     }
+    let held = held_here(db);
     if let Ok(url) = std::env::var("PACTLOG_SERVER") {
-        if !url.trim().is_empty() {
-            return Some(Target {
-                url: url.trim().trim_end_matches('/').to_string(),
+        let url = url.trim().trim_end_matches('/').to_string();
+        if !url.is_empty() {
+            if let Some(named) = &cli.db {
+                let same = held
+                    .as_ref()
+                    .is_some_and(|runtime| same_server(&runtime.url, &url));
+                if !same {
+                    return Err(format!(
+                        "--db (or PACTLOG_DB) names the ledger {} but PACTLOG_SERVER names the server at {url}, which holds its own: unset PACTLOG_SERVER to use {} here, or leave out --db and PACTLOG_DB to use the server's; nothing was run",
+                        named.display(),
+                        named.display()
+                    ));
+                }
+            }
+            return Ok(Some(Target {
+                url,
                 token: std::env::var("PACTLOG_TOKEN")
                     .ok()
                     .filter(|t| !t.is_empty()),
                 local: false,
-            });
+                via: "PACTLOG_SERVER".into(),
+            }));
         }
     }
+    Ok(held.map(|runtime| Target {
+        url: runtime.url,
+        token: Some(runtime.token),
+        local: true,
+        via: format!("{}", db.join(RUNTIME_FILE).display()),
+    }))
+}
+
+/// The server on this machine that holds the ledger at `db`, from its runtime file.
+fn held_here(db: &Path) -> Option<Runtime> {
     let bytes = std::fs::read(db.join(RUNTIME_FILE)).ok()?;
     let runtime: Runtime = serde_json::from_slice(&bytes).ok()?;
     // Left by a server that died: the ledger is free (whoever listens there now).
@@ -42,11 +73,18 @@ fn target(cli: &Cli, db: &Path) -> Option<Target> {
     if !Path::new(&format!("/proc/{}", runtime.pid)).exists() {
         return None;
     }
-    Some(Target {
-        url: runtime.url,
-        token: Some(runtime.token),
-        local: true,
-    })
+    Some(runtime)
+}
+
+/// Whether two server URLs name the same server (`localhost` is `127.0.0.1`).
+fn same_server(a: &str, b: &str) -> bool {
+    let norm = |url: &str| {
+        url.trim()
+            .trim_end_matches('/')
+            .to_ascii_lowercase()
+            .replace("://localhost:", "://127.0.0.1:")
+    };
+    norm(a) == norm(b)
 }
 
 /// What the client reads on its side and sends: stdin for `append -`, the files of
@@ -96,7 +134,34 @@ fn input(cli: &Cli) -> Result<ClientInput, crate::error::Error> {
 /// Runs the command through a server when one is named or holds the ledger; `None`
 /// to run it here.
 pub fn forward(cli: &Cli, env: &Env, db: &Path) -> Option<ExitCode> {
-    let target = target(cli, db)?;
+    let target = match target(cli, db) {
+        Ok(target) => target?,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Some(ExitCode::from(2));
+        }
+    };
+    let started = std::time::Instant::now();
+    let code = send(cli, env, &target)?;
+    if cli.verbose {
+        eprintln!(
+            "pactlog: {} in {:.1} ms; the ledger held by the server at {} (found through {})",
+            if code == 0 { "done" } else { "failed" },
+            started.elapsed().as_secs_f64() * 1000.0,
+            target.url,
+            target.via
+        );
+    }
+    Some(ExitCode::from(code))
+}
+
+/// The exit code of a refusal by the server: 8 for a missing, unknown or revoked
+/// token (401) and a reader's token writing (403), as README's table says.
+pub const REFUSED: u8 = 8;
+
+/// Sends the command and prints what came back; its exit code, or `None` when the
+/// server of the runtime file is gone (the command runs here).
+fn send(cli: &Cli, env: &Env, target: &Target) -> Option<u8> {
     let input = match input(cli) {
         Ok(input) => input,
         Err(err) => {
@@ -104,8 +169,9 @@ pub fn forward(cli: &Cli, env: &Env, db: &Path) -> Option<ExitCode> {
             return Some(fail(err));
         }
     };
+    let (args, file) = file_on_this_side(cli, std::env::args().skip(1).collect());
     let request = Request {
-        args: std::env::args().skip(1).collect(),
+        args,
         input,
         recorded_by: env.recorded_by.clone(),
     };
@@ -123,7 +189,7 @@ pub fn forward(cli: &Cli, env: &Env, db: &Path) -> Option<ExitCode> {
         Err(_) if target.local => return None,
         Err(err) => {
             eprintln!("error: PACTLOG_SERVER {}: {err}", target.url);
-            return Some(ExitCode::from(1));
+            return Some(1);
         }
     };
     let status = response.status().as_u16();
@@ -139,34 +205,84 @@ pub fn forward(cli: &Cli, env: &Env, db: &Path) -> Option<ExitCode> {
             .and_then(|v| v["error"].as_str().map(str::to_string))
             .unwrap_or_else(|| format!("the server answered {status}"));
         eprintln!("error: {} ({status})", message.replace(['\n', '\r'], " "));
-        return Some(ExitCode::from(match status {
+        return Some(match status {
             400 => 2,
+            401 | 403 => REFUSED,
+            404 => 4,
             413 => 3,
             _ => 1,
-        }));
+        });
     }
     let reply: Reply = match serde_json::from_str(&text) {
         Ok(reply) => reply,
         Err(err) => {
             eprintln!("error: the server's answer is not a command's: {err}");
-            return Some(ExitCode::from(1));
+            return Some(1);
         }
     };
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(reply.stdout.as_bytes());
+    match file {
+        Some(path) if reply.code == 0 => {
+            // The server sent the file's bytes as its stdout: written here, atomically.
+            let written = crate::cli::export::write_to(Some(&path), &mut stdout, |w| {
+                Ok(w.write_all(reply.stdout.as_bytes())?)
+            });
+            if let Err(err) = written {
+                return Some(fail(err));
+            }
+            if !cli.quiet {
+                let _ = writeln!(stdout, "wrote {}", path.display());
+            }
+        }
+        _ => {
+            let _ = stdout.write_all(reply.stdout.as_bytes());
+        }
+    }
     let _ = stdout.flush();
     if let Some(error) = reply.error {
         eprintln!("error: {}", error.replace(['\n', '\r'], " "));
     }
-    Some(ExitCode::from(reply.code))
+    Some(reply.code)
 }
 
-fn fail(err: crate::cli::CliError) -> ExitCode {
+/// A file the command writes (`export --out FILE`, `timeline --html FILE`) is written
+/// on the client's side: the server is sent `-` (stdout) in its place. The command
+/// line to send, and the file.
+fn file_on_this_side(cli: &Cli, args: Vec<String>) -> (Vec<String>, Option<std::path::PathBuf>) {
+    use crate::cli::export::out_file;
+    let (flag, path) = match &cli.command {
+        Command::Export(a) => ("--out", out_file(a.out.as_deref())),
+        Command::Timeline(a) => ("--html", out_file(a.html.as_deref())),
+        _ => return (args, None),
+    };
+    let Some(path) = path else {
+        return (args, None);
+    };
+    let joined = format!("{flag}=");
+    let mut sent = Vec::with_capacity(args.len());
+    let mut next_is_value = false;
+    for arg in args {
+        if next_is_value {
+            sent.push("-".to_string());
+            next_is_value = false;
+        } else if arg == flag {
+            sent.push(arg);
+            next_is_value = true;
+        } else if arg.starts_with(&joined) {
+            sent.push(format!("{joined}-"));
+        } else {
+            sent.push(arg);
+        }
+    }
+    (sent, Some(path.to_path_buf()))
+}
+
+fn fail(err: crate::cli::CliError) -> u8 {
     match err {
         crate::cli::CliError::Failed { code, message } => {
             eprintln!("error: {}", message.replace(['\n', '\r'], " "));
-            ExitCode::from(code)
+            code
         }
-        _ => ExitCode::from(1),
+        _ => 1,
     }
 }

@@ -278,6 +278,20 @@ async fn index_page(
     authorize(&shared, &headers, Need::Read)?;
     let states = json_of(&shared, "state", vec![], query.clone()).await?;
     let states = states.as_array().cloned().unwrap_or_default();
+    let parties: Vec<String> = states
+        .iter()
+        .flat_map(|s| s["positions"].as_array().cloned().unwrap_or_default())
+        .map(|p| text(&p["party"]))
+        .collect();
+    let state_cli = api::parse(api::command_line(
+        "state",
+        vec![],
+        query.clone(),
+        &[],
+        true,
+    )?)?;
+    let names = party_names(shared.clone(), state_cli, parties).await?;
+    let name = |slug: String| names.get(&slug).cloned().unwrap_or(slug);
     let keep = keep_cut(&query);
     let body = html! {
         h1 { "Provisions" }
@@ -306,7 +320,10 @@ async fn index_page(
                             }
                             td {
                                 @for p in state["positions"].as_array().into_iter().flatten() {
-                                    (text(&p["party"])) ": " (text(&p["stance"])) br;
+                                    (name(text(&p["party"]))) ": " (text(&p["stance"])) br;
+                                }
+                                @for c in state["conflicts"].as_array().into_iter().flatten() {
+                                    "⚠ " (text(&c["field"])) ": conflicting reports" br;
                                 }
                             }
                         }
@@ -336,9 +353,21 @@ async fn provision_page(
     query: Vec<(String, String)>,
 ) -> Result<Response, Failure> {
     authorize(&shared, &headers, Need::Read)?;
-    let state = json_of(&shared, "state", vec![provision.clone()], query.clone()).await?;
+    let state_cli = api::parse(api::command_line(
+        "state",
+        vec![provision.clone()],
+        query.clone(),
+        &[],
+        true,
+    )?)?;
     let history = json_of(&shared, "history", vec![provision.clone()], query.clone()).await?;
     let history = history.as_array().cloned().unwrap_or_default();
+    let view = provision_view(shared.clone(), state_cli, &history).await?;
+    let state = view.state.clone();
+    let lines = |text: &str| {
+        let parts: Vec<String> = text.lines().map(str::to_string).collect();
+        html! { @for (i, part) in parts.iter().enumerate() { @if i > 0 { br; } (part) } }
+    };
     let title = text(&state["title"]);
     let keep = keep_cut(&query);
     let body = html! {
@@ -347,30 +376,32 @@ async fn provision_page(
         (cut_form(&format!("/provisions/{provision}"), &query))
         (cut_line(&state))
         h2 { "Status: " span.status { (text(&state["status"])) } }
-        p { "since " (text(&state["status_since"])) }
+        p { "since " (text(&state["status_since"])) " (" (lines(&view.status_source)) ")" }
         h2 { "Texts" }
         table {
-            thead { tr { th { "proposal" } th { "text" } th { "since" } } }
+            thead { tr { th { "proposal" } th { "text" } th { "since" } th { "source" } } }
             tbody {
-                @for t in state["texts"].as_array().into_iter().flatten() {
+                @for (t, cite) in state["texts"].as_array().into_iter().flatten().zip(&view.texts) {
                     tr class=[(t["dropped"] == true).then_some("removed")] {
                         td { (text(&t["proposal"])) }
                         td { (text(&t["text"])) @if t["dropped"] == true { " (dropped)" } }
                         td { (text(&t["since"])) }
+                        td { (lines(cite)) }
                     }
                 }
             }
         }
         h2 { "Stances" }
         table {
-            thead { tr { th { "party" } th { "stance" } th { "summary" } th { "since" } } }
+            thead { tr { th { "party" } th { "stance" } th { "summary" } th { "since" } th { "source" } } }
             tbody {
-                @for p in state["positions"].as_array().into_iter().flatten() {
+                @for (p, (name, cite)) in state["positions"].as_array().into_iter().flatten().zip(&view.positions) {
                     tr {
-                        td { (text(&p["party"])) }
+                        td { (name) }
                         td { (text(&p["stance"])) }
                         td { (text(&p["summary"])) }
                         td { (text(&p["since"])) }
+                        td { (lines(cite)) }
                     }
                 }
             }
@@ -383,11 +414,22 @@ async fn provision_page(
         @let statements = state["statements"].as_array().cloned().unwrap_or_default();
         @if !statements.is_empty() {
             h2 { "Statements" }
-            @for st in &statements {
+            @for (st, (who, cite)) in statements.iter().zip(&view.statements) {
                 blockquote { (text(&st["quote"])) }
                 p.cut-line {
-                    "— " (text(if st["actor"].is_null() { &st["attribution"] } else { &st["actor"] }))
-                    ", " (text(&st["occurred_at"]))
+                    "— " (who) ", " (text(&st["occurred_at"])) " (" (lines(cite)) ")"
+                }
+            }
+        }
+        @if !view.conflicts.is_empty() {
+            h2 { "⚠ Conflicting reports" }
+            p { "Shown, not settled; the field holds the later record's." }
+            table {
+                thead { tr { th { "field" } th { "day" } th { "value" } th { "source" } } }
+                tbody {
+                    @for c in &view.conflicts {
+                        tr { td { (c[0]) } td { (c[1]) } td { (c[2]) } td { (lines(&c[3])) } }
+                    }
                 }
             }
         }
@@ -395,13 +437,13 @@ async fn provision_page(
         table {
             thead { tr { th { "seq" } th { "occurred" } th { "recorded" } th { "event" } th { "source" } th { "recorded by" } } }
             tbody {
-                @for r in &history {
+                @for (r, event) in history.iter().zip(&view.history) {
                     tr class=[(r["retracted"] == true).then_some("removed")] {
                         td { (text(&r["seq"])) }
                         td { (text(&r["occurred_at"])) }
                         td { (text(&r["recorded_at"])) }
                         td {
-                            (text(&r["type"]))
+                            (lines(event))
                             @for field in ["quote", "text", "note", "summary", "reason"] {
                                 @if let Some(Value::String(v)) = r.get(field) { br; (v) }
                             }
@@ -422,6 +464,178 @@ async fn provision_page(
         p { a href={ "/" (keep) } { "All provisions at this cut" } }
     };
     Ok(respond(StatusCode::OK, layout(&title, body)))
+}
+
+/// What `state`'s table shows beyond the JSON, for the provision page: each
+/// field's source line (with the `⚠ inference: …` mark of the recorder's reading),
+/// parties and actors by name, the conflicting reports, and each history row's
+/// event as `history` says it (`status_changed: status -> agreed_in_principle`).
+struct ProvisionView {
+    /// `state PROVISION --json`.
+    state: Value,
+    status_source: String,
+    /// One source line per text.
+    texts: Vec<String>,
+    /// Per position: the party's name, the source line.
+    positions: Vec<(String, String)>,
+    /// Per statement: who spoke (by name), the source line.
+    statements: Vec<(String, String)>,
+    /// Per side of a conflict: field, day, value, source line.
+    conflicts: Vec<[String; 4]>,
+    /// Per history row (in `history`'s order): the event and who it is by.
+    history: Vec<String>,
+}
+
+/// The registered names of these parties at the cut of a `state` command line, by slug
+/// (as the `state` table shows them).
+async fn party_names(
+    shared: Arc<Shared>,
+    cli: crate::cli::Cli,
+    parties: Vec<String>,
+) -> Result<std::collections::HashMap<String, String>, Failure> {
+    use crate::cli::{CliError, Ctx, Env, Held};
+    let built = tokio::task::spawn_blocking(move || -> Result<_, CliError> {
+        let ledger = shared.ledger.blocking_read();
+        let env = Env::from_process().map_err(CliError::usage)?;
+        let crate::cli::Command::State(args) = &cli.command else {
+            return Err(CliError::usage("the page reads the provisions' state"));
+        };
+        let ctx = Ctx {
+            cli: &cli,
+            env: &env,
+            held: Held::Read(&ledger),
+        };
+        let cut = ctx.cut_of(&ledger, &args.cut)?;
+        let slugs: Vec<_> = parties
+            .iter()
+            .filter_map(|p| crate::event::Slug::parse(p).ok())
+            .collect();
+        let names = crate::names::Names::of_slugs(
+            &ledger,
+            slugs.iter().map(|s| (crate::event::Kind::Party, s.clone())),
+            &cut,
+        )?;
+        Ok(slugs
+            .iter()
+            .map(|s| (s.to_string(), names.party(s).to_string()))
+            .collect())
+    })
+    .await
+    .map_err(|_| {
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the page stopped without an answer",
+        )
+    })?;
+    built.map_err(Failure::from)
+}
+
+/// Builds the [`ProvisionView`] on the held ledger, with the cut `state` takes
+/// (the same functions as `state` and `history` tables).
+async fn provision_view(
+    shared: Arc<Shared>,
+    cli: crate::cli::Cli,
+    history: &[Value],
+) -> Result<ProvisionView, Failure> {
+    use crate::cli::{render, state, CliError, Ctx, Env, Held};
+    use crate::event::Kind;
+    use crate::names::Names;
+    let seqs: Vec<u64> = history.iter().filter_map(|r| r["seq"].as_u64()).collect();
+    let built = tokio::task::spawn_blocking(move || -> Result<ProvisionView, CliError> {
+        let ledger = shared.ledger.blocking_read();
+        let env = Env::from_process().map_err(CliError::usage)?;
+        let crate::cli::Command::State(args) = &cli.command else {
+            return Err(CliError::usage("the page reads a provision's state"));
+        };
+        let ctx = Ctx {
+            cli: &cli,
+            env: &env,
+            held: Held::Read(&ledger),
+        };
+        let cut = ctx.cut_of(&ledger, &args.cut)?;
+        let provision =
+            state::slug_arg(args.provision.as_deref().unwrap_or_default(), "PROVISION")?;
+        let at = crate::query::provision_state(&ledger, &provision, &cut)?;
+        let s = &at.state;
+        let records: Vec<_> = seqs
+            .iter()
+            .filter_map(|seq| ledger.record(*seq).ok().flatten())
+            .collect();
+        let slugs = s
+            .positions
+            .iter()
+            .map(|p| (Kind::Party, p.party.clone()))
+            .chain(
+                s.statements
+                    .iter()
+                    .filter_map(|st| st.actor.clone().map(|a| (Kind::Actor, a))),
+            )
+            .chain(records.iter().flat_map(|r| {
+                r.event
+                    .registers()
+                    .into_iter()
+                    .chain(r.event.references().into_iter().map(|(k, s, _)| (k, s)))
+                    .map(|(kind, slug)| (kind, slug.clone()))
+            }))
+            .collect::<Vec<_>>();
+        let names = Names::of_slugs(&ledger, slugs, &cut)?;
+        let sources = render::Sources::of_state(&ledger, &at)?;
+        let history = records
+            .iter()
+            .map(|r| {
+                let mut event = format!(
+                    "{}: {}",
+                    r.event.type_name(),
+                    render::subject(&ledger, r, &names)
+                );
+                if let Some(who) = names.who(&r.event) {
+                    event.push_str(&format!("\n— {who}"));
+                }
+                event
+            })
+            .collect();
+        Ok(ProvisionView {
+            state: serde_json::to_value(&at).map_err(CliError::from)?,
+            status_source: sources.cite(&s.status_event),
+            texts: s.texts.iter().map(|t| sources.cite(&t.event)).collect(),
+            positions: s
+                .positions
+                .iter()
+                .map(|p| (names.party(&p.party).to_string(), sources.cite(&p.event)))
+                .collect(),
+            statements: s
+                .statements
+                .iter()
+                .map(|st| {
+                    let who = names.speaker(st.actor.as_ref(), st.attribution.as_deref());
+                    (who.unwrap_or_default().to_string(), sources.cite(&st.event))
+                })
+                .collect(),
+            conflicts: s
+                .conflicts
+                .iter()
+                .flat_map(|c| {
+                    c.sides.iter().map(|side| {
+                        [
+                            c.field.clone(),
+                            render::when(&c.day),
+                            render::value(&side.value, &names),
+                            sources.cite(&side.event),
+                        ]
+                    })
+                })
+                .collect(),
+            history,
+        })
+    })
+    .await
+    .map_err(|_| {
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the page stopped without an answer",
+        )
+    })?;
+    built.map_err(Failure::from)
 }
 
 async fn timeline(

@@ -38,6 +38,9 @@ pub struct Reply {
     pub error: Option<String>,
 }
 
+/// The largest body of a command from this machine (the runtime file's local token): 4 GiB.
+const LOCAL_MAX_BODY: usize = 4 << 30;
+
 /// Commands that only make sense where they run (never sent to a server).
 pub fn runs_locally(command: &Command) -> bool {
     matches!(
@@ -58,8 +61,10 @@ pub fn writes(command: &Command) -> bool {
 /// A file the command would write on the server's disk.
 fn writes_a_file(command: &Command) -> Option<&'static str> {
     match command {
-        Command::Export(args) if args.out.is_some() => Some("--out FILE"),
-        Command::Timeline(args) if args.html.as_ref().is_some_and(|p| p.as_os_str() != "-") => {
+        Command::Export(args) if cli::export::out_file(args.out.as_deref()).is_some() => {
+            Some("--out FILE")
+        }
+        Command::Timeline(args) if cli::export::out_file(args.html.as_deref()).is_some() => {
             Some("--html FILE")
         }
         _ => None,
@@ -90,7 +95,19 @@ async fn run_inner(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Result<Reply, Failure> {
-    let bytes = super::api::body_bytes(body, shared.options.max_body).await?;
+    // Commands on the server's machine (its local token) are not held to --max-body:
+    // a local import is as large as the files it reads.
+    let local = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(super::api::bearer)
+        .is_some_and(|token| super::tokens::same(token, &shared.local_token));
+    let max = if local {
+        LOCAL_MAX_BODY
+    } else {
+        shared.options.max_body
+    };
+    let bytes = super::api::body_bytes(body, max).await?;
     let request: Request = serde_json::from_slice(&bytes)
         .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, format!("body: {e}")))?;
     // Parsed as the CLI parses its own line (global options among `append`'s fields too).
@@ -116,7 +133,7 @@ async fn run_inner(
     }
     if let Some(flag) = writes_a_file(&cli.command) {
         return Ok(usage(format!(
-            "{flag} would write on the server's disk: through a server, write to stdout (`-`) and redirect"
+            "{flag} would write on the server's disk: send `-` (stdout) and write the file on the client's side (`pactlog` does)"
         )));
     }
     let write = writes(&cli.command);
@@ -213,12 +230,24 @@ pub(crate) async fn write_command(
             Err(err) => return Err(Failure::from(err)),
         }
         let head = ledger.head().clone();
-        let record = ledger.record(head.seq).map_err(Failure::from)?;
+        let appended = head.seq - before;
+        // A retry with the id of a record already there appended nothing: answer with that record.
+        let given = match &cli.command {
+            crate::cli::Command::Cite(args) => args.id.as_deref(),
+            crate::cli::Command::Retract(args) => args.event_id.as_deref(),
+            _ => None,
+        };
+        let seq = match given.and_then(|id| uuid::Uuid::parse_str(id).ok()) {
+            Some(id) if appended == 0 => ledger.seq_of(&id).map_err(Failure::from)?,
+            _ => None,
+        }
+        .unwrap_or(head.seq);
+        let record = ledger.record(seq).map_err(Failure::from)?;
         let id = record.map(|r| r.event.id).unwrap_or_default();
         Ok(super::api::written(crate::append::Summary {
-            appended: head.seq - before,
-            unchanged: 0,
-            last: Some((id, head.seq)),
+            appended,
+            unchanged: u64::from(appended == 0),
+            last: Some((id, seq)),
             head,
         }))
     })

@@ -156,7 +156,7 @@ pub fn require_ledger(ledger: &Path) -> Result<()> {
         Ok(())
     } else {
         Err(Error::NotFound(format!(
-            "no ledger at {}",
+            "no ledger at {}: tokens live in the ledger folder, so `pactlog token` runs on the server's machine with --db naming the ledger it serves (never through PACTLOG_SERVER)",
             ledger.display()
         )))
     }
