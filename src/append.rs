@@ -512,7 +512,7 @@ impl<'l, 'c> Stage<'l, 'c> {
                 return Err(Error::invalid(
                     at,
                     format!(
-                        "field `supersedes`: event {target} is a {target_type}{}; a correction restates the same kind of fact about the same entity (this is a {own_type}{}); to withdraw it, retract it with event_retracted",
+                        "field `supersedes`: event {target} is of type `{target_type}`{}; a correction restates the same kind of fact about the same entity (this one is of type `{own_type}`{}); to withdraw it, retract it with event_retracted",
                         about(&target_subject),
                         about(&own_subject)
                     ),
@@ -547,7 +547,7 @@ impl<'l, 'c> Stage<'l, 'c> {
                 return Err(Error::invalid(
                     at,
                     format!(
-                        "field `target`: event {target} is a {}; cite the event it is about",
+                        "field `target`: event {target} is of type `{}`; cite the event it is about",
                         cited.type_name()
                     ),
                 ));

@@ -539,7 +539,7 @@ fn a_correction_across_kinds_of_fact_is_refused() {
         .at(NOW)
         .stdin(status(&us, "nato-membership"))
         .run(&["append", "-"]);
-    refused(&run, 3, "is a party_registered about `us`; a correction restates the same kind of fact about the same entity");
+    refused(&run, 3, "is of type `party_registered` about `us`; a correction restates the same kind of fact about the same entity");
     let nato_status =
         id_of(&|r| r["type"] == "status_changed" && r["provision"] == "nato-membership");
     let other = records
@@ -556,7 +556,7 @@ fn a_correction_across_kinds_of_fact_is_refused() {
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(
         run.error()
-            .contains("status_changed about `nato-membership`"),
+            .contains("`status_changed` about `nato-membership`"),
         "{}",
         run.error()
     );
