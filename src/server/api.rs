@@ -92,7 +92,7 @@ impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let mut body = Map::new();
         // One line, whatever the message quotes, as on the command line.
-        let message = self.message.replace(['\n', '\r'], " ");
+        let message = in_body_terms(&self.message.replace(['\n', '\r'], " "));
         if let Some(line) = line_of(&message) {
             body.insert("line".into(), line.into());
         }
@@ -111,9 +111,25 @@ impl IntoResponse for Failure {
     }
 }
 
-/// The line of the body an error names (`body:3: …`).
+/// A message about the request body said in the body's terms: the CLI's location
+/// `body:3: ` is `line 3: `, and `body: ` (the one object of a body) goes.
+fn in_body_terms(message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("body: ") {
+        return rest.to_string();
+    }
+    if let Some((line, rest)) = message
+        .strip_prefix("body:")
+        .and_then(|rest| rest.split_once(": "))
+        .filter(|(line, _)| line.parse::<u64>().is_ok())
+    {
+        return format!("line {line}: {rest}");
+    }
+    message.to_string()
+}
+
+/// The line of the body an error names (`line 3: …`).
 fn line_of(message: &str) -> Option<u64> {
-    let rest = message.strip_prefix("body:")?;
+    let rest = message.strip_prefix("line ")?;
     rest.split(':').next()?.parse().ok()
 }
 
@@ -265,6 +281,24 @@ async fn health() -> Response {
     axum::Json(json!({ "ok": true })).into_response()
 }
 
+/// Where a request's arguments come from, which names them in its errors: the
+/// query of a read (`unknown query parameter `x``) or the JSON body of a write
+/// (`unknown field `x``, `field `outlet` is required`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Given {
+    Query,
+    Body,
+}
+
+impl Given {
+    fn noun(self) -> &'static str {
+        match self {
+            Given::Query => "query parameter",
+            Given::Body => "field",
+        }
+    }
+}
+
 /// The command line of a read: the command, flags from the query (`known_at=…` is
 /// `--known-at …`; a flag without a value takes `true` or `false`), `--json`, and
 /// positional arguments (from the path, or from the query parameters in
@@ -272,12 +306,34 @@ async fn health() -> Response {
 /// `--html`.
 pub(crate) fn command_line(
     command: &str,
-    mut positionals: Vec<String>,
+    positionals: Vec<String>,
     query: Vec<(String, String)>,
     positional: &[&str],
     json_flag: bool,
 ) -> Result<Vec<String>, Failure> {
+    arguments_line(
+        Given::Query,
+        command,
+        positionals,
+        query,
+        positional,
+        json_flag,
+    )
+}
+
+/// The command line of `command` from named arguments `given` as the query or the
+/// body: see [`command_line`]. From a body, every flag the command requires must be
+/// there (`field `outlet` is required`), so that clap never answers in flags.
+pub(crate) fn arguments_line(
+    given: Given,
+    command: &str,
+    mut positionals: Vec<String>,
+    named: Vec<(String, String)>,
+    positional: &[&str],
+    json_flag: bool,
+) -> Result<Vec<String>, Failure> {
     const NOT_OVER_HTTP: &[&str] = &["json", "out", "html", "expect-seq"];
+    let noun = given.noun();
     let cli = Cli::command();
     let sub = cli.find_subcommand(command).expect("the command exists");
     let allowed: Vec<&clap::Arg> = sub
@@ -285,28 +341,36 @@ pub(crate) fn command_line(
         .filter(|a| !a.is_global_set() && !a.is_positional())
         .filter(|a| a.get_long().is_some_and(|l| !NOT_OVER_HTTP.contains(&l)))
         .collect();
+    let name_of = |arg: &clap::Arg| arg.get_long().unwrap_or_default().replace('-', "_");
     let mut line = vec!["pactlog".to_string(), command.to_string()];
-    for (key, value) in query {
+    let mut seen = Vec::new();
+    for (key, value) in named {
         if positional.contains(&key.as_str()) {
             positionals.push(value);
             continue;
         }
         let long = key.replace('_', "-");
         let Some(arg) = allowed.iter().find(|a| a.get_long() == Some(long.as_str())) else {
+            if given == Given::Body && long == "expect-seq" {
+                return Err(Failure::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("field `{key}`: send the head the write expects as the header `If-Match: SEQ`"),
+                ));
+            }
             let known = allowed
                 .iter()
-                .filter_map(|a| a.get_long())
-                .map(|l| l.replace('-', "_"))
+                .map(|a| name_of(a))
                 .chain(positional.iter().map(|p| p.to_string()))
                 .collect::<Vec<_>>();
             return Err(Failure::new(
                 StatusCode::BAD_REQUEST,
                 format!(
-                    "unknown query parameter `{key}`{}",
+                    "unknown {noun} `{key}`{}",
                     crate::error::suggest(&key, known.iter().map(String::as_str))
                 ),
             ));
         };
+        seen.push(arg.get_id().clone());
         if matches!(arg.get_action(), clap::ArgAction::SetTrue) {
             match value.as_str() {
                 "" | "true" | "1" => line.push(format!("--{long}")),
@@ -314,12 +378,23 @@ pub(crate) fn command_line(
                 other => {
                     return Err(Failure::new(
                         StatusCode::BAD_REQUEST,
-                        format!("query parameter `{key}`: `{other}` is not true or false"),
+                        format!("{noun} `{key}`: `{other}` is not true or false"),
                     ))
                 }
             }
         } else {
             line.push(format!("--{long}={value}"));
+        }
+    }
+    if given == Given::Body {
+        if let Some(missing) = allowed
+            .iter()
+            .find(|a| a.is_required_set() && !seen.contains(a.get_id()))
+        {
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                format!("field `{}` is required", name_of(missing)),
+            ));
         }
     }
     if json_flag {
@@ -696,6 +771,7 @@ async fn post_events_inner(
     let bytes = body_bytes(body, shared.options.max_body).await?;
     write(shared, holder, expect_seq, move |ledger, env| {
         if many {
+            refuse_an_array(&bytes)?;
             let items = crate::import::items("body".into(), Box::new(io::Cursor::new(bytes)));
             let mut new_id = || env.new_id();
             let clock = Clock {
@@ -718,6 +794,24 @@ async fn post_events_inner(
         }
     })
     .await
+}
+
+/// An NDJSON body holds one JSON object per line: a line that opens a JSON array
+/// (which `import` takes from a file) is refused, naming the line.
+fn refuse_an_array(bytes: &[u8]) -> Result<(), Error> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let first = bytes
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .map(|(n, line)| (n + 1, line.trim_ascii()))
+        .find(|(_, line)| !line.is_empty() && !line.starts_with(b"#"));
+    match first {
+        Some((line, text)) if text.starts_with(b"[") => Err(Error::invalid(
+            &Location::line("body", line),
+            "expected one JSON object per line, found an array (send application/json for one event, or each object on its own line)",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `POST /api/v1/retract/{id}` and `POST /api/v1/cite/{id}`: a JSON body whose fields
@@ -753,12 +847,31 @@ async fn post_command_inner(
     let holder = authorize(&shared, &headers, Need::Write)?;
     let expect_seq = if_match(&headers)?;
     let fields = body_fields(body, shared.options.max_body).await?;
-    let mut line = command_line(command, id, fields, &[], false)?;
+    let mut line = arguments_line(Given::Body, command, id, fields, &[], false)?;
     if let Some(seq) = expect_seq {
         line.insert(2, format!("--expect-seq={seq}"));
     }
     let cli = parse(line)?;
-    super::remote::write_command(shared, holder, cli, expect_seq).await
+    super::remote::write_command(shared, holder, cli, expect_seq)
+        .await
+        .map_err(|failure| Failure {
+            message: in_command_body_terms(&failure.message),
+            ..failure
+        })
+}
+
+/// A message of `cite` or `retract` said in the terms of their JSON body: without
+/// the CLI's locations (`cite: `; the argument `EVENT: ` or `ID: ` and the event's
+/// `field `target`: `, which are the path's id), and naming the body's field where the command built the event's
+/// (`sources[0].grade` is `grade`, `source.outlet` is `source_outlet`).
+fn in_command_body_terms(message: &str) -> String {
+    let mut message = message;
+    for location in ["cite: ", "EVENT: ", "ID: ", "field `target`: "] {
+        message = message.strip_prefix(location).unwrap_or(message);
+    }
+    message
+        .replace("field `sources[0].", "field `")
+        .replace("field `source.outlet`", "field `source_outlet`")
 }
 
 /// A body as text: UTF-8, or an error naming the first bad byte.
@@ -783,7 +896,10 @@ async fn body_fields(body: Body, max: usize) -> Result<Vec<(String, String)>, Fa
             other => {
                 return Err(Failure::new(
                     StatusCode::BAD_REQUEST,
-                    format!("body: field `{key}`: expected a string, found {other}"),
+                    format!(
+                        "field `{key}`: expected a string, found {}",
+                        crate::event::json_kind(&other)
+                    ),
                 ))
             }
         }
