@@ -635,7 +635,7 @@ fn bad_input_is_a_400_naming_line_and_field_and_writes_nothing() {
         body["error"]
             .as_str()
             .unwrap()
-            .starts_with("body:2: field `status`: unknown status `agred` (did you mean `agreed`?)"),
+            .starts_with("line 2: field `status`: unknown status `agred` (did you mean `agreed`?)"),
         "{body}"
     );
     // Not JSON, the wrong type, an unknown media type.
@@ -666,6 +666,133 @@ fn bad_input_is_a_400_naming_line_and_field_and_writes_nothing() {
     let (code, _) = server.stop();
     assert_eq!(code, 0);
     assert_eq!(ledger.export(), before, "nothing was written");
+}
+
+/// The `error` and `field` of a reply.
+fn error_and_field(reply: &Reply) -> (String, Value) {
+    let body = reply.json();
+    (
+        body["error"].as_str().unwrap().to_string(),
+        body["field"].clone(),
+    )
+}
+
+#[test]
+fn write_errors_name_body_fields_and_lines_never_flags() {
+    let (ledger, writer, _) = shared_ledger();
+    let before = ledger.export();
+    let server = Server::start(&ledger, &[]);
+    let post = |path: &str, body: &str| server.post(path, Some(&writer), &[], body);
+    // (path, body, the error, the field): a user's findings, then cases of the kind.
+    let cases = [
+        (
+            "/api/v1/cite/seq:3",
+            r#"{"outlet":"BBC","extra":"x"}"#,
+            "unknown field `extra`",
+            json!("extra"),
+        ),
+        (
+            "/api/v1/cite/seq:3",
+            r#"{"url":"https://example.org"}"#,
+            "field `outlet` is required",
+            json!("outlet"),
+        ),
+        (
+            "/api/v1/retract/seq:3",
+            r#"{"reason":"x"}"#,
+            "field `occurred_at` is required",
+            json!("occurred_at"),
+        ),
+        (
+            "/api/v1/cite/seq:3",
+            r#"{"outlt":"BBC"}"#,
+            "unknown field `outlt` (did you mean `outlet`?)",
+            json!("outlt"),
+        ),
+        (
+            "/api/v1/cite/seq:3",
+            r#"{"outlet":"BBC","grade":3}"#,
+            "field `grade`: expected a string, found a number",
+            json!("grade"),
+        ),
+        (
+            "/api/v1/cite/seq:3",
+            r#"{"outlet":"BBC","expect_seq":"3"}"#,
+            "field `expect_seq`: send the head the write expects as the header `If-Match: SEQ`",
+            json!("expect_seq"),
+        ),
+        (
+            "/api/v1/retract/seq:3",
+            r#"{"reason":"x","occurred_at":"2025-12-04","source_outlet":""}"#,
+            "field `source_outlet` cannot be empty",
+            json!("source_outlet"),
+        ),
+        (
+            "/api/v1/retract/abcdef12",
+            r#"{"reason":"x","occurred_at":"2025-12-04"}"#,
+            "no event id starts with `abcdef12`",
+            Value::Null,
+        ),
+        (
+            "/api/v1/events",
+            r#"{"type":"party_registered","party":"malta","name":"Malta"}"#,
+            "party_registered needs field `occurred_at`",
+            json!("occurred_at"),
+        ),
+    ];
+    for (path, body, error, field) in cases {
+        let reply = post(path, body);
+        assert_eq!(reply.status, 400, "{path} {body}: {}", reply.body);
+        assert_eq!(
+            error_and_field(&reply),
+            (error.to_string(), field),
+            "{path} {body}"
+        );
+    }
+    // The CLI's locations and flags never show, whatever the write endpoint says.
+    let grade = post("/api/v1/cite/seq:3", r#"{"outlet":"BBC","grade":"Z9"}"#);
+    let (error, field) = error_and_field(&grade);
+    assert!(
+        error.starts_with("field `grade`: grade `Z9` is not an Admiralty grade"),
+        "{error}"
+    );
+    assert_eq!(field, "grade");
+    // An NDJSON line that is a JSON array is refused, naming the line (after comments).
+    for (body, line) in [
+        ("[{\"type\":\"party_registered\",\"party\":\"malta\",\"name\":\"Malta\",\"occurred_at\":\"2025-12-03\"}]\n", 1),
+        ("# a desk's batch\n\n[\n", 3),
+    ] {
+        let reply = server.post(
+            "/api/v1/events",
+            Some(&writer),
+            &[("Content-Type", "application/x-ndjson")],
+            body,
+        );
+        assert_eq!(reply.status, 400, "{}", reply.body);
+        assert_eq!(reply.json()["line"], line);
+        let error = reply.json()["error"].as_str().unwrap().to_string();
+        assert!(
+            error.starts_with(&format!("line {line}: expected one JSON object per line")),
+            "{error}"
+        );
+    }
+    // (On this machine the CLI goes through the server.)
+    assert_eq!(ledger.export(), before, "nothing was written");
+    // application/json still takes one object.
+    let one = server.post(
+        "/api/v1/events",
+        Some(&writer),
+        &[("Content-Type", "application/json")],
+        r#"{"type":"party_registered","party":"malta","name":"Malta","occurred_at":"2025-12-03"}"#,
+    );
+    assert_eq!(one.status, 201, "{}", one.body);
+    // A read's query keeps its own word.
+    let read = server.get("/api/v1/state?atx=2025-12-01", Some(&writer));
+    assert_eq!(read.status, 400);
+    assert_eq!(
+        read.json()["error"],
+        "unknown query parameter `atx` (did you mean `at`?)"
+    );
 }
 
 #[test]
