@@ -88,15 +88,26 @@ pub fn cite(ledger: &Ledger, id: &Uuid, citations: &Citations) -> Result<EventRe
 }
 
 /// Every event a state names (its title, status, texts, stances, meetings and
-/// statements), each cited with its sources, the citations of it known at the state's
-/// record-time cut, its basis and note (docs/format.md §2, Sources): what `state
-/// --json` gives as `provenance`, keyed by id.
-pub fn events_of(ledger: &Ledger, state: &StateAt) -> Result<BTreeMap<Uuid, EventRef>> {
-    let known = Known {
-        at: state.known_at,
-        seq: state.known_seq,
+/// statements), each cited with its sources, basis and note (docs/format.md §2,
+/// Sources): what `state --json` gives as `provenance`, keyed by id. With
+/// `with_citations`, each also carries the citations of it known at the state's cut;
+/// finding them reads the provision's whole history, so `state` asks for them only
+/// under a `--min-grade` or `--reported-only` cut, which folds that history anyway
+/// (and where citations decide what counts); `blame` always lists them.
+pub fn events_of(
+    ledger: &Ledger,
+    state: &StateAt,
+    with_citations: bool,
+) -> Result<BTreeMap<Uuid, EventRef>> {
+    let citations = if !with_citations {
+        Citations::default()
+    } else {
+        let known = Known {
+            at: state.known_at,
+            seq: state.known_seq,
+        };
+        citations_of(ledger, &state.provision, known)?
     };
-    let citations = citations_of(ledger, &state.provision, known)?;
     let mut out = BTreeMap::new();
     for field in fields(&state.state) {
         if let std::collections::btree_map::Entry::Vacant(slot) = out.entry(field.event) {

@@ -724,21 +724,39 @@ fn state_names_the_provenance_of_every_event_it_rests_on() {
     let provenance = &state["provenance"];
     assert_eq!(provenance[id(20)]["basis"], "inference", "{state}");
     assert_eq!(provenance[id(20)]["note"], "read from the counter-proposal");
-    assert_eq!(
-        provenance[id(7)]["cited"][0]["sources"][0]["outlet"],
-        "Reuters"
-    );
+    assert_eq!(provenance[id(7)]["sources"][0]["outlet"], "Telegraph");
     // `events` keeps its meaning (how many count); the map is beside it.
     assert!(state["events"].is_u64(), "{state}");
+    // Citations come with a filtered cut, where they decide what counts (blame
+    // always lists them; without a filter finding them would read the whole history).
+    assert!(provenance[id(7)].get("cited").is_none(), "{state}");
+    let filtered = json(&ledger, &["state", "nato", "--min-grade", "C3", "--json"]);
+    assert_eq!(
+        filtered["provenance"][id(7)]["cited"][0]["sources"][0]["outlet"],
+        "Reuters",
+        "{filtered}"
+    );
     // As known before the citation, the draft has only its own source.
-    let before = json(&ledger, &["state", "nato", "--known-at", T2, "--json"]);
+    let before = json(
+        &ledger,
+        &[
+            "state",
+            "nato",
+            "--min-grade",
+            "C3",
+            "--known-at",
+            T2,
+            "--json",
+        ],
+    );
     assert!(
         before["provenance"][id(7)].get("cited").is_none(),
         "{before}"
     );
-    // The table shows the citation too, and marks the inference.
-    let table = ledger.ok(&["state", "nato"]);
+    // The table shows the citation under the filter, and marks the inference.
+    let table = ledger.ok(&["state", "nato", "--min-grade", "C3"]);
     assert!(table.contains("cited: Reuters (A1"), "{table}");
+    let table = ledger.ok(&["state", "nato"]);
     assert!(
         table.contains("⚠ inference: read from the counter-proposal"),
         "{table}"

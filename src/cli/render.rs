@@ -116,11 +116,16 @@ impl<'a> Sources<'a> {
         }
     }
 
-    /// Sources of the events a state names, citations included.
-    pub fn of_state(ledger: &'a Ledger, state: &StateAt) -> crate::error::Result<Sources<'a>> {
+    /// Sources of the events a state names, citations included when asked for (see
+    /// [`audit::events_of`](crate::audit::events_of)).
+    pub fn of_state(
+        ledger: &'a Ledger,
+        state: &StateAt,
+        with_citations: bool,
+    ) -> crate::error::Result<Sources<'a>> {
         Ok(Sources {
             ledger,
-            events: crate::audit::events_of(ledger, state)?,
+            events: crate::audit::events_of(ledger, state, with_citations)?,
         })
     }
 
@@ -218,13 +223,20 @@ pub fn provision(out: &mut dyn Write, state: &StateAt, sources: &Sources) -> Res
         cut(&state.at),
         known(&cut_of(state))
     )?;
+    // The inference mark, if any, goes on its own indented line after the sources.
+    let status_cite = sources.cite(&s.status_event);
+    let (status_sources, mark) = status_cite
+        .split_once('\n')
+        .unwrap_or((status_cite.as_str(), ""));
     writeln!(
         out,
-        "  status: {} since {} ({})",
+        "  status: {} since {} ({status_sources})",
         s.status,
         when(&s.status_since),
-        sources.cite(&s.status_event)
     )?;
+    if !mark.is_empty() {
+        writeln!(out, "    {mark}")?;
+    }
     if !s.texts.is_empty() {
         let mut t = table(&["proposal", "text", "since", "source"]);
         for text in &s.texts {

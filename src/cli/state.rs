@@ -80,16 +80,21 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             let provision = slug_arg(provision, "PROVISION")?;
             let state = query::provision_state(&ledger, &provision, &cut)?;
             if args.json {
-                return super::write_json(out, &with_events(&ledger, &state)?);
+                return super::write_json(out, &with_events(&ledger, &state, &cut)?);
             }
-            render::provision(out, &state, &render::Sources::of_state(&ledger, &state)?)
+            let with_citations = !cut.filter.is_open();
+            render::provision(
+                out,
+                &state,
+                &render::Sources::of_state(&ledger, &state, with_citations)?,
+            )
         }
         None => {
             let states = query::all_states(&ledger, &cut)?;
             if args.json {
                 let states = states
                     .iter()
-                    .map(|state| with_events(&ledger, state))
+                    .map(|state| with_events(&ledger, state, &cut))
                     .collect::<Result<Vec<_>, _>>()?;
                 return super::write_json(out, &states);
             }
@@ -108,7 +113,8 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
 }
 
 /// A state as `--json` gives it: the state, plus `provenance`, every event it names by id
-/// with its sources, later citations, basis and note (docs/format.md §2, Sources).
+/// with its sources, basis and note, and under a filtered cut the citations of it
+/// (docs/format.md §2, Sources).
 #[derive(serde::Serialize)]
 struct StateJson<'a> {
     #[serde(flatten)]
@@ -119,9 +125,10 @@ struct StateJson<'a> {
 fn with_events<'a>(
     ledger: &crate::store::Ledger,
     state: &'a query::StateAt,
+    cut: &query::Cut,
 ) -> Result<StateJson<'a>, CliError> {
     Ok(StateJson {
         state,
-        provenance: crate::audit::events_of(ledger, state)?,
+        provenance: crate::audit::events_of(ledger, state, !cut.filter.is_open())?,
     })
 }

@@ -579,7 +579,7 @@ async fn provision_view(
             }))
             .collect::<Vec<_>>();
         let names = Names::of_slugs(&ledger, slugs, &cut)?;
-        let sources = render::Sources::of_state(&ledger, &at)?;
+        let sources = render::Sources::of_state(&ledger, &at, true)?;
         let history = records
             .iter()
             .map(|r| {
