@@ -87,8 +87,8 @@ pub fn cite(ledger: &Ledger, id: &Uuid, citations: &Citations) -> Result<EventRe
     Ok(EventRef::new(&record, citations))
 }
 
-/// Every event a state names (its title, status, texts, stances, meetings and
-/// statements), each cited with its sources, basis and note (docs/format.md §2,
+/// Every event that set a field of a state (its title, status, texts and stances),
+/// each cited with its sources, basis and note (docs/format.md §2,
 /// Sources): what `state --json` gives as `provenance`, keyed by id. With
 /// `with_citations`, each also carries the citations of it known at the state's cut;
 /// finding them reads the provision's whole history, so `state` asks for them only
@@ -109,7 +109,12 @@ pub fn events_of(
         citations_of(ledger, &state.provision, known)?
     };
     let mut out = BTreeMap::new();
-    for field in fields(&state.state) {
+    // The fields a state sets; its meetings and latest statements are listed for
+    // context and `blame` cites them (reading each would cost a block apiece).
+    let set = fields(&state.state)
+        .into_iter()
+        .filter(|f| !f.name.starts_with("statement/") && !f.name.starts_with("meeting/"));
+    for field in set {
         if let std::collections::btree_map::Entry::Vacant(slot) = out.entry(field.event) {
             slot.insert(cite(ledger, &field.event, &citations)?);
         }
