@@ -586,6 +586,16 @@ async fn run_streamed(
     }
 }
 
+/// The command an `/api/v1/{command}/…` route names.
+fn route_command(route: &MatchedPath) -> String {
+    route
+        .as_str()
+        .split('/')
+        .nth(3)
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// Every read endpoint: the command is the route's third segment
 /// (`/api/v1/{command}/…`), the path's parameters its positional arguments in order,
 /// and `q` (search) or every `provision` (timeline) more of them.
@@ -596,12 +606,7 @@ async fn read_endpoint(
     headers: HeaderMap,
     Query(query): Params,
 ) -> Response {
-    let command = route
-        .as_str()
-        .split('/')
-        .nth(3)
-        .unwrap_or_default()
-        .to_string();
+    let command = route_command(&route);
     let positionals = params.iter().map(|(_, value)| value.to_string()).collect();
     let from_query: &[&str] = match command.as_str() {
         "search" => &["q"],
@@ -825,12 +830,7 @@ async fn post_command(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let command = route
-        .as_str()
-        .split('/')
-        .nth(3)
-        .unwrap_or_default()
-        .to_string();
+    let command = route_command(&route);
     let id: Vec<String> = params.iter().map(|(_, value)| value.to_string()).collect();
     post_command_inner(shared, &command, id, headers, body)
         .await

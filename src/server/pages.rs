@@ -493,8 +493,39 @@ async fn party_names(
     cli: crate::cli::Cli,
     parties: Vec<String>,
 ) -> Result<std::collections::HashMap<String, String>, Failure> {
+    at_state_cut(shared, cli, move |ledger, _, cut| {
+        let slugs: Vec<_> = parties
+            .iter()
+            .filter_map(|p| crate::event::Slug::parse(p).ok())
+            .collect();
+        let names = crate::names::Names::of_slugs(
+            ledger,
+            slugs.iter().map(|s| (crate::event::Kind::Party, s.clone())),
+            cut,
+        )?;
+        Ok(slugs
+            .iter()
+            .map(|s| (s.to_string(), names.party(s).to_string()))
+            .collect())
+    })
+    .await
+}
+
+/// Runs `build` on the held ledger, off the async threads, with the cut and the
+/// arguments of the `state` command line `cli` (the pages take `state`'s cut).
+async fn at_state_cut<T: Send + 'static>(
+    shared: Arc<Shared>,
+    cli: crate::cli::Cli,
+    build: impl FnOnce(
+            &crate::store::Ledger,
+            &crate::cli::state::Args,
+            &crate::query::Cut,
+        ) -> Result<T, crate::cli::CliError>
+        + Send
+        + 'static,
+) -> Result<T, Failure> {
     use crate::cli::{CliError, Ctx, Env, Held};
-    let built = tokio::task::spawn_blocking(move || -> Result<_, CliError> {
+    let built = tokio::task::spawn_blocking(move || -> Result<T, CliError> {
         let ledger = shared.ledger.blocking_read();
         let env = Env::from_process().map_err(CliError::usage)?;
         let crate::cli::Command::State(args) = &cli.command else {
@@ -506,19 +537,7 @@ async fn party_names(
             held: Held::Read(&ledger),
         };
         let cut = ctx.cut_of(&ledger, &args.cut)?;
-        let slugs: Vec<_> = parties
-            .iter()
-            .filter_map(|p| crate::event::Slug::parse(p).ok())
-            .collect();
-        let names = crate::names::Names::of_slugs(
-            &ledger,
-            slugs.iter().map(|s| (crate::event::Kind::Party, s.clone())),
-            &cut,
-        )?;
-        Ok(slugs
-            .iter()
-            .map(|s| (s.to_string(), names.party(s).to_string()))
-            .collect())
+        build(&ledger, args, &cut)
     })
     .await
     .map_err(|_| {
@@ -537,25 +556,14 @@ async fn provision_view(
     cli: crate::cli::Cli,
     history: &[Value],
 ) -> Result<ProvisionView, Failure> {
-    use crate::cli::{render, state, CliError, Ctx, Env, Held};
+    use crate::cli::{render, state, CliError};
     use crate::event::Kind;
     use crate::names::Names;
     let seqs: Vec<u64> = history.iter().filter_map(|r| r["seq"].as_u64()).collect();
-    let built = tokio::task::spawn_blocking(move || -> Result<ProvisionView, CliError> {
-        let ledger = shared.ledger.blocking_read();
-        let env = Env::from_process().map_err(CliError::usage)?;
-        let crate::cli::Command::State(args) = &cli.command else {
-            return Err(CliError::usage("the page reads a provision's state"));
-        };
-        let ctx = Ctx {
-            cli: &cli,
-            env: &env,
-            held: Held::Read(&ledger),
-        };
-        let cut = ctx.cut_of(&ledger, &args.cut)?;
+    at_state_cut(shared, cli, move |ledger, args, cut| {
         let provision =
             state::slug_arg(args.provision.as_deref().unwrap_or_default(), "PROVISION")?;
-        let at = crate::query::provision_state(&ledger, &provision, &cut)?;
+        let at = crate::query::provision_state(ledger, &provision, cut)?;
         let s = &at.state;
         let records: Vec<_> = seqs
             .iter()
@@ -578,15 +586,15 @@ async fn provision_view(
                     .map(|(kind, slug)| (kind, slug.clone()))
             }))
             .collect::<Vec<_>>();
-        let names = Names::of_slugs(&ledger, slugs, &cut)?;
-        let sources = render::Sources::of_state(&ledger, &at, true)?;
+        let names = Names::of_slugs(ledger, slugs, cut)?;
+        let sources = render::Sources::of_state(ledger, &at, true)?;
         let history = records
             .iter()
             .map(|r| {
                 let mut event = format!(
                     "{}: {}",
                     r.event.type_name(),
-                    render::subject(&ledger, r, &names)
+                    render::subject(ledger, r, &names)
                 );
                 if let Some(who) = names.who(&r.event) {
                     event.push_str(&format!("\n— {who}"));
@@ -629,13 +637,6 @@ async fn provision_view(
         })
     })
     .await
-    .map_err(|_| {
-        Failure::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the page stopped without an answer",
-        )
-    })?;
-    built.map_err(Failure::from)
 }
 
 async fn timeline(
