@@ -300,12 +300,10 @@ fn a_meeting_slug_that_reads_as_a_date_is_refused() {
         ),
     ] {
         let run = ledger.at(NOW).stdin(line).run(&["append", "-"]);
-        assert_eq!(run.code, 3, "{slug}: {}", run.stderr);
-        assert!(
-            run.error()
-                .contains(&format!("meeting slug `{slug}` would be read as a date")),
-            "{}",
-            run.error()
+        refused(
+            &run,
+            3,
+            &format!("meeting slug `{slug}` would be read as a date"),
         );
     }
     assert_eq!(ledger.export(), export);
@@ -553,13 +551,7 @@ fn a_correction_across_kinds_of_fact_is_refused() {
         .at(NOW)
         .stdin(status(&nato_status, &other))
         .run(&["append", "-"]);
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(
-        run.error()
-            .contains("`status_changed` about `nato-membership`"),
-        "{}",
-        run.error()
-    );
+    refused(&run, 3, "`status_changed` about `nato-membership`");
     assert_eq!(ledger.export(), export);
     // The same fact about the same entity is a correction.
     ledger
@@ -602,13 +594,7 @@ fn a_retracted_registration_takes_no_new_events_and_a_named_one_stays() {
         "--occurred-at",
         "now",
     ]);
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(
-        run.error()
-            .contains(&format!("actor `{actor}` is still named by")),
-        "{}",
-        run.error()
-    );
+    refused(&run, 3, &format!("actor `{actor}` is still named by"));
     assert_eq!(ledger.export(), export);
     // A party nobody names can be retracted; then it takes no new events.
     let out = ledger.register_party("fr", "France");
@@ -782,12 +768,10 @@ fn short_ids_are_unique_and_any_unique_prefix_or_seq_names_an_event() {
         "--occurred-at",
         "now",
     ]);
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(
-        run.error()
-            .contains("field `target`: no event id starts with `ffff0000`"),
-        "{}",
-        run.error()
+    refused(
+        &run,
+        3,
+        "field `target`: no event id starts with `ffff0000`",
     );
 }
 
@@ -861,12 +845,10 @@ fn json_input_names_events_by_whole_ids_with_a_clear_error() {
             )
         };
         let run = ledger.at(NOW).stdin(line).run(&["append", "-"]);
-        assert_eq!(run.code, 3, "{}", run.stderr);
-        assert!(
-            run.error()
-                .contains(&format!("field `{field}`: `{value}` is not a UUID")),
-            "{}",
-            run.error()
+        refused(
+            &run,
+            3,
+            &format!("field `{field}`: `{value}` is not a UUID"),
         );
         assert!(
             !run.error().contains("UUID parsing failed"),
@@ -901,12 +883,10 @@ fn meetings_and_provisions_keep_their_registrations_while_events_name_them() {
     // x is drafted in p and in q: one draft may go, the last may not while a status names x.
     retract("0190aaaa-0000-7000-8000-000000000001").ok();
     let run = retract("0190aaaa-0000-7000-8000-000000000002");
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(
-        run.error()
-            .contains("provision `x` is still named by 1 counted event: seq 6 (status_changed)"),
-        "{}",
-        run.error()
+    refused(
+        &run,
+        3,
+        "provision `x` is still named by 1 counted event: seq 6 (status_changed)",
     );
     // A held meeting a statement names stays; one nobody names may go, and then
     // takes no new events.
