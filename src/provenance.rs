@@ -193,14 +193,6 @@ impl EventRef {
             .iter()
             .chain(self.cited.iter().flat_map(|c| &c.sources))
     }
-
-    /// The actor's slug or the attribution.
-    pub fn who(&self) -> Option<&str> {
-        self.actor
-            .as_ref()
-            .map(Slug::as_str)
-            .or(self.attribution.as_deref())
-    }
 }
 
 /// A source in one line: `Reuters (B2, via a diplomat, 2025-11-23)`.

@@ -638,3 +638,28 @@ fn timeline_conflict_opens_its_sides_in_headless_chromium() {
     assert!(panel.contains("Kyiv Independent (B2)"), "{panel}");
     assert!(dom.contains(r#"<g class="cf sel""#), "the mark is selected");
 }
+
+#[test]
+fn timeline_json_gives_programs_the_slug_and_people_the_name_of_who_spoke() {
+    let ledger = TestLedger::bundled();
+    let json = ledger
+        .run(&["timeline", "nato-membership", "--json"])
+        .json();
+    let markers = json["provisions"][0]["markers"].as_array().unwrap();
+    let rubio = markers
+        .iter()
+        .find(|m| m["who"] == "marco-rubio")
+        .expect("a marker of Rubio's statement, by slug");
+    assert_eq!(rubio["speaker"], "Marco Rubio");
+    let unnamed = markers
+        .iter()
+        .find(|m| m["type"] == "statement_made" && m["who"] != "marco-rubio")
+        .unwrap();
+    assert!(
+        unnamed["who"]
+            .as_str()
+            .unwrap()
+            .starts_with("unnamed US official"),
+        "{unnamed}"
+    );
+}
