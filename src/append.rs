@@ -11,12 +11,14 @@
 //! `prev_hash`, `hash`) is a restored record from an export: it must continue the
 //! chain exactly, and keeps its record time and hash.
 
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::mpsc;
 
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::chain::Record;
+use crate::chain::{Members, Record};
 use crate::error::{suggest, Error, Location, Result};
 use crate::event::{check_controls, parse_event, Body, Event, Kind, Slug, RECORD_FIELDS};
 use crate::index::{self, Firsts};
@@ -77,32 +79,122 @@ pub fn append_recorded_by(
     expect_seq: Option<u64>,
     recorded_by: Option<&str>,
 ) -> Result<Summary> {
-    let mut stage = Stage::new(ledger, clock);
+    let Clock { now, new_id } = clock;
+    let mut stage = Stage::new(ledger, now);
     stage.expect_seq = expect_seq;
     stage.recorded_by = recorded_by.map(|name| Value::String(name.to_string()));
-    let result = items.into_iter().try_for_each(|item| stage.push(item?));
-    match result.and_then(|()| stage.commit()) {
-        Ok(summary) => {
-            // Snapshots are a cache: the append is committed whether or not they are written.
-            let touched = std::mem::take(&mut stage.touched);
-            let _ = crate::snapshot::refresh(stage.ledger, &touched);
-            if summary.appended >= SETTLE_AFTER {
-                // Committed already: a failure here only costs the next open its replay.
-                let _ = stage.ledger.settle();
+    // Two threads: this one reads and parses the items and writes their canonical
+    // members (all of it per item, needing no ledger); the staging thread checks them
+    // against the ledger, seals and writes them, in input order.
+    std::thread::scope(|scope| {
+        // `None` says the input ended: a channel closed without it (this thread
+        // panicked in the items' iterator) discards the append rather than committing
+        // what came before.
+        let (sender, receiver) =
+            mpsc::sync_channel::<Option<Vec<Result<Prepared>>>>(PIPELINE_DEPTH);
+        let staging = scope.spawn(move || {
+            let mut staged = || {
+                for batch in &receiver {
+                    let Some(batch) = batch else {
+                        return Ok(());
+                    };
+                    for prepared in batch {
+                        stage.push(prepared?)?;
+                    }
+                }
+                Err(Error::Storage(
+                    "the input stopped before its end; nothing was written".into(),
+                ))
+            };
+            let result = staged();
+            stage.finish(result)
+        });
+        let mut batch = Vec::with_capacity(PIPELINE_BATCH);
+        let mut failed = false;
+        for item in items {
+            let prepared = item.and_then(|item| prepare(item, new_id));
+            failed = prepared.is_err();
+            batch.push(prepared);
+            if failed || batch.len() == PIPELINE_BATCH {
+                // A closed channel means the stage stopped at an error: its answer.
+                if sender.send(Some(std::mem::take(&mut batch))).is_err() || failed {
+                    break;
+                }
             }
-            Ok(summary)
         }
-        Err(err) => {
-            stage.abort()?;
-            Err(err)
+        if !failed {
+            if !batch.is_empty() {
+                let _ = sender.send(Some(batch));
+            }
+            let _ = sender.send(None);
         }
+        drop(sender);
+        staging
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Items parsed ahead of the staging thread, per message, and messages in flight:
+/// bounds the memory of an append by a few thousand parsed items.
+const PIPELINE_BATCH: usize = 128;
+const PIPELINE_DEPTH: usize = 8;
+
+/// An item made ready for the stage by work that needs no ledger.
+enum Prepared {
+    /// A stored record from an export, decoded and its hash checked.
+    Restored(Location, Record),
+    /// A new event: its object (with its id), the event read from it and the
+    /// object's canonical members.
+    New {
+        at: Location,
+        object: Map<String, Value>,
+        event: Box<Event>,
+        members: Members,
+    },
+}
+
+/// Checks an item on its own (control characters, fields, a restored record's
+/// hash) and writes what sealing it needs.
+fn prepare(item: Item, new_id: &mut dyn FnMut() -> Uuid) -> Result<Prepared> {
+    let Item { at, mut object } = item;
+    if RECORD_FIELDS.iter().any(|f| object.contains_key(*f)) {
+        let missing: Vec<&str> = RECORD_FIELDS
+            .iter()
+            .copied()
+            .filter(|f| !object.contains_key(*f))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::invalid(
+                &at,
+                format!(
+                    "a restored record needs all of `seq`, `recorded_at`, `prev_hash`, `hash` (missing `{}`); new events carry none of them",
+                    missing.join("`, `")
+                ),
+            ));
+        }
+        let record = Record::from_object(object).map_err(|m| Error::invalid(&at, m))?;
+        record.check().map_err(|m| Error::invalid(&at, m))?;
+        return Ok(Prepared::Restored(at, record));
     }
+    for (key, value) in object.iter() {
+        check_controls(value, key).map_err(|m| Error::invalid(&at, m))?;
+    }
+    let event = parse_event(&mut object, new_id).map_err(|m| Error::invalid(&at, m))?;
+    let members = Members::of(&object);
+    Ok(Prepared::New {
+        at,
+        object,
+        event: Box::new(event),
+        members,
+    })
 }
 
 /// An append in progress: the records staged past the head and what they register.
-struct Stage<'l, 'c> {
+struct Stage<'l> {
     ledger: &'l mut Ledger,
-    clock: Clock<'c>,
+    /// The record time of this append (before [`next_recorded_at`]).
+    now: Instant,
     next_seq: u64,
     prev_hash: String,
     last_recorded: Option<Instant>,
@@ -130,14 +222,25 @@ struct Stage<'l, 'c> {
     expect_seq: Option<u64>,
     /// `recorded_by` of every new record.
     recorded_by: Option<Value>,
+    /// The committed ledger's answers to [`Stage::registered`] and [`Stage::removed`],
+    /// memoised: the committed ledger does not change while an append stages, and every
+    /// event asks them of each entity it names.
+    committed: RefCell<Committed>,
 }
 
-impl<'l, 'c> Stage<'l, 'c> {
-    fn new(ledger: &'l mut Ledger, clock: Clock<'c>) -> Self {
+/// Lookups in the committed ledger made by one append (see [`Stage::committed`]).
+#[derive(Default)]
+struct Committed {
+    registered: HashMap<(Kind, Slug), Option<u64>>,
+    removed: HashMap<Uuid, Option<u64>>,
+}
+
+impl<'l> Stage<'l> {
+    fn new(ledger: &'l mut Ledger, now: Instant) -> Self {
         let head = ledger.head().clone();
         Stage {
             ledger,
-            clock,
+            now,
             next_seq: head.seq + 1,
             prev_hash: head.hash,
             last_recorded: head.recorded_at,
@@ -159,19 +262,41 @@ impl<'l, 'c> Stage<'l, 'c> {
             last: None,
             expect_seq: None,
             recorded_by: None,
+            committed: RefCell::default(),
         }
     }
 
-    fn push(&mut self, item: Item) -> Result<()> {
-        let Item { at, mut object } = item;
-        if RECORD_FIELDS.iter().any(|f| object.contains_key(*f)) {
-            return self.push_restored(at, object);
+    /// Commits what was staged when `result` is Ok, refreshes the snapshots of the
+    /// provisions it touched; else discards it.
+    fn finish(mut self, result: Result<()>) -> Result<Summary> {
+        match result.and_then(|()| self.commit()) {
+            Ok(summary) => {
+                // Snapshots are a cache: the append is committed whether or not they are written.
+                let touched = std::mem::take(&mut self.touched);
+                let _ = crate::snapshot::refresh(self.ledger, &touched);
+                if summary.appended >= SETTLE_AFTER {
+                    // Committed already: a failure here only costs the next open its replay.
+                    let _ = self.ledger.settle();
+                }
+                Ok(summary)
+            }
+            Err(err) => {
+                self.abort()?;
+                Err(err)
+            }
         }
-        for (key, value) in object.iter() {
-            check_controls(value, key).map_err(|m| Error::invalid(&at, m))?;
-        }
-        let event =
-            parse_event(&mut object, self.clock.new_id).map_err(|m| Error::invalid(&at, m))?;
+    }
+
+    fn push(&mut self, prepared: Prepared) -> Result<()> {
+        let (at, mut object, event, mut members) = match prepared {
+            Prepared::Restored(at, record) => return self.push_restored(at, record),
+            Prepared::New {
+                at,
+                object,
+                event,
+                members,
+            } => (at, object, *event, members),
+        };
         if let Some(seq) = self.seq_of(&event.id)? {
             let existing = self.record_any(seq)?;
             if existing.input() != object {
@@ -196,32 +321,23 @@ impl<'l, 'c> Stage<'l, 'c> {
         }
         let firsts = self.check(&event, &at)?;
         self.check_registrations_live(&event, &at)?;
-        let recorded_at = next_recorded_at(self.last_recorded, self.clock.now);
+        let recorded_at = next_recorded_at(self.last_recorded, self.now);
         if let Some(by) = &self.recorded_by {
+            members.insert(crate::event::RECORDED_BY, by);
             object.insert(crate::event::RECORDED_BY.into(), by.clone());
         }
-        let (record, bytes) =
-            Record::seal(object, event, self.next_seq, recorded_at, &self.prev_hash);
+        let (record, bytes) = Record::seal_members(
+            object,
+            members,
+            event,
+            self.next_seq,
+            recorded_at,
+            &self.prev_hash,
+        );
         self.stage(record, bytes, firsts)
     }
 
-    fn push_restored(&mut self, at: Location, object: Map<String, Value>) -> Result<()> {
-        let missing: Vec<&str> = RECORD_FIELDS
-            .iter()
-            .copied()
-            .filter(|f| !object.contains_key(*f))
-            .collect();
-        if !missing.is_empty() {
-            return Err(Error::invalid(
-                &at,
-                format!(
-                    "a restored record needs all of `seq`, `recorded_at`, `prev_hash`, `hash` (missing `{}`); new events carry none of them",
-                    missing.join("`, `")
-                ),
-            ));
-        }
-        let record = Record::from_object(object).map_err(|m| Error::invalid(&at, m))?;
-        record.check().map_err(|m| Error::invalid(&at, m))?;
+    fn push_restored(&mut self, at: Location, record: Record) -> Result<()> {
         if record.seq < self.next_seq {
             let existing = self.record_any(record.seq)?;
             if existing.hash != record.hash {
@@ -704,10 +820,16 @@ impl<'l, 'c> Stage<'l, 'c> {
     }
 
     fn registered(&self, kind: Kind, slug: &Slug) -> Result<Option<u64>> {
-        match self.registered.get(&(kind, slug.clone())) {
-            Some(&seq) => Ok(Some(seq)),
-            None => self.ledger.registered(kind, slug),
+        let key = (kind, slug.clone());
+        if let Some(&seq) = self.registered.get(&key) {
+            return Ok(Some(seq));
         }
+        if let Some(&seq) = self.committed.borrow().registered.get(&key) {
+            return Ok(seq);
+        }
+        let seq = self.ledger.registered(kind, slug)?;
+        self.committed.borrow_mut().registered.insert(key, seq);
+        Ok(seq)
     }
 
     fn draft(&self, provision: &Slug, proposal: &Slug) -> Result<Option<u64>> {
@@ -727,10 +849,15 @@ impl<'l, 'c> Stage<'l, 'c> {
     }
 
     fn removed(&self, id: &Uuid) -> Result<Option<u64>> {
-        match self.removed.get(id) {
-            Some(&seq) => Ok(Some(seq)),
-            None => self.ledger.removed_by(id),
+        if let Some(&seq) = self.removed.get(id) {
+            return Ok(Some(seq));
         }
+        if let Some(&seq) = self.committed.borrow().removed.get(id) {
+            return Ok(seq);
+        }
+        let seq = self.ledger.removed_by(id)?;
+        self.committed.borrow_mut().removed.insert(*id, seq);
+        Ok(seq)
     }
 }
 

@@ -32,27 +32,42 @@ pub struct Record {
 impl Record {
     /// Makes the record that follows `prev_hash` from a checked input object, and its stored bytes.
     pub fn seal(
-        mut input: Map<String, Value>,
+        input: Map<String, Value>,
         event: Event,
         seq: u64,
         recorded_at: Instant,
         prev_hash: &str,
     ) -> (Record, Vec<u8>) {
-        input.insert("seq".into(), Value::from(seq));
-        input.insert(
-            "recorded_at".into(),
-            Value::String(time::format(&recorded_at)),
-        );
-        input.insert("prev_hash".into(), Value::String(prev_hash.to_string()));
+        let members = Members::of(&input);
+        Record::seal_members(input, members, event, seq, recorded_at, prev_hash)
+    }
+
+    /// [`Record::seal`] with the input's canonical members already written (by
+    /// [`Members::of`], possibly on another thread): only the ledger's fields are
+    /// written here, then the hash (docs/format.md §4).
+    pub fn seal_members(
+        mut input: Map<String, Value>,
+        mut members: Members,
+        event: Event,
+        seq: u64,
+        recorded_at: Instant,
+        prev_hash: &str,
+    ) -> (Record, Vec<u8>) {
+        let fields = [
+            ("seq", Value::from(seq)),
+            ("recorded_at", Value::String(time::format(&recorded_at))),
+            ("prev_hash", Value::String(prev_hash.to_string())),
+        ];
+        for (key, value) in fields {
+            members.insert(key, &value);
+            input.insert(key.into(), value);
+        }
         // Each member is written once; the hashed form and the stored form (with
         // `hash` in its sorted place) are joined from the same pieces.
-        let mut members = canonical_members(&input);
-        let hash = hash_hex(&join_members(&members));
+        let hash = hash_hex(&members.join());
         let hash_value = Value::String(hash.clone());
-        let hash_member = member("hash", &hash_value);
-        let at = members.partition_point(|(key, _)| key.encode_utf16().lt("hash".encode_utf16()));
-        members.insert(at, ("hash", hash_member));
-        let bytes = join_members(&members);
+        members.insert("hash", &hash_value);
+        let bytes = members.join();
         input.insert("hash".into(), hash_value);
         let record = Record {
             seq,
@@ -128,15 +143,15 @@ impl Record {
 
     /// Re-hashes the record and compares with its `hash`.
     pub fn check(&self) -> Result<(), String> {
-        self.check_hash(&canonical_members(&self.object))
+        self.check_hash(&Members::of(&self.object))
     }
 
     /// [`Record::check`], and that `stored` is exactly the record's canonical form:
     /// what `verify` asks of every stored record, writing each member once.
     pub fn check_stored(&self, stored: &[u8]) -> Result<(), String> {
-        let members = canonical_members(&self.object);
+        let members = Members::of(&self.object);
         self.check_hash(&members)?;
-        if join_members(&members) != stored {
+        if members.join() != stored {
             return Err(format!(
                 "record {} is not stored in canonical form",
                 self.seq
@@ -145,13 +160,8 @@ impl Record {
         Ok(())
     }
 
-    fn check_hash(&self, members: &[(&str, Vec<u8>)]) -> Result<(), String> {
-        let without: Vec<(&str, Vec<u8>)> = members
-            .iter()
-            .filter(|(key, _)| *key != "hash")
-            .cloned()
-            .collect();
-        let actual = hash_hex(&join_members(&without));
+    fn check_hash(&self, members: &Members) -> Result<(), String> {
+        let actual = hash_hex(&members.join_without("hash"));
         if actual != self.hash {
             return Err(format!(
                 "record {} does not match its hash: stored {}, computed {}",
@@ -225,17 +235,52 @@ fn write_value(value: &Value, out: &mut Vec<u8>) {
 }
 
 fn write_object(map: &Map<String, Value>, out: &mut Vec<u8>) {
-    out.extend_from_slice(&join_members(&canonical_members(map)));
+    out.extend_from_slice(&Members::of(map).join());
 }
 
-/// The members of an object in canonical order, each written as `"key":value`.
-fn canonical_members(map: &Map<String, Value>) -> Vec<(&str, Vec<u8>)> {
-    let mut members: Vec<(&str, Vec<u8>)> = map
-        .iter()
-        .map(|(key, value)| (key.as_str(), member(key, value)))
-        .collect();
-    members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
-    members
+/// The canonical members (`"key":value`) of an object, in RFC 8785 order (keys by
+/// UTF-16 code units): joined, they are the object's canonical form (docs/format.md §4).
+pub struct Members(Vec<(String, Vec<u8>)>);
+
+impl Members {
+    /// Writes every member of `object`.
+    pub fn of(object: &Map<String, Value>) -> Members {
+        let mut members: Vec<(String, Vec<u8>)> = object
+            .iter()
+            .map(|(key, value)| (key.clone(), member(key, value)))
+            .collect();
+        members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+        Members(members)
+    }
+
+    /// Adds a member in its sorted place (the key must be new).
+    pub fn insert(&mut self, key: &str, value: &Value) {
+        let at = self
+            .0
+            .partition_point(|(k, _)| k.encode_utf16().lt(key.encode_utf16()));
+        self.0.insert(at, (key.to_string(), member(key, value)));
+    }
+
+    /// The canonical object: `{`, the members joined by `,`, `}`.
+    pub fn join(&self) -> Vec<u8> {
+        self.join_without("")
+    }
+
+    /// [`Members::join`] leaving out the member `key` (the hashed form leaves out `hash`).
+    fn join_without(&self, key: &str) -> Vec<u8> {
+        let len = self.0.iter().map(|(_, m)| m.len() + 1).sum::<usize>() + 2;
+        let mut out = Vec::with_capacity(len);
+        out.push(b'{');
+        let kept = self.0.iter().filter(|(k, _)| k != key);
+        for (i, (_, m)) in kept.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(m);
+        }
+        out.push(b'}');
+        out
+    }
 }
 
 fn member(key: &str, value: &Value) -> Vec<u8> {
@@ -243,19 +288,6 @@ fn member(key: &str, value: &Value) -> Vec<u8> {
     serde_json::to_writer(&mut out, key).expect("writing to a Vec cannot fail");
     out.push(b':');
     write_value(value, &mut out);
-    out
-}
-
-fn join_members(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(members.iter().map(|(_, m)| m.len() + 1).sum::<usize>() + 2);
-    out.push(b'{');
-    for (i, (_, m)) in members.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(m);
-    }
-    out.push(b'}');
     out
 }
 

@@ -187,7 +187,7 @@ type CachedHistory = (Kind, Slug, u64, Arc<History>);
 type EntityPostings = (Vec<u8>, Vec<(Instant, u64)>);
 
 /// Decoded record blocks a handle keeps.
-const BLOCKS_CACHED: usize = 128;
+const BLOCKS_CACHED: usize = 32;
 /// Histories a handle keeps.
 const HISTORIES_CACHED: usize = 8;
 

@@ -574,3 +574,54 @@ fn a_statement_correction_that_drops_its_meeting_pairs_with_the_statement() {
     assert_eq!(corrected[0]["from"], "amb", "{corrected}");
     assert_eq!(corrected[1]["to"], "an unnamed official", "{corrected}");
 }
+
+// ---------------------------------------------------------------------------------
+// The two-thread import: the first error in input order is the answer.
+// ---------------------------------------------------------------------------------
+
+/// An import parses on one thread and checks against the ledger on another. Caught:
+/// a parse error far down the file reported ahead of a ledger error above it, and an
+/// input that stops without its end committing what came before it.
+#[test]
+fn an_import_reports_its_first_bad_line_whichever_thread_finds_it() {
+    let ledger = TestLedger::new();
+    ledger.register_party("p", "P");
+    ledger.ok(&[
+        "append",
+        "actor_registered",
+        "--actor",
+        "a",
+        "--name",
+        "A",
+        "--party",
+        "p",
+        "--occurred-at",
+        "2025-11-01",
+    ]);
+    let before = ledger.export();
+    let statement = |n: usize, actor: &str| {
+        json!({"type": "statement_made", "occurred_at": "2025-11-20T00:00:00Z", "quote": format!("q{n}"),
+            "actor": actor})
+        .to_string()
+    };
+    // Line 300 names an unregistered actor (found by the stage, on the ledger); line
+    // 900 is not JSON (found while parsing, far ahead of the stage).
+    let mut lines: Vec<String> = (1..=1000).map(|n| statement(n, "a")).collect();
+    lines[299] = statement(300, "nobody");
+    lines[899] = "{not json".into();
+    let file = ledger.write("mixed.ndjson", (lines.join("\n") + "\n").as_bytes());
+    let run = ledger.fails(&["import", file.to_str().unwrap()]);
+    assert!(run.stderr.contains("mixed.ndjson:300:"), "{}", run.stderr);
+    assert_eq!(
+        ledger.export(),
+        before,
+        "nothing of the failed import was kept"
+    );
+    // The other way round: the parse error comes first.
+    lines[299] = "{not json".into();
+    lines[899] = statement(900, "nobody");
+    let file = ledger.write("mixed.ndjson", (lines.join("\n") + "\n").as_bytes());
+    let run = ledger.fails(&["import", file.to_str().unwrap()]);
+    assert!(run.stderr.contains("mixed.ndjson:300:"), "{}", run.stderr);
+    assert_eq!(ledger.export(), before);
+}
