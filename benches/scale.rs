@@ -64,6 +64,10 @@ use uuid::Uuid;
 type Instant = DateTime<Utc>;
 type BoxError = Box<dyn std::error::Error>;
 
+/// The allocator the `pactlog` binary ships with, so in-process figures are the product's.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Events per pactlog session (one `append_all`), per SQLite transaction, per sled batch.
 const SESSION: usize = 10_000;
 const SEED: u64 = 0x5eed_2025_1130;
