@@ -209,6 +209,7 @@ pub fn refresh(ledger: &Ledger, provisions: &BTreeSet<Slug>) -> Result<usize> {
     }
     let mut written = Vec::new();
     let mut stale = Vec::new();
+    let mut n = 0;
     in_seq_order(
         ledger,
         plans.into_iter().map(Ok),
@@ -221,13 +222,28 @@ pub fn refresh(ledger: &Ledger, provisions: &BTreeSet<Slug>) -> Result<usize> {
                 event,
                 &mut written,
                 &mut stale,
-            )
+            )?;
+            // Written a provision at a time once they add up: a large write touches
+            // thousands of provisions, and their snapshots are tens of KiB each.
+            if written
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>()
+                >= WRITE_BYTES
+            {
+                n += written.len();
+                ledger.put_snapshots(std::mem::take(&mut written), std::mem::take(&mut stale))?;
+            }
+            Ok(())
         },
     )?;
-    let n = written.len();
+    n += written.len();
     ledger.put_snapshots(written, stale)?;
     Ok(n)
 }
+
+/// Snapshot bytes a refresh holds before writing them (one sled batch).
+const WRITE_BYTES: usize = 4 << 20;
 
 /// Events read ahead at once by [`in_seq_order`] (about 0.5 KiB each in memory).
 const PREFETCH_EVENTS: usize = 32 << 10;
