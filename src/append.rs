@@ -303,8 +303,9 @@ impl<'l> Stage<'l> {
                 return Err(Error::invalid(
                     &at,
                     format!(
-                        "id {} is already in the ledger (seq {seq}) with other content",
-                        event.id
+                        "id {} is already {} with other content",
+                        event.id,
+                        self.where_is(seq)
                     ),
                 ));
             }
@@ -344,8 +345,12 @@ impl<'l> Stage<'l> {
                 return Err(Error::invalid(
                     &at,
                     format!(
-                        "record seq {} differs from the ledger's record {}",
-                        record.seq, record.seq
+                        "record seq {} differs from {}",
+                        record.seq,
+                        match record.seq > self.ledger.head().seq {
+                            true => format!("record {} earlier in this input", record.seq),
+                            false => format!("the ledger's record {}", record.seq),
+                        }
                     ),
                 ));
             }
@@ -380,10 +385,7 @@ impl<'l> Stage<'l> {
         if let Some(seq) = self.seq_of(&record.event.id)? {
             return Err(Error::invalid(
                 &at,
-                format!(
-                    "id {} is already in the ledger (seq {seq})",
-                    record.event.id
-                ),
+                format!("id {} is already {}", record.event.id, self.where_is(seq)),
             ));
         }
         let firsts = self.check(&record.event, &at)?;
@@ -790,6 +792,15 @@ impl<'l> Stage<'l> {
             self.ledger.discard_uncommitted()?;
         }
         self.ledger.abandon_journal()
+    }
+
+    /// Where the record at `seq` is, for a message: in the ledger, or earlier in this
+    /// append's input (staged, not committed).
+    fn where_is(&self, seq: u64) -> String {
+        match seq > self.ledger.head().seq {
+            true => format!("given to an earlier event of this input (it would be seq {seq})"),
+            false => format!("in the ledger (seq {seq})"),
+        }
     }
 
     /// A record staged by this append or committed before it.

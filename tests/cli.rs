@@ -640,7 +640,7 @@ fn ids_repeated_across_write_chunks_are_still_found() {
     let run = copy.fails(&["import", other.to_str().unwrap()]);
     assert!(
         run.error()
-            .contains("is already in the ledger (seq 9) with other content"),
+            .contains("is already given to an earlier event of this input (it would be seq 9) with other content"),
         "{}",
         run.error()
     );

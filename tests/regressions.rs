@@ -625,3 +625,30 @@ fn an_import_reports_its_first_bad_line_whichever_thread_finds_it() {
     assert!(run.stderr.contains("mixed.ndjson:300:"), "{}", run.stderr);
     assert_eq!(ledger.export(), before);
 }
+
+/// Two events of one input with one id and other content: the message says the first
+/// is earlier in this input, not "already in the ledger" (a fresh tester was sent
+/// looking for seq 301 in a ledger of 200 records).
+#[test]
+fn a_duplicate_id_within_one_input_is_said_to_be_in_that_input() {
+    let ledger = TestLedger::new();
+    ledger.register_party("a", "A");
+    let before = ledger.export();
+    let id = "0190a5a0-0000-7000-8000-000000000001";
+    let lines = [
+        json!({"type": "party_registered", "party": "b", "name": "B", "occurred_at": "2025-11-20", "id": id}),
+        json!({"type": "party_registered", "party": "c", "name": "C", "occurred_at": "2025-11-20", "id": id}),
+    ]
+    .map(|v| v.to_string())
+    .join("\n");
+    let file = ledger.write("dup.ndjson", lines.as_bytes());
+    let run = ledger.fails(&["import", file.to_str().unwrap()]);
+    assert!(
+        run.stderr.contains(&format!(
+            "dup.ndjson:2: id {id} is already given to an earlier event of this input (it would be seq 2) with other content"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(ledger.export(), before);
+}

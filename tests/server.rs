@@ -1732,3 +1732,64 @@ fn files_are_read_and_written_on_the_clients_side_and_dash_is_stdout() {
     assert!(std::fs::read_to_string(&page).unwrap().contains("<html"));
     assert_eq!(server.stop().0, 0);
 }
+
+/// A server that dies after reading a command may have committed it: the client must
+/// not run a write again on its own (seen: an import of events without ids written
+/// twice when the server was killed right after its commit). A read may run here, and
+/// a server that never took the connection leaves every command to run here.
+#[test]
+fn a_write_the_server_may_have_taken_is_never_run_again_here() {
+    use std::io::Read as _;
+    let ledger = TestLedger::new();
+    ledger.register_party("a", "A");
+    let before = ledger.export();
+    // Takes each connection, reads the request, hangs up without an answer.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 65536];
+            stream
+                .set_read_timeout(Some(Duration::from_millis(300)))
+                .unwrap();
+            let _ = stream.read(&mut buf);
+            drop(stream);
+        }
+    });
+    let runtime = ledger.db.join("serve.json");
+    // This test's own process stands in for the server's (alive).
+    let alive = format!(
+        r#"{{"url":"{url}","token":"pl_x","pid":{}}}"#,
+        std::process::id()
+    );
+    std::fs::write(&runtime, &alive).unwrap();
+    let event =
+        r#"{"type": "party_registered", "party": "b", "name": "B", "occurred_at": "2025-11-20"}"#;
+    let file = ledger.write("one.ndjson", format!("{event}\n").as_bytes());
+    let (code, _, stderr) = client(&ledger, None, &["import", file.to_str().unwrap()], "");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("may have written it"), "{stderr}");
+    std::fs::remove_file(&runtime).unwrap();
+    assert_eq!(ledger.export(), before, "the import was not run here");
+    std::fs::write(&runtime, &alive).unwrap();
+    let (code, stdout, stderr) = client(&ledger, None, &["list", "parties"], "");
+    assert_eq!(code, 0, "a read runs here: {stderr}");
+    assert!(stdout.contains('a'), "{stdout}");
+    // Nothing listens at the address (refused): the write runs here, once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let free = closed.local_addr().unwrap();
+    drop(closed);
+    std::fs::write(
+        &runtime,
+        format!(
+            r#"{{"url":"http://{free}","token":"pl_x","pid":{}}}"#,
+            std::process::id()
+        ),
+    )
+    .unwrap();
+    let (code, _, stderr) = client(&ledger, None, &["import", file.to_str().unwrap()], "");
+    assert_eq!(code, 0, "{stderr}");
+    std::fs::remove_file(&runtime).unwrap();
+    assert_eq!(records(&ledger), 2);
+}

@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::remote::{runs_locally, Reply, Request};
+use super::remote::{runs_locally, writes, Reply, Request};
 use super::{Runtime, RUNTIME_FILE};
 use crate::cli::{Cli, ClientInput, Command, Env};
 
@@ -185,8 +185,17 @@ fn send(cli: &Cli, env: &Env, target: &Target) -> Option<u8> {
     }
     let response = match call.send_json(&request) {
         Ok(response) => response,
-        // The server named by the runtime file is gone: the ledger is free again.
-        Err(_) if target.local => return None,
+        // The server named by the runtime file is gone: the ledger is free again. Only
+        // when the command surely never reached it, or only reads: a write the server
+        // may have committed before it died must not be run a second time here.
+        Err(err) if target.local && (never_reached(&err) || !writes(&cli.command)) => return None,
+        Err(err) if target.local => {
+            eprintln!(
+                "error: the server at {} stopped answering after it was sent the command ({err}): it may have written it before it stopped, so nothing was run here; see what the ledger holds (`pactlog log -n 5`) before running it again (events with an `id` are never written twice)",
+                target.url
+            );
+            return Some(1);
+        }
         Err(err) => {
             eprintln!("error: PACTLOG_SERVER {}: {err}", target.url);
             return Some(1);
@@ -243,6 +252,16 @@ fn send(cli: &Cli, env: &Env, target: &Target) -> Option<u8> {
         eprintln!("error: {}", error.replace(['\n', '\r'], " "));
     }
     Some(reply.code)
+}
+
+/// Whether a failed call surely never reached a server: nothing listens at its
+/// address (any other failure may come after the server read the command).
+fn never_reached(err: &ureq::Error) -> bool {
+    match err {
+        ureq::Error::Io(io) => io.kind() == std::io::ErrorKind::ConnectionRefused,
+        ureq::Error::HostNotFound => true,
+        _ => false,
+    }
 }
 
 /// A file the command writes (`export --out FILE`, `timeline --html FILE`) is written
