@@ -13,6 +13,24 @@ use crate::event::{Body, Kind, Slug};
 use crate::index::{self, Entry};
 use crate::store::{Head, Ledger};
 
+/// A stored record read back, decoded and checked on its own: seq, stored bytes, record.
+type Decoded = (u64, Vec<u8>, Record);
+
+/// Decodes the record stored at `seq` and checks it on its own: it says it is `seq`,
+/// it is in canonical form and matches its hash.
+fn decode_checked(seq: u64, bytes: Vec<u8>) -> Result<Decoded> {
+    let record = Record::decode(&bytes)
+        .map_err(|e| Error::Integrity(format!("record {seq} is damaged: {e}")))?;
+    if record.seq != seq {
+        return Err(Error::Integrity(format!(
+            "record stored at seq {seq} says it is seq {}: records were reordered",
+            record.seq
+        )));
+    }
+    record.check_stored(&bytes).map_err(Error::Integrity)?;
+    Ok((seq, bytes, record))
+}
+
 /// What a successful verification checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
@@ -33,6 +51,31 @@ pub fn verify_with_progress(
     claimed_head: Option<(u64, &str)>,
     on_record: &mut dyn FnMut(u64),
 ) -> Result<Report> {
+    // The snapshots are checked on their own thread beside the log; a problem in the
+    // log is reported first (a damaged record also spoils the snapshots folded from it).
+    std::thread::scope(|scope| {
+        let snapshots = scope.spawn(|| crate::snapshot::verify(ledger));
+        let checked = verify_log(ledger, claimed_head, on_record);
+        let snapshots = snapshots
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let index_entries = checked?;
+        let head = ledger.head().clone();
+        Ok(Report {
+            records: head.seq,
+            index_entries,
+            snapshots: snapshots?,
+            head,
+        })
+    })
+}
+
+/// Checks the log, the journal and the indexes; the number of index entries stored.
+fn verify_log(
+    ledger: &Ledger,
+    claimed_head: Option<(u64, &str)>,
+    on_record: &mut dyn FnMut(u64),
+) -> Result<u64> {
     let head = ledger.head().clone();
     let mut prev_hash = GENESIS_HASH.to_string();
     let mut prev_recorded = None;
@@ -50,86 +93,95 @@ pub fn verify_with_progress(
         Some(journal) => Some(journal.records_from(0)?),
         None => None,
     };
-    for item in ledger.raw_records(1) {
-        let (seq, bytes) = item?;
-        if seq != expected_seq {
-            return Err(Error::Integrity(format!(
-                "record {expected_seq} is missing: the log jumps from {} to {seq}",
-                expected_seq - 1
-            )));
-        }
-        let record = Record::decode(&bytes)
-            .map_err(|e| Error::Integrity(format!("record {seq} is damaged: {e}")))?;
-        if record.seq != seq {
-            return Err(Error::Integrity(format!(
-                "record stored at seq {seq} says it is seq {}: records were reordered",
-                record.seq
-            )));
-        }
-        record.check_stored(&bytes).map_err(Error::Integrity)?;
-        if record.prev_hash != prev_hash {
-            return Err(Error::Integrity(format!(
+    // Two threads: one reads the records and checks each on its own (decoded, in
+    // canonical form, its hash), this one checks what runs along the log (seq, the
+    // chain, record time, index entries, the journal).
+    std::thread::scope(|scope| -> Result<()> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Result<Decoded>>>(8);
+        scope.spawn(move || {
+            let mut batch = Vec::with_capacity(256);
+            for item in ledger.raw_records(1) {
+                let decoded = item.and_then(|(seq, bytes)| decode_checked(seq, bytes));
+                let failed = decoded.is_err();
+                batch.push(decoded);
+                // A closed channel: the checks along the log stopped at an error.
+                let full = failed || batch.len() == 256;
+                if full && (sender.send(std::mem::take(&mut batch)).is_err() || failed) {
+                    return;
+                }
+            }
+            let _ = sender.send(batch);
+        });
+        for decoded in receiver.into_iter().flatten() {
+            let (seq, bytes, record) = decoded?;
+            if seq != expected_seq {
+                return Err(Error::Integrity(format!(
+                    "record {expected_seq} is missing: the log jumps from {} to {seq}",
+                    expected_seq - 1
+                )));
+            }
+            if record.prev_hash != prev_hash {
+                return Err(Error::Integrity(format!(
                 "record {seq}: `prev_hash` is not the hash of record {}: a record before it was changed, removed or reordered",
                 seq - 1
             )));
-        }
-        if prev_recorded.is_some_and(|prev| record.recorded_at < prev) {
-            return Err(Error::Integrity(format!(
-                "record {seq}: `recorded_at` goes back in time"
-            )));
-        }
-        // The index entries this record must have.
-        let event = &record.event;
-        let firsts = index::Firsts {
-            registration: event
-                .registers()
-                .is_some_and(|(k, s)| registered.insert((k, s.clone()))),
-            text_or_held: match &event.body {
-                Body::ProvisionDrafted {
-                    provision,
-                    proposal,
-                    ..
-                } => unique.insert((provision.clone(), proposal.as_str().to_string())),
-                Body::MeetingHeld { meeting, .. } => {
-                    unique.insert((meeting.clone(), String::new()))
-                }
-                _ => false,
-            },
-        };
-        let target = match event.refers_to().and_then(|t| ids.get(&t)) {
-            Some(&target_seq) => Some(
-                ledger
-                    .record(target_seq)?
-                    .ok_or_else(|| Error::Integrity(format!("record {target_seq} is missing")))?,
-            ),
-            None => None,
-        };
-        let entries = index::entries(event, firsts, target.as_ref().map(|t| &*t.event));
-        // Late entries are not stored (they are read off the postings); the running
-        // maxima give the latest valid times (`X`) checked below.
-        maxima.late_entries(&entries, seq, None)?;
-        for entry in entries {
-            expected_entries += 1;
-            if let Entry::Touch(kind, slug, time) = &entry {
-                histories
-                    .entry(index::postings_prefix(*kind, slug))
-                    .or_insert_with(|| (format!("{kind} `{slug}`"), Digest::default()))
-                    .1
-                    .add(time, seq);
-                continue;
             }
-            let key = entry.key();
-            let stored = ledger.raw_get(&key)?;
-            if stored.as_deref() != Some(entry.value(seq).as_slice()) {
+            if prev_recorded.is_some_and(|prev| record.recorded_at < prev) {
                 return Err(Error::Integrity(format!(
+                    "record {seq}: `recorded_at` goes back in time"
+                )));
+            }
+            // The index entries this record must have.
+            let event = &record.event;
+            let firsts = index::Firsts {
+                registration: event
+                    .registers()
+                    .is_some_and(|(k, s)| registered.insert((k, s.clone()))),
+                text_or_held: match &event.body {
+                    Body::ProvisionDrafted {
+                        provision,
+                        proposal,
+                        ..
+                    } => unique.insert((provision.clone(), proposal.as_str().to_string())),
+                    Body::MeetingHeld { meeting, .. } => {
+                        unique.insert((meeting.clone(), String::new()))
+                    }
+                    _ => false,
+                },
+            };
+            let target =
+                match event.refers_to().and_then(|t| ids.get(&t)) {
+                    Some(&target_seq) => Some(ledger.record(target_seq)?.ok_or_else(|| {
+                        Error::Integrity(format!("record {target_seq} is missing"))
+                    })?),
+                    None => None,
+                };
+            let entries = index::entries(event, firsts, target.as_ref().map(|t| &*t.event));
+            // Late entries are not stored (they are read off the postings); the running
+            // maxima give the latest valid times (`X`) checked below.
+            maxima.late_entries(&entries, seq, None)?;
+            for entry in entries {
+                expected_entries += 1;
+                if let Entry::Touch(kind, slug, time) = &entry {
+                    histories
+                        .entry(index::postings_prefix(*kind, slug))
+                        .or_insert_with(|| (format!("{kind} `{slug}`"), Digest::default()))
+                        .1
+                        .add(time, seq);
+                    continue;
+                }
+                let key = entry.key();
+                let stored = ledger.raw_get(&key)?;
+                if stored.as_deref() != Some(entry.value(seq).as_slice()) {
+                    return Err(Error::Integrity(format!(
                     "index entry {} of record {seq} is {}; `pactlog export` then `import` into a new ledger rebuilds the indexes",
                     describe(&entry),
                     if stored.is_some() { "wrong" } else { "missing" }
                 )));
+                }
             }
-        }
-        if let Some(journaled) = journaled.as_mut() {
-            match journaled.next().transpose()? {
+            if let Some(journaled) = journaled.as_mut() {
+                match journaled.next().transpose()? {
                 Some((journal_seq, journal_bytes)) if journal_seq == seq && journal_bytes == *bytes => {}
                 Some((journal_seq, _)) if journal_seq != seq => {
                     return Err(Error::Integrity(format!(
@@ -147,13 +199,15 @@ pub fn verify_with_progress(
                     )))
                 }
             }
+            }
+            ids.insert(event.id, seq);
+            on_record(seq);
+            prev_hash = record.hash.clone();
+            prev_recorded = Some(record.recorded_at);
+            expected_seq += 1;
         }
-        ids.insert(event.id, seq);
-        on_record(seq);
-        prev_hash = record.hash.clone();
-        prev_recorded = Some(record.recorded_at);
-        expected_seq += 1;
-    }
+        Ok(())
+    })?;
     if expected_seq - 1 != head.seq {
         return Err(Error::Integrity(format!(
             "the head marker says seq {} but the log ends at {}: records were removed",
@@ -254,13 +308,7 @@ pub fn verify_with_progress(
             head.seq
         )));
     }
-    let snapshots = crate::snapshot::verify(ledger)?;
-    Ok(Report {
-        records: head.seq,
-        index_entries: stored_entries,
-        snapshots,
-        head,
-    })
+    Ok(stored_entries)
 }
 
 /// The count and an order-sensitive hash of a history's entries (valid time, seq).
