@@ -181,12 +181,17 @@ pub fn provision_states(
         Ok((provision, base, tail))
     });
     let mut out = Vec::new();
-    in_seq_order(ledger, plans, |(provision, base, tail), event| {
-        let projection =
-            fold_entries(ledger, &provision, base, &tail, known_seq, event, |_, _| {})?;
-        out.extend(projection.state(&provision));
-        Ok(())
-    })?;
+    in_seq_order(
+        ledger,
+        PREFETCH_EVENTS,
+        plans,
+        |(provision, base, tail), event| {
+            let projection =
+                fold_entries(ledger, &provision, base, &tail, known_seq, event, |_, _| {})?;
+            out.extend(projection.state(&provision));
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 
@@ -212,6 +217,7 @@ pub fn refresh(ledger: &Ledger, provisions: &BTreeSet<Slug>) -> Result<usize> {
     let mut n = 0;
     in_seq_order(
         ledger,
+        PREFETCH_EVENTS,
         plans.into_iter().map(Ok),
         |(provision, base, tail), event| {
             refresh_one(
@@ -248,6 +254,11 @@ const WRITE_BYTES: usize = 4 << 20;
 /// Events read ahead at once by [`in_seq_order`] (about 0.5 KiB each in memory).
 const PREFETCH_EVENTS: usize = 32 << 10;
 
+/// [`PREFETCH_EVENTS`] for [`verify`], which reads every provision's whole history: a
+/// group spans the whole log, so each group decompresses most record blocks, and
+/// fewer, larger groups are what makes `verify` of 1M records fit its time.
+const VERIFY_PREFETCH_EVENTS: usize = 128 << 10;
+
 /// Something to fold along a provision's history entries.
 trait Entries {
     fn entries(&self) -> &[(Instant, u64)];
@@ -264,6 +275,7 @@ impl<A, B> Entries for (A, B, Vec<(Instant, u64)>) {
 /// decompressed once per group rather than once per provision).
 fn in_seq_order<T: Entries>(
     ledger: &Ledger,
+    prefetch: usize,
     items: impl IntoIterator<Item = Result<T>>,
     mut each: impl FnMut(T, &dyn Fn(u64) -> Result<Arc<Event>>) -> Result<()>,
 ) -> Result<()> {
@@ -273,7 +285,7 @@ fn in_seq_order<T: Entries>(
         let mut n_events = 0;
         while let Some(item) = items.next_if(|i| {
             i.as_ref().map_or(true, |i| {
-                group.is_empty() || n_events + i.entries().len() <= PREFETCH_EVENTS
+                group.is_empty() || n_events + i.entries().len() <= prefetch
             })
         }) {
             let item = item?;
@@ -395,45 +407,52 @@ pub fn verify(ledger: &Ledger) -> Result<usize> {
         let entries = ledger.history_between(Kind::Provision, &provision, None, &END_OF_TIME)?;
         Ok((provision, by_seq, entries))
     });
-    in_seq_order(ledger, items, |(provision, by_seq, entries), event| {
-        // The provision's history is read once (own entries, in fold order, with the
-        // record that removed each, if any); each record-time view is folded from it.
-        let mut history = Vec::new();
-        for (time, seq) in entries {
-            let event = event(seq)?;
-            if event.occurred_at == time {
-                let removed_by = ledger.removed_by(&event.id)?;
-                history.push((seq, removed_by, event));
+    in_seq_order(
+        ledger,
+        VERIFY_PREFETCH_EVENTS,
+        items,
+        |(provision, by_seq, entries), event| {
+            // The provision's history is read once (own entries, in fold order, with the
+            // record that removed each, if any); each record-time view is folded from it.
+            let mut history = Vec::new();
+            for (time, seq) in entries {
+                let event = event(seq)?;
+                if event.occurred_at == time {
+                    let removed_by = ledger.removed_by(&event.id)?;
+                    history.push((seq, removed_by, event));
+                }
             }
-        }
-        for (known_seq, snapshots) in by_seq {
-            let mut projection = Projection::default();
-            let mut pending = snapshots.into_iter().peekable();
-            let mut check = |projection: &Projection, upto: Option<&Instant>| -> Result<usize> {
-                let mut n = 0;
-                while let Some((time, builder)) =
-                    pending.next_if(|(time, _)| upto.is_none_or(|t| time < t))
-                {
-                    if projection.builder(&provision) != Some(&builder) {
-                        return Err(Error::Integrity(format!(
+            for (known_seq, snapshots) in by_seq {
+                let mut projection = Projection::default();
+                let mut pending = snapshots.into_iter().peekable();
+                let mut check = |projection: &Projection,
+                                 upto: Option<&Instant>|
+                 -> Result<usize> {
+                    let mut n = 0;
+                    while let Some((time, builder)) =
+                        pending.next_if(|(time, _)| upto.is_none_or(|t| time < t))
+                    {
+                        if projection.builder(&provision) != Some(&builder) {
+                            return Err(Error::Integrity(format!(
                             "the snapshot of `{provision}` at {} (record {known_seq}) disagrees with a replay of the log",
                             crate::time::format(&time)
                         )));
+                        }
+                        n += 1;
                     }
-                    n += 1;
+                    Ok(n)
+                };
+                for (seq, removed_by, event) in &history {
+                    let counts = *seq <= known_seq && removed_by.is_none_or(|by| by > known_seq);
+                    if counts {
+                        checked += check(&projection, Some(&event.occurred_at))?;
+                        projection.apply_for(&provision, event);
+                    }
                 }
-                Ok(n)
-            };
-            for (seq, removed_by, event) in &history {
-                let counts = *seq <= known_seq && removed_by.is_none_or(|by| by > known_seq);
-                if counts {
-                    checked += check(&projection, Some(&event.occurred_at))?;
-                    projection.apply_for(&provision, event);
-                }
+                checked += check(&projection, None)?;
             }
-            checked += check(&projection, None)?;
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     Ok(checked)
 }
