@@ -15,6 +15,11 @@ impl Location {
     pub fn line(file: &str, line: usize) -> Location {
         Location(format!("{file}:{line}"))
     }
+
+    /// The `element`-th (from 1) element of a JSON array, on `line` with others.
+    pub fn element(file: &str, line: usize, element: usize) -> Location {
+        Location(format!("{file}:{line} (element {element} of the array)"))
+    }
 }
 
 impl fmt::Display for Location {

@@ -242,11 +242,15 @@ impl Lines {
     fn read_array(&mut self, first: String) -> Result<Vec<Result<Item>>> {
         let start_line = self.line;
         let mut text = first;
-        text.push('\n');
         let mut rest = Vec::new();
         self.reader
             .read_to_end(&mut rest)
             .map_err(|e| Error::io(&self.name, e))?;
+        if !rest.is_empty() {
+            // (A one-line array cut short must read as ending early, not as a string
+            // holding a line break.)
+            text.push('\n');
+        }
         let rest = String::from_utf8(rest).map_err(|e| {
             let line = start_line
                 + 1
@@ -286,11 +290,22 @@ impl Lines {
                 json_error(&e, true),
             )
         })?;
+        let lines: Vec<usize> = raws
+            .iter()
+            .map(|raw| line_of(raw.get().as_ptr() as usize - text.as_ptr() as usize))
+            .collect();
+        // Where elements share a line (a one-line array), the line alone does not say
+        // which is meant: the element's place in the array is added.
+        let shared =
+            |i: usize| (i > 0 && lines[i - 1] == lines[i]) || lines.get(i + 1) == Some(&lines[i]);
         Ok(raws
             .into_iter()
-            .map(|raw| {
-                let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
-                let at = Location::line(&self.name, line_of(offset));
+            .enumerate()
+            .map(|(i, raw)| {
+                let at = match shared(i) {
+                    true => Location::element(&self.name, lines[i], i + 1),
+                    false => Location::line(&self.name, lines[i]),
+                };
                 match parse_value(raw.get()) {
                     Ok(Value::Object(object)) => Ok(Item { at, object }),
                     Ok(other) => Err(Error::invalid(
@@ -455,7 +470,7 @@ fn json_error(err: &serde_json::Error, whole_file: bool) -> String {
 }
 
 /// Reads one JSON object from a string (for `append -` and the event flags).
-pub fn parse_object(text: &str, at: &Location) -> Result<Map<String, Value>> {
+pub fn parse_object(text: &str, at: &Location, for_several: &str) -> Result<Map<String, Value>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if let Some(offset) = text.find('\0') {
         let column = offset - text[..offset].rfind('\n').map_or(0, |n| n + 1);
@@ -466,6 +481,14 @@ pub fn parse_object(text: &str, at: &Location) -> Result<Map<String, Value>> {
         Ok(other) => Err(Error::invalid(
             at,
             format!("expected a JSON object, found {}", json_kind(&other)),
+        )),
+        Err(e) if e.to_string().starts_with("trailing characters") => Err(Error::invalid(
+            at,
+            format!(
+                "more than one JSON value (the second starts at line {}, column {}): one object is expected here; {for_several}",
+                e.line(),
+                e.column()
+            ),
         )),
         Err(e) => Err(Error::invalid(at, json_error(&e, true))),
     }
@@ -536,7 +559,11 @@ mod tests {
             .clone()
             .unwrap_err()
             .starts_with("f:3: invalid JSON: the key `a` appears twice"));
-        let err = parse_object("{\"x\":[1,{\"y\":2,\"y\":3}]}", &Location("stdin".into()));
+        let err = parse_object(
+            "{\"x\":[1,{\"y\":2,\"y\":3}]}",
+            &Location("stdin".into()),
+            "",
+        );
         assert!(err
             .unwrap_err()
             .to_string()

@@ -652,3 +652,42 @@ fn a_duplicate_id_within_one_input_is_said_to_be_in_that_input() {
     );
     assert_eq!(ledger.export(), before);
 }
+
+/// Messages a fresh tester found short: an error inside a one-line JSON array names the
+/// element, a one-line array cut short says it ends early, and two objects given to
+/// `append -` say that one is expected and what reads many.
+#[test]
+fn input_errors_point_at_the_element_and_the_command_that_fits() {
+    let ledger = TestLedger::new();
+    ledger.register_party("a", "A");
+    let before = ledger.export();
+    let array = r#"[{"type":"party_registered","party":"b","name":"B","occurred_at":"2025-11-20"},{"type":"party_registered","party":"c","name":"C","occurred_at":"2025-11-20","colour":"red"}]"#;
+    let file = ledger.write("arr.json", array.as_bytes());
+    let run = ledger.fails(&["import", file.to_str().unwrap()]);
+    assert!(
+        run.stderr
+            .contains("arr.json:1 (element 2 of the array): unknown field `colour`"),
+        "{}",
+        run.stderr
+    );
+    let cut = ledger.write("cut.json", &array.as_bytes()[..60]);
+    let run = ledger.fails(&["import", cut.to_str().unwrap()]);
+    assert!(
+        run.stderr.contains("the JSON ends too early"),
+        "{}",
+        run.stderr
+    );
+    let two = r#"{"type":"party_registered","party":"b","name":"B","occurred_at":"2025-11-20"} {"type":"party_registered","party":"c","name":"C","occurred_at":"2025-11-20"}"#;
+    let run = ledger
+        .at(crate::common::NOW)
+        .stdin(two)
+        .run(&["append", "-"])
+        .fails();
+    assert!(
+        run.stderr.contains("more than one JSON value")
+            && run.stderr.contains("`pactlog import -`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(ledger.export(), before);
+}

@@ -111,7 +111,8 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
                 format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to() + 1),
             )
         })?;
-        (parse_object(&text, &at)?, at)
+        let several = "`pactlog import -` reads many events";
+        (parse_object(&text, &at, several)?, at)
     } else {
         (
             object_from_flags(ctx, event_type, &args.fields, &mut expect_seq)?,

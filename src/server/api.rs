@@ -794,7 +794,11 @@ async fn post_events_inner(
             Ok(summary)
         } else {
             let at = Location("body".into());
-            let object = crate::import::parse_object(&body_text(bytes)?, &at)?;
+            let object = crate::import::parse_object(
+                &body_text(bytes)?,
+                &at,
+                "for several events send NDJSON (`Content-Type: application/x-ndjson`)",
+            )?;
             cli::append::append_to(ledger, env, object, at, expect_seq)
         }
     })
@@ -888,7 +892,7 @@ fn body_text(bytes: Bytes) -> Result<String, Error> {
 async fn body_fields(body: Body, max: usize) -> Result<Vec<(String, String)>, Failure> {
     let bytes = body_bytes(body, max).await?;
     let text = body_text(bytes)?;
-    let object = crate::import::parse_object(&text, &Location("body".into()))?;
+    let object = crate::import::parse_object(&text, &Location("body".into()), "send one")?;
     let mut fields = Vec::new();
     for (key, value) in object {
         match value {
