@@ -352,6 +352,10 @@ fn fields_the_ledger_assigns() {
     let text = format!("{GOOD}\n{}\n", party(r#""party":"fr","seq":69"#));
     let err = reject("28-seq-alone", text.as_bytes(), 3, Some(2));
     assert!(err.contains("a restored record needs all of"), "{err}");
+    assert!(
+        err.contains("(missing `recorded_at`, `prev_hash`, `hash`)"),
+        "{err}"
+    );
 }
 
 // --- Against the ledger's rules ------------------------------------------------------

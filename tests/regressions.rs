@@ -651,6 +651,19 @@ fn a_duplicate_id_within_one_input_is_said_to_be_in_that_input() {
         run.stderr
     );
     assert_eq!(ledger.export(), before);
+    // The id of the head record (committed): that one is in the ledger.
+    let head: Value = serde_json::from_str(before.lines().last().unwrap()).unwrap();
+    let head_id = head["id"].as_str().unwrap();
+    let line = json!({"type": "party_registered", "party": "z", "name": "Z", "occurred_at": "2025-11-20", "id": head_id});
+    let file = ledger.write("head.ndjson", line.to_string().as_bytes());
+    let run = ledger.fails(&["import", file.to_str().unwrap()]);
+    assert!(
+        run.stderr.contains(&format!(
+            "id {head_id} is already in the ledger (seq 1) with other content"
+        )),
+        "{}",
+        run.stderr
+    );
 }
 
 /// Messages a fresh tester found short: an error inside a one-line JSON array names the
