@@ -184,6 +184,34 @@ impl Journal {
         &self.path
     }
 
+    /// Copies what follows the last commit into `journal.trimmed.N` beside the journal
+    /// (the first N free), durably, before [`Journal::trim_tail`] cuts it; the copy's path.
+    pub fn keep_tail(&mut self) -> Result<PathBuf> {
+        let shown = |p: &Path| p.display().to_string();
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let name = self
+            .path
+            .file_name()
+            .map_or("journal".into(), |n| n.to_string_lossy().into_owned());
+        let kept = (1..)
+            .map(|n| dir.join(format!("{name}.trimmed.{n}")))
+            .find(|p| !p.exists())
+            .expect("a free name");
+        let mut tail = Vec::new();
+        self.file
+            .seek(SeekFrom::Start(self.end))
+            .and_then(|_| self.file.read_to_end(&mut tail))
+            .map_err(|e| Error::io(shown(&self.path), e))?;
+        let write = || -> std::io::Result<()> {
+            let mut file = File::create_new(&kept)?;
+            file.write_all(&tail)?;
+            file.sync_all()?;
+            File::open(dir)?.sync_all()
+        };
+        write().map_err(|e| Error::io(shown(&kept), e))?;
+        Ok(kept)
+    }
+
     /// Cuts what follows the last commit (see [`Opened::tail`]) and makes that durable.
     pub fn trim_tail(&mut self) -> Result<()> {
         self.file
@@ -386,6 +414,34 @@ fn unpack(frame: &Frame, payload: &[u8], shown: &str) -> Result<Vec<Vec<u8>>> {
                 "the frame of {} does not hold {}",
                 what(),
                 crate::error::count(frame.count, "record", "records")
+            ),
+        ));
+    }
+    // The header's first seq and last hash are what readers go by (replay, export):
+    // they must be the records' own.
+    #[derive(serde::Deserialize)]
+    struct Ends {
+        seq: u64,
+        hash: String,
+    }
+    let ends = |bytes: &[u8]| serde_json::from_slice::<Ends>(bytes).ok();
+    let first = records.first().and_then(|r| ends(r));
+    let last = records.last().and_then(|r| ends(r));
+    let agrees = match (first, last) {
+        (Some(first), Some(last)) => {
+            first.seq == frame.first_seq
+                && last.seq == frame.last_seq()
+                && last.hash == frame.last_hash
+        }
+        _ => frame.count == 0,
+    };
+    if !agrees {
+        return Err(damaged(
+            shown,
+            frame.offset,
+            format!(
+                "the header of the frame of {} does not match its records (seq or hash)",
+                what()
             ),
         ));
     }

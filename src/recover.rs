@@ -78,7 +78,9 @@ impl Ledger {
         if !Journal::exists(path) && path.join("conf").is_file() {
             upgrade(path, progress, &mut notes)?;
         }
+        let witness = store::read_head_file(path)?;
         let mut ledger = open_caught_up(path, lock, progress, &mut notes)?;
+        ledger.check_witnessed(witness.as_ref())?;
         if let Some(note) = ledger.renew_head_file()? {
             notes.push(note);
         }
@@ -272,9 +274,15 @@ fn trim_tail(
         Some(_) => format!(
             "trimmed an unfinished write ({tail} after record {last}, never acknowledged) from the end of the journal"
         ),
-        None => format!(
-            "trimmed {tail} after the journal's last whole commit (record {last}): a write cut short ({HEAD_FILE} is missing, so whether it was acknowledged cannot be told)"
-        ),
+        None => {
+            // Whether it was acknowledged cannot be told: the bytes are kept aside.
+            let kept = journal.keep_tail()?;
+            notes.push(format!(
+                "trimmed {tail} after the journal's last whole commit (record {last}): a write cut short ({HEAD_FILE} is missing, so whether it was acknowledged cannot be told); the bytes are kept in {}",
+                kept.display()
+            ));
+            return journal.trim_tail();
+        }
     };
     journal.trim_tail()?;
     notes.push(note);

@@ -543,8 +543,28 @@ impl Ledger {
             return Ok(Box::new(self.raw_records(1)));
         };
         let head = self.head.seq;
-        Ok(Box::new(journal.records_from(0)?.take_while(move |item| {
-            item.as_ref().map_or(true, |(seq, _)| *seq <= head)
+        // Record 1 to the head, each once, in order: anything else is damage, reported
+        // rather than exported short.
+        let mut records = journal.records_from(0)?;
+        let mut next = 1u64;
+        Ok(Box::new(std::iter::from_fn(move || {
+            if next > head {
+                return None;
+            }
+            let item = match records.next() {
+                Some(Ok((seq, bytes))) if seq == next => Ok((seq, bytes)),
+                Some(Ok((seq, _))) => Err(Error::Integrity(format!(
+                    "the journal holds record {seq} where record {next} belongs"
+                ))),
+                Some(Err(err)) => Err(err),
+                None => Err(Error::Integrity(format!(
+                    "the journal ends after record {} but the ledger's head is {head}",
+                    next - 1
+                ))),
+            };
+            // After an error, nothing more.
+            next = if item.is_ok() { next + 1 } else { u64::MAX };
+            Some(item)
         })))
     }
 
@@ -1135,6 +1155,34 @@ impl Ledger {
             )));
         }
         Ok(())
+    }
+
+    /// Checks that the head witness read before this open repaired anything (`witness`)
+    /// names a record of this history: a journal or sled of another ledger (or a
+    /// rewritten history) is refused, and the witness is put back as the evidence.
+    pub(crate) fn check_witnessed(&self, witness: Option<&(u64, String)>) -> Result<()> {
+        let Some((seq, hash)) = witness else {
+            return Ok(());
+        };
+        if *seq > self.head.seq {
+            return Ok(()); // Reported by check_head_file as a loss.
+        }
+        let held = match *seq {
+            0 => Some(crate::chain::GENESIS_HASH.to_string()),
+            seq => self.record(seq)?.map(|r| r.hash),
+        };
+        if held.as_deref() == Some(hash.as_str()) {
+            return Ok(());
+        }
+        let path = self.head_file();
+        fs::write(&path, format!("{seq} {hash}\n")).map_err(|e| Error::io(path.display(), e))?;
+        Err(Error::Integrity(format!(
+            "{HEAD_FILE} says record {seq} was committed with hash {hash}, but the journal and sled hold {}: they are not this ledger's history; sled files set aside on the way are in `sled.damaged.*`",
+            match held {
+                Some(other) => format!("a record {seq} with hash {other}"),
+                None => format!("no record {seq}"),
+            }
+        )))
     }
 
     /// Rewrites the head witness when it is missing or behind the head; says which.

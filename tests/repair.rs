@@ -595,3 +595,81 @@ fn a_sled_ahead_of_the_journal_is_trusted_only_for_what_was_committed() {
         "sled from later",
     );
 }
+
+/// Found by a fresh tester: a frame header's seq or hash changed went unnoticed by
+/// `verify`, and `export` then wrote fewer records than it claimed (0 of 69) with exit
+/// 0. A header must match its records, and an export never ends short with success.
+#[test]
+fn a_changed_frame_header_fails_verify_and_export() {
+    // Byte 5: the first frame's first seq; byte 30: inside its last record's hash.
+    for at in [5usize, 30] {
+        let ledger = TestLedger::bundled();
+        let path = journal(&ledger);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[at] ^= 0x55;
+        std::fs::write(&path, &bytes).unwrap();
+        let run = ledger.run(&["verify"]);
+        assert_eq!(run.code, 6, "byte {at}: {}", run.stderr);
+        let out = ledger.path("e.ndjson");
+        let run = ledger.run(&["export", "--out", out.to_str().unwrap()]);
+        assert_eq!(run.code, 6, "byte {at}: {} / {}", run.stdout, run.stderr);
+        assert!(!run.stdout.contains("wrote"), "{}", run.stdout);
+        assert!(!out.exists(), "no short export is left behind");
+    }
+}
+
+/// Found by a fresh tester: another ledger's longer journal copied in (sled set aside
+/// or deleted) passed `verify` and the head witness was rewritten to its head. The
+/// witness names a record of this history; a journal without it is refused, and the
+/// witness is kept.
+#[test]
+fn a_journal_from_another_ledger_is_refused_by_the_head_witness() {
+    let ours = TestLedger::bundled();
+    // The same talks recorded on another day: another history, longer than ours.
+    let other = TestLedger::new();
+    let talks = crate::common::events_dir().join("russia-ukraine-2025/01-talks.ndjson");
+    other
+        .at("2025-12-05T12:00:00Z")
+        .ok(&["import", talks.to_str().unwrap()]);
+    for slug in ["x", "y", "z", "w", "v"] {
+        other.register_party(slug, slug);
+    }
+    let witness = std::fs::read_to_string(ours.db.join("pactlog.head")).unwrap();
+    std::fs::copy(journal(&other), journal(&ours)).unwrap();
+    std::fs::remove_dir_all(sled_dir(&ours)).unwrap();
+    let run = ours.run(&["verify"]);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.error().contains("not this ledger's history"),
+        "{}",
+        run.error()
+    );
+    assert_eq!(
+        std::fs::read_to_string(ours.db.join("pactlog.head")).unwrap(),
+        witness,
+        "the witness is kept as the evidence"
+    );
+}
+
+/// With the head witness gone, a cut journal tail cannot be told acknowledged or not:
+/// it is trimmed, and its bytes kept aside rather than deleted (a fresh tester saw a
+/// read-only command delete 3 MB of journal).
+#[test]
+fn a_tail_trimmed_without_a_witness_is_kept_aside() {
+    let ledger = TestLedger::bundled();
+    let path = journal(&ledger);
+    let len = std::fs::metadata(&path).unwrap().len();
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..len as usize - 1]).unwrap();
+    std::fs::remove_file(ledger.db.join("pactlog.head")).unwrap();
+    std::fs::remove_dir_all(sled_dir(&ledger)).unwrap();
+    let run = ledger.run(&["verify"]);
+    assert!(run.stderr.contains("kept in"), "{}", run.stderr);
+    let kept = std::fs::read(ledger.db.join("journal.trimmed.1")).unwrap();
+    let trimmed = std::fs::metadata(&path).unwrap().len() as usize;
+    assert_eq!(
+        [&bytes[..trimmed], &kept[..]].concat(),
+        &bytes[..len as usize - 1],
+        "journal and the kept tail are the cut journal"
+    );
+}
