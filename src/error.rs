@@ -115,6 +115,11 @@ impl From<sled::Error> for Error {
             sled::Error::ReportableBug(bug) => {
                 Error::SledDamaged(format!("sled found itself inconsistent: {bug}"))
             }
+            // A file of sled's own gone (a blob it points to): damage, repaired from
+            // the journal like any other.
+            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
+                Error::SledDamaged(format!("a file of sled's is missing ({io})"))
+            }
             other => Error::Storage(other.to_string()),
         }
     }

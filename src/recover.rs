@@ -291,9 +291,14 @@ fn trim_tail(
 
 /// Opens sled, turning a panic inside sled (it has some for damaged files) into an error.
 fn open_sled_caught(path: &Path, sled_dir: &Path) -> Result<Ledger> {
+    // sled's panic is expected here and answered (its files are rebuilt): its message
+    // and backtrace are not for the user, so the panic hook is silenced meanwhile.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
     let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         Ledger::open_sled(path, sled_dir)
     }));
+    std::panic::set_hook(hook);
     opened.unwrap_or_else(|_| {
         Err(Error::Storage(
             "sled panicked while opening its files".into(),

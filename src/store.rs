@@ -1147,7 +1147,13 @@ impl Ledger {
         };
         let lost = seq > seq_now;
         let differs = seq == seq_now && hash != hash_now;
-        if lost || differs {
+        if differs {
+            return Err(Error::Integrity(format!(
+                "the ledger's storage is damaged or not this ledger's: {HEAD_FILE} says record {seq} was committed with hash {hash}, but the journal and sled's record {seq} has hash {hash_now}; \
+                 export what verifies and import it into a new ledger"
+            )));
+        }
+        if lost {
             return Err(Error::Integrity(format!(
                 "the ledger's storage is damaged: {} committed (head {seq}:{hash}) but the journal and sled hold {seq_now}; \
                  export what verifies and import it into a new ledger",
