@@ -611,9 +611,10 @@ mod tests {
         format!("{n:02x}").repeat(32)
     }
 
+    /// Records `from`.. with their seq and the hash [`hash`] gives each.
     fn records(from: u64, n: u64) -> Vec<Vec<u8>> {
         (from..from + n)
-            .map(|seq| format!("{{\"seq\":{seq}}}").into_bytes())
+            .map(|seq| format!("{{\"hash\":\"{}\",\"seq\":{seq}}}", hash(seq as u8)).into_bytes())
             .collect()
     }
 
@@ -731,6 +732,8 @@ mod tests {
         for (what, at, value) in [
             ("flags", 4, 0x03),
             ("count", 13, 3),
+            ("first seq", 5, 9),
+            ("last hash", 30, 0x77),
             ("trailer magic", 0, 0),
             ("trailer length", 0, 1),
         ] {
