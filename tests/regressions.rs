@@ -641,28 +641,26 @@ fn a_duplicate_id_within_one_input_is_said_to_be_in_that_input() {
     ]
     .map(|v| v.to_string())
     .join("\n");
-    let file = ledger.write("dup.ndjson", lines.as_bytes());
-    let run = ledger.fails(&["import", file.to_str().unwrap()]);
-    assert!(
-        run.stderr.contains(&format!(
-            "dup.ndjson:2: id {id} is already given to an earlier event of this input (it would be seq 2) with other content"
-        )),
-        "{}",
-        run.stderr
+    // Imports `text` as file `name`: refused, saying `said`, the ledger unchanged.
+    let refused = |name: &str, text: &str, said: &str| {
+        let file = ledger.write(name, text.as_bytes());
+        let run = ledger.fails(&["import", file.to_str().unwrap()]);
+        assert!(run.stderr.contains(said), "{}", run.stderr);
+        assert_eq!(ledger.export(), before);
+    };
+    refused(
+        "dup.ndjson",
+        &lines,
+        &format!("dup.ndjson:2: id {id} is already given to an earlier event of this input (it would be seq 2) with other content"),
     );
-    assert_eq!(ledger.export(), before);
     // The id of the head record (committed): that one is in the ledger.
     let head: Value = serde_json::from_str(before.lines().last().unwrap()).unwrap();
     let head_id = head["id"].as_str().unwrap();
     let line = json!({"type": "party_registered", "party": "z", "name": "Z", "occurred_at": "2025-11-20", "id": head_id});
-    let file = ledger.write("head.ndjson", line.to_string().as_bytes());
-    let run = ledger.fails(&["import", file.to_str().unwrap()]);
-    assert!(
-        run.stderr.contains(&format!(
-            "id {head_id} is already in the ledger (seq 1) with other content"
-        )),
-        "{}",
-        run.stderr
+    refused(
+        "head.ndjson",
+        &line.to_string(),
+        &format!("id {head_id} is already in the ledger (seq 1) with other content"),
     );
 }
 

@@ -238,14 +238,27 @@ fn a_journal_cut_inside_an_acknowledged_write_takes_the_records_back_from_sled()
     );
 }
 
-/// `verify` on the bundled record with one byte of its journal changed: exit 6 and
-/// one clear line, which must contain `named`.
-fn verify_with_journal_byte_changed(at: usize, named: &str) {
+/// `verify` refuses the ledger (exit 6) with an error that says `said`.
+fn verify_refuses(ledger: &TestLedger, said: &str) {
+    let run = ledger.run(&["verify"]);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(run.error().contains(said), "{}", run.error());
+}
+
+/// The bundled record with the journal's byte `at` changed.
+fn bundled_with_journal_byte_changed(at: usize) -> TestLedger {
     let ledger = TestLedger::bundled();
     let path = journal(&ledger);
     let mut bytes = std::fs::read(&path).unwrap();
     bytes[at] ^= 0x55;
     std::fs::write(&path, &bytes).unwrap();
+    ledger
+}
+
+/// `verify` on the bundled record with one byte of its journal changed: exit 6 and
+/// one clear line, which must contain `named`.
+fn verify_with_journal_byte_changed(at: usize, named: &str) {
+    let ledger = bundled_with_journal_byte_changed(at);
     let run = ledger.run(&["verify"]);
     assert_clear_failure(&run, &format!("journal byte {at} changed"));
     assert_eq!(run.code, 6, "{}", run.stderr);
@@ -295,13 +308,7 @@ fn a_consistent_truncation_is_caught_by_the_witness_and_the_published_head() {
         .unwrap();
     std::fs::remove_dir_all(sled_dir(&ledger)).unwrap();
     // The head witnessed beside the journal catches it at the next open.
-    let run = ledger.run(&["verify"]);
-    assert_eq!(run.code, 6, "{}", run.stderr);
-    assert!(
-        run.error().contains("68 records were committed"),
-        "{}",
-        run.error()
-    );
+    verify_refuses(&ledger, "68 records were committed");
     // Without the witness too, only the published head tells it apart.
     std::fs::remove_file(ledger.db.join(pactlog::store::HEAD_FILE)).unwrap();
     let out = ledger.ok(&["verify"]);
@@ -603,11 +610,7 @@ fn a_sled_ahead_of_the_journal_is_trusted_only_for_what_was_committed() {
 fn a_changed_frame_header_fails_verify_and_export() {
     // Byte 5: the first frame's first seq; byte 30: inside its last record's hash.
     for at in [5usize, 30] {
-        let ledger = TestLedger::bundled();
-        let path = journal(&ledger);
-        let mut bytes = std::fs::read(&path).unwrap();
-        bytes[at] ^= 0x55;
-        std::fs::write(&path, &bytes).unwrap();
+        let ledger = bundled_with_journal_byte_changed(at);
         let run = ledger.run(&["verify"]);
         assert_eq!(run.code, 6, "byte {at}: {}", run.stderr);
         let out = ledger.path("e.ndjson");
@@ -637,13 +640,7 @@ fn a_journal_from_another_ledger_is_refused_by_the_head_witness() {
     let witness = std::fs::read_to_string(ours.db.join("pactlog.head")).unwrap();
     std::fs::copy(journal(&other), journal(&ours)).unwrap();
     std::fs::remove_dir_all(sled_dir(&ours)).unwrap();
-    let run = ours.run(&["verify"]);
-    assert_eq!(run.code, 6, "{}", run.stderr);
-    assert!(
-        run.error().contains("not this ledger's history"),
-        "{}",
-        run.error()
-    );
+    verify_refuses(&ours, "not this ledger's history");
     assert_eq!(
         std::fs::read_to_string(ours.db.join("pactlog.head")).unwrap(),
         witness,
@@ -744,12 +741,8 @@ fn repairs_speak_plainly_and_a_witness_of_another_hash_says_so() {
         if hash.ends_with('0') { '1' } else { '0' }
     );
     std::fs::write(&head_file, format!("{seq} {other}\n")).unwrap();
-    let run = ledger.run(&["verify"]);
-    assert_eq!(run.code, 6, "{}", run.stderr);
-    assert!(
-        run.error()
-            .contains(&format!("record {seq} was committed with hash {other}")),
-        "{}",
-        run.error()
+    verify_refuses(
+        &ledger,
+        &format!("record {seq} was committed with hash {other}"),
     );
 }
