@@ -215,11 +215,13 @@ pub fn refresh(ledger: &Ledger, provisions: &BTreeSet<Slug>) -> Result<usize> {
     let mut written = Vec::new();
     let mut stale = Vec::new();
     let mut n = 0;
+    let mut held = 0; // bytes of `written` from earlier provisions
     in_seq_order(
         ledger,
         PREFETCH_EVENTS,
         plans.into_iter().map(Ok),
         |(provision, base, tail), event| {
+            let before = written.len();
             refresh_one(
                 ledger,
                 provision,
@@ -229,14 +231,14 @@ pub fn refresh(ledger: &Ledger, provisions: &BTreeSet<Slug>) -> Result<usize> {
                 &mut written,
                 &mut stale,
             )?;
-            // Written a provision at a time once they add up: a large write touches
-            // thousands of provisions, and their snapshots are tens of KiB each.
-            if written
+            held += written[before..]
                 .iter()
                 .map(|(k, v)| k.len() + v.len())
-                .sum::<usize>()
-                >= WRITE_BYTES
-            {
+                .sum::<usize>();
+            // Written a provision at a time once they add up: a large write touches
+            // thousands of provisions, and their snapshots are tens of KiB each.
+            if held >= WRITE_BYTES {
+                held = 0;
                 n += written.len();
                 ledger.put_snapshots(std::mem::take(&mut written), std::mem::take(&mut stale))?;
             }

@@ -1126,9 +1126,15 @@ impl Ledger {
     }
 
     fn write_head_file(&self) -> Result<()> {
+        self.write_witness(self.head.seq, &self.head.hash)
+    }
+
+    /// Writes the head witness naming record `seq` with `hash` (temp file, fsync,
+    /// rename, folder fsync).
+    fn write_witness(&self, seq: u64, hash: &str) -> Result<()> {
         let path = self.head_file();
         let temp = self.path.join(format!("{HEAD_FILE}.tmp"));
-        let text = format!("{} {}\n", self.head.seq, self.head.hash);
+        let text = format!("{seq} {hash}\n");
         let write = || -> std::io::Result<()> {
             let mut file = fs::File::create(&temp)?;
             std::io::Write::write_all(&mut file, text.as_bytes())?;
@@ -1180,8 +1186,7 @@ impl Ledger {
         if held.as_deref() == Some(hash.as_str()) {
             return Ok(());
         }
-        let path = self.head_file();
-        fs::write(&path, format!("{seq} {hash}\n")).map_err(|e| Error::io(path.display(), e))?;
+        self.write_witness(*seq, hash)?;
         Err(Error::Integrity(format!(
             "{HEAD_FILE} says record {seq} was committed with hash {hash}, but the journal and sled hold {}: they are not this ledger's history; sled files set aside on the way are in `sled.damaged.*`",
             match held {
