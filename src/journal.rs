@@ -618,6 +618,29 @@ mod tests {
             .collect()
     }
 
+    /// An empty commit frame (a write whose records all went in earlier frames) reads
+    /// as nothing; a frame whose records do not carry their seq and hash is damage.
+    #[test]
+    fn an_empty_commit_frame_reads_and_records_without_seq_and_hash_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut journal, _) = Journal::open(dir.path(), None).unwrap();
+        journal.append(1, &records(1, 2), &hash(2), false).unwrap();
+        journal.append(3, &[], &hash(2), true).unwrap();
+        let all: Vec<Vec<u8>> = journal
+            .frames_from(0)
+            .unwrap()
+            .flat_map(|f| f.unwrap().1)
+            .collect();
+        assert_eq!(all, records(1, 2));
+        let dir = tempfile::tempdir().unwrap();
+        let (mut journal, _) = Journal::open(dir.path(), None).unwrap();
+        journal
+            .append(1, &[b"not a record".to_vec()], &hash(1), true)
+            .unwrap();
+        let err = journal.frames_from(0).unwrap().next().unwrap().unwrap_err();
+        assert!(matches!(err, Error::Integrity(_)), "{err}");
+    }
+
     #[test]
     fn frames_round_trip_and_reopen_at_the_last_commit() {
         let dir = tempfile::tempdir().unwrap();
