@@ -885,7 +885,7 @@ fn replay_state(
     cut: &Cut,
 ) -> Result<Option<ProvisionState>, BoxError> {
     let mut removed = HashSet::new();
-    let mut kept: Vec<(Instant, Event)> = Vec::new();
+    let mut kept: Vec<(Instant, u64, Event)> = Vec::new();
     for item in ledger.raw_records(1) {
         let (seq, bytes) = item?;
         let (recorded_at, event) = match Record::decode_event(&bytes) {
@@ -904,15 +904,15 @@ fn replay_state(
             removed.insert(target);
         }
         if event.occurred_at <= cut.at && touches(&event, provision) {
-            kept.push((event.occurred_at, event));
+            kept.push((event.occurred_at, seq, event));
         }
     }
-    kept.retain(|(_, e)| !removed.contains(&e.id));
+    kept.retain(|(_, _, e)| !removed.contains(&e.id));
     // Stable: ties stay in seq order.
-    kept.sort_by_key(|(occurred, _)| *occurred);
+    kept.sort_by_key(|(occurred, _, _)| *occurred);
     let mut projection = Projection::default();
-    for (_, event) in &kept {
-        projection.apply(event);
+    for (_, seq, event) in &kept {
+        projection.apply(*seq, event);
     }
     Ok(projection.state(provision))
 }
@@ -1197,8 +1197,8 @@ fn sqlite_state(
     }
     events.sort_by_key(|(occurred, seq, _)| (*occurred, *seq));
     let mut projection = Projection::default();
-    for (_, _, event) in &events {
-        projection.apply(event);
+    for (_, seq, event) in &events {
+        projection.apply(*seq as u64, event);
     }
     Ok(projection.state(provision))
 }

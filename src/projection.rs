@@ -1,7 +1,7 @@
 //! Pure folds: the state of provisions from the events that count.
 //!
-//! [`Projection::apply`] takes counted events in valid-time order (ties in record
-//! order) and can neither fail nor do I/O; deciding which events count at a cut is
+//! [`Projection::apply`] takes counted events in any order (each keyed by its valid
+//! time, ties by its record) and can neither fail nor do I/O; deciding which events count at a cut is
 //! [`crate::query`]'s job. Every field of a state names the event that set it, so
 //! `blame` and `diff` can say who and on which source.
 
@@ -116,23 +116,51 @@ pub struct Statement {
 /// `history` lists every one). Keeps states and snapshots small for busy provisions.
 pub const STATEMENTS_KEPT: usize = 20;
 
+/// Where an event stands in the fold's order: its valid time, then its record (seq).
+/// Every register of a [`Builder`] keeps the key of the event that set it, so the
+/// fold does not depend on the order events are applied in.
+pub type Key = (Instant, u64);
+
 /// What the fold keeps for one provision, drafted or not yet. Snapshots store it.
+///
+/// Every part is a register settled by [`Key`] (the latest, the earliest or the
+/// latest few) or a count, so applying the same events in any order gives the same
+/// builder: a snapshot can take a late arrival in after it was written, and a query
+/// folds a snapshot's late arrivals and its tail without sorting them together.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Builder {
-    title: Option<String>,
-    topic: Option<String>,
-    status: Option<(Status, Instant, Uuid)>,
-    first_draft: Option<(Instant, Uuid)>,
-    texts: Vec<Text>,
-    positions: BTreeMap<Slug, Position>,
-    meetings: Vec<(Slug, Uuid)>,
-    statements: Vec<Statement>,
+    /// The first draft: its key and id, and the title and topic it gave.
+    first_draft: Option<(Key, Uuid, String, Option<String>)>,
+    /// The latest status change.
+    status: Option<(Key, Uuid, Status)>,
+    /// One register per proposal with a text, in the order of their first texts.
+    texts: Vec<TextRegister>,
+    /// Each party's latest stance.
+    positions: BTreeMap<Slug, (Key, Position)>,
+    /// Each meeting's first tie to the provision, in key order.
+    meetings: Vec<(Key, Uuid, Slug)>,
+    /// The latest [`STATEMENTS_KEPT`] statements, in key order.
+    statements: Vec<(Key, Statement)>,
     n_statements: u64,
     events: u64,
-    last_event: Option<Uuid>,
-    /// For each field, the sides set on the latest valid day it was set.
+    last_event: Option<(Key, Uuid)>,
+    /// For each field, the sides set on the latest valid day it was set, in key order.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    same_day: BTreeMap<String, (Instant, Vec<Side>)>,
+    same_day: BTreeMap<String, (Instant, Vec<(Key, Side)>)>,
+}
+
+/// A proposal's text as the fold keeps it: the text and its parameters come from the
+/// latest draft or amendment; whether it is dropped, since when and on which event's
+/// word, from the latest draft, amendment or drop.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct TextRegister {
+    proposal: Slug,
+    /// The first draft or amendment (orders the texts); `None` while only a drop is known.
+    first: Option<(Key, Uuid)>,
+    /// The latest draft or amendment: its text and parameters.
+    text: Option<(Key, Uuid, String, Option<Parameters>)>,
+    /// The latest draft, amendment or drop, and whether it dropped the text.
+    mark: (Key, Uuid, bool),
 }
 
 /// The state of every provision, built by folding counted events.
@@ -142,32 +170,57 @@ pub struct Projection {
 }
 
 impl Projection {
-    /// Applies one counted event. Events must come in valid-time order, ties in record order.
-    pub fn apply(&mut self, event: &Event) {
+    /// Applies one counted event, recorded at `seq`. The order events are applied in
+    /// does not matter: ties in valid time are settled by `seq`.
+    pub fn apply(&mut self, seq: u64, event: &Event) {
         let provisions: Vec<Slug> = event.provisions().cloned().collect();
         for slug in provisions {
             let builder = self.provisions.entry(slug).or_default();
-            apply_to(builder, event);
+            apply_to(builder, (event.occurred_at, seq), event);
         }
     }
 
-    /// Applies one counted event of `provision`'s history to that provision only: a
-    /// fold of one provision's history must not build the state of every provision a
-    /// meeting or statement lists, or reading N provisions costs N².
+    /// Applies one counted event of `provision`'s history (recorded at `seq`) to that
+    /// provision only: a fold of one provision's history must not build the state of
+    /// every provision a meeting or statement lists, or reading N provisions costs N².
     ///
     /// An event in a provision's history at its own valid time is about the provision
     /// unless it is a correction (whose entry may mark its target's provision only):
     /// only those are looked up in the event's list, which a meeting may make long.
-    pub fn apply_for(&mut self, provision: &Slug, event: &Event) {
-        let about =
-            event.removes().is_none() || event.is_about(crate::event::Kind::Provision, provision);
-        if about {
+    pub fn apply_for(&mut self, provision: &Slug, seq: u64, event: &Event) {
+        if about(provision, event) {
             let builder = match self.provisions.get_mut(provision) {
                 Some(builder) => builder,
                 None => self.provisions.entry(provision.clone()).or_default(),
             };
-            apply_to(builder, event);
+            apply_to(builder, (event.occurred_at, seq), event);
         }
+    }
+
+    /// Takes out of `provision`'s fold an event of its history that the fold counted
+    /// and a correction has since removed, when nothing the state shows came from it
+    /// (it set no register that still holds it: only the counts change). Returns
+    /// `false`, changing nothing, when the state shows it: only a fold without the
+    /// event can say what shows in its place.
+    pub fn forget_for(&mut self, provision: &Slug, event: &Event) -> bool {
+        // The removed event may be about other provisions only: a correction that
+        // replaces it with one about this provision joins this history by itself.
+        let in_history = event.is_about(crate::event::Kind::Provision, provision);
+        if !in_history || !about(provision, event) || matches!(event.body, Body::SourceCited { .. })
+        {
+            return true;
+        }
+        let Some(b) = self.provisions.get_mut(provision) else {
+            return false;
+        };
+        if b.shows(&event.id) || b.events == 0 {
+            return false;
+        }
+        b.events -= 1;
+        if matches!(event.body, Body::StatementMade { .. }) {
+            b.n_statements = b.n_statements.saturating_sub(1);
+        }
+        true
     }
 
     /// One provision's state, if it has a counted draft.
@@ -198,7 +251,39 @@ impl Projection {
     }
 }
 
-fn apply_to(b: &mut Builder, event: &Event) {
+/// Whether an event of `provision`'s history applies to it (see [`Projection::apply_for`]).
+fn about(provision: &Slug, event: &Event) -> bool {
+    event.removes().is_none() || event.is_about(crate::event::Kind::Provision, provision)
+}
+
+impl Builder {
+    /// Whether any register holds event `id`.
+    fn shows(&self, id: &Uuid) -> bool {
+        self.first_draft.as_ref().is_some_and(|d| d.1 == *id)
+            || self.status.as_ref().is_some_and(|s| s.1 == *id)
+            || self.texts.iter().any(|t| {
+                t.first.is_some_and(|f| f.1 == *id)
+                    || t.text.as_ref().is_some_and(|x| x.1 == *id)
+                    || t.mark.1 == *id
+            })
+            || self.positions.values().any(|(_, p)| p.event == *id)
+            || self.meetings.iter().any(|m| m.1 == *id)
+            || self.statements.iter().any(|(_, s)| s.event == *id)
+            || self.last_event.is_some_and(|l| l.1 == *id)
+            || self
+                .same_day
+                .values()
+                .any(|(_, sides)| sides.iter().any(|(_, s)| s.event == *id))
+    }
+}
+
+/// Inserts `item` into `list`, kept sorted by key.
+fn insert_sorted<T>(list: &mut Vec<(Key, T)>, key: Key, item: T) {
+    let at = list.partition_point(|(k, _)| *k < key);
+    list.insert(at, (key, item));
+}
+
+fn apply_to(b: &mut Builder, key: Key, event: &Event) {
     if matches!(event.body, Body::SourceCited { .. }) {
         // A citation adds a source to another event; it sets nothing.
         return;
@@ -213,17 +298,30 @@ fn apply_to(b: &mut Builder, event: &Event) {
             sources: event.sources.clone(),
         };
         match b.same_day.get_mut(&field) {
-            Some((d, sides)) if *d == day => sides.push(side),
+            Some((d, sides)) if *d == day => insert_sorted(sides, key, side),
+            Some((d, _)) if *d > day => {}
             _ => {
-                b.same_day.insert(field, (day, vec![side]));
+                b.same_day.insert(field, (day, vec![(key, side)]));
             }
         }
     }
     b.events += 1;
-    b.last_event = Some(id);
-    let add_meeting = |meeting: &Slug, meetings: &mut Vec<(Slug, Uuid)>| {
-        if !meetings.iter().any(|(m, _)| m == meeting) {
-            meetings.push((meeting.clone(), id));
+    if b.last_event.is_none_or(|(k, _)| key > k) {
+        b.last_event = Some((key, id));
+    }
+    let tie_meeting = |meeting: &Slug, meetings: &mut Vec<(Key, Uuid, Slug)>| match meetings
+        .iter()
+        .position(|(_, _, m)| m == meeting)
+    {
+        Some(i) if meetings[i].0 <= key => {}
+        Some(i) => {
+            meetings.remove(i);
+            let at = meetings.partition_point(|(k, _, _)| *k < key);
+            meetings.insert(at, (key, id, meeting.clone()));
+        }
+        None => {
+            let at = meetings.partition_point(|(k, _, _)| *k < key);
+            meetings.insert(at, (key, id, meeting.clone()));
         }
     };
     match &event.body {
@@ -235,55 +333,61 @@ fn apply_to(b: &mut Builder, event: &Event) {
             parameters,
             ..
         } => {
-            if b.title.is_none() {
-                b.title = Some(title.clone());
-                b.topic = topic.clone();
+            if b.first_draft.as_ref().is_none_or(|d| key < d.0) {
+                b.first_draft = Some((key, id, title.clone(), topic.clone()));
             }
-            b.first_draft.get_or_insert((at, id));
-            set_text(&mut b.texts, proposal, Some((text, parameters)), at, id);
+            set_text(&mut b.texts, proposal, Some((text, parameters)), key, id);
         }
         Body::ProvisionAmended {
             proposal,
             text,
             parameters,
             ..
-        } => set_text(&mut b.texts, proposal, Some((text, parameters)), at, id),
-        Body::ProvisionDropped { proposal, .. } => set_text(&mut b.texts, proposal, None, at, id),
-        Body::StatusChanged { status, .. } => b.status = Some((*status, at, id)),
+        } => set_text(&mut b.texts, proposal, Some((text, parameters)), key, id),
+        Body::ProvisionDropped { proposal, .. } => set_text(&mut b.texts, proposal, None, key, id),
+        Body::StatusChanged { status, .. } => {
+            if b.status.as_ref().is_none_or(|s| key > s.0) {
+                b.status = Some((key, id, *status));
+            }
+        }
         Body::PositionStated {
             party,
             stance,
             summary,
             ..
         } => {
-            b.positions.insert(
-                party.clone(),
-                Position {
+            if b.positions.get(party).is_none_or(|(k, _)| key > *k) {
+                let position = Position {
                     party: party.clone(),
                     stance: *stance,
                     summary: summary.clone(),
                     since: at,
                     event: id,
-                },
-            );
+                };
+                b.positions.insert(party.clone(), (key, position));
+            }
         }
-        Body::MeetingHeld { meeting, .. } => add_meeting(meeting, &mut b.meetings),
+        Body::MeetingHeld { meeting, .. } => tie_meeting(meeting, &mut b.meetings),
         Body::StatementMade { quote, meeting, .. } => {
             if let Some(meeting) = meeting {
-                add_meeting(meeting, &mut b.meetings);
+                tie_meeting(meeting, &mut b.meetings);
             }
-            if b.statements.len() == STATEMENTS_KEPT {
-                b.statements.remove(0);
-            }
-            b.statements.push(Statement {
-                event: id,
-                occurred_at: at,
-                actor: event.actor.clone(),
-                attribution: event.attribution.clone(),
-                quote: quote.clone(),
-                meeting: meeting.clone(),
-            });
             b.n_statements += 1;
+            let kept_all = b.statements.len() < STATEMENTS_KEPT;
+            if kept_all || b.statements.first().is_some_and(|(k, _)| key > *k) {
+                let statement = Statement {
+                    event: id,
+                    occurred_at: at,
+                    actor: event.actor.clone(),
+                    attribution: event.attribution.clone(),
+                    quote: quote.clone(),
+                    meeting: meeting.clone(),
+                };
+                insert_sorted(&mut b.statements, key, statement);
+                if b.statements.len() > STATEMENTS_KEPT {
+                    b.statements.remove(0);
+                }
+            }
         }
         Body::PartyRegistered { .. }
         | Body::ActorRegistered { .. }
@@ -294,38 +398,48 @@ fn apply_to(b: &mut Builder, event: &Event) {
     }
 }
 
-/// Sets a proposal's text and its parameters (`None` keeps them and marks the text
-/// dropped). A drop of a text that does not count at this cut leaves nothing to mark.
+/// Sets a proposal's text and its parameters, or (`None`) marks it dropped, keeping
+/// the text. A drop of a text that does not count at this cut leaves nothing to show.
 fn set_text(
-    texts: &mut Vec<Text>,
+    texts: &mut Vec<TextRegister>,
     proposal: &Slug,
     text: Option<(&String, &Option<Parameters>)>,
-    at: Instant,
+    key: Key,
     id: Uuid,
 ) {
-    let dropped = text.is_none();
-    match texts.iter_mut().find(|t| &t.proposal == proposal) {
-        Some(entry) => {
-            if let Some((text, parameters)) = text {
-                entry.text = text.clone();
-                entry.parameters = parameters.clone();
-            }
-            entry.dropped = dropped;
-            entry.since = at;
-            entry.event = id;
-        }
+    let mut resort = false;
+    let i = match texts.iter().position(|t| &t.proposal == proposal) {
+        Some(i) => i,
         None => {
-            if let Some((text, parameters)) = text {
-                texts.push(Text {
-                    proposal: proposal.clone(),
-                    text: text.clone(),
-                    since: at,
-                    dropped,
-                    event: id,
-                    parameters: parameters.clone(),
-                });
-            }
+            resort = true;
+            texts.push(TextRegister {
+                proposal: proposal.clone(),
+                first: None,
+                text: None,
+                mark: (key, id, text.is_none()),
+            });
+            texts.len() - 1
         }
+    };
+    let register = &mut texts[i];
+    if key >= register.mark.0 {
+        register.mark = (key, id, text.is_none());
+    }
+    if let Some((text, parameters)) = text {
+        if register.text.as_ref().is_none_or(|t| key > t.0) {
+            register.text = Some((key, id, text.clone(), parameters.clone()));
+        }
+        if register.first.is_none_or(|f| key < f.0) {
+            register.first = Some((key, id));
+            resort = true;
+        }
+    }
+    if resort {
+        // Texts are listed in the order of their first drafts or amendments (registers
+        // with only a drop, which list nothing, first, by proposal).
+        texts.sort_by(|a, b| {
+            (a.first.map(|f| f.0), &a.proposal).cmp(&(b.first.map(|f| f.0), &b.proposal))
+        });
     }
 }
 
@@ -370,41 +484,58 @@ fn conflicts(b: &Builder) -> Vec<Conflict> {
     b.same_day
         .iter()
         .filter(|(_, (_, sides))| {
-            sides.iter().enumerate().any(|(i, a)| {
+            sides.iter().enumerate().any(|(i, (_, a))| {
                 sides[i + 1..]
                     .iter()
-                    .any(|c| a.value != c.value && outlets(a) != outlets(c))
+                    .any(|(_, c)| a.value != c.value && outlets(a) != outlets(c))
             })
         })
         .map(|(field, (day, sides))| Conflict {
             field: field.clone(),
             day: *day,
-            sides: sides.clone(),
+            sides: sides.iter().map(|(_, side)| side.clone()).collect(),
         })
         .collect()
 }
 
 fn finish(slug: &Slug, b: &Builder) -> Option<ProvisionState> {
-    let title = b.title.clone()?;
-    let (draft_at, draft_id) = b.first_draft?;
-    let (status, status_since, status_event) =
-        b.status.unwrap_or((Status::Proposed, draft_at, draft_id));
+    let ((draft_at, _), draft_id, title, topic) = b.first_draft.clone()?;
+    let (status, status_since, status_event) = match &b.status {
+        Some(((at, _), id, status)) => (*status, *at, *id),
+        None => (Status::Proposed, draft_at, draft_id),
+    };
+    let texts = b
+        .texts
+        .iter()
+        .filter_map(|t| {
+            let (_, _, text, parameters) = t.text.clone()?;
+            let ((since, _), event, dropped) = t.mark;
+            Some(Text {
+                proposal: t.proposal.clone(),
+                text,
+                since,
+                dropped,
+                event,
+                parameters,
+            })
+        })
+        .collect();
     Some(ProvisionState {
         provision: slug.clone(),
         title,
         title_event: draft_id,
-        topic: b.topic.clone(),
+        topic,
         status,
         status_since,
         status_event,
-        texts: b.texts.clone(),
-        positions: b.positions.values().cloned().collect(),
-        meetings: b.meetings.iter().map(|(m, _)| m.clone()).collect(),
-        meeting_events: b.meetings.iter().map(|(_, e)| *e).collect(),
-        statements: b.statements.clone(),
+        texts,
+        positions: b.positions.values().map(|(_, p)| p.clone()).collect(),
+        meetings: b.meetings.iter().map(|(_, _, m)| m.clone()).collect(),
+        meeting_events: b.meetings.iter().map(|(_, e, _)| *e).collect(),
+        statements: b.statements.iter().map(|(_, s)| s.clone()).collect(),
         n_statements: b.n_statements,
         events: b.events,
-        last_event: b.last_event.expect("a drafted provision has events"),
+        last_event: b.last_event.expect("a drafted provision has events").1,
         conflicts: conflicts(b),
     })
 }
@@ -430,7 +561,7 @@ mod tests {
     #[test]
     fn an_undrafted_provision_has_no_state() {
         let mut p = Projection::default();
-        p.apply(&event(1, json!({"type": "status_changed", "occurred_at": "2025-11-20", "provision": "nato", "status": "contested"})));
+        p.apply(1, &event(1, json!({"type": "status_changed", "occurred_at": "2025-11-20", "provision": "nato", "status": "contested"})));
         assert_eq!(p.state(&nato()), None);
         assert!(p.states().is_empty());
     }
@@ -464,8 +595,8 @@ mod tests {
                 json!({"type": "provision_dropped", "occurred_at": "2025-11-30", "provision": "nato", "proposal": "plan"}),
             ),
         ];
-        for e in &events {
-            p.apply(e);
+        for (seq, e) in (1..).zip(&events) {
+            p.apply(seq, e);
         }
         let state = p.state(&nato()).unwrap();
         assert_eq!(state.title, "NATO", "the first draft names the provision");
@@ -483,7 +614,7 @@ mod tests {
     #[test]
     fn a_provision_is_proposed_from_its_first_draft() {
         let mut p = Projection::default();
-        p.apply(&event(1, json!({"type": "provision_drafted", "occurred_at": "2025-11-20", "provision": "nato", "proposal": "plan", "title": "NATO", "text": "ban"})));
+        p.apply(1, &event(1, json!({"type": "provision_drafted", "occurred_at": "2025-11-20", "provision": "nato", "proposal": "plan", "title": "NATO", "text": "ban"})));
         let state = p.state(&nato()).unwrap();
         assert_eq!(state.status, Status::Proposed);
         assert_eq!(state.status_event, Uuid::from_u128(1));
@@ -491,5 +622,111 @@ mod tests {
             crate::time::format(&state.status_since),
             "2025-11-20T00:00:00Z"
         );
+    }
+
+    /// One of a few kinds of event about `nato`, on one of four days (so that ties
+    /// and same-day sides happen), from one of two outlets.
+    fn arbitrary_event(n: u128, kind: u8, day: u8, pick: u8, outlet: bool) -> Event {
+        let proposal = ["plan", "counter"][pick as usize % 2];
+        let value = ["ban", "no ban", "review"][pick as usize % 3];
+        let status = ["contested", "agreed", "rejected"][pick as usize % 3];
+        let stance = ["supports", "opposes"][pick as usize % 2];
+        let meeting = ["geneva", "florida"][pick as usize % 2];
+        let mut v = match kind % 8 {
+            0 => {
+                json!({"type": "provision_drafted", "provision": "nato", "proposal": proposal, "title": value, "text": value})
+            }
+            1 => {
+                json!({"type": "provision_amended", "provision": "nato", "proposal": proposal, "text": value})
+            }
+            2 => json!({"type": "provision_dropped", "provision": "nato", "proposal": proposal}),
+            3 => json!({"type": "status_changed", "provision": "nato", "status": status}),
+            4 => {
+                json!({"type": "position_stated", "provision": "nato", "party": proposal, "stance": stance})
+            }
+            5 => {
+                json!({"type": "meeting_held", "meeting": meeting, "place": "X", "provisions": ["nato"]})
+            }
+            _ => {
+                json!({"type": "statement_made", "quote": value, "attribution": "an official", "provisions": ["nato"], "meeting": "geneva"})
+            }
+        };
+        v["occurred_at"] = json!(format!("2025-11-2{}", day % 4));
+        v["sources"] = json!([{"outlet": if outlet { "Wire" } else { "Paper" }}]);
+        event(n, v)
+    }
+
+    fn arbitrary_events() -> impl proptest::strategy::Strategy<Value = Vec<Event>> {
+        use proptest::prelude::*;
+        proptest::collection::vec(
+            (any::<u8>(), any::<u8>(), any::<u8>(), any::<bool>()),
+            1..40,
+        )
+        .prop_map(|raw| {
+            raw.into_iter()
+                .enumerate()
+                .map(|(i, (kind, day, pick, outlet))| {
+                    arbitrary_event(i as u128 + 1, kind, day, pick, outlet)
+                })
+                .collect()
+        })
+    }
+
+    /// The fold in valid-time order, ties in record order (event `i` is record `i + 1`).
+    fn in_order(events: &[Event]) -> Projection {
+        let mut order: Vec<usize> = (0..events.len()).collect();
+        order.sort_by_key(|&i| (events[i].occurred_at, i));
+        let mut p = Projection::default();
+        for i in order {
+            p.apply_for(&nato(), i as u64 + 1, &events[i]);
+        }
+        p
+    }
+
+    proptest::proptest! {
+        /// A snapshot may take late arrivals in after it was written: the fold is the
+        /// same whatever order the events come in.
+        #[test]
+        fn the_fold_does_not_depend_on_the_order_of_application(
+            events in arbitrary_events(),
+            shuffle in proptest::collection::vec(proptest::prelude::any::<usize>(), 40),
+        ) {
+            let mut order: Vec<usize> = (0..events.len()).collect();
+            for (i, r) in shuffle.iter().enumerate().take(order.len()) {
+                let j = r % order.len();
+                order.swap(i, j);
+            }
+            let mut shuffled = Projection::default();
+            for i in order {
+                shuffled.apply_for(&nato(), i as u64 + 1, &events[i]);
+            }
+            let sorted = in_order(&events);
+            proptest::prop_assert_eq!(shuffled.builder(&nato()), sorted.builder(&nato()));
+            proptest::prop_assert_eq!(shuffled.state(&nato()), sorted.state(&nato()));
+        }
+
+        /// Forgetting a removed event that nothing shows leaves the fold of the others;
+        /// when it shows, nothing changes and the caller must fold without it.
+        #[test]
+        fn forgetting_an_event_leaves_the_fold_without_it(
+            events in arbitrary_events(),
+            pick in proptest::prelude::any::<usize>(),
+        ) {
+            let gone = pick % events.len();
+            let mut all = in_order(&events);
+            let before = all.builder(&nato()).cloned();
+            // The same records, without the removed one (its seq stays unused).
+            let mut without = Projection::default();
+            let mut order: Vec<usize> = (0..events.len()).filter(|&i| i != gone).collect();
+            order.sort_by_key(|&i| (events[i].occurred_at, i));
+            for i in order {
+                without.apply_for(&nato(), i as u64 + 1, &events[i]);
+            }
+            if all.forget_for(&nato(), &events[gone]) {
+                proptest::prop_assert_eq!(all.builder(&nato()), without.builder(&nato()));
+            } else {
+                proptest::prop_assert_eq!(all.builder(&nato()).cloned(), before);
+            }
+        }
     }
 }

@@ -134,7 +134,7 @@ pub fn counted<'r>(records: &'r [Record], outside: &'r [Record], cut: &Cut) -> V
 pub fn project(records: &[Record], outside: &[Record], cut: &Cut) -> Projection {
     let mut projection = Projection::default();
     for record in counted(records, outside, cut) {
-        projection.apply(&record.event);
+        projection.apply(record.seq, &record.event);
     }
     projection
 }

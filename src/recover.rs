@@ -81,6 +81,13 @@ impl Ledger {
         let witness = store::read_head_file(path)?;
         let mut ledger = open_caught_up(path, lock, progress, &mut notes)?;
         ledger.check_witnessed(witness.as_ref())?;
+        if !ledger.snapshots_are(crate::snapshot::FORMAT)? {
+            let n = crate::snapshot::rebuild_all(&ledger)?;
+            notes.push(format!(
+                "rewrote the projection snapshots in this version's fold format ({})",
+                crate::error::count(n as u64, "snapshot", "snapshots")
+            ));
+        }
         if let Some(note) = ledger.renew_head_file()? {
             notes.push(note);
         }

@@ -1,17 +1,26 @@
 //! Projection snapshots: a provision's fold stored at points of valid time, so a
 //! query folds only the tail of its history.
 //!
-//! A snapshot `(provision, V, S)` holds the fold of the provision's events with
-//! `occurred_at <= V`, as known at record `S` (everything recorded up to seq `S`).
-//! It answers a query cut `(at, known_at)` when `V <= at`, `S` is at or before the
-//! record-time cut, and nothing recorded after `S` (up to the cut) joined the
-//! provision's history at or before `V`. Such an arrival is always a *late* entry
-//! ([`crate::index::late_in`], read off the provision's postings). A late arrival
-//! therefore invalidates exactly the snapshots at or after its valid time, for
-//! record-time cuts after it. The next refresh of that provision writes snapshots
-//! valid at the head beside them and keeps the spoiled ones of the last
-//! [`GENERATIONS`] refreshes for record-time cuts before the late arrival (older ones
-//! are replaced), so storage stays proportional to the history.
+//! A snapshot `(provision, V, S)` holds the fold ([`Builder`]) of the provision's
+//! events with `occurred_at <= V`, as known at record `S` (everything recorded up to
+//! seq `S`). It serves a query cut `(at, known_at)` when `V <= at` and `S` is at or
+//! before the record-time cut: the fold does not depend on the order events are
+//! applied in ([`crate::projection::Key`]), so the records after `S` (up to the cut)
+//! that joined the history at or before `V` are folded into it in seq order, and the
+//! tail after `V` after them. Such an arrival is always a *late* entry
+//! ([`crate::index::late_in`], read off the provision's postings): a snapshot is
+//! *patched* by its late entries, never spoiled by them. The one exception is a
+//! correction whose target the snapshot shows (its status, a text, a stance, one of
+//! the latest statements...): only a fold without the target can say what shows in
+//! its place ([`Projection::forget_for`]), so that snapshot does not serve cuts
+//! after the correction and the query takes an earlier one.
+//!
+//! A refresh after each write keeps the patches short: a snapshot point with
+//! [`PATCH_AFTER`] late entries or more since its newest generation (the snapshots
+//! written at one head) gets a new generation at the head, patched from the old one
+//! (or, when a correction spoiled it, folded from the point before). A point keeps
+//! its first generation, which serves the earliest record-time cuts, and the newest
+//! [`GENERATIONS`] ` - 1`, so storage stays proportional to the history.
 //!
 //! Snapshots are a cache derived from the log: they are written after the commit
 //! that makes them possible, a crash before that loses nothing, and `verify` checks
@@ -33,49 +42,113 @@ use crate::time::Instant;
 /// History entries between two snapshots of a provision, by default.
 pub const EVERY: usize = 256;
 
-/// Generations of spoiled snapshots kept for past record-time cuts, with the one a
-/// refresh writes (see [`refresh`]).
+/// Generations a snapshot point keeps: its first and the newest ones (see [`refresh`]).
 pub const GENERATIONS: usize = 4;
+
+/// Late entries since a point's newest generation that make a refresh write a new
+/// one: what a query folds into a snapshot at most, as known at the head.
+pub const PATCH_AFTER: usize = 32;
+
+/// The version of the stored fold ([`Builder`]): snapshots of another version are
+/// dropped and written anew when a ledger is opened ([`rebuild_all`]).
+pub const FORMAT: &[u8] = b"keyed-registers-1";
 
 /// The latest instant, for "no valid-time limit".
 const END_OF_TIME: Instant = DateTime::<chrono::Utc>::MAX_UTC;
 
-/// The nearest snapshot at or before valid time `at` usable as known at record
-/// `known_seq`: (valid time, fold).
+/// Decodes a stored snapshot.
+fn decode(provision: &Slug, bytes: &[u8]) -> Result<Builder> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        Error::SledDamaged(format!("a snapshot of `{provision}` does not decode: {e}"))
+    })
+}
+
+/// The nearest snapshot at or before valid time `at` that serves a cut as known at
+/// record `known_seq`, patched up to it: (valid time, fold).
 fn usable_snapshot(
     ledger: &Ledger,
     provision: &Slug,
     at: &Instant,
     known_seq: u64,
 ) -> Result<Option<(Instant, Builder)>> {
-    // Late arrivals after a candidate's record, up to the cut, spoil it when one of
-    // them reaches back to its valid time. They are read once, from the earliest
-    // candidate record needed so far: usually only what came after the newest one.
-    let mut late: Vec<(u64, Instant)> = Vec::new();
-    let mut scanned_after = known_seq;
     for item in ledger.snapshots_upto(provision, at) {
         let (time, seq, bytes) = item?;
         if seq > known_seq {
             continue;
         }
-        if seq < scanned_after {
-            let mut earlier = ledger.late_between(provision, seq, scanned_after)?;
-            earlier.append(&mut late);
-            late = earlier;
-            scanned_after = seq;
+        let event = |seq| Ok(ledger.event_at(seq)?.1);
+        let builder = decode(provision, &bytes)?;
+        if let Some((builder, _)) =
+            patch(ledger, provision, (time, seq), builder, known_seq, &event)?
+        {
+            return Ok(Some((time, builder)));
         }
-        let spoiled = late
-            .iter()
-            .any(|(late_seq, late_time)| *late_seq > seq && *late_time <= time);
-        if spoiled {
-            continue;
-        }
-        let builder: Builder = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::SledDamaged(format!("a snapshot of `{provision}` does not decode: {e}"))
-        })?;
-        return Ok(Some((time, builder)));
     }
     Ok(None)
+}
+
+/// Brings `builder`, the snapshot of `provision` at `point` (valid time, seq), up to
+/// record `known_seq`: each record after the point's seq, up to `known_seq`, that
+/// joined the history at or before its valid time is folded in if it counts, and the
+/// event it removes, if the snapshot counted one, is forgotten. Returns the patched
+/// fold and how many records it took in, or `None` when a removal took out an event
+/// the snapshot shows.
+fn patch(
+    ledger: &Ledger,
+    provision: &Slug,
+    point: (Instant, u64),
+    builder: Builder,
+    known_seq: u64,
+    event: &dyn Fn(u64) -> Result<Arc<Event>>,
+) -> Result<Option<(Builder, usize)>> {
+    let (time, seq) = point;
+    let late = late_for(ledger, provision, point, known_seq)?;
+    if late.is_empty() {
+        return Ok(Some((builder, 0)));
+    }
+    let mut projection = Projection::from_snapshot(provision.clone(), builder);
+    for &late_seq in &late {
+        let late_event = event(late_seq)?;
+        if late_event.occurred_at <= time
+            && ledger
+                .removed_by(&late_event.id)?
+                .is_none_or(|by| by > known_seq)
+        {
+            projection.apply_for(provision, late_seq, &late_event);
+        }
+        if let Some(target) = late_event.removes() {
+            let Some(target_seq) = ledger.seq_of(&target)? else {
+                continue;
+            };
+            if target_seq > seq {
+                // Not in the snapshot: its own entry, if late, is skipped above.
+                continue;
+            }
+            let target_event = event(target_seq)?;
+            if target_event.occurred_at <= time && !projection.forget_for(provision, &target_event)
+            {
+                return Ok(None);
+            }
+        }
+    }
+    let builder = projection.builder(provision).cloned().unwrap_or_default();
+    Ok(Some((builder, late.len())))
+}
+
+/// The records after the point's seq, up to `known_seq`, that joined `provision`'s
+/// history at or before the point's valid time, in seq order.
+fn late_for(
+    ledger: &Ledger,
+    provision: &Slug,
+    (time, seq): (Instant, u64),
+    known_seq: u64,
+) -> Result<Vec<u64>> {
+    Ok(ledger
+        .late_between(provision, seq, known_seq)?
+        .into_iter()
+        .filter(|(_, earliest)| *earliest <= time)
+        .map(|(seq, _)| seq)
+        .collect())
 }
 
 /// Folds a provision's history after `base` (valid times after the base's) up to
@@ -128,7 +201,7 @@ fn fold_entries(
             continue;
         }
         visit(&projection, &time);
-        projection.apply_for(provision, &event);
+        projection.apply_for(provision, seq, &event);
     }
     Ok(projection)
 }
@@ -146,7 +219,7 @@ pub fn provision_state(
         let outside = crate::query::outside_removers(ledger, &records)?;
         let mut projection = Projection::default();
         for record in crate::query::counted(&records, &outside, cut) {
-            projection.apply_for(provision, &record.event);
+            projection.apply_for(provision, record.seq, &record.event);
         }
         return Ok(projection.state(provision));
     }
@@ -195,22 +268,19 @@ pub fn provision_states(
     Ok(out)
 }
 
-/// Adds snapshots for the provisions an append touched, as known at the head: from
-/// the latest snapshot still valid at the head, one every `snapshot_every` events of
-/// the tail, each at a valid time where the next event is later. Provisions with a
-/// short tail are left alone, reading only index keys.
+/// Brings the snapshots of the provisions an append touched up to the head, reading
+/// only index keys for those with nothing to do:
+/// - each point with [`PATCH_AFTER`] late entries or more since its newest generation
+///   gets a new generation at the head, patched from that one, or folded from the
+///   point before when a correction spoiled it (see the module docs);
+/// - from the last point, one every `snapshot_every` events of the tail, each at a
+///   valid time where the next event is later.
+///
+/// Returns how many snapshots it wrote.
 pub fn refresh(ledger: &Ledger, provisions: &BTreeSet<Slug>) -> Result<usize> {
-    let head = ledger.head().seq;
-    let every = ledger.snapshot_every();
     let mut plans = Vec::new();
     for provision in provisions {
-        let base = usable_snapshot(ledger, provision, &END_OF_TIME, head)?;
-        let after = base.as_ref().map(|(time, _)| *time);
-        let tail =
-            ledger.history_between(Kind::Provision, provision, after.as_ref(), &END_OF_TIME)?;
-        if tail.len() >= every {
-            plans.push((provision, base, tail));
-        }
+        plans.extend(Plan::new(ledger, provision)?);
     }
     let mut written = Vec::new();
     let mut stale = Vec::new();
@@ -220,17 +290,9 @@ pub fn refresh(ledger: &Ledger, provisions: &BTreeSet<Slug>) -> Result<usize> {
         ledger,
         PREFETCH_EVENTS,
         plans.into_iter().map(Ok),
-        |(provision, base, tail), event| {
+        |plan, event| {
             let before = written.len();
-            refresh_one(
-                ledger,
-                provision,
-                base,
-                &tail,
-                event,
-                &mut written,
-                &mut stale,
-            )?;
+            plan.carry_out(ledger, event, &mut written, &mut stale)?;
             held += written[before..]
                 .iter()
                 .map(|(k, v)| k.len() + v.len())
@@ -248,6 +310,210 @@ pub fn refresh(ledger: &Ledger, provisions: &BTreeSet<Slug>) -> Result<usize> {
     n += written.len();
     ledger.put_snapshots(written, stale)?;
     Ok(n)
+}
+
+/// Drops every stored snapshot and writes them anew for every provision: what
+/// opening a ledger does when its snapshots are of another [`FORMAT`]. Returns how
+/// many it wrote.
+pub fn rebuild_all(ledger: &Ledger) -> Result<usize> {
+    ledger.drop_snapshots(FORMAT)?;
+    let provisions = ledger
+        .slugs(Kind::Provision)?
+        .into_iter()
+        .filter_map(|slug| Slug::parse(&slug).ok())
+        .collect();
+    refresh(ledger, &provisions)
+}
+
+/// What a refresh does for one provision.
+struct Plan {
+    provision: Slug,
+    /// The newest generation of each snapshot point, in valid-time order, with how
+    /// many late entries it lacks at the head.
+    points: Vec<Point>,
+    /// Every generation's seq, by point.
+    generations: BTreeMap<Instant, Vec<u64>>,
+    /// The first point to write anew (`points.len()` when only the tail is long).
+    start: usize,
+    /// The history after the last point.
+    tail: Vec<(Instant, u64)>,
+    /// The records the refresh reads: the tail and the late entries from the point
+    /// before `start` on.
+    reads: Vec<(Instant, u64)>,
+}
+
+struct Point {
+    time: Instant,
+    seq: u64,
+    late: Vec<u64>,
+}
+
+impl Entries for Plan {
+    fn entries(&self) -> &[(Instant, u64)] {
+        &self.reads
+    }
+}
+
+impl Plan {
+    /// `None` when the provision's snapshots need nothing.
+    fn new(ledger: &Ledger, provision: &Slug) -> Result<Option<Plan>> {
+        let head = ledger.head().seq;
+        let mut generations: BTreeMap<Instant, Vec<u64>> = BTreeMap::new();
+        for (time, seq) in ledger.snapshot_points(provision)? {
+            generations.entry(time).or_default().push(seq);
+        }
+        let mut points = Vec::new();
+        for (time, seqs) in &generations {
+            let seq = *seqs.iter().max().expect("a point has a generation");
+            let late = late_for(ledger, provision, (*time, seq), head)?;
+            points.push(Point {
+                time: *time,
+                seq,
+                late,
+            });
+        }
+        let last = points.last().map(|p| p.time);
+        let tail =
+            ledger.history_between(Kind::Provision, provision, last.as_ref(), &END_OF_TIME)?;
+        let stale = points.iter().position(|p| p.late.len() >= PATCH_AFTER);
+        if stale.is_none() && tail.len() < ledger.snapshot_every() {
+            return Ok(None);
+        }
+        let start = stale.unwrap_or(points.len());
+        let mut reads = tail.clone();
+        for point in &points[start.saturating_sub(1)..] {
+            reads.extend(point.late.iter().map(|&seq| (point.time, seq)));
+        }
+        Ok(Some(Plan {
+            provision: provision.clone(),
+            points,
+            generations,
+            start,
+            tail,
+            reads,
+        }))
+    }
+
+    /// The fold of a point as known at the head, patched from its newest
+    /// generation; `None` when a correction spoiled it.
+    fn patched(
+        &self,
+        ledger: &Ledger,
+        point: &Point,
+        event: &dyn Fn(u64) -> Result<Arc<Event>>,
+    ) -> Result<Option<Builder>> {
+        let provision = &self.provision;
+        let bytes = ledger
+            .snapshot(provision, &point.time, point.seq)?
+            .ok_or_else(|| Error::SledDamaged(format!("a snapshot of `{provision}` vanished")))?;
+        let builder = decode(provision, &bytes)?;
+        let head = ledger.head().seq;
+        Ok(patch(
+            ledger,
+            provision,
+            (point.time, point.seq),
+            builder,
+            head,
+            event,
+        )?
+        .map(|(b, _)| b))
+    }
+
+    /// Writes the plan's snapshots into `written`, and the generations they replace
+    /// into `stale`.
+    fn carry_out(
+        self,
+        ledger: &Ledger,
+        event: &dyn Fn(u64) -> Result<Arc<Event>>,
+        written: &mut Vec<(Vec<u8>, Vec<u8>)>,
+        stale: &mut Vec<Vec<u8>>,
+    ) -> Result<()> {
+        let head = ledger.head().seq;
+        let provision = &self.provision;
+        let mut write = |time: &Instant, builder: &Builder| {
+            let bytes = serde_json::to_vec(builder).expect("a fold serializes");
+            written.push((index::snapshot_key(provision, time, head), bytes));
+            // A point keeps its first generation and the newest ones.
+            let seqs = self.generations.get(time).map_or(&[][..], Vec::as_slice);
+            let keep_newest = seqs.len().saturating_sub(GENERATIONS - 2).max(1);
+            for &seq in seqs.get(1..keep_newest).unwrap_or_default() {
+                if seq != head {
+                    stale.push(index::snapshot_key(provision, time, seq));
+                }
+            }
+        };
+        // The fold at the head of the last point before `start` that serves.
+        let mut current: Option<(Instant, Builder)> = None;
+        let mut from = 0;
+        for i in (0..self.start).rev() {
+            if let Some(builder) = self.patched(ledger, &self.points[i], event)? {
+                current = Some((self.points[i].time, builder));
+                from = i + 1;
+                break;
+            }
+        }
+        for point in &self.points[from..] {
+            current = match self.patched(ledger, point, event)? {
+                Some(builder) => {
+                    if point.late.len() >= PATCH_AFTER {
+                        write(&point.time, &builder);
+                    }
+                    Some((point.time, builder))
+                }
+                None => {
+                    // Spoiled: folded from the point before.
+                    let after = current.as_ref().map(|(time, _)| *time);
+                    let entries = ledger.history_between(
+                        Kind::Provision,
+                        provision,
+                        after.as_ref(),
+                        &point.time,
+                    )?;
+                    let fold = fold_entries(
+                        ledger,
+                        provision,
+                        current.take(),
+                        &entries,
+                        head,
+                        event,
+                        |_, _| {},
+                    )?;
+                    // Nothing left to fold (a retracted first draft): no snapshot.
+                    let builder = fold.builder(provision).cloned();
+                    if let Some(builder) = &builder {
+                        write(&point.time, builder);
+                    }
+                    builder.map(|builder| (point.time, builder))
+                }
+            };
+        }
+        if self.tail.len() < ledger.snapshot_every() {
+            return Ok(());
+        }
+        let every = ledger.snapshot_every();
+        let (mut since, mut last) = (0usize, None::<Instant>);
+        fold_entries(
+            ledger,
+            provision,
+            current,
+            &self.tail,
+            head,
+            event,
+            |projection, time| {
+                if let (Some(last), true) = (last, since >= every) {
+                    if *time > last {
+                        if let Some(builder) = projection.builder(provision) {
+                            write(&last, builder);
+                        }
+                        since = 0;
+                    }
+                }
+                since += 1;
+                last = Some(*time);
+            },
+        )?;
+        Ok(())
+    }
 }
 
 /// Snapshot bytes a refresh holds before writing them (one sled batch).
@@ -312,60 +578,6 @@ fn in_seq_order<T: Entries>(
             each(item, &event)?;
         }
     }
-    Ok(())
-}
-
-/// Snapshots for one provision from its newest usable one (`base`) along its tail.
-fn refresh_one(
-    ledger: &Ledger,
-    provision: &Slug,
-    base: Option<(Instant, Builder)>,
-    tail: &[(Instant, u64)],
-    event: &dyn Fn(u64) -> Result<Arc<Event>>,
-    written: &mut Vec<(Vec<u8>, Vec<u8>)>,
-    stale: &mut Vec<sled::IVec>,
-) -> Result<()> {
-    let head = ledger.head().seq;
-    let every = ledger.snapshot_every();
-    let after = base.as_ref().map(|(time, _)| *time);
-    // The snapshots after the base are spoiled as known at the head (the base is the
-    // newest one that is not); they still serve record-time cuts before the late
-    // arrivals that spoiled them. The newest generations (a generation: the snapshots
-    // written at one head) are kept for those cuts and older ones replaced, so a
-    // ledger fed late news every day holds at most `GENERATIONS` snapshots per point
-    // of its history, not a generation a day.
-    let spoiled = ledger.snapshot_keys_after(provision, after.as_ref())?;
-    let mut generations: Vec<u64> = spoiled.iter().filter_map(|k| index::seq_from(k)).collect();
-    generations.sort_unstable();
-    generations.dedup();
-    let kept = &generations[generations.len().saturating_sub(GENERATIONS - 1)..];
-    stale.extend(
-        spoiled
-            .into_iter()
-            .filter(|k| index::seq_from(k).is_none_or(|seq| !kept.contains(&seq))),
-    );
-    let (mut since, mut last) = (0usize, None::<Instant>);
-    fold_entries(
-        ledger,
-        provision,
-        base,
-        tail,
-        head,
-        event,
-        |projection, time| {
-            if let (Some(last), true) = (last, since >= every) {
-                if *time > last {
-                    if let Some(builder) = projection.builder(provision) {
-                        let bytes = serde_json::to_vec(builder).expect("a fold serializes");
-                        written.push((index::snapshot_key(provision, &last, head), bytes));
-                    }
-                    since = 0;
-                }
-            }
-            since += 1;
-            last = Some(*time);
-        },
-    )?;
     Ok(())
 }
 
@@ -448,7 +660,7 @@ pub fn verify(ledger: &Ledger) -> Result<usize> {
                     let counts = *seq <= known_seq && removed_by.is_none_or(|by| by > known_seq);
                     if counts {
                         checked += check(&projection, Some(&event.occurred_at))?;
-                        projection.apply_for(&provision, event);
+                        projection.apply_for(&provision, *seq, event);
                     }
                 }
                 checked += check(&projection, None)?;

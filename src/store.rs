@@ -144,6 +144,9 @@ pub const LOCK_FILE: &str = "lock";
 /// The meta key holding the journal offset just past the head's commit frame.
 pub(crate) const META_JOURNAL: &[u8] = b"Mjournal";
 
+/// The meta key holding the fold format of the stored snapshots.
+pub(crate) const META_SNAPSHOTS: &[u8] = b"Msnapshots";
+
 /// One ledger: the journal that makes writes durable, and the sled database every
 /// query reads. [`Ledger::open`] (in `crate::recover`) opens one whole, repairing
 /// sled from the journal when it has to.
@@ -895,25 +898,31 @@ impl Ledger {
         })
     }
 
-    /// The keys of a provision's snapshots at valid times after `after`.
-    pub(crate) fn snapshot_keys_after(
+    /// The points of a provision's stored snapshots: (valid time, seq), in that order.
+    pub(crate) fn snapshot_points(&self, provision: &Slug) -> Result<Vec<(Instant, u64)>> {
+        let prefix = index::snapshot_prefix(provision);
+        let len = prefix.len();
+        self.db
+            .scan_prefix(prefix)
+            .keys()
+            .map(|key| {
+                let key = key?;
+                let time = index::time_from(&key[len..]);
+                let seq = index::seq_from(&key);
+                time.zip(seq)
+                    .ok_or_else(|| Error::Integrity("a snapshot key is damaged".into()))
+            })
+            .collect()
+    }
+
+    /// The stored snapshot of a provision at valid time `time` as known at record `seq`.
+    pub(crate) fn snapshot(
         &self,
         provision: &Slug,
-        after: Option<&Instant>,
-    ) -> Result<Vec<sled::IVec>> {
-        let prefix = index::snapshot_prefix(provision);
-        let mut start = prefix.clone();
-        if let Some(after) = after {
-            start.extend_from_slice(&index::time_bytes(after));
-            start.extend_from_slice(&[0xff; 8]);
-        }
-        let mut end = prefix.clone();
-        end.extend_from_slice(&[0xff; 20]);
-        self.db
-            .range(start..=end)
-            .keys()
-            .map(|k| k.map_err(Error::from))
-            .collect()
+        time: &Instant,
+        seq: u64,
+    ) -> Result<Option<sled::IVec>> {
+        Ok(self.db.get(index::snapshot_key(provision, time, seq))?)
     }
 
     /// Every stored snapshot: (key, bytes), for `verify`.
@@ -925,11 +934,36 @@ impl Ledger {
             .map(|item| item.map_err(Error::from))
     }
 
+    /// Whether the stored snapshots are of fold format `format` (see
+    /// [`crate::snapshot::FORMAT`]); a ledger without any is marked as holding that
+    /// format.
+    pub(crate) fn snapshots_are(&self, format: &[u8]) -> Result<bool> {
+        if self.db.get(META_SNAPSHOTS)?.is_some_and(|v| v == format) {
+            return Ok(true);
+        }
+        if self.db.scan_prefix([index::SNAPSHOT]).next().is_some() {
+            return Ok(false);
+        }
+        self.db.insert(META_SNAPSHOTS, format)?;
+        Ok(true)
+    }
+
+    /// Removes every stored snapshot and marks the ledger as holding fold format `format`.
+    pub(crate) fn drop_snapshots(&self, format: &[u8]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for key in self.db.scan_prefix([index::SNAPSHOT]).keys() {
+            batch.remove(key?);
+        }
+        batch.insert(META_SNAPSHOTS, format);
+        self.db.apply_batch(batch)?;
+        Ok(())
+    }
+
     /// Stores snapshots (a derived cache: losing them in a crash loses nothing).
     pub(crate) fn put_snapshots(
         &self,
         snapshots: Vec<(Vec<u8>, Vec<u8>)>,
-        stale: Vec<sled::IVec>,
+        stale: Vec<Vec<u8>>,
     ) -> Result<()> {
         if snapshots.is_empty() && stale.is_empty() {
             return Ok(());

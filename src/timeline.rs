@@ -254,7 +254,7 @@ pub fn provision_line(
     let title = title?;
     let mut fold = Projection::default();
     for record in &counted {
-        fold.apply_for(provision, &record.event);
+        fold.apply_for(provision, record.seq, &record.event);
     }
     let conflicts = fold
         .state(provision)

@@ -2130,11 +2130,14 @@ fn late_reports_across_writes_and_a_refused_write_read_the_same_from_postings() 
     assert!(verified.is_ok(), "{verified:?}");
 }
 
-/// Spoiled snapshots serve record-time cuts before the late report that spoiled
-/// them: a refresh keeps the last generations (snapshots written at one head) and
-/// replaces older ones, so storage stays bounded.
+/// Late reports patch snapshots instead of spoiling them: a snapshot point that
+/// lacks `PATCH_AFTER` late entries or more gets a new generation (the snapshots
+/// written at one head) patched from its newest one; fewer are folded in by the
+/// query. A point keeps its first generation, for the earliest record-time cuts, and
+/// the newest ones, so storage stays bounded.
 #[test]
-fn refreshes_keep_the_last_generations_of_spoiled_snapshots() {
+fn late_reports_patch_snapshots_and_points_keep_their_first_and_newest_generations() {
+    use pactlog::snapshot::{GENERATIONS, PATCH_AFTER};
     let dir = tempfile::tempdir().unwrap();
     let mut ledger = Ledger::open(&dir.path().join("l"), Access::Create).unwrap();
     ledger.set_snapshot_every(2);
@@ -2148,40 +2151,67 @@ fn refreshes_keep_the_last_generations_of_spoiled_snapshots() {
         .map(|d| status_event(100 + d as u128, d, "contested"))
         .collect();
     append_values(&mut ledger, record_time(1), events);
-    let generations = |ledger: &Ledger| -> Vec<u64> {
-        let mut seqs: Vec<u64> = ledger
+    // snapshot point (its key without the seq) → the seqs of its generations
+    let generations = |ledger: &Ledger| -> BTreeMap<Vec<u8>, Vec<u64>> {
+        let mut points: BTreeMap<Vec<u8>, Vec<u64>> = BTreeMap::new();
+        for key in ledger
             .sled_for_tests()
             .scan_prefix([pactlog::index::SNAPSHOT])
             .keys()
-            .map(|k| pactlog::index::seq_from(&k.unwrap()).unwrap())
-            .collect();
-        seqs.sort_unstable();
-        seqs.dedup();
-        seqs
+        {
+            let key = key.unwrap();
+            let seq = pactlog::index::seq_from(&key).unwrap();
+            points
+                .entry(key[..key.len() - 8].to_vec())
+                .or_default()
+                .push(seq);
+        }
+        points
     };
     let first = generations(&ledger);
-    assert_eq!(first.len(), 1);
-    // Each step: a report of day 1 (spoiling every snapshot) and enough new days for a refresh.
+    assert!(first.len() >= 3, "{first:?}");
+    assert!(first.values().all(|seqs| seqs.len() == 1));
+    let mut n = 1000;
     for step in 2..=7u32 {
-        let mut events = vec![status_event(1000 + step as u128, 1, "agreed")];
+        // Enough reports of day 1 (before every point) for a new generation, and new days.
+        let mut events: Vec<Value> = (0..PATCH_AFTER)
+            .map(|_| {
+                n += 1;
+                status_event(n, 1, "agreed")
+            })
+            .collect();
         events.extend(
             (0..3).map(|i| status_event(2000 + 10 * step as u128 + i, 10 + step, "contested")),
         );
         append_values(&mut ledger, record_time(step), events);
         let kept = generations(&ledger);
-        assert_eq!(
-            kept.len(),
-            (step as usize).min(pactlog::snapshot::GENERATIONS),
-            "step {step}: {kept:?}"
-        );
-        assert_eq!(
-            kept.contains(&first[0]),
-            step as usize <= pactlog::snapshot::GENERATIONS
-        );
+        for (point, seqs) in &first {
+            assert_eq!(
+                kept[point][0], seqs[0],
+                "step {step}: a point keeps its first generation"
+            );
+            assert_eq!(
+                kept[point].len(),
+                (step as usize).min(GENERATIONS),
+                "step {step}"
+            );
+        }
+        assert!(kept.values().all(|seqs| seqs.len() <= GENERATIONS));
         // As known at step 1, day 1 is still contested; as known now, agreed.
         assert_eq!(status_at(&ledger, 1, record_time(1)), "contested");
         assert_eq!(status_at(&ledger, 1, record_time(step)), "agreed");
+        assert_eq!(status_at(&ledger, 5, record_time(step)), "contested");
     }
+    // One late report writes no generation: the query folds it into the newest one.
+    let before = generations(&ledger);
+    append_values(
+        &mut ledger,
+        record_time(8),
+        vec![status_event(n + 1, 1, "rejected")],
+    );
+    assert_eq!(generations(&ledger), before);
+    assert_eq!(status_at(&ledger, 1, record_time(8)), "rejected");
+    assert_eq!(status_at(&ledger, 1, record_time(7)), "agreed");
     let verified = pactlog::verify::verify(&ledger, None).map_err(|e| e.to_string());
     assert!(verified.is_ok(), "{verified:?}");
 }
