@@ -388,6 +388,54 @@ fn a_ledger_of_the_per_record_layout_is_upgraded_on_open() {
     assert_eq!(ledger.run(&["verify"]).stderr, "");
 }
 
+/// `tests/fixtures/ledger-fold-by-order`: 705 events about one provision (late reports
+/// and a retraction among them) imported in three sessions by the release whose fold
+/// took events in valid-time order, its snapshots stored in that fold's form; and
+/// `ledger-fold-by-order.states.json`, that release's `state --json` at four cuts (the
+/// `known_at` lines left out: they are the clock's). The first command rewrites the
+/// snapshots in the keyed fold's form and says so in one line; the states are the same.
+#[test]
+fn snapshots_of_the_fold_by_order_are_rewritten_on_open_and_states_are_unchanged() {
+    let fixture = crate::common::project().join("tests/fixtures/ledger-fold-by-order");
+    let ledger = TestLedger::new();
+    copy_dir(&fixture, &ledger.db);
+    let cuts: [&[&str]; 4] = [
+        &["--at", "2025-03-01", "--known-at", "seq:400"],
+        &["--at", "2025-06-01", "--known-at", "seq:705"],
+        &["--at", "2025-02-10", "--known-at", "seq:290"],
+        &["--at", "2025-07-01"],
+    ];
+    let mut states = String::new();
+    for (i, cut) in cuts.iter().enumerate() {
+        let mut args = vec!["state", "nato", "--json"];
+        args.extend_from_slice(cut);
+        let run = ledger.run(&args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let notes: Vec<&str> = run.stderr.lines().collect();
+        if i == 0 {
+            assert_eq!(
+                notes,
+                ["pactlog: rewrote the projection snapshots in this version's fold format (2 snapshots)"]
+            );
+        } else {
+            assert!(notes.is_empty(), "{}", run.stderr);
+        }
+        for line in run.stdout.lines().filter(|l| !l.contains("\"known_at\"")) {
+            states.push_str(line);
+            states.push('\n');
+        }
+    }
+    let expected = crate::common::project().join("tests/fixtures/ledger-fold-by-order.states.json");
+    assert_eq!(states, std::fs::read_to_string(expected).unwrap());
+    let run = ledger.run(&["verify"]);
+    assert_eq!(run.stderr, "");
+    assert!(
+        run.stdout.starts_with("ok: 705 records") && run.stdout.contains("2 snapshots"),
+        "{}",
+        run.stdout
+    );
+}
+
 /// Found by a new user: damage that sled only reports in the middle of a command
 /// (here a record whose bytes no longer decode) sets sled aside and the read runs
 /// again on sled rebuilt from the journal; a write is refused and the next command
