@@ -199,6 +199,8 @@ struct Stage<'l> {
     prev_hash: String,
     last_recorded: Option<Instant>,
     chunk_start: u64,
+    /// The head before the write: the snapshot refresh looks at what came after it.
+    since: u64,
     chunk: Vec<Record>,
     /// The canonical bytes of the chunk's records, for its journal frame.
     frame: Vec<Vec<u8>>,
@@ -245,6 +247,7 @@ impl<'l> Stage<'l> {
             prev_hash: head.hash,
             last_recorded: head.recorded_at,
             chunk_start: head.seq + 1,
+            since: head.seq,
             chunk: Vec::new(),
             frame: Vec::new(),
             recorded: Vec::new(),
@@ -273,7 +276,7 @@ impl<'l> Stage<'l> {
             Ok(summary) => {
                 // Snapshots are a cache: the append is committed whether or not they are written.
                 let touched = std::mem::take(&mut self.touched);
-                let _ = crate::snapshot::refresh(self.ledger, &touched);
+                let _ = crate::snapshot::refresh(self.ledger, &touched, self.since);
                 if summary.appended >= SETTLE_AFTER {
                     // Committed already: a failure here only costs the next open its replay.
                     let _ = self.ledger.settle();

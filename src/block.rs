@@ -137,6 +137,31 @@ thread_local! {
         RefCell::new(zstd::bulk::Decompressor::new().expect("a zstd context"));
 }
 
+/// A derived value (a projection snapshot) compressed: its length (u32, little
+/// endian), then zstd's frame with a checksum.
+pub fn pack(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + bytes.len() / 4);
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    let compressed = COMPRESSOR.with(|c| c.borrow_mut().compress(bytes));
+    out.extend_from_slice(&compressed.expect("zstd compresses in memory"));
+    out
+}
+
+/// The bytes [`pack`] compressed; an error says what is damaged.
+pub fn unpack(value: &[u8]) -> Result<Vec<u8>, String> {
+    let len = value
+        .get(..4)
+        .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
+        .ok_or("its length is missing")?;
+    let data = DECOMPRESSOR
+        .with(|d| d.borrow_mut().decompress(&value[4..], len))
+        .map_err(|e| format!("it does not decompress: {e}"))?;
+    if data.len() != len {
+        return Err("its length is damaged".into());
+    }
+    Ok(data)
+}
+
 /// The clear header of a block value.
 pub fn header(value: &[u8]) -> Result<BlockHeader, String> {
     if value.len() < HEADER || value[0] != VERSION {

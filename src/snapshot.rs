@@ -47,20 +47,30 @@ pub const GENERATIONS: usize = 4;
 
 /// Late entries since a point's newest generation that make a refresh write a new
 /// one: what a query folds into a snapshot at most, as known at the head.
-pub const PATCH_AFTER: usize = 32;
+pub const PATCH_AFTER: usize = 16;
 
 /// The version of the stored fold ([`Builder`]): snapshots of another version are
 /// dropped and written anew when a ledger is opened ([`rebuild_all`]).
-pub const FORMAT: &[u8] = b"keyed-registers-1";
+pub const FORMAT: &[u8] = b"keyed-registers-zstd-1";
 
 /// The latest instant, for "no valid-time limit".
 const END_OF_TIME: Instant = DateTime::<chrono::Utc>::MAX_UTC;
 
-/// Decodes a stored snapshot.
-fn decode(provision: &Slug, bytes: &[u8]) -> Result<Builder> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        Error::SledDamaged(format!("a snapshot of `{provision}` does not decode: {e}"))
-    })
+/// A snapshot as stored: the fold's JSON, compressed ([`crate::block::pack`]).
+fn encode(builder: &Builder) -> Vec<u8> {
+    crate::block::pack(&serde_json::to_vec(builder).expect("a fold serializes"))
+}
+
+/// Decodes a stored snapshot; the error says what is damaged.
+fn decode(bytes: &[u8]) -> std::result::Result<Builder, String> {
+    let json = crate::block::unpack(bytes)?;
+    serde_json::from_slice(&json).map_err(|e| format!("it does not decode: {e}"))
+}
+
+/// [`decode`] for a query: damage is sled's, and the journal rebuilds it.
+fn decode_for(provision: &Slug, bytes: &[u8]) -> Result<Builder> {
+    decode(bytes)
+        .map_err(|e| Error::SledDamaged(format!("a snapshot of `{provision}` is damaged: {e}")))
 }
 
 /// The nearest snapshot at or before valid time `at` that serves a cut as known at
@@ -77,7 +87,7 @@ fn usable_snapshot(
             continue;
         }
         let event = |seq| Ok(ledger.event_at(seq)?.1);
-        let builder = decode(provision, &bytes)?;
+        let builder = decode_for(provision, &bytes)?;
         if let Some((builder, _)) =
             patch(ledger, provision, (time, seq), builder, known_seq, &event)?
         {
@@ -268,8 +278,9 @@ pub fn provision_states(
     Ok(out)
 }
 
-/// Brings the snapshots of the provisions an append touched up to the head, reading
-/// only index keys for those with nothing to do:
+/// Brings the snapshots of the provisions a write touched up to the head, reading
+/// only index keys and one snapshot for those with nothing to do (`since_seq`: the
+/// head before the write):
 /// - each point with [`PATCH_AFTER`] late entries or more since its newest generation
 ///   gets a new generation at the head, patched from that one, or folded from the
 ///   point before when a correction spoiled it (see the module docs);
@@ -277,10 +288,10 @@ pub fn provision_states(
 ///   valid time where the next event is later.
 ///
 /// Returns how many snapshots it wrote.
-pub fn refresh(ledger: &Ledger, provisions: &BTreeSet<Slug>) -> Result<usize> {
+pub fn refresh(ledger: &Ledger, provisions: &BTreeSet<Slug>, since_seq: u64) -> Result<usize> {
     let mut plans = Vec::new();
     for provision in provisions {
-        plans.extend(Plan::new(ledger, provision)?);
+        plans.extend(Plan::new(ledger, provision, since_seq)?);
     }
     let mut written = Vec::new();
     let mut stale = Vec::new();
@@ -322,20 +333,19 @@ pub fn rebuild_all(ledger: &Ledger) -> Result<usize> {
         .into_iter()
         .filter_map(|slug| Slug::parse(&slug).ok())
         .collect();
-    refresh(ledger, &provisions)
+    refresh(ledger, &provisions, 0)
 }
 
 /// What a refresh does for one provision.
 struct Plan {
     provision: Slug,
-    /// The newest generation of each snapshot point, in valid-time order, with how
-    /// many late entries it lacks at the head.
+    /// The newest generation of each snapshot point the write's late entries reach,
+    /// in valid-time order, with the late entries it lacks at the head.
     points: Vec<Point>,
     /// Every generation's seq, by point.
     generations: BTreeMap<Instant, Vec<u64>>,
-    /// The first point to write anew (`points.len()` when only the tail is long).
-    start: usize,
-    /// The history after the last point.
+    /// The newest point, and the history after it.
+    last: Option<Instant>,
     tail: Vec<(Instant, u64)>,
     /// The records the refresh reads: the tail and the late entries from the point
     /// before `start` on.
@@ -355,12 +365,22 @@ impl Entries for Plan {
 }
 
 impl Plan {
-    /// `None` when the provision's snapshots need nothing.
-    fn new(ledger: &Ledger, provision: &Slug) -> Result<Option<Plan>> {
+    /// `None` when the provision's snapshots need nothing. The points listed are those
+    /// the late entries recorded after `since_seq` reach (at or after the earliest
+    /// valid time they joined the history at): only those can lack [`PATCH_AFTER`]
+    /// late entries now, or have been spoiled by a correction.
+    fn new(ledger: &Ledger, provision: &Slug, since_seq: u64) -> Result<Option<Plan>> {
         let head = ledger.head().seq;
+        let reach = ledger
+            .late_between(provision, since_seq, head)?
+            .into_iter()
+            .map(|(_, time)| time)
+            .min();
         let mut generations: BTreeMap<Instant, Vec<u64>> = BTreeMap::new();
-        for (time, seq) in ledger.snapshot_points(provision)? {
-            generations.entry(time).or_default().push(seq);
+        if let Some(reach) = reach {
+            for (time, seq) in ledger.snapshot_points(provision, &reach)? {
+                generations.entry(time).or_default().push(seq);
+            }
         }
         let mut points = Vec::new();
         for (time, seqs) in &generations {
@@ -372,23 +392,27 @@ impl Plan {
                 late,
             });
         }
-        let last = points.last().map(|p| p.time);
+        let last = match points.last() {
+            Some(point) => Some(point.time),
+            None => match ledger.snapshots_upto(provision, &END_OF_TIME).next() {
+                Some(item) => Some(item?.0),
+                None => None,
+            },
+        };
         let tail =
             ledger.history_between(Kind::Provision, provision, last.as_ref(), &END_OF_TIME)?;
-        let stale = points.iter().position(|p| p.late.len() >= PATCH_AFTER);
-        if stale.is_none() && tail.len() < ledger.snapshot_every() {
+        if points.is_empty() && tail.len() < ledger.snapshot_every() {
             return Ok(None);
         }
-        let start = stale.unwrap_or(points.len());
         let mut reads = tail.clone();
-        for point in &points[start.saturating_sub(1)..] {
+        for point in &points {
             reads.extend(point.late.iter().map(|&seq| (point.time, seq)));
         }
         Ok(Some(Plan {
             provision: provision.clone(),
             points,
             generations,
-            start,
+            last,
             tail,
             reads,
         }))
@@ -406,7 +430,7 @@ impl Plan {
         let bytes = ledger
             .snapshot(provision, &point.time, point.seq)?
             .ok_or_else(|| Error::SledDamaged(format!("a snapshot of `{provision}` vanished")))?;
-        let builder = decode(provision, &bytes)?;
+        let builder = decode_for(provision, &bytes)?;
         let head = ledger.head().seq;
         Ok(patch(
             ledger,
@@ -431,7 +455,7 @@ impl Plan {
         let head = ledger.head().seq;
         let provision = &self.provision;
         let mut write = |time: &Instant, builder: &Builder| {
-            let bytes = serde_json::to_vec(builder).expect("a fold serializes");
+            let bytes = encode(builder);
             written.push((index::snapshot_key(provision, time, head), bytes));
             // A point keeps its first generation and the newest ones.
             let seqs = self.generations.get(time).map_or(&[][..], Vec::as_slice);
@@ -442,17 +466,16 @@ impl Plan {
                 }
             }
         };
-        // The fold at the head of the last point before `start` that serves.
-        let mut current: Option<(Instant, Builder)> = None;
-        let mut from = 0;
-        for i in (0..self.start).rev() {
-            if let Some(builder) = self.patched(ledger, &self.points[i], event)? {
-                current = Some((self.points[i].time, builder));
-                from = i + 1;
-                break;
-            }
-        }
-        for point in &self.points[from..] {
+        // The fold at the head before the first point listed (or, with none listed, at
+        // the newest point that serves), then each listed point: patched, and written
+        // when it lacked enough late entries; folded from the one before and written
+        // when a correction spoiled it.
+        let before = match self.points.first() {
+            Some(point) => point.time - chrono::TimeDelta::nanoseconds(1),
+            None => END_OF_TIME,
+        };
+        let mut current = usable_snapshot(ledger, provision, &before, head)?;
+        for point in &self.points {
             current = match self.patched(ledger, point, event)? {
                 Some(builder) => {
                     if point.late.len() >= PATCH_AFTER {
@@ -461,7 +484,6 @@ impl Plan {
                     Some((point.time, builder))
                 }
                 None => {
-                    // Spoiled: folded from the point before.
                     let after = current.as_ref().map(|(time, _)| *time);
                     let entries = ledger.history_between(
                         Kind::Provision,
@@ -487,7 +509,14 @@ impl Plan {
                 }
             };
         }
-        if self.tail.len() < ledger.snapshot_every() {
+        let after = current.as_ref().map(|(time, _)| *time);
+        let tail = if after == self.last {
+            self.tail
+        } else {
+            // The newest points were spoiled: the tail starts before them.
+            ledger.history_between(Kind::Provision, provision, after.as_ref(), &END_OF_TIME)?
+        };
+        if tail.len() < ledger.snapshot_every() {
             return Ok(());
         }
         let every = ledger.snapshot_every();
@@ -496,7 +525,7 @@ impl Plan {
             ledger,
             provision,
             current,
-            &self.tail,
+            &tail,
             head,
             event,
             |projection, time| {
@@ -606,7 +635,7 @@ pub fn verify(ledger: &Ledger) -> Result<usize> {
                 "a snapshot of `{provision}` names record {seq}, past the head"
             )));
         }
-        let builder: Builder = serde_json::from_slice(&bytes).map_err(|e| {
+        let builder = decode(&bytes).map_err(|e| {
             Error::Integrity(format!("a snapshot of `{provision}` is damaged: {e}"))
         })?;
         stored

@@ -898,12 +898,21 @@ impl Ledger {
         })
     }
 
-    /// The points of a provision's stored snapshots: (valid time, seq), in that order.
-    pub(crate) fn snapshot_points(&self, provision: &Slug) -> Result<Vec<(Instant, u64)>> {
+    /// The points of a provision's stored snapshots at valid time `from` or later:
+    /// (valid time, seq), in that order.
+    pub(crate) fn snapshot_points(
+        &self,
+        provision: &Slug,
+        from: &Instant,
+    ) -> Result<Vec<(Instant, u64)>> {
         let prefix = index::snapshot_prefix(provision);
         let len = prefix.len();
+        let mut start = prefix.clone();
+        start.extend_from_slice(&index::time_bytes(from));
+        let mut end = prefix;
+        end.extend_from_slice(&[0xff; 20]);
         self.db
-            .scan_prefix(prefix)
+            .range(start..=end)
             .keys()
             .map(|key| {
                 let key = key?;
