@@ -235,6 +235,12 @@ impl Projection {
         self.provisions.get(provision)
     }
 
+    /// What the fold holds for one provision, taken out of the projection (an empty
+    /// fold when it holds nothing for it).
+    pub fn into_builder(mut self, provision: &Slug) -> Builder {
+        self.provisions.remove(provision).unwrap_or_default()
+    }
+
     /// A projection that starts from a snapshot of one provision.
     pub fn from_snapshot(provision: Slug, builder: Builder) -> Projection {
         Projection {

@@ -88,9 +88,7 @@ fn usable_snapshot(
         }
         let event = |seq| Ok(ledger.event_at(seq)?.1);
         let builder = decode_for(provision, &bytes)?;
-        if let Some((builder, _)) =
-            patch(ledger, provision, (time, seq), builder, known_seq, &event)?
-        {
+        if let Some(builder) = patch(ledger, provision, (time, seq), builder, known_seq, &event)? {
             return Ok(Some((time, builder)));
         }
     }
@@ -101,8 +99,7 @@ fn usable_snapshot(
 /// record `known_seq`: each record after the point's seq, up to `known_seq`, that
 /// joined the history at or before its valid time is folded in if it counts, and the
 /// event it removes, if the snapshot counted one, is forgotten. Returns the patched
-/// fold and how many records it took in, or `None` when a removal took out an event
-/// the snapshot shows.
+/// fold, or `None` when a removal took out an event the snapshot shows.
 fn patch(
     ledger: &Ledger,
     provision: &Slug,
@@ -110,11 +107,11 @@ fn patch(
     builder: Builder,
     known_seq: u64,
     event: &dyn Fn(u64) -> Result<Arc<Event>>,
-) -> Result<Option<(Builder, usize)>> {
+) -> Result<Option<Builder>> {
     let (time, seq) = point;
     let late = late_for(ledger, provision, point, known_seq)?;
     if late.is_empty() {
-        return Ok(Some((builder, 0)));
+        return Ok(Some(builder));
     }
     let mut projection = Projection::from_snapshot(provision.clone(), builder);
     for &late_seq in &late {
@@ -141,8 +138,7 @@ fn patch(
             }
         }
     }
-    let builder = projection.builder(provision).cloned().unwrap_or_default();
-    Ok(Some((builder, late.len())))
+    Ok(Some(projection.into_builder(provision)))
 }
 
 /// The records after the point's seq, up to `known_seq`, that joined `provision`'s
@@ -432,15 +428,7 @@ impl Plan {
             .ok_or_else(|| Error::SledDamaged(format!("a snapshot of `{provision}` vanished")))?;
         let builder = decode_for(provision, &bytes)?;
         let head = ledger.head().seq;
-        Ok(patch(
-            ledger,
-            provision,
-            (point.time, point.seq),
-            builder,
-            head,
-            event,
-        )?
-        .map(|(b, _)| b))
+        patch(ledger, provision, (point.time, point.seq), builder, head, event)
     }
 
     /// Writes the plan's snapshots into `written`, and the generations they replace
