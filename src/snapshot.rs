@@ -428,7 +428,14 @@ impl Plan {
             .ok_or_else(|| Error::SledDamaged(format!("a snapshot of `{provision}` vanished")))?;
         let builder = decode_for(provision, &bytes)?;
         let head = ledger.head().seq;
-        patch(ledger, provision, (point.time, point.seq), builder, head, event)
+        patch(
+            ledger,
+            provision,
+            (point.time, point.seq),
+            builder,
+            head,
+            event,
+        )
     }
 
     /// Writes the plan's snapshots into `written`, and the generations they replace
