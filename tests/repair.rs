@@ -759,7 +759,13 @@ fn deleted_sled_blob_files_are_rebuilt_from_the_journal() {
     }
     let run = ledger.run(&["verify"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains("missing"), "{}", run.stderr);
+    // sled reports a missing blob as a missing file, or (seen under load) panics while
+    // opening: either way its files are set aside and rebuilt.
+    assert!(
+        run.stderr.contains("rebuilt sled from the journal"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(ledger.export(), before);
 }
 
