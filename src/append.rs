@@ -276,7 +276,9 @@ impl<'l> Stage<'l> {
             Ok(summary) => {
                 // Snapshots are a cache: the append is committed whether or not they are written.
                 let touched = std::mem::take(&mut self.touched);
-                let _ = crate::snapshot::refresh(self.ledger, &touched, self.since);
+                if crate::snapshot::refresh(self.ledger, &touched, self.since).is_ok() {
+                    let _ = self.ledger.refresh_done();
+                }
                 if summary.appended >= SETTLE_AFTER {
                     // Committed already: a failure here only costs the next open its replay.
                     let _ = self.ledger.settle();

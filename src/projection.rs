@@ -630,6 +630,63 @@ mod tests {
         );
     }
 
+    /// Whatever order they come in, the registers settle by (valid time, seq): the
+    /// latest statements listed oldest first, meetings by their first tie, texts by
+    /// their first draft, the first draft's title, the latest status and stance.
+    #[test]
+    fn registers_settle_by_valid_time_then_seq_whatever_the_order() {
+        let statement = |n: u128, day: u32, meeting: &str| {
+            event(
+                n,
+                json!({"type": "statement_made", "occurred_at": format!("2025-10-{day:02}"), "quote": format!("q{n}"), "attribution": "an official", "provisions": ["nato"], "meeting": meeting}),
+            )
+        };
+        let mut events: Vec<Event> = (1..=25u128)
+            .map(|n| {
+                statement(
+                    n,
+                    26 - n as u32,
+                    if n % 2 == 0 { "geneva" } else { "florida" },
+                )
+            })
+            .collect();
+        events.push(event(30, json!({"type": "provision_drafted", "occurred_at": "2025-10-05", "provision": "nato", "proposal": "plan", "title": "Late title", "text": "b"})));
+        events.push(event(31, json!({"type": "provision_drafted", "occurred_at": "2025-10-02", "provision": "nato", "proposal": "counter", "title": "First title", "text": "a"})));
+        events.push(event(32, json!({"type": "status_changed", "occurred_at": "2025-10-09", "provision": "nato", "status": "agreed"})));
+        events.push(event(33, json!({"type": "status_changed", "occurred_at": "2025-10-08", "provision": "nato", "status": "contested"})));
+        events.push(event(34, json!({"type": "position_stated", "occurred_at": "2025-10-07", "provision": "nato", "party": "us", "stance": "supports"})));
+        events.push(event(35, json!({"type": "position_stated", "occurred_at": "2025-10-06", "provision": "nato", "party": "us", "stance": "opposes"})));
+        // Applied newest record first: the reverse of seq order, and of valid time mostly.
+        let mut p = Projection::default();
+        for (i, e) in events.iter().enumerate().rev() {
+            p.apply_for(&nato(), i as u64 + 1, e);
+        }
+        let state = p.state(&nato()).unwrap();
+        let quotes: Vec<&str> = state.statements.iter().map(|s| s.quote.as_str()).collect();
+        // Statement n is dated day 26 - n: the latest 20 are n = 20..=1, oldest first.
+        let want: Vec<String> = (1..=20).rev().map(|n| format!("q{n}")).collect();
+        assert_eq!(quotes, want);
+        assert_eq!(state.n_statements, 25);
+        // Statement 25 (day 1, florida) and 24 (day 2, geneva) tie the meetings first.
+        assert_eq!(
+            state.meetings,
+            [
+                Slug::parse("florida").unwrap(),
+                Slug::parse("geneva").unwrap()
+            ]
+        );
+        assert_eq!(
+            state.meeting_events,
+            [Uuid::from_u128(25), Uuid::from_u128(24)]
+        );
+        assert_eq!(state.title, "First title");
+        let proposals: Vec<&str> = state.texts.iter().map(|t| t.proposal.as_str()).collect();
+        assert_eq!(proposals, ["counter", "plan"]);
+        assert_eq!(state.status, Status::Agreed);
+        assert_eq!(state.positions[0].stance, Stance::Supports);
+        assert_eq!(state.last_event, Uuid::from_u128(1));
+    }
+
     /// One of a few kinds of event about `nato`, on one of four days (so that ties
     /// and same-day sides happen), from one of two outlets.
     fn arbitrary_event(n: u128, kind: u8, day: u8, pick: u8, outlet: bool) -> Event {

@@ -45,6 +45,16 @@ impl Cut {
         }
     }
 
+    /// The record-time side of the cut as people read it: `seq:N` as the user gave it
+    /// (records may share a record time, so the time alone would not say which), else
+    /// as [`time::cut_label`].
+    pub fn known_label(&self) -> String {
+        match self.known_seq {
+            Some(seq) => format!("seq:{seq}"),
+            None => time::cut_label(&self.known_at),
+        }
+    }
+
     /// The record-time side of the cut.
     pub fn known(&self) -> Known {
         Known {
@@ -244,8 +254,9 @@ pub fn provision_state(ledger: &Ledger, provision: &Slug, cut: &Cut) -> Result<S
     }
 }
 
-/// "provision `x` has no counted draft at AT (known at KNOWN)", naming the filter
-/// when one is set (an event with no source graded high enough leaves it out).
+/// "provision `x` has no counted draft at AT (known at KNOWN)", the cut as the views
+/// show it, naming the filter when one is set (an event with no source graded high
+/// enough leaves it out).
 pub fn no_counted_draft(provision: &Slug, cut: &Cut) -> Error {
     let filter = match cut.filter.flags() {
         Some(flags) => format!(
@@ -255,8 +266,8 @@ pub fn no_counted_draft(provision: &Slug, cut: &Cut) -> Error {
     };
     Error::NotFound(format!(
         "provision `{provision}` has no counted draft at {} (known at {}){filter}",
-        time::format(&cut.at),
-        time::format(&cut.known_at)
+        time::cut_label(&cut.at),
+        cut.known_label()
     ))
 }
 

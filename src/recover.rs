@@ -88,6 +88,17 @@ impl Ledger {
                 crate::error::count(n as u64, "snapshot", "snapshots")
             ));
         }
+        // Snapshots are a cache: a refresh that fails leaves the queries slower, never wrong.
+        match crate::snapshot::resume(&ledger) {
+            Ok(Some(n)) => notes.push(format!(
+                "finished the projection snapshots of the last write, cut short before ({})",
+                crate::error::count(n as u64, "snapshot", "snapshots")
+            )),
+            Ok(None) => {}
+            Err(err) => notes.push(format!(
+                "could not finish the projection snapshots of the last write ({err}); queries fold more of the history until a write refreshes them"
+            )),
+        }
         if let Some(note) = ledger.renew_head_file()? {
             notes.push(note);
         }

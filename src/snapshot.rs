@@ -329,7 +329,32 @@ pub fn rebuild_all(ledger: &Ledger) -> Result<usize> {
         .into_iter()
         .filter_map(|slug| Slug::parse(&slug).ok())
         .collect();
-    refresh(ledger, &provisions, 0)
+    let n = refresh(ledger, &provisions, 0)?;
+    ledger.refresh_done()?;
+    Ok(n)
+}
+
+/// Finishes the snapshot refresh that a crash (or an error) cut short after a commit:
+/// the provisions the records after the pending mark touched (their own, and those of
+/// the events they correct or cite) are refreshed. Returns how many snapshots it
+/// wrote, or `None` when no refresh was owed.
+pub fn resume(ledger: &Ledger) -> Result<Option<usize>> {
+    let Some(since) = ledger.refresh_pending()? else {
+        return Ok(None);
+    };
+    let mut touched = BTreeSet::new();
+    for seq in since + 1..=ledger.head().seq {
+        let event = ledger.event_at(seq)?.1;
+        touched.extend(event.provisions().cloned());
+        if let Some(target) = event.refers_to() {
+            if let Some(target_seq) = ledger.seq_of(&target)? {
+                touched.extend(ledger.event_at(target_seq)?.1.provisions().cloned());
+            }
+        }
+    }
+    let n = refresh(ledger, &touched, since)?;
+    ledger.refresh_done()?;
+    Ok(Some(n))
 }
 
 /// What a refresh does for one provision.

@@ -144,6 +144,10 @@ pub const LOCK_FILE: &str = "lock";
 /// The meta key holding the journal offset just past the head's commit frame.
 pub(crate) const META_JOURNAL: &[u8] = b"Mjournal";
 
+/// The meta key holding the head before the first write whose snapshot refresh has
+/// not finished (set by the commit, removed when the refresh is done).
+pub(crate) const META_REFRESH: &[u8] = b"Mrefresh";
+
 /// The meta key holding the fold format of the stored snapshots.
 pub(crate) const META_SNAPSHOTS: &[u8] = b"Msnapshots";
 
@@ -943,6 +947,18 @@ impl Ledger {
             .map(|item| item.map_err(Error::from))
     }
 
+    /// The head before the first write whose snapshot refresh a crash or an error
+    /// cut short, if any (see [`crate::snapshot::resume`]).
+    pub(crate) fn refresh_pending(&self) -> Result<Option<u64>> {
+        Ok(self.db.get(META_REFRESH)?.and_then(|v| index::seq_from(&v)))
+    }
+
+    /// Marks the snapshot refresh of every write so far as done.
+    pub(crate) fn refresh_done(&self) -> Result<()> {
+        self.db.remove(META_REFRESH)?;
+        Ok(())
+    }
+
     /// Whether the stored snapshots are of fold format `format` (see
     /// [`crate::snapshot::FORMAT`]); a ledger without any is marked as holding that
     /// format.
@@ -1110,6 +1126,10 @@ impl Ledger {
         batch.insert(index::META_HEAD, head.encode());
         batch.insert(META_JOURNAL, &offset.to_be_bytes());
         batch.remove(index::META_PENDING);
+        if !self.db.contains_key(META_REFRESH)? {
+            // The snapshot refresh after the commit is owed from here until it is done.
+            batch.insert(META_REFRESH, &self.head.seq.to_be_bytes());
+        }
         // From here the write is durable: nothing may discard it, even if sled fails.
         let applied = self.db.apply_batch(batch);
         self.head = head;

@@ -222,6 +222,26 @@ pub fn check_meeting_slug(slug: &Slug) -> Result<(), String> {
     }
 }
 
+/// An instant as people read it in views and messages: a day when it is midnight
+/// (`2025-11-23`), else to the second (`2025-11-23 14:05:00Z`).
+pub fn readable(t: &Instant) -> String {
+    if t.time() == chrono::NaiveTime::MIN {
+        t.format("%Y-%m-%d").to_string()
+    } else {
+        t.format("%Y-%m-%d %H:%M:%SZ").to_string()
+    }
+}
+
+/// A cut's instant as people read it: a whole day is shown as the day it ends
+/// (`end of 2025-11-23`), anything else as [`readable`].
+pub fn cut_label(t: &Instant) -> String {
+    if *t == end_of_day(t.date_naive()) {
+        format!("end of {}", t.format("%Y-%m-%d"))
+    } else {
+        readable(t)
+    }
+}
+
 /// Formats an instant the one way pactlog writes instants: RFC 3339, UTC, `Z`,
 /// with as many fractional digits as it has (0, 3, 6 or 9).
 pub fn format(t: &Instant) -> String {

@@ -2220,6 +2220,74 @@ fn late_reports_patch_snapshots_and_points_keep_their_first_and_newest_generatio
     assert!(verified.is_ok(), "{verified:?}");
 }
 
+/// Found by a fresh tester: a kill after a large import's commit, during its snapshot
+/// refresh, left its snapshots unwritten for good (answers right, but slow). The
+/// commit marks the refresh as owed and the next open finishes it.
+#[test]
+fn a_snapshot_refresh_cut_short_is_finished_by_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l");
+    let mut ledger = Ledger::open(&path, Access::Create).unwrap();
+    let setup = vec![
+        json!({"type": "party_registered", "occurred_at": day(0), "party": "a", "name": "A"}),
+        json!({"type": "proposal_tabled", "occurred_at": day(0), "proposal": "p", "title": "P", "parties": ["a"]}),
+        json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "x", "proposal": "p", "title": "X", "text": "t"}),
+    ];
+    append_values(&mut ledger, record_time(0), setup);
+    let statuses = ["contested", "agreed"];
+    let events: Vec<Value> = (0..700u32)
+        .map(|i| {
+            let mut e = status_event(10_000 + i as u128, 1 + i / 30, statuses[i as usize % 2]);
+            e["occurred_at"] = json!(format!(
+                "{}T{:02}:{:02}:00Z",
+                day(1 + i / 30),
+                i % 24,
+                i % 60
+            ));
+            e
+        })
+        .collect();
+    append_values(&mut ledger, record_time(1), events);
+    let written = snapshot_keys(&ledger);
+    assert!(written >= 2, "{written}");
+    let pending = b"Mrefresh";
+    assert!(
+        ledger.sled_for_tests().get(pending).unwrap().is_none(),
+        "done after the write"
+    );
+    let answer = status_at(&ledger, 20, record_time(1));
+    // What a kill during the refresh leaves: the commit's mark, and no new snapshot.
+    let db = ledger.sled_for_tests();
+    for key in db.scan_prefix([pactlog::index::SNAPSHOT]).keys() {
+        db.remove(key.unwrap()).unwrap();
+    }
+    db.insert(pending, &3u64.to_be_bytes()).unwrap();
+    db.flush().unwrap();
+    drop(ledger);
+    let ledger = Ledger::open(&path, Access::Existing).unwrap();
+    assert!(
+        ledger
+            .recovery_notes()
+            .iter()
+            .any(|n| n.starts_with("finished the projection snapshots of the last write")),
+        "{:?}",
+        ledger.recovery_notes()
+    );
+    assert_eq!(snapshot_keys(&ledger), written);
+    assert!(ledger.sled_for_tests().get(pending).unwrap().is_none());
+    assert_eq!(status_at(&ledger, 20, record_time(1)), answer);
+    let verified = pactlog::verify::verify(&ledger, None).map_err(|e| e.to_string());
+    assert!(verified.is_ok(), "{verified:?}");
+    // Nothing owed: the next open says nothing of snapshots.
+    drop(ledger);
+    let ledger = Ledger::open(&path, Access::Existing).unwrap();
+    assert!(
+        ledger.recovery_notes().is_empty(),
+        "{:?}",
+        ledger.recovery_notes()
+    );
+}
+
 #[test]
 fn an_import_that_dies_between_chunks_leaves_nothing_after_reopening() {
     let dir = tempfile::tempdir().unwrap();

@@ -17,7 +17,6 @@ use crate::names::Names;
 use crate::provenance::EventRef;
 use crate::query::{Cut, StateAt};
 use crate::store::Ledger;
-use crate::time::{self, Instant};
 
 /// Width used when stdout is not a terminal, or is one that reports no width (0
 /// columns, as under `script`), so such output wraps the same way every time.
@@ -65,32 +64,11 @@ pub fn web_url(url: &str) -> Option<&str> {
     (lower.starts_with("https://") || lower.starts_with("http://")).then_some(url)
 }
 
-/// An instant as people read it here.
-pub fn when(t: &Instant) -> String {
-    if t.time() == chrono::NaiveTime::MIN {
-        t.format("%Y-%m-%d").to_string()
-    } else {
-        t.format("%Y-%m-%d %H:%M:%SZ").to_string()
-    }
-}
+pub use crate::time::{cut_label as cut, readable as when};
 
-/// A cut's instant: whole days are shown as the day they end.
-pub fn cut(t: &Instant) -> String {
-    let end_of_day = time::end_of_day(t.date_naive());
-    if *t == end_of_day {
-        format!("end of {}", t.format("%Y-%m-%d"))
-    } else {
-        when(t)
-    }
-}
-
-/// The record-time side of a cut: `seq:N` as the user gave it (records may share a
-/// record time, so the time alone would not say which), else as [`cut`].
+/// The record-time side of a cut as the user gave it (see [`crate::query::Cut::known_label`]).
 pub fn known(cut: &crate::query::Cut) -> String {
-    match cut.known_seq {
-        Some(seq) => format!("seq:{seq}"),
-        None => self::cut(&cut.known_at),
-    }
+    cut.known_label()
 }
 
 /// An event id as people read it: the shortest prefix unique in the ledger, at
