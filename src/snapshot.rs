@@ -23,7 +23,8 @@
 //! [`GENERATIONS`] ` - 1`, so storage stays proportional to the history.
 //!
 //! Snapshots are a cache derived from the log: they are written after the commit
-//! that makes them possible, a crash before that loses nothing, and `verify` checks
+//! that makes them possible, a crash before that loses nothing (the commit marks the
+//! refresh as owed and the next open finishes it, [`resume`]), and `verify` checks
 //! every one against a full replay.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
