@@ -170,8 +170,9 @@ pub struct Projection {
 }
 
 impl Projection {
-    /// Applies one counted event, recorded at `seq`. The order events are applied in
-    /// does not matter: ties in valid time are settled by `seq`.
+    /// Applies one counted event, recorded at `seq`. docs/format.md §3 applies counted
+    /// events in `occurred_at` order, ties by `seq`; the registers keyed that way give
+    /// that result whatever order events are applied in.
     pub fn apply(&mut self, seq: u64, event: &Event) {
         let provisions: Vec<Slug> = event.provisions().cloned().collect();
         for slug in provisions {

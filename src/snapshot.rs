@@ -48,7 +48,7 @@ pub const GENERATIONS: usize = 4;
 
 /// Late entries since a point's newest generation that make a refresh write a new
 /// one: what a query folds into a snapshot at most, as known at the head.
-pub const PATCH_AFTER: usize = 16;
+pub const PATCH_AFTER: usize = 8;
 
 /// The version of the stored fold ([`Builder`]): snapshots of another version are
 /// dropped and written anew when a ledger is opened ([`rebuild_all`]).
