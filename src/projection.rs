@@ -205,9 +205,10 @@ impl Projection {
     /// event can say what shows in its place.
     pub fn forget_for(&mut self, provision: &Slug, event: &Event) -> bool {
         // The removed event may be about other provisions only: a correction that
-        // replaces it with one about this provision joins this history by itself.
-        let in_history = event.is_about(crate::event::Kind::Provision, provision);
-        if !in_history || !about(provision, event) || matches!(event.body, Body::SourceCited { .. })
+        // replaces it with one about this provision joins this history by itself. (An
+        // event about the provision is one `apply_for` applies.)
+        if !event.is_about(crate::event::Kind::Provision, provision)
+            || matches!(event.body, Body::SourceCited { .. })
         {
             return true;
         }

@@ -82,12 +82,12 @@ fn usable_snapshot(
     at: &Instant,
     known_seq: u64,
 ) -> Result<Option<(Instant, Builder)>> {
+    let event = |seq| Ok(ledger.event_at(seq)?.1);
     for item in ledger.snapshots_upto(provision, at) {
         let (time, seq, bytes) = item?;
         if seq > known_seq {
             continue;
         }
-        let event = |seq| Ok(ledger.event_at(seq)?.1);
         let builder = decode_for(provision, &bytes)?;
         if let Some(builder) = patch(ledger, provision, (time, seq), builder, known_seq, &event)? {
             return Ok(Some((time, builder)));
@@ -369,14 +369,15 @@ struct Plan {
     /// The newest point, and the history after it.
     last: Option<Instant>,
     tail: Vec<(Instant, u64)>,
-    /// The records the refresh reads: the tail and the late entries from the point
-    /// before `start` on.
+    /// The records the refresh reads: the tail and the points' late entries.
     reads: Vec<(Instant, u64)>,
 }
 
+/// A snapshot point's newest generation, and the late records it lacks at the head.
 struct Point {
     time: Instant,
     seq: u64,
+    bytes: sled::IVec,
     late: Vec<u64>,
 }
 
@@ -399,20 +400,28 @@ impl Plan {
             .map(|(_, time)| time)
             .min();
         let mut generations: BTreeMap<Instant, Vec<u64>> = BTreeMap::new();
-        if let Some(reach) = reach {
-            for (time, seq) in ledger.snapshot_points(provision, &reach)? {
-                generations.entry(time).or_default().push(seq);
+        let mut points: Vec<Point> = Vec::new();
+        // In (valid time, seq) order: a point's newest generation comes last.
+        for (time, seq, bytes) in match reach {
+            Some(reach) => ledger.snapshots_from(provision, &reach)?,
+            None => Vec::new(),
+        } {
+            generations.entry(time).or_default().push(seq);
+            match points.last_mut() {
+                Some(point) if point.time == time => {
+                    point.seq = seq;
+                    point.bytes = bytes;
+                }
+                _ => points.push(Point {
+                    time,
+                    seq,
+                    bytes,
+                    late: Vec::new(),
+                }),
             }
         }
-        let mut points = Vec::new();
-        for (time, seqs) in &generations {
-            let seq = *seqs.iter().max().expect("a point has a generation");
-            let late = late_for(ledger, provision, (*time, seq), head)?;
-            points.push(Point {
-                time: *time,
-                seq,
-                late,
-            });
+        for point in &mut points {
+            point.late = late_for(ledger, provision, (point.time, point.seq), head)?;
         }
         let last = match points.last() {
             Some(point) => Some(point.time),
@@ -449,10 +458,7 @@ impl Plan {
         event: &dyn Fn(u64) -> Result<Arc<Event>>,
     ) -> Result<Option<Builder>> {
         let provision = &self.provision;
-        let bytes = ledger
-            .snapshot(provision, &point.time, point.seq)?
-            .ok_or_else(|| Error::SledDamaged(format!("a snapshot of `{provision}` vanished")))?;
-        let builder = decode_for(provision, &bytes)?;
+        let builder = decode_for(provision, &point.bytes)?;
         let head = ledger.head().seq;
         patch(
             ledger,

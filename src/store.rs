@@ -902,13 +902,13 @@ impl Ledger {
         })
     }
 
-    /// The points of a provision's stored snapshots at valid time `from` or later:
-    /// (valid time, seq), in that order.
-    pub(crate) fn snapshot_points(
+    /// A provision's stored snapshots at valid time `from` or later: (valid time,
+    /// seq, bytes), in that order.
+    pub(crate) fn snapshots_from(
         &self,
         provision: &Slug,
         from: &Instant,
-    ) -> Result<Vec<(Instant, u64)>> {
+    ) -> Result<Vec<(Instant, u64, sled::IVec)>> {
         let prefix = index::snapshot_prefix(provision);
         let len = prefix.len();
         let mut start = prefix.clone();
@@ -917,25 +917,16 @@ impl Ledger {
         end.extend_from_slice(&[0xff; 20]);
         self.db
             .range(start..=end)
-            .keys()
-            .map(|key| {
-                let key = key?;
+            .map(|item| {
+                let (key, value) = item?;
                 let time = index::time_from(&key[len..]);
                 let seq = index::seq_from(&key);
-                time.zip(seq)
-                    .ok_or_else(|| Error::Integrity("a snapshot key is damaged".into()))
+                let (time, seq) = time
+                    .zip(seq)
+                    .ok_or_else(|| Error::Integrity("a snapshot key is damaged".into()))?;
+                Ok((time, seq, value))
             })
             .collect()
-    }
-
-    /// The stored snapshot of a provision at valid time `time` as known at record `seq`.
-    pub(crate) fn snapshot(
-        &self,
-        provision: &Slug,
-        time: &Instant,
-        seq: u64,
-    ) -> Result<Option<sled::IVec>> {
-        Ok(self.db.get(index::snapshot_key(provision, time, seq))?)
     }
 
     /// Every stored snapshot: (key, bytes), for `verify`.
