@@ -618,6 +618,15 @@ mod tests {
             .collect()
     }
 
+    /// Every record the journal's frames hold, in order.
+    fn every_record(journal: &Journal) -> Vec<Vec<u8>> {
+        journal
+            .frames_from(0)
+            .unwrap()
+            .flat_map(|f| f.unwrap().1)
+            .collect()
+    }
+
     /// An empty commit frame (a write whose records all went in earlier frames) reads
     /// as nothing; a frame whose records do not carry their seq and hash is damage.
     #[test]
@@ -626,11 +635,7 @@ mod tests {
         let (mut journal, _) = Journal::open(dir.path(), None).unwrap();
         journal.append(1, &records(1, 2), &hash(2), false).unwrap();
         journal.append(3, &[], &hash(2), true).unwrap();
-        let all: Vec<Vec<u8>> = journal
-            .frames_from(0)
-            .unwrap()
-            .flat_map(|f| f.unwrap().1)
-            .collect();
+        let all = every_record(&journal);
         assert_eq!(all, records(1, 2));
         let dir = tempfile::tempdir().unwrap();
         let (mut journal, _) = Journal::open(dir.path(), None).unwrap();
@@ -659,11 +664,7 @@ mod tests {
                 offset: end
             }
         );
-        let all: Vec<Vec<u8>> = journal
-            .frames_from(0)
-            .unwrap()
-            .flat_map(|f| f.unwrap().1)
-            .collect();
+        let all = every_record(&journal);
         assert_eq!(all, records(1, 5));
         // From the hint, nothing is read again.
         let hint = opened.committed.clone();
