@@ -51,7 +51,13 @@ pub const META_LAYOUT: &[u8] = b"Mlayout";
 pub const LAYOUT: &[u8] = b"2";
 /// Tags of the index entries stored one per key (history entries are in posting blocks).
 pub const INDEX_TAGS: &[u8] = b"IEDHRX";
+/// The tag of projection snapshots (`S` provision 0 valid time seq → the fold, packed).
 pub const SNAPSHOT: u8 = b'S';
+/// The tag of snapshot points (`s` and the rest of an `S` key → nothing): the keys of
+/// the stored snapshots alone, written and removed with them, so that a query finds
+/// the snapshot it may use without reading the values (tens of KiB each) of those it
+/// may not.
+pub const SNAPSHOT_POINT: u8 = b's';
 
 /// The key of the record block that starts at `first_seq`.
 pub fn block_key(first_seq: u64) -> [u8; 9] {
@@ -161,6 +167,19 @@ pub fn snapshot_key(provision: &Slug, time: &Instant, seq: u64) -> Vec<u8> {
     key.extend_from_slice(&time_bytes(time));
     key.extend_from_slice(&seq.to_be_bytes());
     key
+}
+
+/// The snapshot point key of a snapshot key, or the snapshot key of a point key
+/// (they differ in their tag only).
+pub fn snapshot_twin(key: &[u8]) -> Vec<u8> {
+    let mut twin = key.to_vec();
+    if let Some(tag) = twin.first_mut() {
+        *tag = match *tag {
+            SNAPSHOT => SNAPSHOT_POINT,
+            _ => SNAPSHOT,
+        };
+    }
+    twin
 }
 
 /// The running latest valid time of each provision's history, in seq order; it

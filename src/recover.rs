@@ -357,6 +357,8 @@ fn rebuild(path: &Path, reason: &str, notes: &mut Vec<String>) -> Result<(Ledger
         None => {}
     }
     let ledger = Ledger::open_sled(path, &sled_dir)?;
+    // An empty sled: the snapshots the replay writes are of this version's format.
+    ledger.snapshots_are(crate::snapshot::FORMAT)?;
     Ok((ledger, None))
 }
 

@@ -50,9 +50,10 @@ pub const GENERATIONS: usize = 4;
 /// one: what a query folds into a snapshot at most, as known at the head.
 pub const PATCH_AFTER: usize = 8;
 
-/// The version of the stored fold ([`Builder`]): snapshots of another version are
-/// dropped and written anew when a ledger is opened ([`rebuild_all`]).
-pub const FORMAT: &[u8] = b"keyed-registers-zstd-1";
+/// The version of the stored fold ([`Builder`]) and of how it is stored (zstd, each
+/// snapshot with its point key): snapshots of another version are dropped and
+/// written anew when a ledger is opened ([`rebuild_all`]).
+pub const FORMAT: &[u8] = b"keyed-registers-zstd-points-1";
 
 /// The latest instant, for "no valid-time limit".
 const END_OF_TIME: Instant = DateTime::<chrono::Utc>::MAX_UTC;
@@ -84,11 +85,11 @@ fn usable_snapshot(
 ) -> Result<Option<(Instant, Builder)>> {
     let event = |seq| Ok(ledger.event_at(seq)?.1);
     for item in ledger.snapshots_upto(provision, at) {
-        let (time, seq, bytes) = item?;
+        let (time, seq) = item?;
         if seq > known_seq {
             continue;
         }
-        let builder = decode_for(provision, &bytes)?;
+        let builder = decode_for(provision, &ledger.snapshot_at(provision, &time, seq)?)?;
         if let Some(builder) = patch(ledger, provision, (time, seq), builder, known_seq, &event)? {
             return Ok(Some((time, builder)));
         }
@@ -642,8 +643,10 @@ fn in_seq_order<T: Entries>(
 pub fn verify(ledger: &Ledger) -> Result<usize> {
     // provision → record seq → valid times of its snapshots
     let mut stored: BTreeMap<Slug, BTreeMap<u64, BTreeMap<Instant, Builder>>> = BTreeMap::new();
+    let mut keys = Vec::new();
     for item in ledger.all_snapshots() {
         let (key, bytes) = item?;
+        keys.push(key.clone());
         let damaged = || {
             Error::Integrity(format!(
                 "snapshot key `{}` is damaged",
@@ -671,6 +674,27 @@ pub fn verify(ledger: &Ledger) -> Result<usize> {
             .entry(seq)
             .or_default()
             .insert(time, builder);
+    }
+    // Each snapshot has its point key and each point its snapshot: a query that
+    // finds a point reads its snapshot, and one without a point is never used.
+    let mut points = ledger.all_snapshot_points();
+    for key in keys.iter().map(Some).chain(std::iter::repeat(None)) {
+        let point = points.next().transpose()?.map(|p| index::snapshot_twin(&p));
+        if point.is_none() && key.is_none() {
+            break;
+        }
+        if point.as_deref() != key.map(|k| &k[..]) {
+            let shown = |k: Option<&[u8]>| {
+                k.map_or("none".into(), |k| {
+                    String::from_utf8_lossy(k).escape_debug().to_string()
+                })
+            };
+            return Err(Error::Integrity(format!(
+                "the snapshot points and the snapshots differ: snapshot `{}` beside point of `{}`",
+                shown(key.map(|k| &k[..])),
+                shown(point.as_deref())
+            )));
+        }
     }
     let mut checked = 0;
     let items = stored.into_iter().map(|(provision, by_seq)| {

@@ -178,7 +178,7 @@ pub struct Ledger {
     large_records: Mutex<HashMap<u64, Arc<Record>>>,
     /// Event ids of committed records asked for by seq (see [`Ledger::event_id`]).
     ids_by_seq: Mutex<HashMap<u64, uuid::Uuid>>,
-    /// Decoded record blocks, most recently used last.
+    /// Decoded groups of record blocks, most recently used last.
     blocks: Mutex<Vec<Arc<RecordBlock>>>,
     /// Histories read from posting blocks: (kind, slug, the head they were read at).
     histories: Mutex<Vec<CachedHistory>>,
@@ -193,8 +193,8 @@ type CachedHistory = (Kind, Slug, u64, Arc<History>);
 /// An entity's postings: (its key prefix, (valid time, seq) in seq order).
 type EntityPostings = (Vec<u8>, Vec<(Instant, u64)>);
 
-/// Decoded record blocks a handle keeps.
-const BLOCKS_CACHED: usize = 32;
+/// Decoded groups of record blocks a handle keeps (up to 16 KiB of records each).
+const BLOCKS_CACHED: usize = 128;
 /// Histories a handle keeps.
 const HISTORIES_CACHED: usize = 8;
 
@@ -377,7 +377,8 @@ impl Ledger {
         Ok(found.and_then(|(key, value)| Some((index::block_seq(&key)?, value))))
     }
 
-    /// The decoded record block that holds `seq`, committed or not.
+    /// The decoded group of the record block that holds `seq` (see [`block`]'s
+    /// layout), committed or not.
     fn block(&self, seq: u64) -> Result<Option<Arc<RecordBlock>>> {
         {
             let mut cache = self.blocks.lock().expect("not poisoned");
@@ -394,7 +395,7 @@ impl Ledger {
         let Some((first, value)) = self.block_value(seq)? else {
             return Ok(None);
         };
-        let block = Arc::new(block::decode_records(&value).map_err(|e| {
+        let block = Arc::new(block::decode_group(&value, seq).map_err(|e| {
             Error::SledDamaged(format!(
                 "its record block at seq {first} does not decode: {e}"
             ))
@@ -880,26 +881,46 @@ impl Ledger {
             .and_then(|v| index::time_from(&v)))
     }
 
-    /// Stored projection snapshots of a provision at or before valid time `upto`,
-    /// newest valid time first: (valid time, seq, bytes).
+    /// The points of a provision's stored projection snapshots at or before valid
+    /// time `upto`, newest valid time first, and for one valid time newest record
+    /// first: (valid time, seq). Read from the point keys, never the snapshots
+    /// ([`Ledger::snapshot_at`] reads one).
     pub(crate) fn snapshots_upto(
         &self,
         provision: &Slug,
         upto: &Instant,
-    ) -> impl Iterator<Item = Result<(Instant, u64, sled::IVec)>> + '_ {
-        let prefix = index::snapshot_prefix(provision);
+    ) -> impl Iterator<Item = Result<(Instant, u64)>> + '_ {
+        let mut prefix = index::snapshot_prefix(provision);
+        prefix[0] = index::SNAPSHOT_POINT;
         let mut end = prefix.clone();
         end.extend_from_slice(&index::time_bytes(upto));
         end.extend_from_slice(&[0xff; 8]);
         let len = prefix.len();
-        self.db.range(prefix..=end).rev().map(move |item| {
-            let (key, value) = item?;
+        self.db.range(prefix..=end).keys().rev().map(move |key| {
+            let key = key?;
             let time = index::time_from(&key[len..])
                 .ok_or_else(|| Error::Integrity("a snapshot key is damaged".into()))?;
             let seq = index::seq_from(&key)
                 .ok_or_else(|| Error::Integrity("a snapshot key is damaged".into()))?;
-            Ok((time, seq, value))
+            Ok((time, seq))
         })
+    }
+
+    /// The stored snapshot of a provision at a point [`Ledger::snapshots_upto`] listed.
+    pub(crate) fn snapshot_at(
+        &self,
+        provision: &Slug,
+        time: &Instant,
+        seq: u64,
+    ) -> Result<sled::IVec> {
+        self.db
+            .get(index::snapshot_key(provision, time, seq))?
+            .ok_or_else(|| {
+                Error::Integrity(format!(
+                    "the snapshot of `{provision}` at {} (record {seq}) is missing; its point is stored",
+                    crate::time::format(time)
+                ))
+            })
     }
 
     /// A provision's stored snapshots at valid time `from` or later: (valid time,
@@ -938,6 +959,14 @@ impl Ledger {
             .map(|item| item.map_err(Error::from))
     }
 
+    /// Every stored snapshot point's key, for `verify`.
+    pub(crate) fn all_snapshot_points(&self) -> impl Iterator<Item = Result<sled::IVec>> + '_ {
+        self.db
+            .scan_prefix([index::SNAPSHOT_POINT])
+            .keys()
+            .map(|item| item.map_err(Error::from))
+    }
+
     /// The head before the first write whose snapshot refresh a crash or an error
     /// cut short, if any (see [`crate::snapshot::resume`]).
     pub(crate) fn refresh_pending(&self) -> Result<Option<u64>> {
@@ -967,15 +996,19 @@ impl Ledger {
     /// Removes every stored snapshot and marks the ledger as holding fold format `format`.
     pub(crate) fn drop_snapshots(&self, format: &[u8]) -> Result<()> {
         let mut batch = sled::Batch::default();
-        for key in self.db.scan_prefix([index::SNAPSHOT]).keys() {
-            batch.remove(key?);
+        for tag in [index::SNAPSHOT, index::SNAPSHOT_POINT] {
+            for key in self.db.scan_prefix([tag]).keys() {
+                batch.remove(key?);
+            }
         }
         batch.insert(META_SNAPSHOTS, format);
         self.db.apply_batch(batch)?;
         Ok(())
     }
 
-    /// Stores snapshots (a derived cache: losing them in a crash loses nothing).
+    /// Stores snapshots (keys from [`index::snapshot_key`]) and removes stale ones,
+    /// each with its point, in one batch (a derived cache: losing them in a crash
+    /// loses nothing).
     pub(crate) fn put_snapshots(
         &self,
         snapshots: Vec<(Vec<u8>, Vec<u8>)>,
@@ -986,9 +1019,11 @@ impl Ledger {
         }
         let mut batch = sled::Batch::default();
         for key in stale {
+            batch.remove(index::snapshot_twin(&key));
             batch.remove(key);
         }
         for (key, value) in snapshots {
+            batch.insert(index::snapshot_twin(&key), &[]);
             batch.insert(key, value);
         }
         self.db.apply_batch(batch)?;
