@@ -121,6 +121,76 @@ pub const STATEMENTS_KEPT: usize = 20;
 /// fold does not depend on the order events are applied in.
 pub type Key = (Instant, u64);
 
+/// The meetings register of a stored [`Builder`], by columns: `{"secs": [...],
+/// "nanos": [...], "seqs": [...], "ids": "<32 hex digits per id>", "slugs": [...]}`
+/// (the key's valid time as Unix seconds and nanoseconds, its seq, the tying event's
+/// id, the meeting). A busy provision's fold holds thousands of meetings, over four
+/// fifths of its snapshot; columns of numbers read about three times faster than as
+/// many `[[RFC 3339 time, seq], hyphenated id, slug]` triples.
+mod meeting_columns {
+    use serde::{de::Error as _, Deserialize, Deserializer, Serialize, Serializer};
+    use uuid::Uuid;
+
+    use super::Key;
+    use crate::event::Slug;
+
+    #[derive(Serialize, Deserialize)]
+    struct Columns {
+        secs: Vec<i64>,
+        nanos: Vec<u32>,
+        seqs: Vec<u64>,
+        ids: String,
+        slugs: Vec<Slug>,
+    }
+
+    pub fn serialize<S: Serializer>(
+        meetings: &[(Key, Uuid, Slug)],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut columns = Columns {
+            secs: Vec::with_capacity(meetings.len()),
+            nanos: Vec::with_capacity(meetings.len()),
+            seqs: Vec::with_capacity(meetings.len()),
+            ids: String::with_capacity(meetings.len() * 32),
+            slugs: Vec::with_capacity(meetings.len()),
+        };
+        for ((at, seq), id, slug) in meetings {
+            columns.secs.push(at.timestamp());
+            columns.nanos.push(at.timestamp_subsec_nanos());
+            columns.seqs.push(*seq);
+            columns
+                .ids
+                .push_str(id.simple().encode_lower(&mut Uuid::encode_buffer()));
+            columns.slugs.push(slug.clone());
+        }
+        columns.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(Key, Uuid, Slug)>, D::Error> {
+        let columns = Columns::deserialize(d)?;
+        let n = columns.slugs.len();
+        if columns.secs.len() != n
+            || columns.nanos.len() != n
+            || columns.seqs.len() != n
+            || columns.ids.len() != n * 32
+        {
+            return Err(D::Error::custom("the meeting columns differ in length"));
+        }
+        let ids = columns.ids.as_bytes();
+        (columns.slugs.into_iter().enumerate())
+            .map(|(i, slug)| {
+                let at = chrono::DateTime::from_timestamp(columns.secs[i], columns.nanos[i])
+                    .ok_or_else(|| D::Error::custom("a meeting's time is out of range"))?;
+                let id = Uuid::try_parse_ascii(&ids[i * 32..(i + 1) * 32])
+                    .map_err(|_| D::Error::custom("a meeting's id is damaged"))?;
+                Ok(((at, columns.seqs[i]), id, slug))
+            })
+            .collect()
+    }
+}
+
 /// What the fold keeps for one provision, drafted or not yet. Snapshots store it.
 ///
 /// Every part is a register settled by [`Key`] (the latest, the earliest or the
@@ -137,7 +207,9 @@ pub struct Builder {
     texts: Vec<TextRegister>,
     /// Each party's latest stance.
     positions: BTreeMap<Slug, (Key, Position)>,
-    /// Each meeting's first tie to the provision, in key order.
+    /// Each meeting's first tie to the provision, in key order (stored by columns:
+    /// see [`meeting_columns`]).
+    #[serde(with = "meeting_columns")]
     meetings: Vec<(Key, Uuid, Slug)>,
     /// The latest [`STATEMENTS_KEPT`] statements, in key order.
     statements: Vec<(Key, Statement)>,
@@ -551,6 +623,40 @@ fn finish(slug: &Slug, b: &Builder) -> Option<ProvisionState> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn meeting_columns_round_trip_and_refuse_damage() {
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct Wrap(#[serde(with = "meeting_columns")] Vec<(Key, Uuid, Slug)>);
+        let at = |s: &str| crate::time::parse_occurred_at(s).unwrap();
+        let meetings = Wrap(vec![
+            (
+                (at("1969-07-20T20:17:40.5Z"), 1),
+                Uuid::from_u128(1),
+                Slug::parse("apollo").unwrap(),
+            ),
+            (
+                (at("2025-11-30T18:00:00-05:00"), u64::MAX),
+                Uuid::from_u128(u128::MAX),
+                Slug::parse("florida").unwrap(),
+            ),
+        ]);
+        let json = serde_json::to_string(&meetings).unwrap();
+        assert_eq!(serde_json::from_str::<Wrap>(&json).unwrap(), meetings);
+        let empty = serde_json::to_string(&Wrap(Vec::new())).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Wrap>(&empty).unwrap(),
+            Wrap(Vec::new())
+        );
+        for damaged in [
+            json.replacen("\"seqs\":[1,", "\"seqs\":[", 1),
+            json.replacen("\"ids\":\"0", "\"ids\":\"g", 1),
+            json.replacen("\"ids\":\"0", "\"ids\":\"", 1),
+        ] {
+            assert_ne!(damaged, json);
+            assert!(serde_json::from_str::<Wrap>(&damaged).is_err(), "{damaged}");
+        }
+    }
     use crate::event::parse_event;
     use serde_json::{json, Value};
 

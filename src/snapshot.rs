@@ -53,7 +53,7 @@ pub const PATCH_AFTER: usize = 8;
 /// The version of the stored fold ([`Builder`]) and of how it is stored (zstd, each
 /// snapshot with its point key): snapshots of another version are dropped and
 /// written anew when a ledger is opened ([`rebuild_all`]).
-pub const FORMAT: &[u8] = b"keyed-registers-zstd-points-1";
+pub const FORMAT: &[u8] = b"keyed-registers-zstd-points-2";
 
 /// The latest instant, for "no valid-time limit".
 const END_OF_TIME: Instant = DateTime::<chrono::Utc>::MAX_UTC;
