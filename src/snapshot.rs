@@ -640,9 +640,52 @@ fn in_seq_order<T: Entries>(
 
 /// Checks every stored snapshot against a full replay of its provision as known at
 /// its record; returns how many were checked.
+/// Histories at least this long have their snapshots checked on two threads.
+const VERIFY_SPLIT_HISTORY: usize = 4096;
+
+/// Checks a provision's snapshots stored at record `known_seq` (by valid time, as
+/// stored) against one fold of its history (in fold order: seq, the record that
+/// removed it if any, the event) as known at that record; the fold stops after the
+/// last snapshot. Returns how many it checked.
+fn check_as_known(
+    provision: &Slug,
+    history: &[(u64, Option<u64>, Arc<Event>)],
+    known_seq: u64,
+    snapshots: BTreeMap<Instant, sled::IVec>,
+) -> Result<usize> {
+    let mut checked = 0;
+    let mut projection = Projection::default();
+    let mut pending = snapshots.into_iter().peekable();
+    let mut counted = history.iter().filter(|(seq, removed_by, _)| {
+        *seq <= known_seq && removed_by.is_none_or(|by| by > known_seq)
+    });
+    while pending.peek().is_some() {
+        let next = counted.next();
+        let upto = next.map(|(_, _, event)| &event.occurred_at);
+        while let Some((time, bytes)) = pending.next_if(|(time, _)| upto.is_none_or(|t| time < t)) {
+            let builder = decode(&bytes).map_err(|e| {
+                Error::Integrity(format!("a snapshot of `{provision}` is damaged: {e}"))
+            })?;
+            if projection.builder(provision) != Some(&builder) {
+                return Err(Error::Integrity(format!(
+                    "the snapshot of `{provision}` at {} (record {known_seq}) disagrees with a replay of the log",
+                    crate::time::format(&time)
+                )));
+            }
+            checked += 1;
+        }
+        match next {
+            Some((seq, _, event)) => projection.apply_for(provision, *seq, event),
+            None => break,
+        }
+    }
+    Ok(checked)
+}
+
 pub fn verify(ledger: &Ledger) -> Result<usize> {
-    // provision → record seq → valid times of its snapshots
-    let mut stored: BTreeMap<Slug, BTreeMap<u64, BTreeMap<Instant, Builder>>> = BTreeMap::new();
+    // provision → record seq → valid times of its snapshots, as stored (decoded when
+    // checked: a busy provision's snapshots are many times larger decoded)
+    let mut stored: BTreeMap<Slug, BTreeMap<u64, BTreeMap<Instant, sled::IVec>>> = BTreeMap::new();
     let mut keys = Vec::new();
     for item in ledger.all_snapshots() {
         let (key, bytes) = item?;
@@ -665,15 +708,12 @@ pub fn verify(ledger: &Ledger) -> Result<usize> {
                 "a snapshot of `{provision}` names record {seq}, past the head"
             )));
         }
-        let builder = decode(&bytes).map_err(|e| {
-            Error::Integrity(format!("a snapshot of `{provision}` is damaged: {e}"))
-        })?;
         stored
             .entry(provision)
             .or_default()
             .entry(seq)
             .or_default()
-            .insert(time, builder);
+            .insert(time, bytes);
     }
     // Each snapshot has its point key and each point its snapshot: a query that
     // finds a point reads its snapshot, and one without a point is never used.
@@ -716,35 +756,33 @@ pub fn verify(ledger: &Ledger) -> Result<usize> {
                     history.push((seq, removed_by, event));
                 }
             }
-            for (known_seq, snapshots) in by_seq {
-                let mut projection = Projection::default();
-                let mut pending = snapshots.into_iter().peekable();
-                let mut check = |projection: &Projection,
-                                 upto: Option<&Instant>|
-                 -> Result<usize> {
-                    let mut n = 0;
-                    while let Some((time, builder)) =
-                        pending.next_if(|(time, _)| upto.is_none_or(|t| time < t))
-                    {
-                        if projection.builder(&provision) != Some(&builder) {
-                            return Err(Error::Integrity(format!(
-                            "the snapshot of `{provision}` at {} (record {known_seq}) disagrees with a replay of the log",
-                            crate::time::format(&time)
-                        )));
-                        }
-                        n += 1;
-                    }
-                    Ok(n)
-                };
-                for (seq, removed_by, event) in &history {
-                    let counts = *seq <= known_seq && removed_by.is_none_or(|by| by > known_seq);
-                    if counts {
-                        checked += check(&projection, Some(&event.occurred_at))?;
-                        projection.apply_for(&provision, *seq, event);
-                    }
-                }
-                checked += check(&projection, None)?;
-            }
+            // Each record's snapshots are checked against a fold of their own, so
+            // the records of a long history are shared between two threads.
+            let check =
+                |(known_seq, snapshots)| check_as_known(&provision, &history, known_seq, snapshots);
+            let groups: Vec<_> = by_seq.into_iter().collect();
+            checked += if groups.len() > 1 && history.len() >= VERIFY_SPLIT_HISTORY {
+                let (mine, theirs): (Vec<_>, Vec<_>) = groups
+                    .into_iter()
+                    .enumerate()
+                    .partition(|(i, _)| i % 2 == 0);
+                std::thread::scope(|scope| {
+                    let other = scope.spawn(|| {
+                        theirs
+                            .into_iter()
+                            .map(|(_, g)| check(g))
+                            .sum::<Result<usize>>()
+                    });
+                    let here = mine
+                        .into_iter()
+                        .map(|(_, g)| check(g))
+                        .sum::<Result<usize>>();
+                    let there = other.join().expect("a snapshot check does not panic");
+                    Ok::<_, Error>(here? + there?)
+                })?
+            } else {
+                groups.into_iter().map(check).sum::<Result<usize>>()?
+            };
             Ok(())
         },
     )?;

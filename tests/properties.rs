@@ -2035,6 +2035,72 @@ fn late_arrivals_and_retractions_read_the_same_through_snapshots() {
     assert!(err.contains("disagrees with a replay of the log"), "{err}");
 }
 
+/// A long history's snapshots are checked on two threads, a record's snapshots on
+/// each: a tampered snapshot is found on either.
+#[test]
+fn verify_finds_a_tampered_snapshot_of_a_long_history_on_either_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l");
+    let mut ledger = Ledger::open(&path, Access::Create).unwrap();
+    let setup = vec![
+        json!({"type": "party_registered", "occurred_at": day(0), "party": "a", "name": "A"}),
+        json!({"type": "proposal_tabled", "occurred_at": day(0), "proposal": "p", "title": "P", "parties": ["a"]}),
+        json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "x", "proposal": "p", "title": "X", "text": "t"}),
+    ];
+    append_values(&mut ledger, record_time(0), setup);
+    let statuses = ["contested", "agreed"];
+    // Four writes of 1,100 events each: snapshots at four records, a history over
+    // the length that splits the check.
+    for write in 0..4u32 {
+        let events: Vec<Value> = (0..1100u32)
+            .map(|i| {
+                let n = write * 1100 + i;
+                let mut e = status_event(100_000 + n as u128, 1, statuses[n as usize % 2]);
+                e["occurred_at"] = json!(format!(
+                    "{}T00:00:{:02}.{:06}Z",
+                    day(1 + n / 1000),
+                    n % 60,
+                    n
+                ));
+                e
+            })
+            .collect();
+        append_values(&mut ledger, record_time(1 + write), events);
+    }
+    let db = ledger.sled_for_tests();
+    let mut seqs: Vec<u64> = db
+        .scan_prefix([pactlog::index::SNAPSHOT])
+        .keys()
+        .map(|k| pactlog::index::seq_from(&k.unwrap()).unwrap())
+        .collect();
+    seqs.sort();
+    seqs.dedup();
+    assert!(seqs.len() >= 2, "snapshots at {seqs:?}");
+    assert!(pactlog::verify::verify(&ledger, None).is_ok());
+    for seq in [seqs[0], seqs[1]] {
+        let (key, value) = db
+            .scan_prefix([pactlog::index::SNAPSHOT])
+            .map(|kv| kv.unwrap())
+            .find(|(k, _)| pactlog::index::seq_from(k) == Some(seq))
+            .unwrap();
+        let text = String::from_utf8(pactlog::block::unpack(&value).unwrap()).unwrap();
+        let tampered = text.replacen("\"events\":", "\"events\":1", 1);
+        assert_ne!(text, tampered);
+        db.insert(&key, pactlog::block::pack(tampered.as_bytes()))
+            .unwrap();
+        let err = pactlog::verify::verify(&ledger, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("disagrees with a replay of the log"),
+            "record {seq}: {err}"
+        );
+        assert!(err.contains(&format!("(record {seq})")), "{err}");
+        db.insert(&key, value).unwrap();
+    }
+    assert!(pactlog::verify::verify(&ledger, None).is_ok());
+}
+
 /// Late reports in the packed layout: a history's entries go to posting blocks a
 /// write at a time (appended to the entity's last block), late entries are read off
 /// them, and a write refused after it wrote chunks leaves the postings as they were.
