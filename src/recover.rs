@@ -74,6 +74,13 @@ impl Ledger {
             store::sync_parent(path).map_err(|e| Error::io(&shown, e))?;
         }
         let lock = store::lock_folder(path)?;
+        if access == Access::Create {
+            if let Some(found) = store::journal_damage(path)? {
+                return Err(Error::Integrity(format!(
+                    "the journal, which makes writes durable, was found damaged ({found}): this ledger takes no writes; `export` writes every record that verifies, to import into a new ledger (README: \"Recovering a damaged journal\"), and a `verify` that passes (a journal restored whole) lifts this"
+                )));
+            }
+        }
         let mut notes = Vec::new();
         if !Journal::exists(path) && path.join("conf").is_file() {
             upgrade(path, progress, &mut notes)?;

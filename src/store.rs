@@ -22,12 +22,126 @@ use crate::time::Instant;
 
 /// The file beside sled's that witnesses the committed head.
 pub const HEAD_FILE: &str = "pactlog.head";
+/// Written when `verify` or `export` finds the journal damaged (what they found, one
+/// line): the ledger then refuses writes, whose durability rests on the journal, until
+/// a `verify` passes (see [`Ledger::note_journal_damage`]).
+pub const JOURNAL_DAMAGED_FILE: &str = "journal.damaged";
 
 /// sled's page cache; the default (1 GiB) lets a large import grow the process well past it.
 const CACHE_BYTES: u64 = 24 << 20;
 
 /// Stored records as (seq, canonical bytes), in seq order.
 pub type StoredBytes<'a> = Box<dyn Iterator<Item = Result<(u64, Vec<u8>)>> + 'a>;
+
+/// The records `export` writes: see [`Ledger::durable_records`].
+pub struct DurableRecords<'l> {
+    ledger: &'l Ledger,
+    journal: Option<StoredBytes<'l>>,
+    /// Reading sled: from the start (no journal), or past the journal's damage.
+    sled: Option<StoredBytes<'l>>,
+    /// Whether records read from sled are checked (past the journal's damage).
+    checked: bool,
+    next: u64,
+    head: u64,
+    /// The bytes of the last record given (the link the next one must name).
+    last: Option<Vec<u8>>,
+    fallback: Option<(u64, String)>,
+}
+
+impl DurableRecords<'_> {
+    /// The record the journal could not give and why, once it failed: every record
+    /// from that one on was read from sled and checked against the hash chain.
+    pub fn fallback(&self) -> Option<&(u64, String)> {
+        self.fallback.as_ref()
+    }
+
+    fn next_journaled(&mut self) -> Option<Result<(u64, Vec<u8>)>> {
+        let journal = self.journal.as_mut()?;
+        let next = self.next;
+        match journal.next() {
+            Some(Ok((seq, bytes))) if seq == next => Some(Ok((seq, bytes))),
+            failed => {
+                let why = match failed {
+                    Some(Ok((seq, _))) => {
+                        format!("the journal holds record {seq} where record {next} belongs")
+                    }
+                    Some(Err(err)) => err.to_string(),
+                    None => format!("the journal ends after record {}", next - 1),
+                };
+                self.journal = None;
+                self.fallback = Some((next, why));
+                self.sled = Some(Box::new(self.ledger.raw_records(next)));
+                self.checked = true;
+                None
+            }
+        }
+    }
+
+    /// The next record from sled, checked when past the journal's damage.
+    fn next_in_sled(&mut self) -> Result<(u64, Vec<u8>)> {
+        let next = self.next;
+        let (seq, bytes) = match self.sled.as_mut().and_then(Iterator::next) {
+            Some(item) => item?,
+            None => {
+                return Err(Error::Integrity(
+                    self.neither(next, "sled does not hold it"),
+                ))
+            }
+        };
+        if !self.checked {
+            return Ok((seq, bytes));
+        }
+        let problem = (|| {
+            if seq != next {
+                return Err(format!("sled has record {seq} in its place"));
+            }
+            let record = Record::decode(&bytes)?;
+            record.check_stored(&bytes)?;
+            let prev_hash = match &self.last {
+                Some(last) => Record::decode(last)?.hash,
+                None => crate::chain::GENESIS_HASH.to_string(),
+            };
+            if record.prev_hash != prev_hash {
+                return Err("its prev_hash does not name the record before it".into());
+            }
+            Ok(())
+        })();
+        problem.map_err(|e| {
+            Error::Integrity(self.neither(next, &format!("sled's copy does not verify: {e}")))
+        })?;
+        Ok((seq, bytes))
+    }
+
+    fn neither(&self, seq: u64, sled: &str) -> String {
+        match &self.fallback {
+            Some((_, why)) => format!("record {seq} is in neither copy: {why}; and {sled}"),
+            None => format!("record {seq}: {sled}"),
+        }
+    }
+}
+
+impl Iterator for DurableRecords<'_> {
+    type Item = Result<(u64, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next > self.head {
+            return None;
+        }
+        let item = match self.next_journaled() {
+            Some(item) => item,
+            None => self.next_in_sled(),
+        };
+        match &item {
+            Ok((_, bytes)) => {
+                self.next += 1;
+                self.last = Some(bytes.clone());
+            }
+            // After an error, nothing more.
+            Err(_) => self.next = u64::MAX,
+        }
+        Some(item)
+    }
+}
 
 /// Stored bytes of one record, held in its decoded block.
 #[derive(Clone)]
@@ -358,6 +472,35 @@ impl Ledger {
         self.postings_staged = n.max(1);
     }
 
+    /// Records that the journal was found damaged (`what`: the finding), so that
+    /// later writes are refused (see [`journal_damage`]); `None` clears it, after a
+    /// `verify` found the journal whole. Written with a temp file, fsync and rename.
+    pub fn note_journal_damage(&self, what: Option<&str>) -> Result<()> {
+        let file = self.path.join(JOURNAL_DAMAGED_FILE);
+        let Some(what) = what else {
+            return match fs::remove_file(&file) {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                    Err(Error::io(file.display(), err))
+                }
+                _ => Ok(()),
+            };
+        };
+        let shown = file.display().to_string();
+        let mut temp =
+            tempfile::NamedTempFile::new_in(&self.path).map_err(|e| Error::io(&shown, e))?;
+        std::io::Write::write_all(
+            &mut temp,
+            format!("{}\n", what.replace('\n', " ")).as_bytes(),
+        )
+        .map_err(|e| Error::io(&shown, e))?;
+        temp.as_file()
+            .sync_all()
+            .map_err(|e| Error::io(&shown, e))?;
+        temp.persist(&file)
+            .map_err(|e| Error::io(&shown, e.error))?;
+        sync_parent(&file).map_err(|e| Error::io(&shown, e))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -542,38 +685,32 @@ impl Ledger {
             })
     }
 
-    /// The committed records' stored bytes in seq order, read from the journal (the
-    /// durable copy, checked by zstd's checksum frame by frame), or from sled when
-    /// the handle has no journal. For `export`: a record sled holds damaged is never
-    /// written out.
-    pub fn durable_records(&self) -> Result<StoredBytes<'_>> {
-        let Some(journal) = &self.journal else {
-            return Ok(Box::new(self.raw_records(1)));
+    /// The committed records' stored bytes in seq order, for `export`: read from the
+    /// journal (the durable copy, checked by zstd's checksum frame by frame), or from
+    /// sled when the handle has no journal. From the first record the journal cannot
+    /// give (damage), they are read from sled, each checked as `verify` checks it (its
+    /// canonical form, its hash, its link to the record before): see
+    /// [`DurableRecords::fallback`]. A record neither gives is an error, and the
+    /// iterator ends there: nothing is ever written out short or unchecked.
+    pub fn durable_records(&self) -> Result<DurableRecords<'_>> {
+        let journal: Option<StoredBytes<'_>> = match &self.journal {
+            Some(journal) => Some(Box::new(journal.records_from(0)?)),
+            None => None,
         };
-        let head = self.head.seq;
-        // Record 1 to the head, each once, in order: anything else is damage, reported
-        // rather than exported short.
-        let mut records = journal.records_from(0)?;
-        let mut next = 1u64;
-        Ok(Box::new(std::iter::from_fn(move || {
-            if next > head {
-                return None;
-            }
-            let item = match records.next() {
-                Some(Ok((seq, bytes))) if seq == next => Ok((seq, bytes)),
-                Some(Ok((seq, _))) => Err(Error::Integrity(format!(
-                    "the journal holds record {seq} where record {next} belongs"
-                ))),
-                Some(Err(err)) => Err(err),
-                None => Err(Error::Integrity(format!(
-                    "the journal ends after record {} but the ledger's head is {head}",
-                    next - 1
-                ))),
-            };
-            // After an error, nothing more.
-            next = if item.is_ok() { next + 1 } else { u64::MAX };
-            Some(item)
-        })))
+        let sled: Option<StoredBytes<'_>> = match journal {
+            Some(_) => None,
+            None => Some(Box::new(self.raw_records(1))),
+        };
+        Ok(DurableRecords {
+            ledger: self,
+            journal,
+            sled,
+            checked: false,
+            next: 1,
+            head: self.head.seq,
+            last: None,
+            fallback: None,
+        })
     }
 
     /// Committed records at these seqs, in the order given.
@@ -1578,6 +1715,18 @@ fn open_sled_once(path: &Path) -> Result<sled::Db> {
             sled::Error::Io(io) => Error::io(&shown, io),
             other => Error::from(other),
         })
+}
+
+/// What `verify` or `export` found damaged in the journal of the ledger in `path`,
+/// if either did since the last `verify` that passed (see
+/// [`Ledger::note_journal_damage`]).
+pub fn journal_damage(path: &Path) -> Result<Option<String>> {
+    let file = path.join(JOURNAL_DAMAGED_FILE);
+    match fs::read_to_string(&file) {
+        Ok(text) => Ok(Some(text.trim().to_string())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(Error::io(file.display(), err)),
+    }
 }
 
 /// The head witness of the ledger in `path`: (seq, hash), or `None` without one.

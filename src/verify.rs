@@ -181,24 +181,26 @@ fn verify_log(
                 }
             }
             if let Some(journaled) = journaled.as_mut() {
-                match journaled.next().transpose()? {
-                Some((journal_seq, journal_bytes)) if journal_seq == seq && journal_bytes == *bytes => {}
-                Some((journal_seq, _)) if journal_seq != seq => {
-                    return Err(Error::Integrity(format!(
+                // sled's record was checked (its hash, its link): a journal that
+                // disagrees is damaged, and noted so, so that writes stop.
+                let found = match journaled.next().transpose() {
+                    Ok(Some((journal_seq, journal_bytes))) if journal_seq == seq && journal_bytes == *bytes => None,
+                    Ok(Some((journal_seq, _))) if journal_seq != seq => Some(Error::Integrity(format!(
                         "the journal holds record {journal_seq} where the ledger holds record {seq}"
-                    )))
-                }
-                Some(_) => {
-                    return Err(Error::Integrity(format!(
-                        "the journal's record {seq} differs from the ledger's record {seq}: one of them was changed"
-                    )))
-                }
-                None => {
-                    return Err(Error::Integrity(format!(
+                    ))),
+                    Ok(Some(_)) => Some(Error::Integrity(format!(
+                        "the journal's record {seq} differs from sled's, which verifies: the journal's copy was changed"
+                    ))),
+                    Ok(None) => Some(Error::Integrity(format!(
                         "the journal ends before record {seq}, which the ledger holds"
-                    )))
+                    ))),
+                    Err(err) => Some(err),
+                };
+                if let Some(err) = found {
+                    // In a folder that takes no files, writes fail anyway.
+                    let _ = ledger.note_journal_damage(Some(&err.to_string()));
+                    return Err(err);
                 }
-            }
             }
             ids.insert(event.id, seq);
             on_record(seq);
@@ -308,6 +310,9 @@ fn verify_log(
             head.seq
         )));
     }
+    // The journal holds the log whole: writes may go on (a folder that takes no
+    // changes takes no writes either).
+    let _ = ledger.note_journal_damage(None);
     Ok(stored_entries)
 }
 

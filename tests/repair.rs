@@ -654,19 +654,116 @@ fn a_sled_ahead_of_the_journal_is_trusted_only_for_what_was_committed() {
 /// Found by a fresh tester: a frame header's seq or hash changed went unnoticed by
 /// `verify`, and `export` then wrote fewer records than it claimed (0 of 69) with exit
 /// 0. A header must match its records, and an export never ends short with success.
+///
+/// Found by a later one: with any byte of the journal changed, `export` wrote nothing
+/// at all, so the README's recovery (export, import into a new ledger) could not start
+/// although sled held every record. Past the journal's damage, `export` reads sled,
+/// checking each record against the hash chain, and says so.
 #[test]
-fn a_changed_frame_header_fails_verify_and_export() {
-    // Byte 5: the first frame's first seq; byte 30: inside its last record's hash.
-    for at in [5usize, 30] {
+fn a_damaged_journal_fails_verify_and_export_reads_sled_past_the_damage() {
+    let healthy = TestLedger::bundled().export();
+    // Byte 5: the first frame's first seq; byte 30: inside its last record's hash;
+    // byte 200: inside its compressed records.
+    for at in [5usize, 30, 200] {
         let ledger = bundled_with_journal_byte_changed(at);
         let run = ledger.run(&["verify"]);
         assert_eq!(run.code, 6, "byte {at}: {}", run.stderr);
         let out = ledger.path("e.ndjson");
         let run = ledger.run(&["export", "--out", out.to_str().unwrap()]);
-        assert_eq!(run.code, 6, "byte {at}: {} / {}", run.stdout, run.stderr);
-        assert!(!run.stdout.contains("wrote"), "{}", run.stdout);
-        assert!(!out.exists(), "no short export is left behind");
+        assert_eq!(run.code, 0, "byte {at}: {} / {}", run.stdout, run.stderr);
+        assert!(run.stdout.contains("68 records"), "{}", run.stdout);
+        assert!(
+            run.stderr.contains("the journal")
+                && run
+                    .stderr
+                    .contains("read from sled instead, each checked against the hash chain"),
+            "byte {at}: {}",
+            run.stderr
+        );
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), healthy, "byte {at}");
+        // The recovery the README gives: the export imported into a new ledger.
+        let new = TestLedger::new();
+        new.ok(&["import", out.to_str().unwrap()]);
+        assert_eq!(new.export(), healthy);
     }
+}
+
+/// Found by a fresh tester: a ledger whose journal `verify` had found damaged still
+/// took writes, acknowledged on sled alone. Once `verify` or `export` finds the
+/// journal damaged, writes are refused (reads go on) until a `verify` passes.
+#[test]
+fn writes_stop_once_the_journal_is_found_damaged_until_a_verify_passes() {
+    for finder in ["verify", "export"] {
+        let ledger = TestLedger::bundled();
+        let path = journal(&ledger);
+        let whole = std::fs::read(&path).unwrap();
+        let mut damaged = whole.clone();
+        damaged[200] ^= 0x55;
+        std::fs::write(&path, &damaged).unwrap();
+        // Not found yet: nothing stops a write (only a whole read finds the damage).
+        ledger.register_party("fr", "France");
+        let run = ledger.run(&[finder]);
+        assert_eq!(
+            run.code,
+            if finder == "verify" { 6 } else { 0 },
+            "{}",
+            run.stderr
+        );
+        let run = ledger.run(&[
+            "append",
+            "party_registered",
+            "--party",
+            "de",
+            "--name",
+            "Germany",
+            "--occurred-at",
+            "2025-12-01",
+        ]);
+        assert_clear_failure(&run, "a write after the damage was found");
+        assert_eq!(run.code, 6, "{}", run.stderr);
+        assert!(
+            run.error().contains("this ledger takes no writes"),
+            "{}",
+            run.error()
+        );
+        assert!(
+            run.error().contains("records 1–66"),
+            "names what was found: {}",
+            run.error()
+        );
+        ledger.ok(&["state", "nato-membership"]);
+        // The journal restored whole (its first frame as it was): verify passes and
+        // writes go on.
+        let mut restored = std::fs::read(&path).unwrap();
+        restored[200] = whole[200];
+        std::fs::write(&path, &restored).unwrap();
+        ledger.ok(&["verify"]);
+        ledger.register_party("de", "Germany");
+        ledger.ok(&["verify"]);
+    }
+}
+
+/// A record neither copy holds intact: `export` writes every record before it, each
+/// verified, keeps the file, and exits 6 naming it.
+#[test]
+fn a_record_in_neither_copy_ends_the_export_after_the_records_before_it() {
+    let healthy = TestLedger::bundled().export();
+    let ledger = bundled_with_journal_byte_changed(200);
+    with_store(&ledger, |store, _| {
+        store.put_record_for_tests(30, None);
+    });
+    let out = ledger.path("e.ndjson");
+    let run = ledger.run(&["export", "--out", out.to_str().unwrap()]);
+    assert_clear_failure(&run, "record 30 in neither copy");
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.error().contains("wrote 29 records to")
+            && run.error().contains("record 30 is in neither copy"),
+        "{}",
+        run.error()
+    );
+    let first_29: String = healthy.lines().take(29).map(|l| format!("{l}\n")).collect();
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), first_29);
 }
 
 /// Found by a fresh tester: another ledger's longer journal copied in (sled set aside

@@ -72,9 +72,41 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
                 "--provision, --at and --known-at go with --format timelinejs, csv or markdown; ndjson exports every record",
             ));
         }
-        write_to(file, out, |w| write_records(&ledger, w))?;
+        // Every record that verifies is written, the file included when a record
+        // cannot be: it is what a damaged ledger's recovery starts from.
+        let mut records = ledger.durable_records()?;
+        let (mut written, mut failed) = (0u64, None);
+        write_to(file, out, |w| {
+            for item in records.by_ref() {
+                match item {
+                    Ok((_, bytes)) => {
+                        w.write_all(&bytes)?;
+                        w.write_all(b"\n")?;
+                        written += 1;
+                    }
+                    Err(err) => failed = Some(err),
+                }
+            }
+            Ok(())
+        })?;
+        let shown = file.map_or("standard output".to_string(), |p| p.display().to_string());
+        if let Some((_, why)) = records.fallback() {
+            // In a folder that takes no files, writes fail anyway.
+            let _ = ledger.note_journal_damage(Some(why));
+        }
+        if let Some(err) = failed {
+            return Err(CliError::from(Error::Integrity(format!(
+                "wrote {} to {shown}, each one verified, and stopped: {err}",
+                super::count(written, "record", "records")
+            ))));
+        }
+        if let Some((seq, why)) = records.fallback() {
+            eprintln!(
+                "pactlog: {why}; records {seq} on were read from sled instead, each checked against the hash chain. To recover, import {shown} into a new ledger (README: \"Recovering a damaged journal\")"
+            );
+        }
         if let Some(path) = file {
-            let records = super::count(ledger.head().seq, "record", "records");
+            let records = super::count(written, "record", "records");
             ctx.say(
                 out,
                 format_args!("wrote {}: {records} as NDJSON", path.display()),
@@ -185,14 +217,5 @@ pub fn write_to(
         .sync_all()
         .map_err(|e| Error::io(&shown, e))?;
     temp.persist(path).map_err(|e| Error::io(&shown, e.error))?;
-    Ok(())
-}
-
-fn write_records(ledger: &crate::store::Ledger, out: &mut dyn Write) -> Result<(), CliError> {
-    for item in ledger.durable_records()? {
-        let (_, bytes) = item?;
-        out.write_all(&bytes)?;
-        out.write_all(b"\n")?;
-    }
     Ok(())
 }
