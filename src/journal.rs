@@ -427,23 +427,29 @@ fn unpack(frame: &Frame, payload: &[u8], shown: &str) -> Result<Vec<Vec<u8>>> {
     let ends = |bytes: &[u8]| serde_json::from_slice::<Ends>(bytes).ok();
     let first = records.first().and_then(|r| ends(r));
     let last = records.last().and_then(|r| ends(r));
-    let agrees = match (first, last) {
-        (Some(first), Some(last)) => {
-            first.seq == frame.first_seq
-                && last.seq == frame.last_seq()
-                && last.hash == frame.last_hash
+    // Which of the two is damaged cannot be told: the message gives both.
+    let problem = match (first, last) {
+        (Some(first), Some(last)) if (first.seq, last.seq) != (frame.first_seq, frame.last_seq()) => {
+            Some(format!(
+                "a frame's header says it holds {}, but its records are {}–{}",
+                what(),
+                first.seq,
+                last.seq
+            ))
         }
-        _ => frame.count == 0,
+        (Some(_), Some(last)) if last.hash != frame.last_hash => Some(format!(
+            "the header of the frame of {} gives another hash for its last record than the record's own",
+            what()
+        )),
+        (Some(_), Some(_)) => None,
+        _ if frame.count == 0 => None,
+        _ => Some(format!(
+            "the records of the frame of {} do not say their seq and hash",
+            what()
+        )),
     };
-    if !agrees {
-        return Err(damaged(
-            shown,
-            frame.offset,
-            format!(
-                "the header of the frame of {} does not match its records (seq or hash)",
-                what()
-            ),
-        ));
+    if let Some(problem) = problem {
+        return Err(damaged(shown, frame.offset, problem));
     }
     Ok(records)
 }

@@ -445,6 +445,18 @@ fn a_failed_write_on_a_missing_ledger_leaves_nothing_behind() {
         "now",
     ]);
     assert!(!ledger.db.exists(), "a failed append created the ledger");
+    // Nor the folders it would have been created in (found by a fresh tester).
+    let nested = ledger.path("new/deeper/led");
+    ledger.fails(&[
+        "--db",
+        nested.to_str().unwrap(),
+        "import",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(
+        !ledger.path("new").exists(),
+        "a failed import left the folders it made"
+    );
     // A global option among the fields works there as before the command.
     let elsewhere = ledger.path("elsewhere");
     ledger.ok(&[

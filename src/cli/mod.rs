@@ -607,12 +607,19 @@ impl<'a> Ctx<'a> {
             Held::None => {}
         }
         let path = self.db_path();
-        let existed = path.exists();
+        // The outermost folder this write creates: the ledger's, or a missing parent.
+        let created = path
+            .ancestors()
+            .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
+            .last()
+            .map(Path::to_path_buf);
         let mut ledger = self.open_own(Access::Create)?;
         let result = command(&mut ledger);
-        if result.is_err() && !existed && ledger.head().seq == 0 {
-            drop(ledger);
-            let _ = std::fs::remove_dir_all(&path);
+        if let (Err(_), Some(created)) = (&result, created) {
+            if ledger.head().seq == 0 {
+                drop(ledger);
+                let _ = std::fs::remove_dir_all(created);
+            }
         }
         result
     }
