@@ -1953,6 +1953,21 @@ fn append_values(ledger: &mut Ledger, now: T, events: Vec<Value>) {
     .unwrap();
 }
 
+/// A new ledger in a temporary folder (kept while the first value lives) with party
+/// `a`, proposal `p` and provision `x` drafted on day 0, recorded at `record_time(0)`.
+fn drafted_x() -> (tempfile::TempDir, std::path::PathBuf, Ledger) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l");
+    let mut ledger = Ledger::open(&path, Access::Create).unwrap();
+    let setup = vec![
+        json!({"type": "party_registered", "occurred_at": day(0), "party": "a", "name": "A"}),
+        json!({"type": "proposal_tabled", "occurred_at": day(0), "proposal": "p", "title": "P", "parties": ["a"]}),
+        json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "x", "proposal": "p", "title": "X", "text": "t"}),
+    ];
+    append_values(&mut ledger, record_time(0), setup);
+    (dir, path, ledger)
+}
+
 fn status_event(n: u128, day_: u32, status: &str) -> Value {
     json!({"type": "status_changed", "occurred_at": day(day_), "provision": "x", "status": status,
         "id": Uuid::from_u128(n).to_string()})
@@ -2039,15 +2054,7 @@ fn late_arrivals_and_retractions_read_the_same_through_snapshots() {
 /// each: a tampered snapshot is found on either.
 #[test]
 fn verify_finds_a_tampered_snapshot_of_a_long_history_on_either_thread() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("l");
-    let mut ledger = Ledger::open(&path, Access::Create).unwrap();
-    let setup = vec![
-        json!({"type": "party_registered", "occurred_at": day(0), "party": "a", "name": "A"}),
-        json!({"type": "proposal_tabled", "occurred_at": day(0), "proposal": "p", "title": "P", "parties": ["a"]}),
-        json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "x", "proposal": "p", "title": "X", "text": "t"}),
-    ];
-    append_values(&mut ledger, record_time(0), setup);
+    let (_dir, _path, mut ledger) = drafted_x();
     let statuses = ["contested", "agreed"];
     // Four writes of 1,100 events each: snapshots at four records, a history over
     // the length that splits the check.
@@ -2315,15 +2322,7 @@ fn late_reports_patch_snapshots_and_points_keep_their_first_and_newest_generatio
 /// commit marks the refresh as owed and the next open finishes it.
 #[test]
 fn a_snapshot_refresh_cut_short_is_finished_by_the_next_open() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("l");
-    let mut ledger = Ledger::open(&path, Access::Create).unwrap();
-    let setup = vec![
-        json!({"type": "party_registered", "occurred_at": day(0), "party": "a", "name": "A"}),
-        json!({"type": "proposal_tabled", "occurred_at": day(0), "proposal": "p", "title": "P", "parties": ["a"]}),
-        json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "x", "proposal": "p", "title": "X", "text": "t"}),
-    ];
-    append_values(&mut ledger, record_time(0), setup);
+    let (_dir, path, mut ledger) = drafted_x();
     let statuses = ["contested", "agreed"];
     let events: Vec<Value> = (0..700u32)
         .map(|i| {
