@@ -17,6 +17,25 @@ use crate::time::{self, Instant};
 /// `prev_hash` of the first record.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// Checks stored `bytes` as record `seq` of a log whose record before is `prev`
+/// (its stored bytes; `None` for record 1): its seq, its canonical form and hash
+/// ([`Record::check_stored`]), and that its `prev_hash` names the record before.
+pub fn check_follows(seq: u64, bytes: &[u8], prev: Option<&[u8]>) -> Result<(), String> {
+    let record = Record::decode(bytes)?;
+    if record.seq != seq {
+        return Err(format!("it says it is record {}", record.seq));
+    }
+    record.check_stored(bytes)?;
+    let prev_hash = match prev {
+        Some(prev) => Record::decode(prev)?.hash,
+        None => GENESIS_HASH.to_string(),
+    };
+    if record.prev_hash != prev_hash {
+        return Err("its prev_hash does not name the record before it".into());
+    }
+    Ok(())
+}
+
 /// One record of the log, as stored.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Record {

@@ -364,20 +364,23 @@ fn damaged(shown: &str, offset: u64, what: impl std::fmt::Display) -> Error {
 
 /// Reads one whole frame at `offset`; the reader is positioned there.
 fn read_frame(reader: &mut impl Read, offset: u64, shown: &str) -> Result<(Frame, Vec<u8>)> {
+    // A file that ends inside a frame says so, not "failed to fill whole buffer".
+    let read_error = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => damaged(
+            shown,
+            offset,
+            "the file ends inside the frame that starts here (its length was changed)",
+        ),
+        _ => damaged(shown, offset, e),
+    };
     let mut header = [0u8; HEADER];
-    reader
-        .read_exact(&mut header)
-        .map_err(|e| damaged(shown, offset, e))?;
+    reader.read_exact(&mut header).map_err(read_error)?;
     let frame = parse_header(&header, offset)
         .ok_or_else(|| damaged(shown, offset, "no frame starts here"))?;
     let mut payload = vec![0u8; frame.payload_len as usize];
-    reader
-        .read_exact(&mut payload)
-        .map_err(|e| damaged(shown, offset, e))?;
+    reader.read_exact(&mut payload).map_err(read_error)?;
     let mut trailer = [0u8; TRAILER];
-    reader
-        .read_exact(&mut trailer)
-        .map_err(|e| damaged(shown, offset, e))?;
+    reader.read_exact(&mut trailer).map_err(read_error)?;
     if !trailer_matches(&trailer, &frame) {
         return Err(damaged(
             shown,
@@ -600,6 +603,59 @@ fn decode_hex(hex: &str) -> Option<[u8; 32]> {
 }
 
 /// Removes a journal file (for a migration that has to start over).
+/// The records of the journal of the ledger in `folder` that verify, read without
+/// opening the ledger (nothing is written or trimmed): from record 1, each record
+/// checked as `verify` checks it and against the one before
+/// ([`crate::chain::check_follows`]), until the first that is missing or does not
+/// verify. Yields the records, then, unless the journal ended cleanly after one,
+/// one error naming where and why it stopped. For `export` of a ledger that cannot
+/// be opened (its journal and sled both damaged).
+pub fn verified_records(folder: &Path) -> Result<impl Iterator<Item = Result<(u64, Vec<u8>)>>> {
+    let path = folder.join(FILE);
+    let shown = path.display().to_string();
+    let file = File::open(&path).map_err(|e| Error::io(&shown, e))?;
+    let end = file.metadata().map_err(|e| Error::io(&shown, e))?.len();
+    let frames = Frames {
+        reader: BufReader::with_capacity(1 << 20, file),
+        shown,
+        at: 0,
+        end,
+    };
+    let mut records = frames.flat_map(|frame| -> Vec<Result<(u64, Vec<u8>)>> {
+        match frame {
+            Ok((frame, records)) => records
+                .into_iter()
+                .enumerate()
+                .map(|(i, bytes)| Ok((frame.first_seq + i as u64, bytes)))
+                .collect(),
+            Err(err) => vec![Err(err)],
+        }
+    });
+    let mut last: Option<Vec<u8>> = None;
+    let mut next = 1u64;
+    Ok(std::iter::from_fn(move || {
+        if next == u64::MAX {
+            return None;
+        }
+        let item = match records.next()? {
+            Ok((seq, bytes)) => crate::chain::check_follows(next, &bytes, last.as_deref())
+                .map(|()| (seq, bytes))
+                .map_err(|e| {
+                    Error::Integrity(format!("the journal's record {next} does not verify: {e}"))
+                }),
+            Err(err) => Err(err),
+        };
+        match &item {
+            Ok((_, bytes)) => {
+                last = Some(bytes.clone());
+                next += 1;
+            }
+            Err(_) => next = u64::MAX,
+        }
+        Some(item)
+    }))
+}
+
 pub fn remove(folder: &Path, name: &str) -> Result<()> {
     match fs::remove_file(folder.join(name)) {
         Ok(()) => Ok(()),

@@ -91,21 +91,10 @@ impl DurableRecords<'_> {
         if !self.checked {
             return Ok((seq, bytes));
         }
-        let problem = (|| {
-            if seq != next {
-                return Err(format!("sled has record {seq} in its place"));
-            }
-            let record = Record::decode(&bytes)?;
-            record.check_stored(&bytes)?;
-            let prev_hash = match &self.last {
-                Some(last) => Record::decode(last)?.hash,
-                None => crate::chain::GENESIS_HASH.to_string(),
-            };
-            if record.prev_hash != prev_hash {
-                return Err("its prev_hash does not name the record before it".into());
-            }
-            Ok(())
-        })();
+        let problem = match seq == next {
+            true => crate::chain::check_follows(next, &bytes, self.last.as_deref()),
+            false => Err(format!("sled has record {seq} in its place")),
+        };
         problem.map_err(|e| {
             Error::Integrity(self.neither(next, &format!("sled's copy does not verify: {e}")))
         })?;

@@ -688,6 +688,42 @@ fn a_damaged_journal_fails_verify_and_export_reads_sled_past_the_damage() {
     }
 }
 
+/// Found by a fresh tester: with the journal damaged and sled gone, no command could
+/// open the ledger, and `export` wrote nothing, though the journal held intact records
+/// before the damage. `export` then reads the journal alone and writes the records
+/// that verify, from record 1 to the damage, exiting 6 naming both.
+#[test]
+fn export_writes_the_journals_verified_records_when_the_ledger_cannot_open() {
+    let healthy = TestLedger::bundled().export();
+    let ledger = TestLedger::bundled();
+    let path = journal(&ledger);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 40;
+    bytes[last] ^= 0x55;
+    std::fs::write(&path, &bytes).unwrap();
+    std::fs::remove_dir_all(sled_dir(&ledger)).unwrap();
+    ledger.fails(&["state", "nato-membership"]);
+    let out = ledger.path("e.ndjson");
+    let run = ledger.run(&["export", "--out", out.to_str().unwrap()]);
+    assert_clear_failure(&run, "journal alone");
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    let written = std::fs::read_to_string(&out).unwrap();
+    let n = written.lines().count();
+    assert!((66..68).contains(&n), "the records before the damage: {n}");
+    let prefix: String = healthy.lines().take(n).map(|l| format!("{l}\n")).collect();
+    assert_eq!(written, prefix);
+    assert!(
+        run.error().contains(&format!("wrote {n} records to"))
+            && run.error().contains("read the journal alone"),
+        "{}",
+        run.error()
+    );
+    // The recovery: the file imported into a new ledger verifies.
+    let new = TestLedger::new();
+    new.ok(&["import", out.to_str().unwrap()]);
+    new.ok(&["verify"]);
+}
+
 /// Found by a fresh tester: a ledger whose journal `verify` had found damaged still
 /// took writes, acknowledged on sled alone. Once `verify` or `export` finds the
 /// journal damaged, writes are refused (reads go on) until a `verify` passes.

@@ -64,14 +64,23 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             }
         )));
     }
-    let ledger = ctx.open(Access::Existing)?;
     let file = out_file(args.out.as_deref());
-    if args.format == Format::Ndjson {
-        if args.provision.is_some() || args.cut.at.is_some() || args.cut.known_at.is_some() {
-            return Err(CliError::usage(
-                "--provision, --at and --known-at go with --format timelinejs, csv or markdown; ndjson exports every record",
-            ));
+    if args.format == Format::Ndjson
+        && (args.provision.is_some() || args.cut.at.is_some() || args.cut.known_at.is_some())
+    {
+        return Err(CliError::usage(
+            "--provision, --at and --known-at go with --format timelinejs, csv or markdown; ndjson exports every record",
+        ));
+    }
+    let ledger = match ctx.open(Access::Existing) {
+        Err(CliError::Failed { code: 6, message })
+            if args.format == Format::Ndjson && crate::journal::Journal::exists(&ctx.db_path()) =>
+        {
+            return export_journal_prefix(ctx, file, out, &message);
         }
+        other => other?,
+    };
+    if args.format == Format::Ndjson {
         // Every record that verifies is written, the file included when a record
         // cannot be: it is what a damaged ledger's recovery starts from.
         let mut records = ledger.durable_records()?;
@@ -161,6 +170,46 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         )?;
     }
     Ok(())
+}
+
+/// `export` of a ledger that cannot be opened (`failed`: why): the records of its
+/// journal that verify, from record 1 to the first that does not, and exit 6 naming
+/// both. What a ledger whose journal and sled are both damaged can still give.
+fn export_journal_prefix(
+    ctx: &Ctx,
+    file: Option<&std::path::Path>,
+    out: &mut dyn Write,
+    failed: &str,
+) -> Result<(), CliError> {
+    let (mut written, mut stopped) = (0u64, None);
+    let records = crate::journal::verified_records(&ctx.db_path())?;
+    write_to(file, out, |w| {
+        for item in records {
+            match item {
+                Ok((_, bytes)) => {
+                    w.write_all(&bytes)?;
+                    w.write_all(b"\n")?;
+                    written += 1;
+                }
+                Err(err) => stopped = Some(err.to_string()),
+            }
+        }
+        Ok(())
+    })?;
+    let shown = file.map_or("standard output".to_string(), |p| p.display().to_string());
+    let end = match stopped {
+        // Most often what the open found already.
+        Some(why) if failed.contains(&why) => "where the open found it damaged".to_string(),
+        Some(why) => format!("then: {why}"),
+        None => "the journal ends there".to_string(),
+    };
+    Err(CliError::Failed {
+        code: 6,
+        message: format!(
+            "{failed}; so `export` read the journal alone: it wrote {} to {shown}, each one verified against the hash chain, and stopped ({end}). Import that file into a new ledger and check its head against one you published (`verify --head`)",
+            super::count(written, "record", "records")
+        ),
+    })
 }
 
 /// The file a `FILE` option names; `None` for none or `-` (stdout), as everywhere a
