@@ -489,6 +489,22 @@ mod tests {
     }
 
     #[test]
+    fn packed_values_round_trip_and_damage_is_refused() {
+        let text = b"a fold's JSON, packed".repeat(20);
+        let value = pack(&text);
+        assert!(value.len() < text.len());
+        assert_eq!(unpack(&value).unwrap(), text);
+        assert!(unpack(&value[..3]).is_err());
+        let mut damaged = value.clone();
+        damaged[0] ^= 1; // the length
+        assert!(unpack(&damaged).is_err());
+        let block = encode_records([(1, &b"{}"[..], t("2025-01-01"))]);
+        assert!(header(&block[..HEADER - 1]).is_err());
+        assert!(decode_records(&block[..block.len() - 1]).is_err());
+        assert!(decode_group(&block[..block.len() - 1], 1).is_err());
+    }
+
+    #[test]
     fn records_split_into_blocks_by_count_and_bytes() {
         let small = vec![10usize; 600];
         let blocks = split(1, &small, |n| *n);
