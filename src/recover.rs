@@ -369,6 +369,123 @@ fn rebuild(path: &Path, reason: &str, notes: &mut Vec<String>) -> Result<(Ledger
     Ok((ledger, None))
 }
 
+/// The records of the ledger in `path` that verify, for `export` when the ledger
+/// cannot be opened: the journal's from record 1, read alone
+/// ([`journal::verified_records`]), then, past the last it gives, sled's, each
+/// checked against the one before ([`crate::chain::check_follows`]), up to sled's
+/// head. Holds the ledger's lock; writes nothing.
+pub fn salvage(path: &Path) -> Result<Salvage> {
+    let lock = store::lock_folder(path)?;
+    let sled_dir = path.join(SLED_DIR);
+    // An absent sled is not created; one that does not open gives nothing.
+    let sled = match sled_dir.join("db").is_file() {
+        true => Ledger::open_sled(path, &sled_dir).ok(),
+        false => None,
+    };
+    Ok(Salvage {
+        journal: Some(Box::new(journal::verified_records(path)?)),
+        journal_stop: None,
+        from_journal: 0,
+        sled,
+        next: 1,
+        last: None,
+        done: false,
+        _lock: lock,
+    })
+}
+
+/// The records [`salvage`] gives, in seq order, then one error if it stopped on a
+/// record it could not verify in either copy.
+pub struct Salvage {
+    journal: Option<crate::store::StoredBytes<'static>>,
+    /// Why the journal stopped giving records, if not at its end.
+    journal_stop: Option<String>,
+    from_journal: u64,
+    sled: Option<Ledger>,
+    next: u64,
+    last: Option<Vec<u8>>,
+    done: bool,
+    _lock: fs::File,
+}
+
+impl Salvage {
+    /// How many records came from the journal (the rest came from sled).
+    pub fn from_journal(&self) -> u64 {
+        self.from_journal
+    }
+
+    /// Why the journal stopped giving records before its end, if it did.
+    pub fn journal_stop(&self) -> Option<&str> {
+        self.journal_stop.as_deref()
+    }
+
+    fn next_in_sled(&mut self) -> Option<Result<(u64, Vec<u8>)>> {
+        let next = self.next;
+        let neither = |why: &str| {
+            let journal = self
+                .journal_stop
+                .as_deref()
+                .map_or("the journal ends before it".to_string(), str::to_string);
+            Error::Integrity(format!(
+                "record {next} is in neither copy: {journal}; and {why}"
+            ))
+        };
+        let Some(sled) = &self.sled else {
+            return self
+                .journal_stop
+                .is_some()
+                .then(|| Err(neither("sled's files are missing or do not open")));
+        };
+        if next > sled.head().seq {
+            // sled's head: whether it is the committed one is the witness's to say.
+            return None;
+        }
+        let bytes = match sled.raw(next) {
+            Ok(Some(bytes)) => bytes.to_vec(),
+            Ok(None) => return Some(Err(neither("sled does not hold it"))),
+            Err(err) => return Some(Err(neither(&err.to_string()))),
+        };
+        Some(
+            crate::chain::check_follows(next, &bytes, self.last.as_deref())
+                .map(|()| (next, bytes))
+                .map_err(|e| neither(&format!("sled's copy does not verify: {e}"))),
+        )
+    }
+}
+
+impl Iterator for Salvage {
+    type Item = Result<(u64, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let item = match self.journal.as_mut().map(|j| j.next()) {
+            Some(Some(Ok(item))) => {
+                self.from_journal += 1;
+                Some(Ok(item))
+            }
+            Some(Some(Err(err))) => {
+                self.journal_stop = Some(err.to_string());
+                self.journal = None;
+                self.next_in_sled()
+            }
+            Some(None) | None => {
+                self.journal = None;
+                self.next_in_sled()
+            }
+        };
+        match &item {
+            Some(Ok((_, bytes))) => {
+                self.next += 1;
+                self.last = Some(bytes.clone());
+            }
+            _ => self.done = true,
+        }
+        item
+    }
+}
+
 /// The first of `base.1`, `base.2`, … that does not exist in `path`.
 fn free_name(path: &Path, base: &str) -> PathBuf {
     (1..)

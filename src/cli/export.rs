@@ -172,24 +172,27 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     Ok(())
 }
 
-/// `export` of a ledger that cannot be opened (`failed`: why): the records of its
-/// journal that verify, from record 1 to the first that does not, and exit 6 naming
-/// both. What a ledger whose journal and sled are both damaged can still give.
+/// `export` of a ledger that cannot be opened (`failed`: why): the records that
+/// verify, the journal's from record 1 and then sled's ([`crate::recover::salvage`]).
+/// Exit 0 with a note when they reach the head witness (`pactlog.head`), else 6
+/// naming where they stopped. What a ledger whose two copies are damaged can give.
 fn export_journal_prefix(
     ctx: &Ctx,
     file: Option<&std::path::Path>,
     out: &mut dyn Write,
     failed: &str,
 ) -> Result<(), CliError> {
-    let (mut written, mut stopped) = (0u64, None);
-    let records = crate::journal::verified_records(&ctx.db_path())?;
+    let path = ctx.db_path();
+    let (mut written, mut stopped, mut last) = (0u64, None, None);
+    let mut records = crate::recover::salvage(&path)?;
     write_to(file, out, |w| {
-        for item in records {
+        for item in records.by_ref() {
             match item {
                 Ok((_, bytes)) => {
                     w.write_all(&bytes)?;
                     w.write_all(b"\n")?;
                     written += 1;
+                    last = Some(bytes);
                 }
                 Err(err) => stopped = Some(err.to_string()),
             }
@@ -197,16 +200,35 @@ fn export_journal_prefix(
         Ok(())
     })?;
     let shown = file.map_or("standard output".to_string(), |p| p.display().to_string());
-    let end = match stopped {
-        // Most often what the open found already.
-        Some(why) if failed.contains(&why) => "where the open found it damaged".to_string(),
-        Some(why) => format!("then: {why}"),
-        None => "the journal ends there".to_string(),
+    let read = match (records.from_journal(), written - records.from_journal()) {
+        (j, 0) => format!("{} from the journal", super::count(j, "record", "records")),
+        (0, s) => format!("{} from sled", super::count(s, "record", "records")),
+        (j, s) => format!("{j} from the journal and {s} from sled"),
+    };
+    let witness = crate::store::read_head_file(&path).ok().flatten();
+    let whole = stopped.is_none()
+        && witness.as_ref().is_some_and(|(seq, hash)| {
+            *seq == written
+                && last
+                    .as_deref()
+                    .and_then(|b| crate::chain::Record::decode(b).ok())
+                    .is_some_and(|r| r.hash == *hash)
+        });
+    if whole {
+        eprintln!(
+            "pactlog: {failed}; so `export` read the copies alone: it wrote every record, {read}, each one verified against the hash chain, up to the committed head. To recover, import {shown} into a new ledger (README: \"Recovering a damaged journal\")"
+        );
+        return Ok(());
+    }
+    let end = match (stopped, witness) {
+        (Some(why), _) => format!("then: {why}"),
+        (None, Some((seq, _))) => format!("{seq} were committed (pactlog.head)"),
+        (None, None) => "the copies end there".to_string(),
     };
     Err(CliError::Failed {
         code: 6,
         message: format!(
-            "{failed}; so `export` read the journal alone: it wrote {} to {shown}, each one verified against the hash chain, and stopped ({end}). Import that file into a new ledger and check its head against one you published (`verify --head`)",
+            "{failed}; so `export` read the copies alone: it wrote {} to {shown} ({read}), each one verified against the hash chain, and stopped ({end}). Import that file into a new ledger and check its head against one you published (`verify --head`)",
             super::count(written, "record", "records")
         ),
     })
