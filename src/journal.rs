@@ -298,18 +298,7 @@ impl Journal {
         &self,
         offset: u64,
     ) -> Result<impl Iterator<Item = Result<(u64, Vec<u8>)>> + use<>> {
-        Ok(self
-            .frames_from(offset)?
-            .flat_map(|frame| -> Vec<Result<(u64, Vec<u8>)>> {
-                match frame {
-                    Ok((frame, records)) => records
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, bytes)| Ok((frame.first_seq + i as u64, bytes)))
-                        .collect(),
-                    Err(err) => vec![Err(err)],
-                }
-            }))
+        Ok(self.frames_from(offset)?.flat_map(frame_records))
     }
 
     /// The committed frames from byte `offset` on, each with its records.
@@ -603,6 +592,18 @@ fn decode_hex(hex: &str) -> Option<[u8; 32]> {
 }
 
 /// Removes a journal file (for a migration that has to start over).
+/// A frame read (or the error reading it) as its records: (seq, bytes) each.
+fn frame_records(frame: Result<(Frame, Vec<Vec<u8>>)>) -> Vec<Result<(u64, Vec<u8>)>> {
+    match frame {
+        Ok((frame, records)) => records
+            .into_iter()
+            .enumerate()
+            .map(|(i, bytes)| Ok((frame.first_seq + i as u64, bytes)))
+            .collect(),
+        Err(err) => vec![Err(err)],
+    }
+}
+
 /// The records of the journal of the ledger in `folder` that verify, read without
 /// opening the ledger (nothing is written or trimmed): from record 1, each record
 /// checked as `verify` checks it and against the one before
@@ -621,16 +622,7 @@ pub fn verified_records(folder: &Path) -> Result<impl Iterator<Item = Result<(u6
         at: 0,
         end,
     };
-    let mut records = frames.flat_map(|frame| -> Vec<Result<(u64, Vec<u8>)>> {
-        match frame {
-            Ok((frame, records)) => records
-                .into_iter()
-                .enumerate()
-                .map(|(i, bytes)| Ok((frame.first_seq + i as u64, bytes)))
-                .collect(),
-            Err(err) => vec![Err(err)],
-        }
-    });
+    let mut records = frames.flat_map(frame_records);
     let mut last: Option<Vec<u8>> = None;
     let mut next = 1u64;
     Ok(std::iter::from_fn(move || {

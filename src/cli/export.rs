@@ -84,20 +84,9 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         // Every record that verifies is written, the file included when a record
         // cannot be: it is what a damaged ledger's recovery starts from.
         let mut records = ledger.durable_records()?;
-        let (mut written, mut failed) = (0u64, None);
-        write_to(file, out, |w| {
-            for item in records.by_ref() {
-                match item {
-                    Ok((_, bytes)) => {
-                        w.write_all(&bytes)?;
-                        w.write_all(b"\n")?;
-                        written += 1;
-                    }
-                    Err(err) => failed = Some(err),
-                }
-            }
-            Ok(())
-        })?;
+        let mut copied = Copied::default();
+        write_to(file, out, |w| copied.copy(records.by_ref(), w))?;
+        let (written, failed) = (copied.written, copied.stopped);
         let shown = file.map_or("standard output".to_string(), |p| p.display().to_string());
         if let Some((_, why)) = records.fallback() {
             // In a folder that takes no files, writes fail anyway.
@@ -183,22 +172,15 @@ fn export_journal_prefix(
     failed: &str,
 ) -> Result<(), CliError> {
     let path = ctx.db_path();
-    let (mut written, mut stopped, mut last) = (0u64, None, None);
     let mut records = crate::recover::salvage(&path)?;
-    write_to(file, out, |w| {
-        for item in records.by_ref() {
-            match item {
-                Ok((_, bytes)) => {
-                    w.write_all(&bytes)?;
-                    w.write_all(b"\n")?;
-                    written += 1;
-                    last = Some(bytes);
-                }
-                Err(err) => stopped = Some(err.to_string()),
-            }
-        }
-        Ok(())
-    })?;
+    let mut copied = Copied::default();
+    write_to(file, out, |w| copied.copy(records.by_ref(), w))?;
+    let Copied {
+        written,
+        stopped,
+        last,
+    } = copied;
+    let stopped = stopped.map(|e| e.to_string());
     let shown = file.map_or("standard output".to_string(), |p| p.display().to_string());
     let read = match (records.from_journal(), written - records.from_journal()) {
         (j, 0) => format!("{} from the journal", super::count(j, "record", "records")),
@@ -232,6 +214,41 @@ fn export_journal_prefix(
             super::count(written, "record", "records")
         ),
     })
+}
+
+/// What [`Copied::copy`] wrote: how many records, the last one, and the error it
+/// stopped at, if any.
+#[derive(Default)]
+struct Copied {
+    written: u64,
+    last: Option<Vec<u8>>,
+    stopped: Option<Error>,
+}
+
+impl Copied {
+    /// Writes each record (one NDJSON line) until the first error, which it keeps:
+    /// the lines before it are what verified.
+    fn copy(
+        &mut self,
+        records: impl Iterator<Item = Result<(u64, Vec<u8>), Error>>,
+        w: &mut dyn Write,
+    ) -> Result<(), CliError> {
+        for item in records {
+            match item {
+                Ok((_, bytes)) => {
+                    w.write_all(&bytes)?;
+                    w.write_all(b"\n")?;
+                    self.written += 1;
+                    self.last = Some(bytes);
+                }
+                Err(err) => {
+                    self.stopped = Some(err);
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The file a `FILE` option names; `None` for none or `-` (stdout), as everywhere a
