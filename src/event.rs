@@ -840,6 +840,8 @@ pub fn parse_event_owned(
             suggest(&type_name, TYPES.iter().map(|t| t.name))
         ));
     };
+    /// The fields of a source (`source`, `sources[]`).
+    const SOURCE_FIELDS: [&str; 5] = ["outlet", "url", "published_at", "via", "grade"];
     let own = |name: &str| spec.fields.iter().any(|f| f.name == name);
     for key in object.keys() {
         if RECORD_FIELDS.contains(&key.as_str()) || key == RECORDED_BY {
@@ -849,10 +851,17 @@ pub fn parse_event_owned(
         }
         if !is_common(key) && !own(key) {
             let known = COMMON_FIELDS.iter().chain(spec.fields).map(|f| f.name);
+            // A source's own field given beside the event (`--grade` on `append`).
+            let hint = match SOURCE_FIELDS.contains(&key.as_str()) {
+                true => format!(
+                    " (`{key}` is a field of the event's source: give it inside `source`, or on `pactlog append` as `--source-{}`)",
+                    key.replace('_', "-")
+                ),
+                false => suggest(key, known),
+            };
             return Err(format!(
-                "unknown field `{}` for {type_name}{}",
-                key.escape_debug(),
-                suggest(key, known)
+                "unknown field `{}` for {type_name}{hint}",
+                key.escape_debug()
             ));
         }
     }
@@ -1468,6 +1477,17 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("unknown field `link`"), "{err}");
+        // A source's field beside the event (found by a fresh tester: `--grade` on
+        // `append` was not pointed to `--source-grade`).
+        let err = parse(
+            json!({"type": "party_registered", "occurred_at": "2025-11-23",
+            "party": "us", "name": "US", "grade": "B2"}),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("a field of the event's source") && err.contains("`--source-grade`"),
+            "{err}"
+        );
     }
 
     #[test]
