@@ -414,42 +414,32 @@ impl Salvage {
         self.from_journal
     }
 
-    /// Why the journal stopped giving records before its end, if it did.
-    pub fn journal_stop(&self) -> Option<&str> {
-        self.journal_stop.as_deref()
-    }
-
     fn next_in_sled(&mut self) -> Option<Result<(u64, Vec<u8>)>> {
         let next = self.next;
-        let neither = |why: &str| {
-            let journal = self
-                .journal_stop
-                .as_deref()
-                .map_or("the journal ends before it".to_string(), str::to_string);
-            Error::Integrity(format!(
-                "record {next} is in neither copy: {journal}; and {why}"
-            ))
-        };
+        let journal = self
+            .journal_stop
+            .as_deref()
+            .unwrap_or("the journal ends before it");
         let Some(sled) = &self.sled else {
-            return self
-                .journal_stop
-                .is_some()
-                .then(|| Err(neither("sled's files are missing or do not open")));
+            return self.journal_stop.is_some().then(|| {
+                Err(store::in_neither_copy(
+                    next,
+                    journal,
+                    "sled's files are missing or do not open",
+                ))
+            });
         };
         if next > sled.head().seq {
             // sled's head: whether it is the committed one is the witness's to say.
             return None;
         }
-        let bytes = match sled.raw(next) {
-            Ok(Some(bytes)) => bytes.to_vec(),
-            Ok(None) => return Some(Err(neither("sled does not hold it"))),
-            Err(err) => return Some(Err(neither(&err.to_string()))),
-        };
-        Some(
-            crate::chain::check_follows(next, &bytes, self.last.as_deref())
-                .map(|()| (next, bytes))
-                .map_err(|e| neither(&format!("sled's copy does not verify: {e}"))),
-        )
+        let found = sled.raw(next).map(|b| b.map(|b| (next, b.to_vec())));
+        Some(store::checked_from_sled(
+            next,
+            found,
+            self.last.as_deref(),
+            journal,
+        ))
     }
 }
 

@@ -80,33 +80,46 @@ impl DurableRecords<'_> {
     /// The next record from sled, checked when past the journal's damage.
     fn next_in_sled(&mut self) -> Result<(u64, Vec<u8>)> {
         let next = self.next;
-        let (seq, bytes) = match self.sled.as_mut().and_then(Iterator::next) {
-            Some(item) => item?,
-            None => {
-                return Err(Error::Integrity(
-                    self.neither(next, "sled does not hold it"),
-                ))
-            }
-        };
-        if !self.checked {
-            return Ok((seq, bytes));
-        }
-        let problem = match seq == next {
-            true => crate::chain::check_follows(next, &bytes, self.last.as_deref()),
-            false => Err(format!("sled has record {seq} in its place")),
-        };
-        problem.map_err(|e| {
-            Error::Integrity(self.neither(next, &format!("sled's copy does not verify: {e}")))
-        })?;
-        Ok((seq, bytes))
-    }
-
-    fn neither(&self, seq: u64, sled: &str) -> String {
+        let found = self.sled.as_mut().and_then(Iterator::next).transpose();
         match &self.fallback {
-            Some((_, why)) => format!("record {seq} is in neither copy: {why}; and {sled}"),
-            None => format!("record {seq}: {sled}"),
+            Some((_, journal)) => checked_from_sled(next, found, self.last.as_deref(), journal),
+            None => found?
+                .ok_or_else(|| Error::Integrity(format!("record {next}: sled does not hold it"))),
         }
     }
+}
+
+/// Record `seq` as read from sled (`found`) past a damaged journal (`journal`: what
+/// it said), checked to follow `last`, the record before
+/// ([`crate::chain::check_follows`]); an error names what each copy lacks.
+pub(crate) fn checked_from_sled(
+    seq: u64,
+    found: Result<Option<(u64, Vec<u8>)>>,
+    last: Option<&[u8]>,
+    journal: &str,
+) -> Result<(u64, Vec<u8>)> {
+    let problem = match found {
+        Ok(Some((at, bytes))) if at == seq => {
+            match crate::chain::check_follows(seq, &bytes, last) {
+                Ok(()) => return Ok((seq, bytes)),
+                Err(e) => format!("sled's copy does not verify: {e}"),
+            }
+        }
+        Ok(Some((at, _))) => {
+            format!("sled's copy does not verify: sled has record {at} in its place")
+        }
+        Ok(None) => "sled does not hold it".to_string(),
+        Err(err) => err.to_string(),
+    };
+    Err(in_neither_copy(seq, journal, &problem))
+}
+
+/// The error for record `seq` when neither the journal (`journal`: why) nor sled
+/// (`sled`: why) gives it intact.
+pub(crate) fn in_neither_copy(seq: u64, journal: &str, sled: &str) -> Error {
+    Error::Integrity(format!(
+        "record {seq} is in neither copy: {journal}; and {sled}"
+    ))
 }
 
 impl Iterator for DurableRecords<'_> {
