@@ -827,6 +827,32 @@ fn a_record_in_neither_copy_ends_the_export_after_the_records_before_it() {
     assert_eq!(std::fs::read_to_string(&out).unwrap(), first_29);
 }
 
+/// Past the journal's damage, sled's copy of a record is checked, not trusted: a
+/// changed record there ends the export too (its hash no longer matches).
+#[test]
+fn a_changed_record_in_sled_past_the_journals_damage_is_not_exported() {
+    let healthy = TestLedger::bundled().export();
+    let ledger = bundled_with_journal_byte_changed(200);
+    let record_30 = healthy
+        .lines()
+        .nth(29)
+        .unwrap()
+        .replace("\"seq\":30", "\"seq\":30,\"x\":1");
+    with_store(&ledger, |store, _| {
+        store.put_record_for_tests(30, Some(record_30.as_bytes()));
+    });
+    let out = ledger.path("e.ndjson");
+    let run = ledger.run(&["export", "--out", out.to_str().unwrap()]);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.error().contains("record 30 is in neither copy")
+            && run.error().contains("sled's copy does not verify"),
+        "{}",
+        run.error()
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 29);
+}
+
 /// Found by a fresh tester: another ledger's longer journal copied in (sled set aside
 /// or deleted) passed `verify` and the head witness was rewritten to its head. The
 /// witness names a record of this history; a journal without it is refused, and the
