@@ -217,6 +217,9 @@ struct Stage<'l> {
     maxima: index::RunningMaxima,
     /// Provisions whose history this append extends, for their snapshots.
     touched: BTreeSet<Slug>,
+    /// Provisions whose history a correction of this append reaches (its target's):
+    /// their snapshots may be spoiled ([`crate::snapshot::refresh`]).
+    corrected: BTreeSet<Slug>,
     appended: u64,
     unchanged: u64,
     last: Option<(Uuid, u64)>,
@@ -260,6 +263,7 @@ impl<'l> Stage<'l> {
             removed: HashMap::new(),
             maxima: index::RunningMaxima::default(),
             touched: BTreeSet::new(),
+            corrected: BTreeSet::new(),
             appended: 0,
             unchanged: 0,
             last: None,
@@ -276,7 +280,9 @@ impl<'l> Stage<'l> {
             Ok(summary) => {
                 // Snapshots are a cache: the append is committed whether or not they are written.
                 let touched = std::mem::take(&mut self.touched);
-                if crate::snapshot::refresh(self.ledger, &touched, self.since).is_ok() {
+                let corrected = std::mem::take(&mut self.corrected);
+                if crate::snapshot::refresh(self.ledger, &touched, &corrected, self.since).is_ok()
+                {
                     let _ = self.ledger.refresh_done();
                 }
                 if summary.appended >= SETTLE_AFTER {
@@ -703,6 +709,9 @@ impl<'l> Stage<'l> {
             }
             None => None,
         };
+        if let (Some(target), Some(_)) = (&target, record.event.removes()) {
+            self.corrected.extend(target.event.provisions().cloned());
+        }
         let mut entries = index::entries(&record.event, firsts, target.as_ref().map(|t| &*t.event));
         let late = self
             .maxima

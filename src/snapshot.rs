@@ -285,11 +285,23 @@ pub fn provision_states(
 /// - from the last point, one every `snapshot_every` events of the tail, each at a
 ///   valid time where the next event is later.
 ///
+/// A point is only read when it has something to do: enough late entries, or a
+/// correction recorded after `since_seq` that may have spoiled it. `corrected` names
+/// the provisions whose history such a correction reaches (those of its target):
+/// the snapshots of any other provision are unspoiled, since a refresh rewrites every
+/// point a correction spoils.
+///
 /// Returns how many snapshots it wrote.
-pub fn refresh(ledger: &Ledger, provisions: &BTreeSet<Slug>, since_seq: u64) -> Result<usize> {
+pub fn refresh(
+    ledger: &Ledger,
+    provisions: &BTreeSet<Slug>,
+    corrected: &BTreeSet<Slug>,
+    since_seq: u64,
+) -> Result<usize> {
     let mut plans = Vec::new();
     for provision in provisions {
-        plans.extend(Plan::new(ledger, provision, since_seq)?);
+        let may_be_spoiled = corrected.contains(provision);
+        plans.extend(Plan::new(ledger, provision, since_seq, may_be_spoiled)?);
     }
     let mut written = Vec::new();
     let mut stale = Vec::new();
@@ -331,7 +343,7 @@ pub fn rebuild_all(ledger: &Ledger) -> Result<usize> {
         .into_iter()
         .filter_map(|slug| Slug::parse(&slug).ok())
         .collect();
-    let n = refresh(ledger, &provisions, 0)?;
+    let n = refresh(ledger, &provisions, &BTreeSet::new(), 0)?;
     ledger.refresh_done()?;
     Ok(n)
 }
@@ -344,17 +356,21 @@ pub fn resume(ledger: &Ledger) -> Result<Option<usize>> {
     let Some(since) = ledger.refresh_pending()? else {
         return Ok(None);
     };
-    let mut touched = BTreeSet::new();
+    let (mut touched, mut corrected) = (BTreeSet::new(), BTreeSet::new());
     for seq in since + 1..=ledger.head().seq {
         let event = ledger.event_at(seq)?.1;
         touched.extend(event.provisions().cloned());
         if let Some(target) = event.refers_to() {
             if let Some(target_seq) = ledger.seq_of(&target)? {
-                touched.extend(ledger.event_at(target_seq)?.1.provisions().cloned());
+                let target = ledger.event_at(target_seq)?.1;
+                touched.extend(target.provisions().cloned());
+                if event.removes().is_some() {
+                    corrected.extend(target.provisions().cloned());
+                }
             }
         }
     }
-    let n = refresh(ledger, &touched, since)?;
+    let n = refresh(ledger, &touched, &corrected, since)?;
     ledger.refresh_done()?;
     Ok(Some(n))
 }
@@ -391,9 +407,15 @@ impl Entries for Plan {
 impl Plan {
     /// `None` when the provision's snapshots need nothing. The points listed are those
     /// the late entries recorded after `since_seq` reach (at or after the earliest
-    /// valid time they joined the history at): only those can lack [`PATCH_AFTER`]
-    /// late entries now, or have been spoiled by a correction.
-    fn new(ledger: &Ledger, provision: &Slug, since_seq: u64) -> Result<Option<Plan>> {
+    /// valid time they joined the history at) and that now lack [`PATCH_AFTER`] late
+    /// entries or more; with `may_be_spoiled` (a correction recorded after `since_seq`
+    /// reaches the history), every point they reach.
+    fn new(
+        ledger: &Ledger,
+        provision: &Slug,
+        since_seq: u64,
+        may_be_spoiled: bool,
+    ) -> Result<Option<Plan>> {
         let head = ledger.head().seq;
         let reach = ledger
             .late_between(provision, since_seq, head)?
@@ -431,6 +453,9 @@ impl Plan {
                 None => None,
             },
         };
+        if !may_be_spoiled {
+            points.retain(|point| point.late.len() >= PATCH_AFTER);
+        }
         let tail =
             ledger.history_between(Kind::Provision, provision, last.as_ref(), &END_OF_TIME)?;
         if points.is_empty() && tail.len() < ledger.snapshot_every() {
@@ -494,15 +519,11 @@ impl Plan {
                 }
             }
         };
-        // The fold at the head before the first point listed (or, with none listed, at
-        // the newest point that serves), then each listed point: patched, and written
-        // when it lacked enough late entries; folded from the one before and written
-        // when a correction spoiled it.
-        let before = match self.points.first() {
-            Some(point) => point.time - chrono::TimeDelta::nanoseconds(1),
-            None => END_OF_TIME,
-        };
-        let mut current = usable_snapshot(ledger, provision, &before, head)?;
+        // Each listed point: patched, and written when it lacked enough late entries;
+        // when a correction spoiled it, folded from the fold at the head before it (the
+        // listed point before, or the newest snapshot before it that serves) and
+        // written. `current` is the latest fold at the head so far.
+        let mut current: Option<(Instant, Builder)> = None;
         for point in &self.points {
             current = match self.patched(ledger, point, event)? {
                 Some(builder) => {
@@ -512,22 +533,22 @@ impl Plan {
                     Some((point.time, builder))
                 }
                 None => {
-                    let after = current.as_ref().map(|(time, _)| *time);
+                    let base = match current.take() {
+                        Some(base) => Some(base),
+                        None => {
+                            let before = point.time - chrono::TimeDelta::nanoseconds(1);
+                            usable_snapshot(ledger, provision, &before, head)?
+                        }
+                    };
+                    let after = base.as_ref().map(|(time, _)| *time);
                     let entries = ledger.history_between(
                         Kind::Provision,
                         provision,
                         after.as_ref(),
                         &point.time,
                     )?;
-                    let fold = fold_entries(
-                        ledger,
-                        provision,
-                        current.take(),
-                        &entries,
-                        head,
-                        event,
-                        |_, _| {},
-                    )?;
+                    let fold =
+                        fold_entries(ledger, provision, base, &entries, head, event, |_, _| {})?;
                     // Nothing left to fold (a retracted first draft): no snapshot.
                     let builder = fold.builder(provision).cloned();
                     if let Some(builder) = &builder {
@@ -537,16 +558,21 @@ impl Plan {
                 }
             };
         }
+        // New points along the tail after the newest point, folded from it.
+        if self.tail.len() < ledger.snapshot_every() {
+            return Ok(());
+        }
+        if current.is_none() || current.as_ref().map(|(time, _)| *time) != self.last {
+            current = usable_snapshot(ledger, provision, &END_OF_TIME, head)?;
+        }
         let after = current.as_ref().map(|(time, _)| *time);
         let tail = if after == self.last {
             self.tail
         } else {
-            // The newest points were spoiled: the tail starts before them.
+            // The newest point does not serve (a correction spoiled it): the tail
+            // starts before it.
             ledger.history_between(Kind::Provision, provision, after.as_ref(), &END_OF_TIME)?
         };
-        if tail.len() < ledger.snapshot_every() {
-            return Ok(());
-        }
         let every = ledger.snapshot_every();
         let (mut since, mut last) = (0usize, None::<Instant>);
         fold_entries(
