@@ -281,8 +281,7 @@ impl<'l> Stage<'l> {
                 // Snapshots are a cache: the append is committed whether or not they are written.
                 let touched = std::mem::take(&mut self.touched);
                 let corrected = std::mem::take(&mut self.corrected);
-                if crate::snapshot::refresh(self.ledger, &touched, &corrected, self.since).is_ok()
-                {
+                if crate::snapshot::refresh(self.ledger, &touched, &corrected, self.since).is_ok() {
                     let _ = self.ledger.refresh_done();
                 }
                 if summary.appended >= SETTLE_AFTER {

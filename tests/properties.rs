@@ -2050,6 +2050,82 @@ fn late_arrivals_and_retractions_read_the_same_through_snapshots() {
     assert!(err.contains("disagrees with a replay of the log"), "{err}");
 }
 
+/// The seqs of the records the stored snapshots were written at.
+fn snapshot_seqs(ledger: &Ledger) -> Vec<u64> {
+    let mut seqs: Vec<u64> = ledger
+        .sled_for_tests()
+        .scan_prefix([pactlog::index::SNAPSHOT])
+        .keys()
+        .map(|k| pactlog::index::seq_from(&k.unwrap()).unwrap())
+        .collect();
+    seqs.sort();
+    seqs.dedup();
+    seqs
+}
+
+/// A refresh writes a snapshot point anew only when it has something to do: a late
+/// report alone (fewer than `PATCH_AFTER`) leaves the points as they are, and so does
+/// a correction of another provision; a retraction of what the points show makes
+/// the refresh write them again at its record, so queries at the head start there.
+#[test]
+fn a_refresh_rewrites_the_points_a_correction_spoils_and_only_those() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(&dir.path().join("l"), Access::Create).unwrap();
+    ledger.set_snapshot_every(2);
+    let setup = vec![
+        json!({"type": "party_registered", "occurred_at": day(0), "party": "a", "name": "A"}),
+        json!({"type": "proposal_tabled", "occurred_at": day(0), "proposal": "p", "title": "P", "parties": ["a"]}),
+        json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "x", "proposal": "p", "title": "X", "text": "t"}),
+        json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "y", "proposal": "p", "title": "Y", "text": "t"}),
+    ];
+    append_values(&mut ledger, record_time(0), setup);
+    let statuses = ["contested", "under_negotiation"];
+    let events: Vec<Value> = (1..=10)
+        .map(|d| status_event(100 + d as u128, d, statuses[d as usize % 2]))
+        .collect();
+    append_values(&mut ledger, record_time(1), events);
+    let mut y_status = status_event(300, 3, "agreed");
+    y_status["provision"] = json!("y");
+    append_values(&mut ledger, record_time(2), vec![y_status]);
+    let written = snapshot_seqs(&ledger);
+    assert!(!written.is_empty(), "snapshots were written");
+    // A late report: one late entry, nothing to rewrite.
+    append_values(
+        &mut ledger,
+        record_time(3),
+        vec![status_event(200, 7, "agreed")],
+    );
+    assert_eq!(
+        snapshot_seqs(&ledger),
+        written,
+        "a late report alone rewrites nothing"
+    );
+    // A correction of y's only status reaches no point of x.
+    let retract_y = json!({"type": "event_retracted", "occurred_at": day(20), "target": Uuid::from_u128(300).to_string(), "reason": "wrong"});
+    append_values(&mut ledger, record_time(4), vec![retract_y]);
+    assert_eq!(
+        snapshot_seqs(&ledger),
+        written,
+        "y has no snapshot to spoil"
+    );
+    // Points are at odd days (every two events from the draft). Retracting day 9's
+    // status spoils the point that shows it: written again.
+    assert_eq!(status_at(&ledger, 9, record_time(4)), "under_negotiation");
+    let retraction = json!({"type": "event_retracted", "occurred_at": day(20), "target": Uuid::from_u128(109).to_string(), "reason": "wrong"});
+    append_values(&mut ledger, record_time(5), vec![retraction]);
+    let head = ledger.head().seq;
+    assert!(
+        snapshot_seqs(&ledger).contains(&head),
+        "the spoiled points were written at the retraction: {:?}",
+        snapshot_seqs(&ledger)
+    );
+    assert_eq!(status_at(&ledger, 9, record_time(5)), "contested");
+    assert_eq!(status_at(&ledger, 9, record_time(4)), "under_negotiation");
+    assert_eq!(status_at(&ledger, 10, record_time(5)), "contested");
+    let verified = pactlog::verify::verify(&ledger, None).map_err(|e| e.to_string());
+    assert!(verified.is_ok(), "{verified:?}");
+}
+
 /// A long history's snapshots are checked on two threads, a record's snapshots on
 /// each: a tampered snapshot is found on either.
 #[test]
