@@ -210,7 +210,8 @@ struct Stage<'l> {
     wrote_chunks: bool,
     /// Ids of the chunk not yet written.
     ids: HashMap<Uuid, u64>,
-    registered: HashMap<(Kind, Slug), u64>,
+    /// Registrations of this write: seq and event id.
+    registered: HashMap<(Kind, Slug), (u64, Uuid)>,
     drafts: HashMap<(Slug, Slug), u64>,
     held: HashMap<Slug, u64>,
     removed: HashMap<Uuid, u64>,
@@ -236,7 +237,7 @@ struct Stage<'l> {
 /// Lookups in the committed ledger made by one append (see [`Stage::committed`]).
 #[derive(Default)]
 struct Committed {
-    registered: HashMap<(Kind, Slug), Option<u64>>,
+    registered: HashMap<(Kind, Slug), Option<(u64, Option<Uuid>)>>,
     removed: HashMap<Uuid, Option<u64>>,
 }
 
@@ -409,12 +410,13 @@ impl<'l> Stage<'l> {
     /// retracted (they are named).
     fn check_registrations_live(&self, event: &Event, at: &Location) -> Result<()> {
         for (kind, slug, field) in event.references() {
-            let Some(seq) = self.registered(kind, slug)? else {
+            let Some((seq, id)) = self.registration(kind, slug)? else {
                 continue;
             };
-            let registration = match seq < self.chunk_start {
-                true => self.ledger.event_id(seq)?,
-                false => self.record_any(seq)?.event.id,
+            let registration = match id {
+                Some(id) => id,
+                // A registration indexed before its id was: read off its record.
+                None => self.ledger.event_id(seq)?,
             };
             let Some(by) = self.removed(&registration)? else {
                 continue;
@@ -729,7 +731,7 @@ impl<'l> Stage<'l> {
         let event = &record.event;
         self.ids.insert(event.id, seq);
         if let (Some((kind, slug)), true) = (event.registers(), firsts.registration) {
-            self.registered.insert((kind, slug.clone()), seq);
+            self.registered.insert((kind, slug.clone()), (seq, event.id));
         }
         match &event.body {
             Body::ProvisionDrafted {
@@ -844,16 +846,22 @@ impl<'l> Stage<'l> {
     }
 
     fn registered(&self, kind: Kind, slug: &Slug) -> Result<Option<u64>> {
+        Ok(self.registration(kind, slug)?.map(|(seq, _)| seq))
+    }
+
+    /// Where an entity was first registered, and by which event when known without
+    /// reading its record (see [`Ledger::registration`]).
+    fn registration(&self, kind: Kind, slug: &Slug) -> Result<Option<(u64, Option<Uuid>)>> {
         let key = (kind, slug.clone());
-        if let Some(&seq) = self.registered.get(&key) {
-            return Ok(Some(seq));
+        if let Some(&(seq, id)) = self.registered.get(&key) {
+            return Ok(Some((seq, Some(id))));
         }
-        if let Some(&seq) = self.committed.borrow().registered.get(&key) {
-            return Ok(seq);
+        if let Some(&found) = self.committed.borrow().registered.get(&key) {
+            return Ok(found);
         }
-        let seq = self.ledger.registered(kind, slug)?;
-        self.committed.borrow_mut().registered.insert(key, seq);
-        Ok(seq)
+        let found = self.ledger.registration(kind, slug)?;
+        self.committed.borrow_mut().registered.insert(key, found);
+        Ok(found)
     }
 
     fn draft(&self, provision: &Slug, proposal: &Slug) -> Result<Option<u64>> {

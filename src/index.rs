@@ -86,7 +86,8 @@ fn kind_byte(kind: Kind) -> u8 {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Entry {
     Id(Uuid),
-    Registered(Kind, Slug),
+    /// The entity's first registration, by the event with this id.
+    Registered(Kind, Slug, Uuid),
     Draft(Slug, Slug),
     Held(Slug),
     Removed(Uuid),
@@ -105,7 +106,7 @@ impl Entry {
                 key.push(b'I');
                 key.extend_from_slice(id.as_bytes());
             }
-            Entry::Registered(kind, slug) => return registered_key(*kind, slug),
+            Entry::Registered(kind, slug, _) => return registered_key(*kind, slug),
             Entry::Draft(provision, proposal) => return draft_key(provision, proposal),
             Entry::Held(meeting) => {
                 key.push(b'H');
@@ -121,9 +122,27 @@ impl Entry {
         key
     }
 
-    /// The value of this entry for the record at `seq`.
+    /// The value of this entry for the record at `seq`: the seq (8 bytes, big-endian),
+    /// after the registering event's id (16 bytes) for `Registered`, so that a write
+    /// checking whether a registration was retracted reads no record. The seq always
+    /// ends the value ([`entry_seq`]); a registration written before the id was
+    /// stored holds the seq alone ([`Entry::legacy_value`]).
     pub fn value(&self, seq: u64) -> Vec<u8> {
-        seq.to_be_bytes().to_vec()
+        match self {
+            Entry::Registered(_, _, id) => {
+                let mut value = Vec::with_capacity(24);
+                value.extend_from_slice(id.as_bytes());
+                value.extend_from_slice(&seq.to_be_bytes());
+                value
+            }
+            _ => seq.to_be_bytes().to_vec(),
+        }
+    }
+
+    /// The value an entry had in ledgers written before [`Entry::value`] stored a
+    /// registration's id, if it differs: still read, and still valid.
+    pub fn legacy_value(&self, seq: u64) -> Option<Vec<u8>> {
+        matches!(self, Entry::Registered(..)).then(|| seq.to_be_bytes().to_vec())
     }
 }
 
@@ -326,6 +345,15 @@ pub fn entry_seq(value: &[u8]) -> Option<u64> {
     seq_from(value)
 }
 
+/// The registering event's id in a registration's value, when it holds one (see
+/// [`Entry::value`]).
+pub fn registration_id(value: &[u8]) -> Option<Uuid> {
+    match value.len() {
+        24 => Uuid::from_slice(&value[..16]).ok(),
+        _ => None,
+    }
+}
+
 /// Which of an event's unique keys it is the first to write: `E` (the entity it
 /// registers) and `D`/`H` (a provision's text in a proposal, a meeting held). A
 /// correction that supersedes a registration, draft or held meeting restates it and
@@ -353,7 +381,7 @@ impl Firsts {
 pub fn entries(event: &Event, firsts: Firsts, target: Option<&Event>) -> Vec<Entry> {
     let mut out = vec![Entry::Id(event.id)];
     if let (Some((kind, slug)), true) = (event.registers(), firsts.registration) {
-        out.push(Entry::Registered(kind, slug.clone()));
+        out.push(Entry::Registered(kind, slug.clone(), event.id));
     }
     match &event.body {
         Body::ProvisionDrafted {
@@ -405,6 +433,15 @@ mod tests {
         assert_eq!(seq_from(&key), Some(7));
         let id = Entry::Id(Uuid::from_u128(3));
         assert_eq!(entry_seq(&id.value(9)), Some(9));
+        assert_eq!(id.legacy_value(9), None);
+        let registered = Entry::Registered(Kind::Party, slug, Uuid::from_u128(5));
+        assert_eq!(entry_seq(&registered.value(9)), Some(9));
+        assert_eq!(
+            registration_id(&registered.value(9)),
+            Some(Uuid::from_u128(5))
+        );
+        let legacy = registered.legacy_value(9).unwrap();
+        assert_eq!((entry_seq(&legacy), registration_id(&legacy)), (Some(9), None));
     }
 
     #[test]

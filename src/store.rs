@@ -914,7 +914,21 @@ impl Ledger {
 
     /// Where an entity was first registered.
     pub fn registered(&self, kind: Kind, slug: &Slug) -> Result<Option<u64>> {
-        self.indexed_seq(&index::registered_key(kind, slug))
+        Ok(self.registration(kind, slug)?.map(|(seq, _)| seq))
+    }
+
+    /// Where an entity was first registered, and the registering event's id when the
+    /// index holds it (see [`index::Entry::value`]).
+    pub fn registration(
+        &self,
+        kind: Kind,
+        slug: &Slug,
+    ) -> Result<Option<(u64, Option<uuid::Uuid>)>> {
+        Ok(self
+            .db
+            .get(index::registered_key(kind, slug))?
+            .and_then(|v| Some((index::entry_seq(&v)?, index::registration_id(&v))))
+            .filter(|&(seq, _)| seq <= self.head.seq))
     }
 
     /// Every registered slug of a kind, sorted.

@@ -172,7 +172,8 @@ fn verify_log(
                 }
                 let key = entry.key();
                 let stored = ledger.raw_get(&key)?;
-                if stored.as_deref() != Some(entry.value(seq).as_slice()) {
+                let matches = |value: Vec<u8>| stored.as_deref() == Some(value.as_slice());
+                if !matches(entry.value(seq)) && !entry.legacy_value(seq).is_some_and(matches) {
                     return Err(Error::Integrity(format!(
                     "index entry {} of record {seq} is {}; `pactlog export` then `import` into a new ledger rebuilds the indexes",
                     describe(&entry),
@@ -336,7 +337,7 @@ impl Digest {
 fn describe(entry: &Entry) -> String {
     match entry {
         Entry::Id(id) => format!("id {id}"),
-        Entry::Registered(kind, slug) => format!("registration of {kind} `{slug}`"),
+        Entry::Registered(kind, slug, _) => format!("registration of {kind} `{slug}`"),
         Entry::Draft(provision, proposal) => format!("text of `{provision}` in `{proposal}`"),
         Entry::Held(meeting) => format!("meeting `{meeting}` held"),
         Entry::Removed(id) => format!("removal of {id}"),
