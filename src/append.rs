@@ -731,7 +731,8 @@ impl<'l> Stage<'l> {
         let event = &record.event;
         self.ids.insert(event.id, seq);
         if let (Some((kind, slug)), true) = (event.registers(), firsts.registration) {
-            self.registered.insert((kind, slug.clone()), (seq, event.id));
+            self.registered
+                .insert((kind, slug.clone()), (seq, event.id));
         }
         match &event.body {
             Body::ProvisionDrafted {

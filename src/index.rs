@@ -441,7 +441,10 @@ mod tests {
             Some(Uuid::from_u128(5))
         );
         let legacy = registered.legacy_value(9).unwrap();
-        assert_eq!((entry_seq(&legacy), registration_id(&legacy)), (Some(9), None));
+        assert_eq!(
+            (entry_seq(&legacy), registration_id(&legacy)),
+            (Some(9), None)
+        );
     }
 
     #[test]

@@ -2050,6 +2050,74 @@ fn late_arrivals_and_retractions_read_the_same_through_snapshots() {
     assert!(err.contains("disagrees with a replay of the log"), "{err}");
 }
 
+/// A registration's index entry holds the registering event's id, so a write finds
+/// a retracted registration without reading its record; an entry of the seq alone
+/// (ledgers written before) still verifies and still refuses the retracted party;
+/// an entry naming another event is found by `verify`.
+#[test]
+fn a_registration_entry_with_or_without_its_id_refuses_a_retracted_party() {
+    let (_dir, _path, mut ledger) = drafted_x();
+    let b = Uuid::from_u128(77);
+    append_values(
+        &mut ledger,
+        record_time(1),
+        vec![
+            json!({"type": "party_registered", "occurred_at": day(1), "party": "b", "name": "B", "id": b.to_string()}),
+        ],
+    );
+    let b_seq = ledger.head().seq;
+    append_values(
+        &mut ledger,
+        record_time(2),
+        vec![
+            json!({"type": "event_retracted", "occurred_at": day(2), "target": b.to_string(), "reason": "never a party"}),
+        ],
+    );
+    let key =
+        pactlog::index::registered_key(pactlog::event::Kind::Party, &Slug::parse("b").unwrap());
+    let db = ledger.sled_for_tests().clone();
+    let stored = db.get(&key).unwrap().unwrap();
+    assert_eq!(&stored[..16], b.as_bytes(), "the entry holds the id");
+    assert_eq!(pactlog::index::entry_seq(&stored), Some(b_seq));
+    let refused = |ledger: &mut Ledger| {
+        let stance = json!({"type": "position_stated", "occurred_at": day(3), "provision": "x", "party": "b", "stance": "opposes"});
+        let Value::Object(object) = stance else {
+            unreachable!()
+        };
+        let items = [Ok(Item {
+            at: Location::default(),
+            object,
+        })];
+        let mut new_id = Uuid::now_v7;
+        let clock = Clock {
+            now: record_time(3),
+            new_id: &mut new_id,
+        };
+        append_all(ledger, items, clock, None)
+            .unwrap_err()
+            .to_string()
+    };
+    let err = refused(&mut ledger);
+    assert!(err.contains("was retracted"), "{err}");
+    // The entry as ledgers before wrote it: the seq alone.
+    db.insert(&key, &b_seq.to_be_bytes()).unwrap();
+    let verified = pactlog::verify::verify(&ledger, None).map_err(|e| e.to_string());
+    assert!(verified.is_ok(), "{verified:?}");
+    let err = refused(&mut ledger);
+    assert!(err.contains("was retracted"), "{err}");
+    // An entry naming another event is wrong.
+    let mut wrong = Uuid::from_u128(78).as_bytes().to_vec();
+    wrong.extend_from_slice(&b_seq.to_be_bytes());
+    db.insert(&key, wrong).unwrap();
+    let err = pactlog::verify::verify(&ledger, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("registration of party `b`") && err.contains("is wrong"),
+        "{err}"
+    );
+}
+
 /// The seqs of the records the stored snapshots were written at.
 fn snapshot_seqs(ledger: &Ledger) -> Vec<u64> {
     let mut seqs: Vec<u64> = ledger
