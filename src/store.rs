@@ -1243,15 +1243,62 @@ impl Ledger {
     /// so a crash before the commit is cleaned up on open.
     pub(crate) fn write_chunk(&mut self, staged: &mut Staged, chunk: Chunk<'_>) -> Result<()> {
         self.check_not_lost()?;
-        self.journal_frame(&chunk, false)?;
-        let mut batch = std::mem::take(&mut staged.batch);
-        put_blocks(&mut batch, &chunk);
-        if staged.n_postings >= self.postings_staged {
-            self.put_postings(&mut batch, staged)?;
-        }
+        let (framed, batch) = self.beside_journal_frame(&chunk, false, |ledger| {
+            let mut batch = std::mem::take(&mut staged.batch);
+            put_blocks(&mut batch, &chunk);
+            if staged.n_postings >= ledger.postings_staged {
+                ledger.put_postings(&mut batch, staged)?;
+            }
+            Ok(batch)
+        });
+        framed?;
+        let mut batch = batch?;
         batch.insert(index::META_PENDING, &self.head.seq.to_be_bytes());
         self.db.apply_batch(batch)?;
         Ok(())
+    }
+
+    /// Appends `chunk`'s journal frame (and, for a commit frame, makes the journal
+    /// durable) on a scoped thread while `sled_part` runs on this one: the frame's
+    /// compression and fsync overlap the compression of sled's blocks. Returns the
+    /// journal offset past the frame (the replay's end when replaying, where nothing
+    /// is appended) and what `sled_part` returned.
+    fn beside_journal_frame<T: Send>(
+        &mut self,
+        chunk: &Chunk<'_>,
+        commit: bool,
+        sled_part: impl FnOnce(&Self) -> Result<T>,
+    ) -> (Result<u64>, Result<T>) {
+        if let Some(end) = self.replay_end {
+            return (Ok(end), sled_part(self));
+        }
+        let Some(mut journal) = self.journal.take() else {
+            let none = Error::Storage("this handle on the ledger cannot write (no journal)".into());
+            return (Err(none), sled_part(self));
+        };
+        let (framed, built) = std::thread::scope(|scope| {
+            let journal = &mut journal;
+            let framed = scope.spawn(move || -> Result<u64> {
+                let end = journal.append(chunk.first_seq, chunk.records, chunk.last_hash, commit)?;
+                if commit {
+                    if let Err(err) = journal.sync() {
+                        // The frame may or may not be on disk: sled is left behind, and
+                        // the next open applies the frame if it survived.
+                        return Err(Error::Storage(format!(
+                            "the write may not be on disk (fsync of the journal failed): {err}; open the ledger again to see whether it was"
+                        )));
+                    }
+                }
+                Ok(end)
+            });
+            let built = sled_part(self);
+            (
+                framed.join().expect("the journal thread does not panic"),
+                built,
+            )
+        });
+        self.journal = Some(journal);
+        (framed, built)
     }
 
     /// Moves staged history entries into the batch: each entity's appended to its
@@ -1284,24 +1331,14 @@ impl Ledger {
         chunk: Chunk<'_>,
     ) -> Result<()> {
         self.check_not_lost()?;
-        let mut batch = std::mem::take(&mut staged.batch);
-        put_blocks(&mut batch, &chunk);
-        self.put_postings(&mut batch, staged)?;
-        let offset = match self.replay_end {
-            Some(end) => end,
-            None => {
-                let end = self.journal_frame(&chunk, true)?;
-                let journal = self.journal.as_mut().expect("checked by journal_frame");
-                if let Err(err) = journal.sync() {
-                    // The frame may or may not be on disk: sled is left behind, and the
-                    // next open applies the frame if it survived.
-                    return Err(Error::Storage(format!(
-                        "the write may not be on disk (fsync of the journal failed): {err}; open the ledger again to see whether it was"
-                    )));
-                }
-                end
-            }
-        };
+        let (framed, batch) = self.beside_journal_frame(&chunk, true, |ledger| {
+            let mut batch = std::mem::take(&mut staged.batch);
+            put_blocks(&mut batch, &chunk);
+            ledger.put_postings(&mut batch, staged)?;
+            Ok(batch)
+        });
+        let offset = framed?;
+        let mut batch = batch?;
         batch.insert(index::META_HEAD, head.encode());
         batch.insert(META_JOURNAL, &offset.to_be_bytes());
         batch.remove(index::META_PENDING);
@@ -1320,17 +1357,6 @@ impl Ledger {
         };
         applied.map_err(Error::from).map_err(unconfirmed)?;
         self.write_head_file().map_err(unconfirmed)
-    }
-
-    /// Appends a chunk's frame to the journal (nothing while replaying from it).
-    fn journal_frame(&mut self, chunk: &Chunk<'_>, commit: bool) -> Result<u64> {
-        if self.replay_end.is_some() {
-            return Ok(0);
-        }
-        let journal = self.journal.as_mut().ok_or_else(|| {
-            Error::Storage("this handle on the ledger cannot write (no journal)".into())
-        })?;
-        journal.append(chunk.first_seq, chunk.records, chunk.last_hash, commit)
     }
 
     /// Appends already-stored records to the journal as one commit and makes it
@@ -1767,6 +1793,11 @@ pub(crate) fn read_head_file(path: &Path) -> Result<Option<(u64, String)>> {
 }
 
 /// Takes the lock on a ledger folder: one process holds a ledger at a time.
+///
+/// A lock this process just released can still be held for a moment by a child
+/// that another thread is starting (between its fork and its exec, the child shares
+/// the lock's open file), so a held lock is tried again for up to 200 ms before it
+/// is [`Error::Locked`].
 pub(crate) fn lock_folder(path: &Path) -> Result<fs::File> {
     let lock_path = path.join(LOCK_FILE);
     let file = fs::OpenOptions::new()
@@ -1776,12 +1807,21 @@ pub(crate) fn lock_folder(path: &Path) -> Result<fs::File> {
         .truncate(false)
         .open(&lock_path)
         .map_err(|e| Error::io(lock_path.display(), e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(Error::Locked {
-            path: path.display().to_string(),
-        }),
-        Err(fs::TryLockError::Error(e)) => Err(Error::io(lock_path.display(), e)),
+    let mut tries = 0;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(fs::TryLockError::WouldBlock) if tries < 40 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(Error::Locked {
+                    path: path.display().to_string(),
+                })
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(Error::io(lock_path.display(), e)),
+        }
     }
 }
 
