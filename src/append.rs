@@ -234,10 +234,14 @@ struct Stage<'l> {
     committed: RefCell<Committed>,
 }
 
+/// Where an entity was first registered: the seq, and the registering event's id
+/// when known without reading its record.
+type Registration = (u64, Option<Uuid>);
+
 /// Lookups in the committed ledger made by one append (see [`Stage::committed`]).
 #[derive(Default)]
 struct Committed {
-    registered: HashMap<(Kind, Slug), Option<(u64, Option<Uuid>)>>,
+    registered: HashMap<(Kind, Slug), Option<Registration>>,
     removed: HashMap<Uuid, Option<u64>>,
 }
 
@@ -852,7 +856,7 @@ impl<'l> Stage<'l> {
 
     /// Where an entity was first registered, and by which event when known without
     /// reading its record (see [`Ledger::registration`]).
-    fn registration(&self, kind: Kind, slug: &Slug) -> Result<Option<(u64, Option<Uuid>)>> {
+    fn registration(&self, kind: Kind, slug: &Slug) -> Result<Option<Registration>> {
         let key = (kind, slug.clone());
         if let Some(&(seq, id)) = self.registered.get(&key) {
             return Ok(Some((seq, Some(id))));
