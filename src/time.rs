@@ -233,12 +233,13 @@ pub fn readable(t: &Instant) -> String {
 }
 
 /// A cut's instant as people read it: a whole day is shown as the day it ends
-/// (`end of 2025-11-23`), anything else as [`readable`].
+/// (`end of 2025-11-23`), anything else to the second (`2025-11-23 00:00:00Z`), never
+/// as a bare day, which typed back as a cut would mean the end of that day.
 pub fn cut_label(t: &Instant) -> String {
     if *t == end_of_day(t.date_naive()) {
         format!("end of {}", t.format("%Y-%m-%d"))
     } else {
-        readable(t)
+        t.format("%Y-%m-%d %H:%M:%SZ").to_string()
     }
 }
 
@@ -283,6 +284,29 @@ mod tests {
             panic!()
         };
         assert_eq!(format(&cut), "2025-11-30T23:59:59.999999999Z");
+    }
+
+    /// A cut label typed back as a cut means the same instant: a whole day is the
+    /// day's end, and midnight is never shown as a bare day (found by a tester: a
+    /// cut at `2025-01-10T00:00:00Z` read "2025-01-10", which means the day's end).
+    #[test]
+    fn a_cut_label_reads_back_as_the_same_cut() {
+        for (typed, label) in [
+            ("2025-01-10", "end of 2025-01-10"),
+            ("2025-01-10T00:00:00Z", "2025-01-10 00:00:00Z"),
+            ("2025-01-10T13:05:09+01:00", "2025-01-10 12:05:09Z"),
+        ] {
+            let When::Instant(cut) = When::parse(typed).unwrap() else {
+                panic!()
+            };
+            assert_eq!(cut_label(&cut), label);
+            let back = label.strip_prefix("end of ").unwrap_or(label);
+            let back = back.replace(' ', "T");
+            let When::Instant(again) = When::parse(&back).unwrap() else {
+                panic!()
+            };
+            assert_eq!(again, cut, "{label}");
+        }
     }
 
     #[test]
