@@ -1988,26 +1988,35 @@ fn snapshot_keys(ledger: &Ledger) -> usize {
         .count()
 }
 
-/// A late report is folded into the snapshots after it; a retraction of what a
-/// snapshot shows makes the query take an earlier one; as known before either, the
-/// snapshots of the time serve. A tampered snapshot is found by `verify`.
-#[test]
-fn late_arrivals_and_retractions_read_the_same_through_snapshots() {
+/// A new ledger snapshotting every two events: party `a`, proposal `p`, provision
+/// `x` (and `more`) drafted on day 0, recorded at `record_time(0)`; then one status of
+/// `x` a day for days 1..=10 (ids 101..=110, `contested` on even days,
+/// `under_negotiation` on odd ones), recorded at `record_time(1)`.
+fn statuses_snapshotted_every_two(more: Vec<Value>) -> (tempfile::TempDir, Ledger) {
     let dir = tempfile::tempdir().unwrap();
     let mut ledger = Ledger::open(&dir.path().join("l"), Access::Create).unwrap();
     ledger.set_snapshot_every(2);
-    let setup = vec![
+    let mut setup = vec![
         json!({"type": "party_registered", "occurred_at": day(0), "party": "a", "name": "A"}),
         json!({"type": "proposal_tabled", "occurred_at": day(0), "proposal": "p", "title": "P", "parties": ["a"]}),
         json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "x", "proposal": "p", "title": "X", "text": "t"}),
     ];
+    setup.extend(more);
     append_values(&mut ledger, record_time(0), setup);
-    // Days 1..=10, one status a day: snapshots every two events.
     let statuses = ["contested", "under_negotiation"];
     let events: Vec<Value> = (1..=10)
         .map(|d| status_event(100 + d as u128, d, statuses[d as usize % 2]))
         .collect();
     append_values(&mut ledger, record_time(1), events);
+    (dir, ledger)
+}
+
+/// A late report is folded into the snapshots after it; a retraction of what a
+/// snapshot shows makes the query take an earlier one; as known before either, the
+/// snapshots of the time serve. A tampered snapshot is found by `verify`.
+#[test]
+fn late_arrivals_and_retractions_read_the_same_through_snapshots() {
+    let (_dir, mut ledger) = statuses_snapshotted_every_two(Vec::new());
     assert!(snapshot_keys(&ledger) >= 4, "snapshots were written");
     assert_eq!(status_at(&ledger, 8, record_time(1)), "contested");
     // A late report: day 7 was in fact `agreed`, recorded later. It changes day 7 as
@@ -2137,21 +2146,8 @@ fn snapshot_seqs(ledger: &Ledger) -> Vec<u64> {
 /// the refresh write them again at its record, so queries at the head start there.
 #[test]
 fn a_refresh_rewrites_the_points_a_correction_spoils_and_only_those() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut ledger = Ledger::open(&dir.path().join("l"), Access::Create).unwrap();
-    ledger.set_snapshot_every(2);
-    let setup = vec![
-        json!({"type": "party_registered", "occurred_at": day(0), "party": "a", "name": "A"}),
-        json!({"type": "proposal_tabled", "occurred_at": day(0), "proposal": "p", "title": "P", "parties": ["a"]}),
-        json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "x", "proposal": "p", "title": "X", "text": "t"}),
-        json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "y", "proposal": "p", "title": "Y", "text": "t"}),
-    ];
-    append_values(&mut ledger, record_time(0), setup);
-    let statuses = ["contested", "under_negotiation"];
-    let events: Vec<Value> = (1..=10)
-        .map(|d| status_event(100 + d as u128, d, statuses[d as usize % 2]))
-        .collect();
-    append_values(&mut ledger, record_time(1), events);
+    let y = json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "y", "proposal": "p", "title": "Y", "text": "t"});
+    let (_dir, mut ledger) = statuses_snapshotted_every_two(vec![y]);
     let mut y_status = status_event(300, 3, "agreed");
     y_status["provision"] = json!("y");
     append_values(&mut ledger, record_time(2), vec![y_status]);
@@ -2219,13 +2215,7 @@ fn verify_finds_a_tampered_snapshot_of_a_long_history_on_either_thread() {
         append_values(&mut ledger, record_time(1 + write), events);
     }
     let db = ledger.sled_for_tests();
-    let mut seqs: Vec<u64> = db
-        .scan_prefix([pactlog::index::SNAPSHOT])
-        .keys()
-        .map(|k| pactlog::index::seq_from(&k.unwrap()).unwrap())
-        .collect();
-    seqs.sort();
-    seqs.dedup();
+    let seqs = snapshot_seqs(&ledger);
     assert!(seqs.len() >= 2, "snapshots at {seqs:?}");
     assert!(pactlog::verify::verify(&ledger, None).is_ok());
     for seq in [seqs[0], seqs[1]] {
