@@ -74,14 +74,19 @@ impl Ledger {
             store::sync_parent(path).map_err(|e| Error::io(&shown, e))?;
         }
         let lock = store::lock_folder(path)?;
-        if access == Access::Create {
-            if let Some(found) = store::journal_damage(path)? {
-                return Err(Error::Integrity(format!(
-                    "the journal, which makes writes durable, was found damaged ({found}): this ledger takes no writes; `export` writes every record that verifies, to import into a new ledger (README: \"Recovering a damaged journal\"), and a `verify` that passes (a journal restored whole) lifts this"
-                )));
-            }
+        let damaged = store::journal_damage(path)?;
+        if let (Access::Create, Some(found)) = (access, &damaged) {
+            return Err(Error::Integrity(format!(
+                "the journal, which makes writes durable, was found damaged ({found}): this ledger takes no writes; `export` writes every record that verifies, to import into a new ledger (README: \"Recovering a damaged journal\"), and a `verify` that passes (a journal restored whole) lifts this"
+            )));
         }
         let mut notes = Vec::new();
+        if let Some(found) = damaged {
+            // Reads go on from sled; whoever reads should know what they stand on.
+            notes.push(format!(
+                "an earlier `verify` or `export` found the journal damaged ({found}): reads come from sled alone, and the ledger takes no writes until a `verify` passes (README: \"Recovering a damaged journal\")"
+            ));
+        }
         if !Journal::exists(path) && path.join("conf").is_file() {
             upgrade(path, progress, &mut notes)?;
         }

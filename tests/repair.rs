@@ -286,6 +286,18 @@ fn a_record_removed_in_the_middle_of_sled_is_a_gap() {
         run.error(),
         "record 30 is missing: the log jumps from 29 to 31"
     );
+    // `--json` gives the verdict on stdout too, beside the usual message and code
+    // (it printed nothing on a failure).
+    let run = ledger.run(&["verify", "--json"]);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    let verdict: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(verdict["ok"], false);
+    assert_eq!(verdict["exit_code"], 6);
+    assert_eq!(
+        verdict["error"],
+        "record 30 is missing: the log jumps from 29 to 31"
+    );
+    assert_eq!(run.error(), verdict["error"]);
 }
 
 #[test]
@@ -792,7 +804,15 @@ fn writes_stop_once_the_journal_is_found_damaged_until_a_verify_passes() {
             "names what was found: {}",
             run.error()
         );
-        ledger.ok(&["state", "nato-membership"]);
+        // Reads go on, and say what they stand on (they said nothing).
+        let run = ledger.run(&["state", "nato-membership"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("found the journal damaged")
+                && run.stderr.contains("reads come from sled alone"),
+            "{}",
+            run.stderr
+        );
         // The journal restored whole (its first frame as it was): verify passes and
         // writes go on.
         let mut restored = std::fs::read(&path).unwrap();
