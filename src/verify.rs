@@ -13,11 +13,20 @@ use crate::event::{Body, Kind, Slug};
 use crate::index::{self, Entry};
 use crate::store::{Head, Ledger};
 
-/// A stored record read back, decoded and checked on its own: seq, stored bytes, record.
-type Decoded = (u64, Vec<u8>, Record);
+/// A stored record read back, decoded and checked on its own: what the checks along
+/// the log need of it (its stored bytes, for the journal's copy).
+struct Decoded {
+    seq: u64,
+    bytes: Vec<u8>,
+    recorded_at: crate::time::Instant,
+    prev_hash: String,
+    hash: String,
+    event: std::sync::Arc<crate::event::Event>,
+}
 
 /// Decodes the record stored at `seq` and checks it on its own: it says it is `seq`,
-/// it is in canonical form and matches its hash.
+/// it is in canonical form and matches its hash. The decoded object is dropped here,
+/// on the reading thread (freeing it was a seventh of the checking thread's time).
 fn decode_checked(seq: u64, bytes: Vec<u8>) -> Result<Decoded> {
     let record = Record::decode(&bytes)
         .map_err(|e| Error::Integrity(format!("record {seq} is damaged: {e}")))?;
@@ -28,7 +37,21 @@ fn decode_checked(seq: u64, bytes: Vec<u8>) -> Result<Decoded> {
         )));
     }
     record.check_stored(&bytes).map_err(Error::Integrity)?;
-    Ok((seq, bytes, record))
+    let Record {
+        recorded_at,
+        prev_hash,
+        hash,
+        event,
+        ..
+    } = record;
+    Ok(Decoded {
+        seq,
+        bytes,
+        recorded_at,
+        prev_hash,
+        hash,
+        event,
+    })
 }
 
 /// What a successful verification checked.
@@ -113,7 +136,8 @@ fn verify_log(
             let _ = sender.send(batch);
         });
         for decoded in receiver.into_iter().flatten() {
-            let (seq, bytes, record) = decoded?;
+            let record = decoded?;
+            let (seq, bytes) = (record.seq, &record.bytes);
             if seq != expected_seq {
                 return Err(Error::Integrity(format!(
                     "record {expected_seq} is missing: the log jumps from {} to {seq}",
