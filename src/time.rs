@@ -239,8 +239,15 @@ pub fn cut_label(t: &Instant) -> String {
     if *t == end_of_day(t.date_naive()) {
         format!("end of {}", t.format("%Y-%m-%d"))
     } else {
-        t.format("%Y-%m-%d %H:%M:%SZ").to_string()
+        instant_label(t)
     }
+}
+
+/// An instant to the second (`2025-11-23 00:00:00Z`), midnight included: how record
+/// times are shown (a record time is an instant, and a bare day typed back as
+/// `--known-at` would mean that day's end).
+pub fn instant_label(t: &Instant) -> String {
+    t.format("%Y-%m-%d %H:%M:%SZ").to_string()
 }
 
 /// Formats an instant the one way pactlog writes instants: RFC 3339, UTC, `Z`,

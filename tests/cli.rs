@@ -689,3 +689,31 @@ fn quiet_prints_nothing_on_success_and_verbose_says_where_and_how_long() {
         "errors still show with --quiet"
     );
 }
+
+/// A record time is an instant: at midnight it is shown to the second, never as a
+/// bare day, which typed back as `--known-at` would mean that day's end (the kind of
+/// fault a fresh tester found in cut headers).
+#[test]
+fn a_record_time_at_midnight_reads_back_as_the_same_instant() {
+    let ledger = TestLedger::bundled();
+    ledger.at("2030-01-01T00:00:00Z").ok(&[
+        "append",
+        "status_changed",
+        "--provision",
+        NATO,
+        "--status",
+        "agreed",
+        "--occurred-at",
+        "2025-12-10",
+    ]);
+    for args in [&["log"][..], &["history", NATO][..]] {
+        let out = ledger.ok(args);
+        let line = out
+            .lines()
+            .find(|l| l.contains("2030-01-01"))
+            .unwrap_or_else(|| panic!("{args:?}: {out}"));
+        assert!(line.contains("2030-01-01 00:00:00Z"), "{args:?}: {line}");
+    }
+    let header = ledger.ok(&["state", NATO, "--known-at", "2030-01-01T00:00:00Z"]);
+    assert!(header.contains("2030-01-01 00:00:00Z"), "{header}");
+}

@@ -65,7 +65,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         t.add_row(vec![
             r.seq.to_string(),
             render::when(&r.event.occurred_at),
-            render::when(&r.recorded_at),
+            render::recorded(&r.recorded_at),
             event,
             render::sources_cell(&r.event.sources),
             render::short(&ledger, &r.event.id),

@@ -58,7 +58,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         let r = record?;
         t.add_row(vec![
             r.seq.to_string(),
-            render::when(&r.recorded_at),
+            render::recorded(&r.recorded_at),
             render::when(&r.event.occurred_at),
             r.event.type_name().to_string(),
             match r.recorded_by() {

@@ -64,7 +64,7 @@ pub fn web_url(url: &str) -> Option<&str> {
     (lower.starts_with("https://") || lower.starts_with("http://")).then_some(url)
 }
 
-pub use crate::time::{cut_label as cut, readable as when};
+pub use crate::time::{cut_label as cut, instant_label as recorded, readable as when};
 
 /// The record-time side of a cut as the user gave it (see [`crate::query::Cut::known_label`]).
 pub fn known(cut: &crate::query::Cut) -> String {
@@ -395,7 +395,7 @@ pub fn cited(ledger: &Ledger, c: &crate::provenance::EventRef, names: &Names) ->
         "{} {}, recorded {}",
         c.type_name,
         when(&c.occurred_at),
-        when(&c.recorded_at)
+        recorded(&c.recorded_at)
     );
     if let Some(who) = who {
         line.push_str(&format!("\nby {who}"));
@@ -413,7 +413,7 @@ pub fn cited(ledger: &Ledger, c: &crate::provenance::EventRef, names: &Names) ->
         for source in &citation.sources {
             line.push_str(&format!(
                 "\ncited {}: {}",
-                when(&citation.recorded_at),
+                recorded(&citation.recorded_at),
                 crate::provenance::describe_source(source)
             ));
         }
@@ -491,7 +491,7 @@ pub fn provenance_html(event: &crate::provenance::EventRef) -> maud::Markup {
         }
         @for citation in &event.cited {
             @for s in &citation.sources {
-                (source(&format!("Cited {}", when(&citation.recorded_at)), s))
+                (source(&format!("Cited {}", recorded(&citation.recorded_at)), s))
             }
         }
         @if let Some(mark) = inference_mark(event.basis, event.note.as_deref()) {

@@ -703,12 +703,12 @@ fn drawn(timeline: &Timeline, layout: Option<&Layout>) -> Drawn {
         (Some(last), Some(seq)) => format!(
             "seq:{seq}, records 1 to {}, the last recorded {}",
             last.seq,
-            render::when(&last.recorded_at)
+            render::recorded(&last.recorded_at)
         ),
         (Some(last), None) => format!(
             "records 1 to {}, the last recorded {}",
             last.seq,
-            render::when(&last.recorded_at)
+            render::recorded(&last.recorded_at)
         ),
         (None, _) => "no record".to_string(),
     };
@@ -978,7 +978,7 @@ fn event_item(line: &crate::timeline::ProvisionLine, marker: &Marker) -> Markup 
             (render::provenance_html(&marker.event))
             p.meta {
                 (marker.event.type_name) " · " (marker.event.basis) " · happened " (render::when(&marker.event.occurred_at))
-                " · recorded " (render::when(&marker.event.recorded_at))
+                " · recorded " (render::recorded(&marker.event.recorded_at))
                 @if let Some(by) = &marker.event.recorded_by { " by " (by) }
                 " · seq " (marker.event.seq) " · event " code { (marker.event.id) }
             }
