@@ -410,16 +410,7 @@ fn append_takes_flags_or_json_and_checks_the_expected_head() {
 fn records_stamped_after_the_clock_still_count_by_default() {
     // An export from a machine whose clock ran ahead, or a clock stepped back.
     let ledger = TestLedger::bundled();
-    ledger.at("2030-01-01T00:00:00Z").ok(&[
-        "append",
-        "status_changed",
-        "--provision",
-        NATO,
-        "--status",
-        "agreed",
-        "--occurred-at",
-        "2025-12-10",
-    ]);
+    nato_agreed_recorded_at(&ledger, "2030-01-01T00:00:00Z");
     let state = json(&ledger, &["state", NATO, "--json"]);
     assert_eq!(
         state["status"], "agreed",
@@ -696,16 +687,7 @@ fn quiet_prints_nothing_on_success_and_verbose_says_where_and_how_long() {
 #[test]
 fn a_record_time_at_midnight_reads_back_as_the_same_instant() {
     let ledger = TestLedger::bundled();
-    ledger.at("2030-01-01T00:00:00Z").ok(&[
-        "append",
-        "status_changed",
-        "--provision",
-        NATO,
-        "--status",
-        "agreed",
-        "--occurred-at",
-        "2025-12-10",
-    ]);
+    nato_agreed_recorded_at(&ledger, "2030-01-01T00:00:00Z");
     for args in [&["log"][..], &["history", NATO][..]] {
         let out = ledger.ok(args);
         let line = out
@@ -716,4 +698,18 @@ fn a_record_time_at_midnight_reads_back_as_the_same_instant() {
     }
     let header = ledger.ok(&["state", NATO, "--known-at", "2030-01-01T00:00:00Z"]);
     assert!(header.contains("2030-01-01 00:00:00Z"), "{header}");
+}
+
+/// Appends the NATO clause `agreed` on 2025-12-10, recorded at `now`.
+fn nato_agreed_recorded_at(ledger: &TestLedger, now: &str) {
+    ledger.at(now).ok(&[
+        "append",
+        "status_changed",
+        "--provision",
+        NATO,
+        "--status",
+        "agreed",
+        "--occurred-at",
+        "2025-12-10",
+    ]);
 }
