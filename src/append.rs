@@ -431,7 +431,9 @@ impl<'l> Stage<'l> {
                 return Err(Error::invalid(
                     at,
                     format!(
-                        "field `{field}`: {kind} `{slug}` was retracted (its registration, seq {seq}, by the record at seq {by}) and takes no new events"
+                        "field `{field}`: {kind} `{slug}` was retracted (its registration, {}, by {}) and takes no new events",
+                        self.which(seq),
+                        self.which(by)
                     ),
                 ));
             }
@@ -499,7 +501,19 @@ impl<'l> Stage<'l> {
     fn live_registration(&self, kind: Kind, slug: &Slug, except: Option<u64>) -> Result<bool> {
         let mut seqs = match kind {
             Kind::Party | Kind::Actor | Kind::Proposal => {
-                self.registered(kind, slug)?.into_iter().collect()
+                // The one registration, and each correction that superseded it in turn
+                // (a correction restates the registration: the entity stays).
+                let mut chain = Vec::new();
+                let mut next = self.registered(kind, slug)?;
+                while let Some(seq) = next {
+                    chain.push(seq);
+                    let id = self.record_any(seq)?.event.id;
+                    next = match self.removed(&id)? {
+                        Some(by) if self.record_any(by)?.event.supersedes == Some(id) => Some(by),
+                        _ => None,
+                    };
+                }
+                chain
             }
             Kind::Meeting | Kind::Provision => self.ledger.touching(kind, slug)?,
         };
@@ -558,9 +572,19 @@ impl<'l> Stage<'l> {
             if let (Some(seq), Kind::Party | Kind::Actor | Kind::Proposal, false) =
                 (existing, kind, restates(&same))
             {
+                let retracted = match self.removed(&self.record_any(seq)?.event.id)? {
+                    Some(by) => format!(
+                        ", and retracted by {}: a slug is registered once, so register it under another slug",
+                        self.which(by)
+                    ),
+                    None => String::new(),
+                };
                 return Err(Error::invalid(
                     at,
-                    format!("{kind} `{slug}` is already registered (seq {seq})"),
+                    format!(
+                        "{kind} `{slug}` is already registered ({}){retracted}",
+                        self.which(seq)
+                    ),
                 ));
             }
         }
@@ -816,6 +840,15 @@ impl<'l> Stage<'l> {
 
     /// Where the record at `seq` is, for a message: in the ledger, or earlier in this
     /// append's input (staged, not committed).
+    /// A record by seq, in a message: `seq N` once committed, else as the earlier
+    /// event of this input it is (a seq is not given until the commit).
+    fn which(&self, seq: u64) -> String {
+        match seq > self.ledger.head().seq {
+            true => "an earlier event of this input".to_string(),
+            false => format!("seq {seq}"),
+        }
+    }
+
     fn where_is(&self, seq: u64) -> String {
         match seq > self.ledger.head().seq {
             true => format!("given to an earlier event of this input (it would be seq {seq})"),

@@ -713,3 +713,149 @@ fn nato_agreed_recorded_at(ledger: &TestLedger, now: &str) {
         "2025-12-10",
     ]);
 }
+
+/// Found by a fresh tester: a registration corrected by a `supersedes` left the
+/// entity refusing every new event ("was retracted"); the correction restates it, so
+/// the entity stays. A retracted registration stays dead, and registering its slug
+/// again says so; messages about records of the same input name no seq (none is given
+/// until the commit).
+#[test]
+fn a_superseded_registration_keeps_its_entity_and_a_retracted_one_says_why() {
+    let ledger = TestLedger::new();
+    let ru = "0190bbbb-0000-7000-8000-000000000001";
+    let ok = |args: &[&str]| ledger.ok(args);
+    ok(&[
+        "append",
+        "party_registered",
+        "--party",
+        "ru",
+        "--name",
+        "Russia",
+        "--occurred-at",
+        "2025-01-01",
+        "--id",
+        ru,
+    ]);
+    ok(&[
+        "append",
+        "party_registered",
+        "--party",
+        "ru",
+        "--name",
+        "Russian Federation",
+        "--supersedes",
+        ru,
+        "--occurred-at",
+        "2025-01-01",
+    ]);
+    ok(&[
+        "append",
+        "proposal_tabled",
+        "--proposal",
+        "p",
+        "--title",
+        "P",
+        "--parties",
+        "ru",
+        "--occurred-at",
+        "2025-01-02",
+    ]);
+    // Corrected twice over, in one import: still the same party.
+    let second = "0190bbbb-0000-7000-8000-000000000002";
+    let input = ledger.write(
+        "kel.ndjson",
+        format!(
+            "{}\n{}\n{}\n",
+            format_args!(r#"{{"type":"actor_registered","occurred_at":"2025-01-03","actor":"kel","name":"Kellogg","party":"ru","id":"{second}"}}"#),
+            format_args!(r#"{{"type":"actor_registered","occurred_at":"2025-01-03","actor":"kel","name":"Keith Kellogg","party":"ru","supersedes":"{second}"}}"#),
+            r#"{"type":"statement_made","occurred_at":"2025-01-04","actor":"kel","quote":"Progress.","provisions":[]}"#,
+        )
+        .as_bytes(),
+    );
+    ok(&["import", input.to_str().unwrap()]);
+    ok(&["verify"]);
+    // Retracted: dead, and re-registering the slug says why.
+    let gone = "0190bbbb-0000-7000-8000-000000000003";
+    ok(&[
+        "append",
+        "party_registered",
+        "--party",
+        "xx",
+        "--name",
+        "X",
+        "--occurred-at",
+        "2025-01-05",
+        "--id",
+        gone,
+    ]);
+    ok(&[
+        "retract",
+        gone,
+        "--reason",
+        "never a party",
+        "--occurred-at",
+        "2025-01-06",
+    ]);
+    let run = ledger.fails(&[
+        "append",
+        "party_registered",
+        "--party",
+        "xx",
+        "--name",
+        "X",
+        "--occurred-at",
+        "2025-01-07",
+    ]);
+    assert!(
+        run.error()
+            .contains("is already registered (seq 7), and retracted by seq 8")
+            && run.error().contains("register it under another slug"),
+        "{}",
+        run.error()
+    );
+    // Within one input: no seq that was never given.
+    let input = ledger.write(
+        "wit.ndjson",
+        concat!(
+            r#"{"type":"actor_registered","occurred_at":"2025-01-08","actor":"wit","name":"Witkoff","party":"ru","id":"0190bbbb-0000-7000-8000-000000000004"}"#,
+            "\n",
+            r#"{"type":"event_retracted","occurred_at":"2025-01-09","target":"0190bbbb-0000-7000-8000-000000000004","reason":"no"}"#,
+            "\n",
+            r#"{"type":"statement_made","occurred_at":"2025-01-10","actor":"wit","quote":"Hello.","provisions":[]}"#,
+            "\n",
+        )
+        .as_bytes(),
+    );
+    let run = ledger.fails(&["import", input.to_str().unwrap()]);
+    assert!(
+        run.error().contains(
+            "its registration, an earlier event of this input, by an earlier event of this input"
+        ),
+        "{}",
+        run.error()
+    );
+}
+
+/// `verify --json` gives its verdict on stdout whatever failed: no ledger, a lock held.
+#[test]
+fn verify_json_gives_a_verdict_when_it_cannot_even_open() {
+    let ledger = TestLedger::bundled();
+    let missing = ledger.path("none");
+    let run = ledger.run(&["--db", missing.to_str().unwrap(), "verify", "--json"]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    let verdict: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        (verdict["ok"].clone(), verdict["exit_code"].clone()),
+        (false.into(), 4.into())
+    );
+    assert!(
+        verdict["error"].as_str().unwrap().contains("no ledger at"),
+        "{verdict}"
+    );
+    let held = pactlog::store::Ledger::open(&ledger.db, pactlog::store::Access::Existing).unwrap();
+    let run = ledger.run(&["verify", "--json", "--lock-timeout", "0"]);
+    drop(held);
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    let verdict: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(verdict["exit_code"], 7);
+}

@@ -818,7 +818,14 @@ fn writes_stop_once_the_journal_is_found_damaged_until_a_verify_passes() {
         let mut restored = std::fs::read(&path).unwrap();
         restored[200] = whole[200];
         std::fs::write(&path, &restored).unwrap();
-        ledger.ok(&["verify"]);
+        let run = ledger.run(&["verify"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("the journal verifies again: the ledger takes writes again"),
+            "{}",
+            run.stderr
+        );
         ledger.register_party("de", "Germany");
         ledger.ok(&["verify"]);
     }

@@ -40,26 +40,37 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             }
         }
     };
-    let ledger = ctx.open(Access::Existing)?;
-    let bar = ctx.progress("verifying records");
-    let report = verify_with_progress(&ledger, claimed, &mut |_| bar.inc(1));
-    drop(bar);
-    let report = match report {
+    // Whether an earlier `verify` or `export` had found the journal damaged: a pass
+    // now lifts the refusal of writes, and says so.
+    let was_damaged = crate::store::journal_damage(&ctx.db_path()).is_ok_and(|d| d.is_some());
+    let checked = (|| -> Result<_, CliError> {
+        let ledger = ctx.open(Access::Existing)?;
+        let bar = ctx.progress("verifying records");
+        let report = verify_with_progress(&ledger, claimed, &mut |_| bar.inc(1));
+        drop(bar);
+        Ok(report?)
+    })();
+    let report = match checked {
         Ok(report) => report,
         Err(err) => {
-            if args.json {
-                // A script reads the verdict where it reads a pass; the message and the
-                // exit code are the usual ones.
+            // A script reads the verdict where it reads a pass, whatever failed (no
+            // ledger, a lock held, damage found on open or by the checks); the message
+            // and the exit code are the usual ones. sled found damaged mid-command is
+            // not a verdict: the command runs again on a rebuilt sled.
+            if let (true, CliError::Failed { code, message }) = (args.json, &err) {
                 let verdict = serde_json::json!({
                     "ok": false,
-                    "exit_code": super::exit_code(err.kind()),
-                    "error": err.to_string(),
+                    "exit_code": code,
+                    "error": message,
                 });
                 super::write_json(out, &verdict)?;
             }
-            return Err(err.into());
+            return Err(err);
         }
     };
+    if was_damaged {
+        eprintln!("pactlog: the journal verifies again: the ledger takes writes again");
+    }
     if args.json {
         return super::write_json(
             out,
