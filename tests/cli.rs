@@ -722,32 +722,25 @@ fn nato_agreed_recorded_at(ledger: &TestLedger, now: &str) {
 #[test]
 fn a_superseded_registration_keeps_its_entity_and_a_retracted_one_says_why() {
     let ledger = TestLedger::new();
-    let ru = "0190bbbb-0000-7000-8000-000000000001";
     let ok = |args: &[&str]| ledger.ok(args);
-    ok(&[
-        "append",
-        "party_registered",
-        "--party",
-        "ru",
-        "--name",
-        "Russia",
-        "--occurred-at",
-        "2025-01-01",
-        "--id",
-        ru,
-    ]);
-    ok(&[
-        "append",
-        "party_registered",
-        "--party",
-        "ru",
-        "--name",
-        "Russian Federation",
-        "--supersedes",
-        ru,
-        "--occurred-at",
-        "2025-01-01",
-    ]);
+    // `party_registered` of `slug` on 2025-01-DAY, with more flags.
+    let party = |slug: &str, name: &str, day: &str, more: &[&str]| {
+        let at = format!("2025-01-{day}");
+        let mut args = vec![
+            "append",
+            "party_registered",
+            "--party",
+            slug,
+            "--name",
+            name,
+        ];
+        args.extend(["--occurred-at", &at]);
+        args.extend(more);
+        ledger.run(&args)
+    };
+    let ru = "0190bbbb-0000-7000-8000-000000000001";
+    party("ru", "Russia", "01", &["--id", ru]).ok();
+    party("ru", "Russian Federation", "01", &["--supersedes", ru]).ok();
     ok(&[
         "append",
         "proposal_tabled",
@@ -776,18 +769,7 @@ fn a_superseded_registration_keeps_its_entity_and_a_retracted_one_says_why() {
     ok(&["verify"]);
     // Retracted: dead, and re-registering the slug says why.
     let gone = "0190bbbb-0000-7000-8000-000000000003";
-    ok(&[
-        "append",
-        "party_registered",
-        "--party",
-        "xx",
-        "--name",
-        "X",
-        "--occurred-at",
-        "2025-01-05",
-        "--id",
-        gone,
-    ]);
+    party("xx", "X", "05", &["--id", gone]).ok();
     ok(&[
         "retract",
         gone,
@@ -796,16 +778,7 @@ fn a_superseded_registration_keeps_its_entity_and_a_retracted_one_says_why() {
         "--occurred-at",
         "2025-01-06",
     ]);
-    let run = ledger.fails(&[
-        "append",
-        "party_registered",
-        "--party",
-        "xx",
-        "--name",
-        "X",
-        "--occurred-at",
-        "2025-01-07",
-    ]);
+    let run = party("xx", "X", "07", &[]).fails();
     assert!(
         run.error()
             .contains("is already registered (seq 7), and retracted by seq 8")

@@ -344,15 +344,11 @@ fn a_ledger_of_the_layout_before_the_journal_is_upgraded_on_open() {
     let fixture = crate::common::project().join("tests/fixtures/ledger-before-journal");
     let ledger = TestLedger::new();
     copy_dir(&fixture, &ledger.db);
-    let run = ledger.run(&["verify"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("upgraded the ledger to the journal layout (71 records, head 71)"),
-        "{}",
-        run.stderr
+    let out = ledger.ok_noting(
+        &["verify"],
+        "upgraded the ledger to the journal layout (71 records, head 71)",
     );
-    assert!(run.stdout.starts_with("ok: 71 records"), "{}", run.stdout);
+    assert!(out.starts_with("ok: 71 records"), "{out}");
     assert!(journal(&ledger).is_file());
     assert!(!ledger.db.join("conf").exists() && !ledger.db.join("db").exists());
     assert!(!ledger.db.join(pactlog::recover::PRE_JOURNAL_DIR).exists());
@@ -818,13 +814,9 @@ fn writes_stop_once_the_journal_is_found_damaged_until_a_verify_passes() {
         let mut restored = std::fs::read(&path).unwrap();
         restored[200] = whole[200];
         std::fs::write(&path, &restored).unwrap();
-        let run = ledger.run(&["verify"]);
-        assert_eq!(run.code, 0, "{}", run.stderr);
-        assert!(
-            run.stderr
-                .contains("the journal verifies again: the ledger takes writes again"),
-            "{}",
-            run.stderr
+        ledger.ok_noting(
+            &["verify"],
+            "the journal verifies again: the ledger takes writes again",
         );
         ledger.register_party("de", "Germany");
         ledger.ok(&["verify"]);

@@ -67,6 +67,14 @@ impl TestLedger {
         self.run(args).ok()
     }
 
+    /// Runs a command that must succeed and say `note` on stderr; returns stdout.
+    pub fn ok_noting(&self, args: &[&str], note: &str) -> String {
+        let run = self.run(args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(run.stderr.contains(note), "{}", run.stderr);
+        run.stdout
+    }
+
     /// Appends a party registration (a small write that must succeed).
     pub fn register_party(&self, slug: &str, name: &str) -> String {
         self.ok(&[
