@@ -224,7 +224,13 @@ fn verify_log(
                 if let Some(err) = found {
                     // In a folder that takes no files, writes fail anyway.
                     let _ = ledger.note_journal_damage(Some(&err.to_string()));
-                    return Err(err);
+                    return Err(match err {
+                        // What to do, as the refused writes and reads say it.
+                        Error::Integrity(found) => Error::Integrity(format!(
+                            "{found}; the ledger takes no writes until a `verify` passes: `export` writes every record that verifies, to import into a new ledger (README: \"Recovering a damaged journal\")"
+                        )),
+                        other => other,
+                    });
                 }
             }
             ids.insert(event.id, seq);

@@ -263,6 +263,13 @@ fn verify_with_journal_byte_changed(at: usize, named: &str) {
     assert_clear_failure(&run, &format!("journal byte {at} changed"));
     assert_eq!(run.code, 6, "{}", run.stderr);
     assert!(run.error().contains(named), "{}", run.error());
+    // It says what to do, as the refused writes do.
+    assert!(
+        run.error()
+            .contains("`export` writes every record that verifies"),
+        "{}",
+        run.error()
+    );
 }
 
 #[test]
