@@ -22,7 +22,7 @@ use crate::chain::{Members, Record};
 use crate::error::{suggest, Error, Location, Result};
 use crate::event::{check_controls, parse_event, Body, Event, Kind, Slug, RECORD_FIELDS};
 use crate::index::{self, Firsts};
-use crate::store::{Chunk, Head, Ledger, Staged};
+use crate::store::{Chunk, Head, Ledger, Registration, Staged};
 use crate::time::Instant;
 
 /// Records per sled batch. Large enough to amortise a batch, small enough to bound memory.
@@ -233,10 +233,6 @@ struct Stage<'l> {
     /// event asks them of each entity it names.
     committed: RefCell<Committed>,
 }
-
-/// Where an entity was first registered: the seq, and the registering event's id
-/// when known without reading its record.
-type Registration = (u64, Option<Uuid>);
 
 /// Lookups in the committed ledger made by one append (see [`Stage::committed`]).
 #[derive(Default)]

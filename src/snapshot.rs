@@ -562,7 +562,7 @@ impl Plan {
         if self.tail.len() < ledger.snapshot_every() {
             return Ok(());
         }
-        if current.is_none() || current.as_ref().map(|(time, _)| *time) != self.last {
+        if current.as_ref().map(|(time, _)| *time) != self.last {
             current = usable_snapshot(ledger, provision, &END_OF_TIME, head)?;
         }
         let after = current.as_ref().map(|(time, _)| *time);

@@ -218,6 +218,10 @@ pub(crate) struct Chunk<'a> {
     pub last_hash: &'a str,
 }
 
+/// Where an entity was first registered: the seq, and the registering event's id
+/// when the index holds it (see [`index::Entry::value`]).
+pub type Registration = (u64, Option<uuid::Uuid>);
+
 /// The last committed record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Head {
@@ -919,11 +923,7 @@ impl Ledger {
 
     /// Where an entity was first registered, and the registering event's id when the
     /// index holds it (see [`index::Entry::value`]).
-    pub fn registration(
-        &self,
-        kind: Kind,
-        slug: &Slug,
-    ) -> Result<Option<(u64, Option<uuid::Uuid>)>> {
+    pub fn registration(&self, kind: Kind, slug: &Slug) -> Result<Option<Registration>> {
         Ok(self
             .db
             .get(index::registered_key(kind, slug))?
@@ -1263,7 +1263,7 @@ impl Ledger {
     /// compression and fsync overlap the compression of sled's blocks. Returns the
     /// journal offset past the frame (the replay's end when replaying, where nothing
     /// is appended) and what `sled_part` returned.
-    fn beside_journal_frame<T: Send>(
+    fn beside_journal_frame<T>(
         &mut self,
         chunk: &Chunk<'_>,
         commit: bool,

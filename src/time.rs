@@ -228,7 +228,7 @@ pub fn readable(t: &Instant) -> String {
     if t.time() == chrono::NaiveTime::MIN {
         t.format("%Y-%m-%d").to_string()
     } else {
-        t.format("%Y-%m-%d %H:%M:%SZ").to_string()
+        instant_label(t)
     }
 }
 
