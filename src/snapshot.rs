@@ -664,50 +664,131 @@ fn in_seq_order<T: Entries>(
     Ok(())
 }
 
-/// Checks every stored snapshot against a full replay of its provision as known at
-/// its record; returns how many were checked.
-/// Histories at least this long have their snapshots checked on two threads.
-const VERIFY_SPLIT_HISTORY: usize = 4096;
+/// A record-time view of a provision's history: the record it is known at and its
+/// snapshots there, by valid time (as stored).
+type View = (u64, BTreeMap<Instant, sled::IVec>);
 
-/// Checks a provision's snapshots stored at record `known_seq` (by valid time, as
-/// stored) against one fold of its history (in fold order: seq, the record that
-/// removed it if any, the event) as known at that record; the fold stops after the
-/// last snapshot. Returns how many it checked.
-fn check_as_known(
+/// What a pass of [`check_views`] does at a valid time along its fold.
+enum Request {
+    /// Hand its state after the events before this time to the pass of view `.0`.
+    Fork(usize),
+    /// Check the snapshot of view `.0` (as stored: `.1`) against its state after the
+    /// events up to this time.
+    Check(usize, sled::IVec),
+}
+
+/// Checks a provision's snapshots of every record-time view (`views`, in record
+/// order) against folds of its `history` (in fold order: seq, the record that removed
+/// it if any, the event). Returns how many it checked; the first that differs is an
+/// [`Error::Integrity`] naming its valid time and record.
+///
+/// Two views differ only where an event counts in one and not the other, so a view
+/// is folded from the first such event after the view before it ("forks" there from
+/// the state that view had), and a snapshot is checked by the fold of the earliest
+/// view that agrees with its own up to its valid time. A long history known at many
+/// records (one a write) is then folded about once, not once per record.
+fn check_views(
     provision: &Slug,
     history: &[(u64, Option<u64>, Arc<Event>)],
-    known_seq: u64,
-    snapshots: BTreeMap<Instant, sled::IVec>,
+    views: Vec<View>,
 ) -> Result<usize> {
-    let mut checked = 0;
-    let mut projection = Projection::default();
-    let mut pending = snapshots.into_iter().peekable();
-    let mut counted = history.iter().filter(|(seq, removed_by, _)| {
-        *seq <= known_seq && removed_by.is_none_or(|by| by > known_seq)
-    });
-    while pending.peek().is_some() {
-        let next = counted.next();
-        let upto = next.map(|(_, _, event)| &event.occurred_at);
-        while let Some((time, bytes)) = pending.next_if(|(time, _)| upto.is_none_or(|t| time < t)) {
-            let builder = decode(&bytes).map_err(|e| {
-                Error::Integrity(format!("a snapshot of `{provision}` is damaged: {e}"))
-            })?;
-            if projection.builder(provision) != Some(&builder) {
-                return Err(Error::Integrity(format!(
-                    "the snapshot of `{provision}` at {} (record {known_seq}) disagrees with a replay of the log",
-                    crate::time::format(&time)
-                )));
+    let known: Vec<u64> = views.iter().map(|(seq, _)| *seq).collect();
+    // forks[k]: the valid time of the first event counted by exactly one of views k-1
+    // and k (None: they agree on the whole history; never for view 0).
+    let mut forks: Vec<Option<Instant>> = vec![None; known.len()];
+    for (seq, removed_by, event) in history {
+        // The views that count it are a run [from, to) of `known`, in record order.
+        let from = known.partition_point(|k| k < seq);
+        let to = removed_by.map_or(known.len(), |by| known.partition_point(|k| *k < by));
+        for edge in [from, to] {
+            if from < to && 0 < edge && edge < known.len() {
+                forks[edge].get_or_insert(event.occurred_at);
             }
-            checked += 1;
         }
-        match next {
-            Some((seq, _, event)) => projection.apply_for(provision, *seq, event),
-            None => break,
+    }
+    // The earliest view at or before `view` whose state agrees with it after the
+    // events that `agrees(fork)` says a fork leaves alike.
+    let owner = |mut view: usize, agrees: &dyn Fn(&Instant) -> bool| {
+        while view > 0 && forks[view].as_ref().is_none_or(agrees) {
+            view -= 1;
+        }
+        view
+    };
+    let mut requests: Vec<Vec<(Instant, Request)>> = known.iter().map(|_| Vec::new()).collect();
+    for (view, (_, snapshots)) in views.into_iter().enumerate() {
+        for (time, bytes) in snapshots {
+            let pass = owner(view, &|fork| *fork > time);
+            requests[pass].push((time, Request::Check(view, bytes)));
+        }
+    }
+    // A view is folded when it has a snapshot to check or a fork to hand on; its own
+    // fork comes from the fold that agrees with the view before it up to there.
+    for view in (1..known.len()).rev() {
+        if let (Some(at), false) = (forks[view], requests[view].is_empty()) {
+            let pass = owner(view - 1, &|fork| *fork >= at);
+            requests[pass].push((at, Request::Fork(view)));
+        }
+    }
+    let mut bases: HashMap<usize, Projection> = HashMap::new();
+    let mut checked = 0;
+    for (view, mut pending) in requests.into_iter().enumerate() {
+        if pending.is_empty() {
+            continue;
+        }
+        // A fork at a time hands on the state before its events, a check after them.
+        pending.sort_by_key(|(time, request)| (*time, matches!(request, Request::Check(..))));
+        let (mut projection, start) = match forks[view] {
+            Some(at) if view > 0 => (
+                bases
+                    .remove(&view)
+                    .expect("a fold hands on each fork it owns"),
+                history.partition_point(|(_, _, event)| event.occurred_at < at),
+            ),
+            _ => (Projection::default(), 0),
+        };
+        let known_seq = known[view];
+        let mut counted = history[start..].iter().filter(|(seq, removed_by, _)| {
+            *seq <= known_seq && removed_by.is_none_or(|by| by > known_seq)
+        });
+        let mut pending = pending.into_iter().peekable();
+        while pending.peek().is_some() {
+            let next = counted.next();
+            let upto = next.map(|(_, _, event)| &event.occurred_at);
+            while let Some((time, request)) = pending.next_if(|(time, request)| match request {
+                Request::Fork(_) => upto.is_none_or(|t| time <= t),
+                Request::Check(..) => upto.is_none_or(|t| time < t),
+            }) {
+                match request {
+                    Request::Fork(to) => {
+                        bases.insert(to, projection.clone());
+                    }
+                    Request::Check(of, bytes) => {
+                        let builder = decode(&bytes).map_err(|e| {
+                            Error::Integrity(format!("a snapshot of `{provision}` is damaged: {e}"))
+                        })?;
+                        if projection.builder(provision) != Some(&builder) {
+                            return Err(Error::Integrity(format!(
+                                "the snapshot of `{provision}` at {} (record {}) disagrees with a replay of the log",
+                                crate::time::format(&time),
+                                known[of]
+                            )));
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+            match next {
+                Some((seq, _, event)) => projection.apply_for(provision, *seq, event),
+                None => break,
+            }
         }
     }
     Ok(checked)
 }
 
+/// Checks every stored snapshot against a replay of its provision as known at its
+/// record ([`check_views`]) and that snapshots and their point keys agree; returns
+/// how many snapshots were checked.
 pub fn verify(ledger: &Ledger) -> Result<usize> {
     // provision → record seq → valid times of its snapshots, as stored (decoded when
     // checked: a busy provision's snapshots are many times larger decoded)
@@ -782,33 +863,7 @@ pub fn verify(ledger: &Ledger) -> Result<usize> {
                     history.push((seq, removed_by, event));
                 }
             }
-            // Each record's snapshots are checked against a fold of their own, so
-            // the records of a long history are shared between two threads.
-            let check =
-                |(known_seq, snapshots)| check_as_known(&provision, &history, known_seq, snapshots);
-            let groups: Vec<_> = by_seq.into_iter().collect();
-            checked += if groups.len() > 1 && history.len() >= VERIFY_SPLIT_HISTORY {
-                let (mine, theirs): (Vec<_>, Vec<_>) = groups
-                    .into_iter()
-                    .enumerate()
-                    .partition(|(i, _)| i % 2 == 0);
-                std::thread::scope(|scope| {
-                    let other = scope.spawn(|| {
-                        theirs
-                            .into_iter()
-                            .map(|(_, g)| check(g))
-                            .sum::<Result<usize>>()
-                    });
-                    let here = mine
-                        .into_iter()
-                        .map(|(_, g)| check(g))
-                        .sum::<Result<usize>>();
-                    let there = other.join().expect("a snapshot check does not panic");
-                    Ok::<_, Error>(here? + there?)
-                })?
-            } else {
-                groups.into_iter().map(check).sum::<Result<usize>>()?
-            };
+            checked += check_views(&provision, &history, by_seq.into_iter().collect())?;
             Ok(())
         },
     )?;
