@@ -738,13 +738,14 @@ fn check_views(
         // A fork at a time hands on the state before its events, a check after them.
         pending.sort_by_key(|(time, request)| (*time, matches!(request, Request::Check(..))));
         let (mut projection, start) = match forks[view] {
-            Some(at) if view > 0 => (
+            Some(at) => (
                 bases
                     .remove(&view)
                     .expect("a fold hands on each fork it owns"),
                 history.partition_point(|(_, _, event)| event.occurred_at < at),
             ),
-            _ => (Projection::default(), 0),
+            // View 0 (a later view that never forks has no fold of its own).
+            None => (Projection::default(), 0),
         };
         let known_seq = known[view];
         let mut counted = history[start..].iter().filter(|(seq, removed_by, _)| {
