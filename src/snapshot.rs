@@ -664,6 +664,22 @@ fn in_seq_order<T: Entries>(
     Ok(())
 }
 
+/// A snapshot key (`S provision 0 time seq`) as a reader names it: "`provision` at
+/// time (record seq)", or its bytes escaped when it does not decode.
+fn describe_key(key: &[u8]) -> String {
+    let decoded = (|| {
+        let zero = key.iter().position(|&b| b == 0)?;
+        let provision = std::str::from_utf8(key.get(1..zero)?).ok()?;
+        let time = index::time_from(&key[zero + 1..])?;
+        let seq = index::seq_from(key)?;
+        Some(format!(
+            "`{provision}` at {} (record {seq})",
+            crate::time::format(&time)
+        ))
+    })();
+    decoded.unwrap_or_else(|| format!("key `{}`", String::from_utf8_lossy(key).escape_debug()))
+}
+
 /// A record-time view of a provision's history: the record it is known at and its
 /// snapshots there, by valid time (as stored).
 type View = (u64, BTreeMap<Instant, sled::IVec>);
@@ -679,8 +695,9 @@ enum Request {
 
 /// Checks a provision's snapshots of every record-time view (`views`, in record
 /// order) against folds of its `history` (in fold order: seq, the record that removed
-/// it if any, the event). Returns how many it checked; the first that differs is an
-/// [`Error::Integrity`] naming its valid time and record.
+/// it if any, the event). Returns how many it checked; the first that differs or
+/// does not decode is [`Error::SledDamaged`] (a snapshot is a cache the journal
+/// rebuilds), naming its valid time and record.
 ///
 /// Two views differ only where an event counts in one and not the other, so a view
 /// is folded from the first such event after the view before it ("forks" there from
@@ -765,10 +782,14 @@ fn check_views(
                     }
                     Request::Check(of, bytes) => {
                         let builder = decode(&bytes).map_err(|e| {
-                            Error::Integrity(format!("a snapshot of `{provision}` is damaged: {e}"))
+                            Error::SledDamaged(format!(
+                                "the snapshot of `{provision}` at {} (record {}) is damaged: {e}",
+                                crate::time::format(&time),
+                                known[of]
+                            ))
                         })?;
                         if projection.builder(provision) != Some(&builder) {
-                            return Err(Error::Integrity(format!(
+                            return Err(Error::SledDamaged(format!(
                                 "the snapshot of `{provision}` at {} (record {}) disagrees with a replay of the log",
                                 crate::time::format(&time),
                                 known[of]
@@ -799,7 +820,7 @@ pub fn verify(ledger: &Ledger) -> Result<usize> {
         let (key, bytes) = item?;
         keys.push(key.clone());
         let damaged = || {
-            Error::Integrity(format!(
+            Error::SledDamaged(format!(
                 "snapshot key `{}` is damaged",
                 String::from_utf8_lossy(&key).escape_debug()
             ))
@@ -812,7 +833,7 @@ pub fn verify(ledger: &Ledger) -> Result<usize> {
         let time = index::time_from(&key[zero + 1..]).ok_or_else(damaged)?;
         let seq = index::seq_from(&key).ok_or_else(damaged)?;
         if seq > ledger.head().seq {
-            return Err(Error::Integrity(format!(
+            return Err(Error::SledDamaged(format!(
                 "a snapshot of `{provision}` names record {seq}, past the head"
             )));
         }
@@ -826,23 +847,20 @@ pub fn verify(ledger: &Ledger) -> Result<usize> {
     // Each snapshot has its point key and each point its snapshot: a query that
     // finds a point reads its snapshot, and one without a point is never used.
     let mut points = ledger.all_snapshot_points();
-    for key in keys.iter().map(Some).chain(std::iter::repeat(None)) {
+    let mut keys = keys.iter().peekable();
+    loop {
         let point = points.next().transpose()?.map(|p| index::snapshot_twin(&p));
-        if point.is_none() && key.is_none() {
-            break;
-        }
-        if point.as_deref() != key.map(|k| &k[..]) {
-            let shown = |k: Option<&[u8]>| {
-                k.map_or("none".into(), |k| {
-                    String::from_utf8_lossy(k).escape_debug().to_string()
-                })
-            };
-            return Err(Error::Integrity(format!(
-                "the snapshot points and the snapshots differ: snapshot `{}` beside point of `{}`",
-                shown(key.map(|k| &k[..])),
-                shown(point.as_deref())
-            )));
-        }
+        let key = keys.next_if(|k| point.as_deref().is_none_or(|p| k[..] <= *p));
+        let (lone, what) = match (key, point) {
+            (None, None) => break,
+            (Some(key), Some(point)) if key[..] == point[..] => continue,
+            (Some(key), _) => (key.to_vec(), "has no point key"),
+            (None, Some(point)) => (point, "has a point key but no snapshot"),
+        };
+        return Err(Error::SledDamaged(format!(
+            "the snapshot points and the snapshots differ: the snapshot of {} {what}",
+            describe_key(&lone)
+        )));
     }
     let mut checked = 0;
     let items = stored.into_iter().map(|(provision, by_seq)| {

@@ -1069,7 +1069,7 @@ impl Ledger {
         self.db
             .get(index::snapshot_key(provision, time, seq))?
             .ok_or_else(|| {
-                Error::Integrity(format!(
+                Error::SledDamaged(format!(
                     "the snapshot of `{provision}` at {} (record {seq}) is missing; its point is stored",
                     crate::time::format(time)
                 ))

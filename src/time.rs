@@ -243,11 +243,12 @@ pub fn cut_label(t: &Instant) -> String {
     }
 }
 
-/// An instant to the second (`2025-11-23 00:00:00Z`), midnight included: how record
-/// times are shown (a record time is an instant, and a bare day typed back as
-/// `--known-at` would mean that day's end).
+/// An instant to the second (`2025-11-23 00:00:00Z`), midnight included, and with
+/// the fraction of a second it has (`14:45:26.125705366Z`): how record times are
+/// shown. Typed back as a cut it names the same instant (a bare day would mean that
+/// day's end, a time cut to the second would leave out a record made within it).
 pub fn instant_label(t: &Instant) -> String {
-    t.format("%Y-%m-%d %H:%M:%SZ").to_string()
+    t.format("%Y-%m-%d %H:%M:%S%.fZ").to_string()
 }
 
 /// Formats an instant the one way pactlog writes instants: RFC 3339, UTC, `Z`,
@@ -294,14 +295,18 @@ mod tests {
     }
 
     /// A cut label typed back as a cut means the same instant: a whole day is the
-    /// day's end, and midnight is never shown as a bare day (found by a tester: a
-    /// cut at `2025-01-10T00:00:00Z` read "2025-01-10", which means the day's end).
+    /// day's end, midnight is never shown as a bare day (found by a tester: a cut at
+    /// `2025-01-10T00:00:00Z` read "2025-01-10", which means the day's end), and a
+    /// fraction of a second is shown.
     #[test]
     fn a_cut_label_reads_back_as_the_same_cut() {
         for (typed, label) in [
             ("2025-01-10", "end of 2025-01-10"),
             ("2025-01-10T00:00:00Z", "2025-01-10 00:00:00Z"),
             ("2025-01-10T13:05:09+01:00", "2025-01-10 12:05:09Z"),
+            // A fraction of a second is kept (a tester's `--at` lost it in a message).
+            ("2024-12-12T14:05:47.500949Z", "2024-12-12 14:05:47.500949Z"),
+            ("2024-12-12T14:05:47.5Z", "2024-12-12 14:05:47.500Z"),
         ] {
             let When::Instant(cut) = When::parse(typed).unwrap() else {
                 panic!()

@@ -2,8 +2,11 @@
 //!
 //! The first problem found is reported as [`Error::Integrity`] naming the record:
 //! a hash that does not match, a gap or reordering in `seq`, a broken `prev_hash`
-//! link, a record not in canonical form, record time going back, an index entry
-//! missing, wrong, or left over.
+//! link, a record not in canonical form, record time going back, a journal that
+//! disagrees with sled. What sled derives from the log (an index entry missing,
+//! wrong or left over; a snapshot that disagrees with a replay) is
+//! [`Error::SledDamaged`]: the journal rebuilds it, and a command that only reads
+//! runs again on the rebuilt sled.
 
 use std::collections::{HashMap, HashSet};
 
@@ -198,11 +201,11 @@ fn verify_log(
                 let stored = ledger.raw_get(&key)?;
                 let matches = |value: Vec<u8>| stored.as_deref() == Some(value.as_slice());
                 if !matches(entry.value(seq)) && !entry.legacy_value(seq).is_some_and(matches) {
-                    return Err(Error::Integrity(format!(
-                    "index entry {} of record {seq} is {}; `pactlog export` then `import` into a new ledger rebuilds the indexes",
-                    describe(&entry),
-                    if stored.is_some() { "wrong" } else { "missing" }
-                )));
+                    return Err(Error::SledDamaged(format!(
+                        "index entry {} of record {seq} is {}",
+                        describe(&entry),
+                        if stored.is_some() { "wrong" } else { "missing" }
+                    )));
                 }
             }
             if let Some(journaled) = journaled.as_mut() {
@@ -263,7 +266,7 @@ fn verify_log(
     for (key, value) in maxima.changed_after(0) {
         expected_entries += 1;
         if ledger.raw_get(&key)?.as_deref() != Some(value.as_slice()) {
-            return Err(Error::Integrity(format!(
+            return Err(Error::SledDamaged(format!(
                 "index entry `{}` (latest valid time of a provision) is missing or wrong",
                 String::from_utf8_lossy(&key[1..])
             )));
@@ -274,7 +277,7 @@ fn verify_log(
         let (key, value) = item?;
         stored_entries += 1;
         if index::entry_seq(&value).is_none_or(|seq| seq > head.seq) {
-            return Err(Error::Integrity(format!(
+            return Err(Error::SledDamaged(format!(
                 "an index entry (table `{}`, key {}) names no committed record",
                 char::from(key[0]),
                 key[1..]
@@ -290,7 +293,7 @@ fn verify_log(
         let digest = stored_histories.entry(prefix.clone()).or_default();
         for (time, seq) in postings {
             if seq > head.seq {
-                return Err(Error::Integrity(format!(
+                return Err(Error::SledDamaged(format!(
                     "the history of `{}` names record {seq}, past the committed head",
                     String::from_utf8_lossy(&prefix[2..prefix.len() - 1])
                 )));
@@ -301,19 +304,19 @@ fn verify_log(
     }
     for (prefix, (name, digest)) in &histories {
         if stored_histories.remove(prefix).as_ref() != Some(digest) {
-            return Err(Error::Integrity(format!(
-                "the history of {name} in the index disagrees with the log; `pactlog export` then `import` into a new ledger rebuilds the indexes"
+            return Err(Error::SledDamaged(format!(
+                "the history of {name} in the index disagrees with the log"
             )));
         }
     }
     if let Some(prefix) = stored_histories.keys().next() {
-        return Err(Error::Integrity(format!(
+        return Err(Error::SledDamaged(format!(
             "the index holds a history of `{}` that no record accounts for",
             String::from_utf8_lossy(&prefix[2..prefix.len() - 1])
         )));
     }
     if stored_entries != expected_entries {
-        return Err(Error::Integrity(format!(
+        return Err(Error::SledDamaged(format!(
             "the indexes hold {} but the log accounts for {expected_entries}",
             crate::error::count(stored_entries, "entry", "entries")
         )));

@@ -2554,7 +2554,7 @@ fn a_snapshot_refresh_cut_short_is_finished_by_the_next_open() {
     let ledger = Ledger::open(&path, Access::Existing).unwrap();
     assert_eq!(
         ledger.recovery_notes(),
-        ["rebuilt sled from the journal (its files were missing)"]
+        ["rebuilt sled from the journal (the ledger had no `sled` folder)"]
     );
     assert_eq!(snapshot_keys(&ledger), written);
     assert_eq!(status_at(&ledger, 20, record_time(1)), answer);
@@ -2758,4 +2758,112 @@ proptest! {
             prop_assert_eq!(n_cites, cited.iter().filter(|c| c.2 <= known).count(), "{}", &ctx);
         }
     }
+}
+
+/// Found by a fresh tester: a snapshot changed inside sled that still decodes made
+/// `verify` fail with nothing said of what to do; a snapshot deleted beside its point
+/// key stopped `state`, and `verify` named another provision's key, in raw bytes.
+/// Snapshots are sled's copy of what the log says: `verify` names the damaged one by
+/// provision, valid time and record, sets sled aside, rebuilds it from the journal and
+/// checks the rebuilt ledger; `state` meeting a missing snapshot does the same.
+#[test]
+fn a_wrong_or_missing_snapshot_is_named_and_sled_rebuilt_from_the_journal() {
+    let cli = crate::common::TestLedger::new();
+    {
+        let mut ledger = Ledger::open(&cli.db, Access::Create).unwrap();
+        ledger.set_snapshot_every(2);
+        append_values(
+            &mut ledger,
+            record_time(0),
+            vec![
+                json!({"type": "party_registered", "occurred_at": day(0), "party": "a", "name": "A"}),
+                json!({"type": "proposal_tabled", "occurred_at": day(0), "proposal": "p", "title": "P", "parties": ["a"]}),
+                json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "x", "proposal": "p", "title": "X", "text": "t"}),
+                json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "y", "proposal": "p", "title": "Y", "text": "t"}),
+            ],
+        );
+        let statuses = ["contested", "under_negotiation"];
+        let mut events: Vec<Value> = (1..=10)
+            .map(|d| status_event(100 + d as u128, d, statuses[d as usize % 2]))
+            .collect();
+        for d in 1..=10u32 {
+            let mut e = status_event(200 + d as u128, d, statuses[(d as usize + 1) % 2]);
+            e["provision"] = json!("y");
+            events.push(e);
+        }
+        append_values(&mut ledger, record_time(1), events);
+    }
+    let at = pactlog::time::format(&(day0() + Duration::days(10)));
+    let state = cli.ok(&["state", "x", "--json", "--at", &at]);
+    let export = cli.export();
+    // The snapshots of `x` in sled: (key, value), in key order. A rebuilt sled holds
+    // snapshots every 256 events: they are written again every two.
+    let snapshots_of_x = || {
+        let mut ledger = Ledger::open(&cli.db, Access::Existing).unwrap();
+        ledger.set_snapshot_every(2);
+        pactlog::snapshot::rebuild_all(&ledger).unwrap();
+        let found: Vec<_> = ledger
+            .sled_for_tests()
+            .scan_prefix(b"Sx\0")
+            .map(|kv| kv.unwrap())
+            .collect();
+        assert!(found.len() >= 2, "snapshots of x: {}", found.len());
+        (ledger, found)
+    };
+    let change = |what: &dyn Fn(&sled::Db, &[u8], &[u8])| {
+        let (ledger, found) = snapshots_of_x();
+        let (key, value) = found.last().unwrap();
+        what(ledger.sled_for_tests(), key, value);
+        ledger.sled_for_tests().flush().unwrap();
+    };
+    let rebuilt = |run: &crate::common::Run, said: &str, n: u32| {
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(run.stderr.contains(said), "{}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!(
+                "sled.damaged.{n}; rebuilding sled from the journal"
+            )),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("\\u{"), "{}", run.stderr);
+        assert!(cli.db.join(format!("sled.damaged.{n}")).is_dir());
+        assert_eq!(cli.ok(&["state", "x", "--json", "--at", &at]), state);
+        assert_eq!(cli.export(), export);
+        let again = cli.run(&["verify"]);
+        assert_eq!((again.code, again.stderr.as_str()), (0, ""));
+    };
+    // A snapshot that decodes but says something else than the log.
+    change(&|db, key, value| {
+        let text = String::from_utf8(pactlog::block::unpack(value).unwrap()).unwrap();
+        let tampered = text.replacen("\"events\":", "\"events\":7", 1);
+        assert_ne!(text, tampered);
+        db.insert(key, pactlog::block::pack(tampered.as_bytes()))
+            .unwrap();
+    });
+    let run = cli.run(&["verify"]);
+    rebuilt(&run, "the snapshot of `x` at ", 1);
+    assert!(
+        run.stderr.contains("disagrees with a replay of the log"),
+        "{}",
+        run.stderr
+    );
+    // A snapshot gone, its point key left: `verify` names that snapshot.
+    change(&|db, key, _| {
+        db.remove(key).unwrap();
+    });
+    let run = cli.run(&["verify"]);
+    rebuilt(&run, "has a point key but no snapshot", 2);
+    assert!(
+        run.stderr.contains("the snapshot of `x` at "),
+        "{}",
+        run.stderr
+    );
+    // The same met by a query.
+    change(&|db, key, _| {
+        db.remove(key).unwrap();
+    });
+    let run = cli.run(&["state", "x", "--json", "--at", &at]);
+    assert_eq!(run.stdout, state);
+    rebuilt(&run, "is missing; its point is stored", 3);
 }

@@ -155,7 +155,7 @@ fn a_deleted_sled_folder_is_rebuilt_from_the_journal() {
     assert_repaired(
         &ledger,
         &export,
-        "rebuilt sled from the journal (its files were missing)",
+        "rebuilt sled from the journal (the ledger had no `sled` folder)",
         "sled deleted",
     );
     ledger.register_party("fr", "France");
