@@ -2760,6 +2760,9 @@ proptest! {
     }
 }
 
+/// A change made to one stored snapshot: (sled, its key, its value).
+type SnapshotChange = dyn Fn(&sled::Db, &[u8], &[u8]);
+
 /// Found by a fresh tester: a snapshot changed inside sled that still decodes made
 /// `verify` fail with nothing said of what to do; a snapshot deleted beside its point
 /// key stopped `state`, and `verify` named another provision's key, in raw bytes.
@@ -2810,7 +2813,7 @@ fn a_wrong_or_missing_snapshot_is_named_and_sled_rebuilt_from_the_journal() {
         assert!(found.len() >= 2, "snapshots of x: {}", found.len());
         (ledger, found)
     };
-    let change = |what: &dyn Fn(&sled::Db, &[u8], &[u8])| {
+    let change = |what: &SnapshotChange| {
         let (ledger, found) = snapshots_of_x();
         let (key, value) = found.last().unwrap();
         what(ledger.sled_for_tests(), key, value);
