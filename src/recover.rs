@@ -364,7 +364,7 @@ fn rebuild(path: &Path, reason: &str, notes: &mut Vec<String>) -> Result<(Ledger
         None if !path.join(PRE_JOURNAL_DIR).exists()
             && fs::metadata(path.join(journal::FILE)).is_ok_and(|m| m.len() > 0) =>
         {
-            notes.push("rebuilt sled from the journal (the ledger had no `sled` folder)".into())
+            notes.push("rebuilt sled from the journal".into())
         }
         None => {}
     }

@@ -1198,7 +1198,16 @@ impl Ledger {
         self.db.scan_prefix([index::POSTINGS]).map(|item| {
             let (key, value) = item?;
             let prefix = key[..key.len().saturating_sub(8)].to_vec();
-            let postings = block::postings(&value).map_err(Error::Integrity)?;
+            let postings = block::postings(&value).map_err(|e| {
+                Error::SledDamaged(format!(
+                    "the history of `{}`: {e}",
+                    String::from_utf8_lossy(
+                        prefix
+                            .get(2..prefix.len().saturating_sub(1))
+                            .unwrap_or(&prefix)
+                    )
+                ))
+            })?;
             Ok((prefix, postings))
         })
     }

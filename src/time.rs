@@ -177,9 +177,13 @@ pub enum When {
 }
 
 impl When {
-    /// Parses `YYYY-MM-DD` (end of that day), an RFC 3339 instant, `seq:N`, or a
-    /// meeting slug. Anything that parses as a day or an instant is one.
+    /// Parses `YYYY-MM-DD` (end of that day; also as shown, `end of YYYY-MM-DD`), an
+    /// RFC 3339 instant, `seq:N`, or a meeting slug. Anything that parses as a day or
+    /// an instant is one.
     pub fn parse(text: &str) -> Result<When, String> {
+        if let Some(day) = text.strip_prefix("end of ").and_then(parse_day) {
+            return Ok(When::Instant(end_of_day(day)));
+        }
         if let Some(seq) = text.strip_prefix("seq:") {
             return seq
                 .parse()
@@ -312,9 +316,8 @@ mod tests {
                 panic!()
             };
             assert_eq!(cut_label(&cut), label);
-            let back = label.strip_prefix("end of ").unwrap_or(label);
-            let back = back.replace(' ', "T");
-            let When::Instant(again) = When::parse(&back).unwrap() else {
+            // Pasted back as shown (a tester found `end of DAY` refused).
+            let When::Instant(again) = When::parse(label).unwrap() else {
                 panic!()
             };
             assert_eq!(again, cut, "{label}");

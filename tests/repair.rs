@@ -155,7 +155,7 @@ fn a_deleted_sled_folder_is_rebuilt_from_the_journal() {
     assert_repaired(
         &ledger,
         &export,
-        "rebuilt sled from the journal (the ledger had no `sled` folder)",
+        "rebuilt sled from the journal",
         "sled deleted",
     );
     ledger.register_party("fr", "France");
@@ -1009,4 +1009,46 @@ fn repairs_speak_plainly_and_a_witness_of_another_hash_says_so() {
         &ledger,
         &format!("record {seq} was committed with hash {other}"),
     );
+}
+
+/// Found by a fresh tester: a damaged history block made `verify` fail (exit 6) with
+/// "a history block is damaged", naming nothing and repairing nothing, while the next
+/// query set sled aside and rebuilt it. A history block is sled's index of the log:
+/// `verify` names whose it is and rebuilds sled from the journal, as for every index
+/// entry and snapshot; a query does the same.
+#[test]
+fn a_damaged_history_block_is_named_and_rebuilt_by_verify_as_by_a_query() {
+    let ledger = TestLedger::bundled();
+    let export = ledger.export();
+    let state = ledger.ok(&["state", "nato-membership", "--json"]);
+    let damage = || {
+        with_store(&ledger, |store, _| {
+            let db = store.sled_for_tests();
+            let (key, value) = db
+                .scan_prefix([pactlog::index::POSTINGS])
+                .map(|kv| kv.unwrap())
+                .find(|(k, _)| k.windows(15).any(|w| w == b"nato-membership"))
+                .unwrap();
+            db.insert(key, &value[..value.len() - 3]).unwrap();
+        })
+    };
+    for (n, command) in [
+        (1, vec!["verify"]),
+        (2, vec!["state", "nato-membership", "--json"]),
+    ] {
+        damage();
+        let run = ledger.run(&command);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("the history of ")
+                && run.stderr.contains("nato-membership")
+                && run.stderr.contains(&format!(
+                    "sled.damaged.{n}; rebuilding sled from the journal"
+                )),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(ledger.export(), export);
+        assert_eq!(ledger.ok(&["state", "nato-membership", "--json"]), state);
+    }
 }
