@@ -664,20 +664,25 @@ fn in_seq_order<T: Entries>(
     Ok(())
 }
 
-/// A snapshot key (`S provision 0 time seq`) as a reader names it: "`provision` at
-/// time (record seq)", or its bytes escaped when it does not decode.
+/// A snapshot key (`S provision 0 time seq`, or its point twin) read back: the
+/// provision, the valid time and the record; `None` when it does not decode.
+fn key_parts(key: &[u8]) -> Option<(Slug, Instant, u64)> {
+    let zero = key.iter().position(|&b| b == 0)?;
+    let provision = Slug::parse(std::str::from_utf8(key.get(1..zero)?).ok()?).ok()?;
+    let time = index::time_from(&key[zero + 1..])?;
+    Some((provision, time, index::seq_from(key)?))
+}
+
+/// A snapshot key as a reader names it: "`provision` at time (record seq)", or its
+/// bytes escaped when it does not decode.
 fn describe_key(key: &[u8]) -> String {
-    let decoded = (|| {
-        let zero = key.iter().position(|&b| b == 0)?;
-        let provision = std::str::from_utf8(key.get(1..zero)?).ok()?;
-        let time = index::time_from(&key[zero + 1..])?;
-        let seq = index::seq_from(key)?;
-        Some(format!(
+    match key_parts(key) {
+        Some((provision, time, seq)) => format!(
             "`{provision}` at {} (record {seq})",
             crate::time::format(&time)
-        ))
-    })();
-    decoded.unwrap_or_else(|| format!("key `{}`", String::from_utf8_lossy(key).escape_debug()))
+        ),
+        None => format!("key `{}`", String::from_utf8_lossy(key).escape_debug()),
+    }
 }
 
 /// A record-time view of a provision's history: the record it is known at and its
@@ -819,19 +824,12 @@ pub fn verify(ledger: &Ledger) -> Result<usize> {
     for item in ledger.all_snapshots() {
         let (key, bytes) = item?;
         keys.push(key.clone());
-        let damaged = || {
+        let (provision, time, seq) = key_parts(&key).ok_or_else(|| {
             Error::SledDamaged(format!(
                 "snapshot key `{}` is damaged",
                 String::from_utf8_lossy(&key).escape_debug()
             ))
-        };
-        let zero = key.iter().position(|&b| b == 0).ok_or_else(damaged)?;
-        let provision = std::str::from_utf8(&key[1..zero])
-            .ok()
-            .and_then(|s| Slug::parse(s).ok())
-            .ok_or_else(damaged)?;
-        let time = index::time_from(&key[zero + 1..]).ok_or_else(damaged)?;
-        let seq = index::seq_from(&key).ok_or_else(damaged)?;
+        })?;
         if seq > ledger.head().seq {
             return Err(Error::SledDamaged(format!(
                 "a snapshot of `{provision}` names record {seq}, past the head"
