@@ -281,6 +281,8 @@ pub struct Ledger {
     snapshot_every: usize,
     /// Staged history entries written out with a chunk once this many are gathered.
     postings_staged: usize,
+    /// Entries in a posting block ([`block::POSTINGS_PER_BLOCK`]).
+    postings_per_block: usize,
     /// Set when [`Ledger::settle`] could not reopen sled: the handle must not write.
     lost: bool,
     /// Where commits are made durable; `None` for a read-only look at an old layout.
@@ -374,6 +376,7 @@ impl Ledger {
             head: Head::empty(),
             snapshot_every: crate::snapshot::EVERY,
             postings_staged: POSTINGS_STAGED,
+            postings_per_block: block::POSTINGS_PER_BLOCK,
             lost: false,
             journal: None,
             replay_end: None,
@@ -476,6 +479,13 @@ impl Ledger {
     #[doc(hidden)]
     pub fn set_postings_staged(&mut self, n: usize) {
         self.postings_staged = n.max(1);
+    }
+
+    /// Stores history entries in posting blocks of at most `n` entries (tests set it
+    /// low, so that every history is in several blocks; any size reads the same).
+    #[doc(hidden)]
+    pub fn set_postings_per_block(&mut self, n: usize) {
+        self.postings_per_block = n.max(1);
     }
 
     /// Records that the journal was found damaged (`what`: the finding), so that
@@ -1052,9 +1062,9 @@ impl Ledger {
         self.db.range(prefix..=end).keys().rev().map(move |key| {
             let key = key?;
             let time = index::time_from(&key[len..])
-                .ok_or_else(|| Error::Integrity("a snapshot key is damaged".into()))?;
+                .ok_or_else(|| Error::SledDamaged("a snapshot key is damaged".into()))?;
             let seq = index::seq_from(&key)
-                .ok_or_else(|| Error::Integrity("a snapshot key is damaged".into()))?;
+                .ok_or_else(|| Error::SledDamaged("a snapshot key is damaged".into()))?;
             Ok((time, seq))
         })
     }
@@ -1097,7 +1107,7 @@ impl Ledger {
                 let seq = index::seq_from(&key);
                 let (time, seq) = time
                     .zip(seq)
-                    .ok_or_else(|| Error::Integrity("a snapshot key is damaged".into()))?;
+                    .ok_or_else(|| Error::SledDamaged("a snapshot key is damaged".into()))?;
                 Ok((time, seq, value))
             })
             .collect()
@@ -1310,20 +1320,31 @@ impl Ledger {
         (framed, built)
     }
 
-    /// Moves staged history entries into the batch: each entity's appended to its
-    /// last posting block while that block is small, else in a new one.
+    /// Moves staged history entries into the batch: each entity's fill its last
+    /// posting block up to [`block::POSTINGS_PER_BLOCK`] entries, then new blocks of
+    /// that size (one write of many entries for an entity no longer makes one block
+    /// of them all, rewritten whole by every later write).
     fn put_postings(&self, batch: &mut sled::Batch, staged: &mut Staged) -> Result<()> {
         for ((kind, slug), postings) in staged.postings.drain() {
             let prefix = index::postings_prefix(kind, &slug);
-            let last = self.db.scan_prefix(&prefix).next_back().transpose()?;
-            let (key, mut value) = match last {
-                Some((key, value)) if block::postings_len(&value) < block::POSTINGS_PER_BLOCK => {
-                    (key.to_vec(), value.to_vec())
+            let mut rest = &postings[..];
+            if let Some((key, value)) = self.db.scan_prefix(&prefix).next_back().transpose()? {
+                let room = self
+                    .postings_per_block
+                    .saturating_sub(block::postings_len(&value));
+                if room > 0 {
+                    let (now, later) = rest.split_at(room.min(rest.len()));
+                    let mut value = value.to_vec();
+                    block::push_postings(&mut value, now);
+                    batch.insert(key, value);
+                    rest = later;
                 }
-                _ => (index::postings_key(kind, &slug, postings[0].1), Vec::new()),
-            };
-            block::push_postings(&mut value, &postings);
-            batch.insert(key, value);
+            }
+            for postings in rest.chunks(self.postings_per_block) {
+                let mut value = Vec::new();
+                block::push_postings(&mut value, postings);
+                batch.insert(index::postings_key(kind, &slug, postings[0].1), value);
+            }
         }
         staged.n_postings = 0;
         Ok(())

@@ -1367,6 +1367,10 @@ fn build(steps: &[Step], snapshot_every: usize) -> (tempfile::TempDir, Ledger, M
     let dir = tempfile::tempdir().unwrap();
     let mut ledger = Ledger::open(&dir.path().join("l"), Access::Create).unwrap();
     ledger.set_snapshot_every(snapshot_every);
+    if snapshot_every % 2 == 1 {
+        // Every history in posting blocks of two entries: reads the same as the size in use.
+        ledger.set_postings_per_block(2);
+    }
     let mut model = Model::default();
     let mut now = record_base();
     let mut last_recorded: Option<T> = None;
@@ -2865,4 +2869,76 @@ fn a_wrong_or_missing_snapshot_is_named_and_sled_rebuilt_from_the_journal() {
     let run = cli.run(&["state", "x", "--json", "--at", &at]);
     assert_eq!(run.stdout, state);
     rebuilt(&run, &["is missing; its point is stored"], 3);
+}
+
+/// The posting blocks of provision `x`, in key order: (first seq in the key, entries).
+fn postings_of_x(ledger: &Ledger) -> Vec<(u64, Vec<(T, u64)>)> {
+    let x = Slug::parse("x").unwrap();
+    let prefix = pactlog::index::postings_prefix(pactlog::event::Kind::Provision, &x);
+    ledger
+        .sled_for_tests()
+        .scan_prefix(prefix)
+        .map(|kv| {
+            let (key, value) = kv.unwrap();
+            let first = pactlog::index::seq_from(&key).unwrap();
+            (first, pactlog::block::postings(&value).unwrap())
+        })
+        .collect()
+}
+
+/// One write of more history entries for a provision than a posting block holds
+/// fills the entity's last block, then new blocks in turn, none past the size (one
+/// block of them all was rewritten whole by every later write); a write refused
+/// after it wrote chunks leaves the blocks exactly as they were.
+#[test]
+fn a_long_history_in_one_write_fills_posting_blocks_in_turn() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(&dir.path().join("l"), Access::Create).unwrap();
+    ledger.set_postings_per_block(4);
+    ledger.set_postings_staged(5);
+    let setup = vec![
+        json!({"type": "party_registered", "occurred_at": day(0), "party": "a", "name": "A"}),
+        json!({"type": "proposal_tabled", "occurred_at": day(0), "proposal": "p", "title": "P", "parties": ["a"]}),
+        json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "x", "proposal": "p", "title": "X", "text": "t"}),
+    ];
+    append_values(&mut ledger, record_time(0), setup);
+    let statuses = ["contested", "under_negotiation", "agreed"];
+    let status = |n: usize| json!({"type": "status_changed", "occurred_at": day(1 + n as u32 % 40), "provision": "x", "status": statuses[n % 3]});
+    append_values(&mut ledger, record_time(1), (0..11).map(status).collect());
+    let blocks = postings_of_x(&ledger);
+    assert!(blocks.len() >= 3, "{blocks:?}");
+    let seqs: Vec<u64> = blocks
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|e| e.1))
+        .collect();
+    let mut in_order = seqs.clone();
+    in_order.sort_unstable();
+    assert_eq!(seqs, in_order, "entries in seq order across blocks");
+    assert_eq!(seqs.len(), 12, "the draft and 11 statuses");
+    for (first, postings) in &blocks {
+        assert!(!postings.is_empty() && postings.len() <= 4, "{blocks:?}");
+        assert_eq!(*first, postings[0].1, "a block is keyed by its first entry");
+    }
+    assert_eq!(status_at(&ledger, 40, record_time(1)), statuses[10 % 3]);
+
+    // A write refused after its first chunk (1,000 records) was written to sled.
+    let mut refused: Vec<Value> = (0..1_200).map(status).collect();
+    refused.push(json!({"type": "status_changed", "occurred_at": day(3), "provision": "nope", "status": "agreed"}));
+    let items = refused.into_iter().map(|v| {
+        let Value::Object(object) = v else {
+            unreachable!()
+        };
+        Ok(Item {
+            at: Location::default(),
+            object,
+        })
+    });
+    let mut new_id = Uuid::now_v7;
+    let clock = Clock {
+        now: record_time(2),
+        new_id: &mut new_id,
+    };
+    assert!(append_all(&mut ledger, items, clock, None).is_err());
+    assert_eq!(postings_of_x(&ledger), blocks);
+    assert_eq!(status_at(&ledger, 40, record_time(2)), statuses[10 % 3]);
 }

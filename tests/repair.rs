@@ -948,10 +948,12 @@ fn deleted_sled_blob_files_are_rebuilt_from_the_journal() {
             })
             .collect()
     };
-    let lines: Vec<String> = (0..400)
+    // Pages stay under it while records are small (see `block::BLOCK_BYTES`): each of
+    // these is a block of its own, about 35 KiB compressed.
+    let lines: Vec<String> = (0..150)
         .map(|_| {
             serde_json::json!({"type": "statement_made", "occurred_at": "2025-11-20",
-                "quote": text(20_000), "attribution": "an official"})
+                "quote": text(60_000), "attribution": "an official"})
             .to_string()
         })
         .collect();
