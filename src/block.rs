@@ -4,15 +4,17 @@
 //! indexes are stored a block per value instead of a key per record or entry:
 //!
 //! - a **record block** (`B` first seq) holds up to [`RECORDS_PER_BLOCK`] consecutive
-//!   records (or [`BLOCK_BYTES`] of them), their canonical bytes unchanged, in one
-//!   zstd frame with its content checksum. A block is written once, by the chunk of
-//!   a write that holds its records, and never rewritten: a block past the committed
-//!   head holds nothing committed, and an unfinished write is undone by deleting the
-//!   blocks past the head.
+//!   records (or [`BLOCK_BYTES`] of them), their canonical bytes unchanged, in groups
+//!   of one zstd frame each with its content checksum. A block written now is one
+//!   group (the limits are equal); blocks of several groups, written before, read
+//!   unchanged. A block is written once, by the chunk of a write that holds its
+//!   records, and never rewritten: a block past the committed head holds nothing
+//!   committed, and an unfinished write is undone by deleting the blocks past the head.
 //! - a **posting block** (`P` kind slug 0 first seq) holds an entity's history
 //!   entries, (valid time, seq), in seq order. A write appends to the entity's last
-//!   block while it is small, so an entity touched once per write still reads a few
-//!   values, not one per write.
+//!   block up to [`POSTINGS_PER_BLOCK`] entries, then starts new blocks of that size,
+//!   so an entity touched once per write still reads a few values, not one per write,
+//!   and no write rewrites more than one full block per entity.
 //!
 //! # Record block layout (integers little-endian)
 //!
@@ -45,8 +47,8 @@ pub const RECORDS_PER_BLOCK: usize = 32;
 /// A block closes once its records' bytes reach this size. A block is then one group,
 /// about 5 KiB compressed: sled splits a leaf at 17 keys whatever their size and keeps
 /// a leaf over about 128 KiB as a blob its cache never evicts (ARCHITECTURE.md, "What
-/// sled does at scale"); blocks of 256 records (40 KiB) made a 1M import peak at
-/// 539 MB, blocks of 32 at 380 MB.
+/// sled does at scale"). Blocks of 256 records (8 groups, about 40 KiB) made a 1M
+/// import peak at 539 MB; blocks of one group at 391 MB, in the same time.
 pub const BLOCK_BYTES: usize = 16 << 10;
 /// Entries in a posting block at most (10 KiB).
 pub const POSTINGS_PER_BLOCK: usize = 512;

@@ -308,6 +308,18 @@ pub fn postings_prefix(kind: Kind, slug: &Slug) -> Vec<u8> {
     key
 }
 
+/// The entity a posting-block key (or its prefix) names, as a message names it:
+/// "provision `x`"; its bytes escaped when they do not decode.
+pub fn postings_entity(key: &[u8]) -> String {
+    let decoded = key.get(2..).and_then(|rest| {
+        let kind = Kind::ALL.get(usize::from(key[1].checked_sub(b'0')?))?;
+        let end = rest.iter().position(|&b| b == 0)?;
+        let slug = Slug::parse(std::str::from_utf8(&rest[..end]).ok()?).ok()?;
+        Some(format!("{kind} `{slug}`"))
+    });
+    decoded.unwrap_or_else(|| format!("key `{}`", String::from_utf8_lossy(key).escape_debug()))
+}
+
 /// The key of an entity's posting block whose first entry is the record at `first_seq`.
 pub fn postings_key(kind: Kind, slug: &Slug, first_seq: u64) -> Vec<u8> {
     let mut key = postings_prefix(kind, slug);
@@ -431,6 +443,15 @@ mod tests {
         let key = postings_key(Kind::Provision, &slug, 7);
         assert!(key.starts_with(&postings_prefix(Kind::Provision, &slug)));
         assert_eq!(seq_from(&key), Some(7));
+        // A posting key names its entity; a damaged one is shown escaped, never a panic.
+        assert_eq!(postings_entity(&key), "provision `nato-membership`");
+        assert_eq!(
+            postings_entity(&postings_prefix(Kind::Party, &slug)),
+            "party `nato-membership`"
+        );
+        for junk in [&b""[..], b"P", b"P9x\0", b"P3no-end", b"P3\xff\0"] {
+            assert!(postings_entity(junk).starts_with("key `"), "{junk:?}");
+        }
         let id = Entry::Id(Uuid::from_u128(3));
         assert_eq!(entry_seq(&id.value(9)), Some(9));
         assert_eq!(id.legacy_value(9), None);

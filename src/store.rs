@@ -933,12 +933,36 @@ impl Ledger {
 
     /// Where an entity was first registered, and the registering event's id when the
     /// index holds it (see [`index::Entry::value`]).
+    ///
+    /// Errors: [`Error::SledDamaged`] when the registration does not decode, or is
+    /// missing while committed records touch the entity (its posting blocks, so for
+    /// provisions, proposals and meetings): only its registration lets a record name
+    /// it, so the entry was lost, and a query would otherwise call a drafted provision
+    /// unknown. Parties and actors have no history: a lost registration of theirs is
+    /// found by `verify`.
     pub fn registration(&self, kind: Kind, slug: &Slug) -> Result<Option<Registration>> {
-        Ok(self
-            .db
-            .get(index::registered_key(kind, slug))?
-            .and_then(|v| Some((index::entry_seq(&v)?, index::registration_id(&v))))
-            .filter(|&(seq, _)| seq <= self.head.seq))
+        let stored = self.db.get(index::registered_key(kind, slug))?;
+        let found = stored
+            .as_ref()
+            .and_then(|v| Some((index::entry_seq(v)?, index::registration_id(v))));
+        match found {
+            Some((seq, _)) if seq > self.head.seq => Ok(None),
+            Some(found) => Ok(Some(found)),
+            None if stored.is_some() => Err(Error::SledDamaged(format!(
+                "the registration of {kind} `{slug}` in sled's index does not decode"
+            ))),
+            None => {
+                // The first posting block's key names the first record touching it.
+                let prefix = index::postings_prefix(kind, slug);
+                let first = self.db.scan_prefix(&prefix).keys().next().transpose()?;
+                match first.and_then(|key| index::seq_from(&key)) {
+                    Some(seq) if seq <= self.head.seq => Err(Error::SledDamaged(format!(
+                        "the registration of {kind} `{slug}` is missing from sled's index, yet record {seq} touches it"
+                    ))),
+                    _ => Ok(None),
+                }
+            }
+        }
     }
 
     /// Every registered slug of a kind, sorted.
@@ -1210,12 +1234,8 @@ impl Ledger {
             let prefix = key[..key.len().saturating_sub(8)].to_vec();
             let postings = block::postings(&value).map_err(|e| {
                 Error::SledDamaged(format!(
-                    "the history of `{}`: {e}",
-                    String::from_utf8_lossy(
-                        prefix
-                            .get(2..prefix.len().saturating_sub(1))
-                            .unwrap_or(&prefix)
-                    )
+                    "the history of {}: {e}",
+                    index::postings_entity(&prefix)
                 ))
             })?;
             Ok((prefix, postings))

@@ -294,8 +294,8 @@ fn verify_log(
         for (time, seq) in postings {
             if seq > head.seq {
                 return Err(Error::SledDamaged(format!(
-                    "the history of `{}` names record {seq}, past the committed head",
-                    String::from_utf8_lossy(&prefix[2..prefix.len() - 1])
+                    "the history of {} names record {seq}, past the committed head",
+                    index::postings_entity(&prefix)
                 )));
             }
             stored_entries += 1;
@@ -311,8 +311,8 @@ fn verify_log(
     }
     if let Some(prefix) = stored_histories.keys().next() {
         return Err(Error::SledDamaged(format!(
-            "the index holds a history of `{}` that no record accounts for",
-            String::from_utf8_lossy(&prefix[2..prefix.len() - 1])
+            "the index holds a history of {} that no record accounts for",
+            index::postings_entity(prefix)
         )));
     }
     if stored_entries != expected_entries {

@@ -1054,3 +1054,91 @@ fn a_damaged_history_block_is_named_and_rebuilt_by_verify_as_by_a_query() {
         assert_eq!(ledger.ok(&["state", "nato-membership", "--json"]), state);
     }
 }
+
+/// Found by a fresh tester: a registration entry deleted from sled made `state` call a
+/// drafted provision unknown (exit 4), and `state` of every provision leave it out,
+/// with nothing said. Only its registration lets a record name an entity, so a
+/// missing one beside a history is sled's damage: named, set aside, rebuilt. A write
+/// naming a provision whose entry is gone is refused as damage too (exit 6, nothing
+/// written), not as naming an unknown provision, and the next command rebuilds.
+#[test]
+fn a_missing_registration_entry_is_named_and_rebuilt_from_the_journal() {
+    use pactlog::event::{Kind, Slug};
+    let ledger = TestLedger::bundled();
+    let export = ledger.export();
+    let state = ledger.ok(&["state", "nato-membership", "--json"]);
+    let remove = |kind: Kind, slug: &str| {
+        with_store(&ledger, |store, _| {
+            let key = pactlog::index::registered_key(kind, &Slug::parse(slug).unwrap());
+            let removed = store.sled_for_tests().remove(key).unwrap();
+            assert!(removed.is_some(), "`{slug}` was registered");
+        })
+    };
+    remove(Kind::Provision, "nato-membership");
+    let run = ledger.run(&["state", "nato-membership", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "the registration of provision `nato-membership` is missing from sled's index, yet record"
+        ) && run
+            .stderr
+            .contains("sled.damaged.1; rebuilding sled from the journal"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stdout, state);
+    assert_eq!(ledger.export(), export);
+
+    remove(Kind::Provision, "sanctions-relief");
+    let stance = [
+        "append",
+        "position_stated",
+        "--provision",
+        "sanctions-relief",
+        "--party",
+        "europe",
+        "--stance",
+        "supports",
+        "--occurred-at",
+        "2025-12-02",
+        "--summary",
+        "s",
+    ];
+    let run = ledger.run(&stance);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the registration of provision `sanctions-relief` is missing")
+            && run.stderr.contains("nothing was written"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(ledger.export(), export);
+    ledger.ok(&stance);
+    assert!(ledger.export().starts_with(&export));
+
+    // `verify --json` says what it repaired before its checks passed; nothing when
+    // there was nothing.
+    let verdict = |run: &Run| serde_json::from_str::<serde_json::Value>(&run.stdout).unwrap();
+    let clean = ledger.run(&["verify", "--json"]);
+    assert_eq!(
+        verdict(&clean)["repaired"],
+        serde_json::json!([]),
+        "{}",
+        clean.stdout
+    );
+    remove(Kind::Provision, "nato-membership");
+    let run = ledger.run(&["verify", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let verdict = verdict(&run);
+    assert_eq!(verdict["ok"], true);
+    let repaired = verdict["repaired"].as_array().unwrap();
+    assert!(
+        repaired.iter().any(|note| {
+            let note = note.as_str().unwrap();
+            note.contains("registration of provision `nato-membership`")
+                && note.contains("sled.damaged.3")
+        }),
+        "{verdict}"
+    );
+}

@@ -205,10 +205,12 @@ pub fn main() -> ExitCode {
         let path = ctx.db_path();
         result = match crate::recover::set_aside_sled(&path) {
             Ok(aside) if cli.command.only_reads() && out.get_ref().written == 0 => {
-                eprintln!(
-                    "pactlog: sled's files are damaged ({reason}): moved them to {}; rebuilding sled from the journal",
+                let note = format!(
+                    "sled's files are damaged ({reason}): moved them to {}; rebuilding sled from the journal",
                     aside.display()
                 );
+                eprintln!("pactlog: {note}");
+                env.repaired.borrow_mut().push(note);
                 let (inner, _unsent) = out.into_parts();
                 out = io::BufWriter::new(inner);
                 run(&cli, &mut env, Held::None, &mut out)
@@ -415,6 +417,8 @@ pub struct Env {
     /// Who records this command's writes (`recorded_by`): `--recorded-by`, else the
     /// OS user name; for `pactlog serve`, the name of the request's token.
     pub recorded_by: Option<String>,
+    /// What this command repaired (the notes said on stderr), for `verify --json`.
+    pub repaired: std::cell::RefCell<Vec<String>>,
 }
 
 /// A `--recorded-by` name: trimmed, empty for none, one line of at most 200 characters.
@@ -443,6 +447,7 @@ impl Env {
             recorded_by: whoami::fallible::username()
                 .ok()
                 .and_then(|name| recorder(&name).ok().flatten()),
+            repaired: Default::default(),
         })
     }
 
@@ -590,6 +595,7 @@ impl<'a> Ctx<'a> {
         let ledger = ledger?;
         for note in ledger.recovery_notes() {
             eprintln!("pactlog: {note}");
+            self.env.repaired.borrow_mut().push(note.to_string());
         }
         Ok(ledger)
     }

@@ -16,9 +16,10 @@ pub struct Args {
     #[arg(long, value_name = "SEQ:HASH")]
     pub head: Option<String>,
 
-    /// Machine output: `ok`, records, index entries, snapshots, the head (`seq`, `hash`)
-    /// and `head_arg`, the head as `--head` takes it (SEQ:HASH); on a failed check,
-    /// `ok: false`, `exit_code` and `error` (also said on stderr)
+    /// Machine output: `ok`, `repaired` (what this run repaired first, as said on
+    /// stderr; empty when nothing), records, index entries, snapshots, the head (`seq`,
+    /// `hash`) and `head_arg`, the head as `--head` takes it (SEQ:HASH); on a failed
+    /// check, `ok: false`, `exit_code` and `error` (also said on stderr)
     #[arg(long)]
     pub json: bool,
 }
@@ -76,6 +77,8 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             out,
             &serde_json::json!({
                 "ok": true,
+                // What this run repaired before its checks passed (as said on stderr).
+                "repaired": *ctx.env.repaired.borrow(),
                 "records": report.records,
                 "index_entries": report.index_entries,
                 "snapshots": report.snapshots,
