@@ -47,8 +47,12 @@ pub const META_HEAD: &[u8] = b"Mhead";
 pub const META_PENDING: &[u8] = b"Mpending";
 /// The version of the key layout (this one: [`LAYOUT`]); absent in the layout of one key per record.
 pub const META_LAYOUT: &[u8] = b"Mlayout";
-/// The key layout written today: packed record blocks and posting blocks.
-pub const LAYOUT: &[u8] = b"2";
+/// The key layout written today: packed record blocks and posting blocks, the
+/// registrations of parties and actors in their history (so that a lost `E` entry is
+/// found beside it, see `Ledger::registration`).
+pub const LAYOUT: &[u8] = b"3";
+/// The layout before: parties and actors had no history. Opening rebuilds it.
+pub const LAYOUT_2: &[u8] = b"2";
 /// Tags of the index entries stored one per key (history entries are in posting blocks).
 pub const INDEX_TAGS: &[u8] = b"IEDHRX";
 /// The tag of projection snapshots (`S` provision 0 valid time seq → the fold, packed).
@@ -161,8 +165,11 @@ pub fn time_from(bytes: &[u8]) -> Option<Instant> {
     chrono::DateTime::from_timestamp(secs as i64, nanos)
 }
 
+/// The tag of the latest valid times (`X` provision → time seq).
+pub const LATEST: u8 = b'X';
+
 pub fn max_key(provision: &Slug) -> Vec<u8> {
-    let mut key = vec![b'X'];
+    let mut key = vec![LATEST];
     key.extend_from_slice(provision.as_str().as_bytes());
     key
 }
@@ -394,6 +401,11 @@ pub fn entries(event: &Event, firsts: Firsts, target: Option<&Event>) -> Vec<Ent
     let mut out = vec![Entry::Id(event.id)];
     if let (Some((kind, slug)), true) = (event.registers(), firsts.registration) {
         out.push(Entry::Registered(kind, slug.clone(), event.id));
+    }
+    // Parties and actors are touched by no event: their registrations are their
+    // history, so that an `E` entry lost beside it is found as damage.
+    if let Some((kind @ (Kind::Party | Kind::Actor), slug)) = event.registers() {
+        out.push(Entry::Touch(kind, slug.clone(), event.occurred_at));
     }
     match &event.body {
         Body::ProvisionDrafted {

@@ -27,7 +27,7 @@ use crate::append::{append_all, Clock, Item};
 use crate::chain::{Record, GENESIS_HASH};
 use crate::error::{Error, Location, Result};
 use crate::journal::{self, Journal, Position};
-use crate::store::{self, Access, Head, Ledger, HEAD_FILE, SLED_DIR};
+use crate::store::{self, Access, Head, Ledger, OlderLayout, HEAD_FILE, SLED_DIR};
 
 /// The folder an upgrade keeps the files of the layout before the journal in, until
 /// the upgraded ledger has verified.
@@ -36,6 +36,9 @@ pub const PRE_JOURNAL_DIR: &str = "pre-journal-layout";
 /// The folder sled's files of the layout of one key per record are kept in while
 /// sled is rebuilt from the journal in the packed layout.
 pub const PER_RECORD_DIR: &str = "sled.per-record-layout";
+
+/// Where sled's files of layout 2 wait while sled is rebuilt from the journal.
+pub const LAYOUT_2_DIR: &str = "sled.layout-2";
 
 /// The journal an upgrade writes before it is complete.
 const MIGRATING: &str = "journal.upgrading";
@@ -114,7 +117,7 @@ impl Ledger {
         if let Some(note) = ledger.renew_head_file()? {
             notes.push(note);
         }
-        for old in [PRE_JOURNAL_DIR, PER_RECORD_DIR] {
+        for old in [PRE_JOURNAL_DIR, PER_RECORD_DIR, LAYOUT_2_DIR] {
             let upgraded = path.join(old);
             if upgraded.is_dir() {
                 // The upgrade's replay has reached the journal's head: the old files go.
@@ -142,14 +145,18 @@ fn open_caught_up(
     };
     let mut upgraded_from = None;
     let (sled, damage) = match opened {
-        Ok(ledger) if ledger.per_record_layout => {
+        Ok(ledger) if ledger.older_layout.is_some() => {
+            let older = ledger.older_layout;
             drop(ledger);
-            let aside = path.join(PER_RECORD_DIR);
+            let aside = path.join(match older {
+                Some(OlderLayout::PerRecord) => PER_RECORD_DIR,
+                _ => LAYOUT_2_DIR,
+            });
             if aside.exists() {
                 fs::remove_dir_all(&aside).map_err(|e| Error::io(aside.display(), e))?;
             }
             fs::rename(&sled_dir, &aside).map_err(|e| Error::io(sled_dir.display(), e))?;
-            upgraded_from = Some(aside);
+            upgraded_from = older;
             (None, None)
         }
         Ok(ledger) => match ledger.journal_position() {
@@ -266,10 +273,14 @@ fn open_caught_up(
             committed.seq, head.seq
         )));
     }
-    if upgraded_from.is_some() {
+    if let Some(older) = upgraded_from {
         // The old files go once the head is reached (in `open_with`).
         notes.push(format!(
-            "upgraded sled to the packed layout ({} rebuilt from the journal)",
+            "upgraded sled to {} ({} rebuilt from the journal)",
+            match older {
+                OlderLayout::PerRecord => "the packed layout",
+                OlderLayout::Packed => "layout 3 (parties and actors in the history index)",
+            },
             records(head.seq)
         ));
     }

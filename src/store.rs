@@ -304,9 +304,20 @@ pub struct Ledger {
     blocks: Mutex<Vec<Arc<RecordBlock>>>,
     /// Histories read from posting blocks: (kind, slug, the head they were read at).
     histories: Mutex<Vec<CachedHistory>>,
-    /// Whether sled holds the layout of one key per record (before record blocks):
-    /// only its head is read, and opening rebuilds it (see `crate::recover`).
-    pub(crate) per_record_layout: bool,
+    /// The layout sled holds when it is an older one that opening rebuilds (see
+    /// `crate::recover`): [`OlderLayout::PerRecord`] (one key per record, before
+    /// record blocks: only its head is read) or [`OlderLayout::Packed`] (`Mlayout` 2).
+    pub(crate) older_layout: Option<OlderLayout>,
+}
+
+/// An older sled layout, which opening rebuilds from the journal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OlderLayout {
+    /// One key per record (before record blocks).
+    PerRecord,
+    /// Layout 2: packed, without the registrations of parties and actors in the
+    /// history index.
+    Packed,
 }
 
 /// A history read at a head: (kind, slug, head seq, history).
@@ -387,10 +398,14 @@ impl Ledger {
             ids_by_seq: Mutex::default(),
             blocks: Mutex::default(),
             histories: Mutex::default(),
-            per_record_layout: false,
+            older_layout: None,
         };
         match ledger.db.get(index::META_LAYOUT)? {
             Some(layout) if layout == index::LAYOUT => {}
+            Some(layout) if layout == index::LAYOUT_2 => {
+                ledger.older_layout = Some(OlderLayout::Packed);
+                return Ok(ledger);
+            }
             Some(layout) => {
                 return Err(Error::Storage(format!(
                     "sled's files have key layout `{}`, which this version does not know",
@@ -401,7 +416,7 @@ impl Ledger {
                 ledger.db.insert(index::META_LAYOUT, index::LAYOUT)?;
             }
             None => {
-                ledger.per_record_layout = true;
+                ledger.older_layout = Some(OlderLayout::PerRecord);
                 return Ok(ledger);
             }
         }
@@ -942,8 +957,10 @@ impl Ledger {
     /// found by `verify`.
     pub fn registration(&self, kind: Kind, slug: &Slug) -> Result<Option<Registration>> {
         let stored = self.db.get(index::registered_key(kind, slug))?;
+        // A seq alone (a ledger written before ids were kept) or the id and the seq.
         let found = stored
             .as_ref()
+            .filter(|v| v.len() == 8 || v.len() == 24)
             .and_then(|v| Some((index::entry_seq(v)?, index::registration_id(v))));
         match found {
             Some((seq, _)) if seq > self.head.seq => Ok(None),
@@ -966,6 +983,9 @@ impl Ledger {
     }
 
     /// Every registered slug of a kind, sorted.
+    ///
+    /// Errors: [`Error::SledDamaged`] when a provision has a history (its latest valid
+    /// time, `X`) but no registration: `state` of every provision would leave it out.
     pub fn slugs(&self, kind: Kind) -> Result<Vec<String>> {
         let prefix = index::registered_prefix(kind);
         let mut out = Vec::new();
@@ -973,6 +993,17 @@ impl Ledger {
             let (key, value) = item?;
             if index::seq_from(&value).is_some_and(|seq| seq <= self.head.seq) {
                 out.push(String::from_utf8_lossy(&key[prefix.len()..]).into_owned());
+            }
+        }
+        if kind == Kind::Provision {
+            for key in self.db.scan_prefix([index::LATEST]).keys() {
+                let key = key?;
+                let slug = String::from_utf8_lossy(&key[1..]);
+                if out.binary_search_by(|s| s.as_str().cmp(&slug)).is_err() {
+                    return Err(Error::SledDamaged(format!(
+                        "the registration of provision `{slug}` is missing from sled's index, yet its history is stored"
+                    )));
+                }
             }
         }
         Ok(out)

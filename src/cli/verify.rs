@@ -19,32 +19,18 @@ pub struct Args {
     /// Machine output: `ok`, `repaired` (what this run repaired first, as said on
     /// stderr; empty when nothing), records, index entries, snapshots, the head (`seq`,
     /// `hash`) and `head_arg`, the head as `--head` takes it (SEQ:HASH); on a failed
-    /// check, `ok: false`, `exit_code` and `error` (also said on stderr)
+    /// check (a malformed `--head` included), `ok: false`, `exit_code`, `error` (also
+    /// said on stderr) and `repaired`
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
-    let claimed = match &args.head {
-        None => None,
-        Some(text) => {
-            let parsed = text
-                .split_once(':')
-                .and_then(|(seq, hash)| Some((seq.parse::<u64>().ok()?, hash)));
-            match parsed {
-                Some((seq, hash)) if hash.len() == 64 => Some((seq, hash)),
-                _ => {
-                    return Err(CliError::usage(format!(
-                        "--head: `{text}` is not SEQ:HASH (a seq and a 64-digit hash)"
-                    )))
-                }
-            }
-        }
-    };
     // Whether an earlier `verify` or `export` had found the journal damaged: a pass
     // now lifts the refusal of writes, and says so.
     let was_damaged = crate::store::journal_damage(&ctx.db_path()).is_ok_and(|d| d.is_some());
     let checked = (|| -> Result<_, CliError> {
+        let claimed = args.head.as_deref().map(claimed_head).transpose()?;
         let ledger = ctx.open(Access::Existing)?;
         let bar = ctx.progress("verifying records");
         let report = verify_with_progress(&ledger, claimed, &mut |_| bar.inc(1));
@@ -63,6 +49,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
                     "ok": false,
                     "exit_code": code,
                     "error": message,
+                    "repaired": *ctx.env.repaired.borrow(),
                 });
                 super::write_json(out, &verdict)?;
             }
@@ -99,4 +86,17 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             report.head.hash
         ),
     )
+}
+
+/// A published head as `--head` takes it: SEQ:HASH, a seq and a 64-digit hash.
+fn claimed_head(text: &str) -> Result<(u64, &str), CliError> {
+    let parsed = text
+        .split_once(':')
+        .and_then(|(seq, hash)| Some((seq.parse::<u64>().ok()?, hash)));
+    match parsed {
+        Some((seq, hash)) if hash.len() == 64 => Ok((seq, hash)),
+        _ => Err(CliError::usage(format!(
+            "--head: `{text}` is not SEQ:HASH (a seq and a 64-digit hash)"
+        ))),
+    }
 }
