@@ -279,7 +279,7 @@ fn open_caught_up(
             "upgraded sled to {} ({} rebuilt from the journal)",
             match older {
                 OlderLayout::PerRecord => "the packed layout",
-                OlderLayout::Packed => "layout 3 (parties and actors in the history index)",
+                OlderLayout::Packed => "layout 3, with parties and actors in the history index",
             },
             records(head.seq)
         ));

@@ -407,8 +407,9 @@ fn a_ledger_of_the_per_record_layout_is_upgraded_on_open() {
 /// and a retraction among them) imported in three sessions by the release whose fold
 /// took events in valid-time order, its snapshots stored in that fold's form; and
 /// `ledger-fold-by-order.states.json`, that release's `state --json` at four cuts (the
-/// `known_at` lines left out: they are the clock's). The first command rewrites the
-/// snapshots in the keyed fold's form and says so in one line; the states are the same.
+/// `known_at` lines left out: they are the clock's). The first command rebuilds sled
+/// from the journal (its layout is older too), snapshots in the keyed fold's form, and
+/// says so in one line; the states are the same.
 #[test]
 fn snapshots_of_the_fold_by_order_are_rewritten_on_open_and_states_are_unchanged() {
     let fixture = crate::common::project().join("tests/fixtures/ledger-fold-by-order");
@@ -430,7 +431,7 @@ fn snapshots_of_the_fold_by_order_are_rewritten_on_open_and_states_are_unchanged
         if i == 0 {
             assert_eq!(
                 notes,
-                ["pactlog: rewrote the projection snapshots in this version's fold format (2 snapshots)"]
+                ["pactlog: upgraded sled to layout 3, with parties and actors in the history index (705 records rebuilt from the journal)"]
             );
         } else {
             assert!(notes.is_empty(), "{}", run.stderr);
@@ -1141,4 +1142,70 @@ fn a_missing_registration_entry_is_named_and_rebuilt_from_the_journal() {
         }),
         "{verdict}"
     );
+}
+
+/// `tests/fixtures/ledger-layout-2`: the bundled record imported by the release of
+/// layout 2 (parties and actors had no history), and its export then. The first
+/// command rebuilds sled from the journal, says so in one line, and the ledger is the
+/// same: the same export, `verify` passes, the old files are gone, writes go on.
+#[test]
+fn a_ledger_of_layout_2_is_upgraded_on_open() {
+    let fixture = crate::common::project().join("tests/fixtures/ledger-layout-2");
+    let ledger = TestLedger::new();
+    copy_dir(&fixture, &ledger.db);
+    let run = ledger.run(&["export"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.lines().collect::<Vec<_>>(),
+        ["pactlog: upgraded sled to layout 3, with parties and actors in the history index (66 records rebuilt from the journal)"],
+        "{}",
+        run.stderr
+    );
+    let exported = crate::common::project().join("tests/fixtures/ledger-layout-2.export.ndjson");
+    assert_eq!(run.stdout, std::fs::read_to_string(exported).unwrap());
+    assert!(!ledger.db.join(pactlog::recover::LAYOUT_2_DIR).exists());
+    let run = ledger.run(&["verify"]);
+    assert_eq!(run.stderr, "");
+    ledger.register_party("fr", "France");
+    assert_eq!(ledger.run(&["verify"]).stderr, "");
+}
+
+/// Found by a fresh tester: with a party's registration entry deleted from sled, a
+/// second `party_registered` of the same slug was appended (exit 0), and the journal
+/// then failed its own replay. The registration is in the party's history now, so the
+/// lost entry is found: the write is refused (exit 6, nothing written), the next
+/// command rebuilds, and the duplicate is refused as one.
+#[test]
+fn a_lost_party_registration_never_lets_a_duplicate_in() {
+    use pactlog::event::{Kind, Slug};
+    let ledger = TestLedger::bundled();
+    let export = ledger.export();
+    with_store(&ledger, |store, _| {
+        let key = pactlog::index::registered_key(Kind::Party, &Slug::parse("europe").unwrap());
+        assert!(store.sled_for_tests().remove(key).unwrap().is_some());
+    });
+    let again = [
+        "append",
+        "party_registered",
+        "--party",
+        "europe",
+        "--name",
+        "Dup",
+        "--occurred-at",
+        "2026-03-01",
+    ];
+    let run = ledger.run(&again);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the registration of party `europe` is missing"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(ledger.export(), export);
+    let run = ledger.run(&again);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("already registered"), "{}", run.stderr);
+    assert_eq!(ledger.export(), export);
+    ledger.ok(&["verify"]);
 }
