@@ -310,6 +310,13 @@ pub struct Ledger {
     pub(crate) older_layout: Option<OlderLayout>,
 }
 
+/// "the registration of provision `x` is missing from sled's index, yet `why`".
+fn missing_registration(kind: Kind, slug: &dyn std::fmt::Display, why: &str) -> Error {
+    Error::SledDamaged(format!(
+        "the registration of {kind} `{slug}` is missing from sled's index, yet {why}"
+    ))
+}
+
 /// An older sled layout, which opening rebuilds from the journal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum OlderLayout {
@@ -950,11 +957,10 @@ impl Ledger {
     /// index holds it (see [`index::Entry::value`]).
     ///
     /// Errors: [`Error::SledDamaged`] when the registration does not decode, or is
-    /// missing while committed records touch the entity (its posting blocks, so for
-    /// provisions, proposals and meetings): only its registration lets a record name
-    /// it, so the entry was lost, and a query would otherwise call a drafted provision
-    /// unknown. Parties and actors have no history: a lost registration of theirs is
-    /// found by `verify`.
+    /// missing while committed records are in the entity's history (every entity has
+    /// one from its registration on, layout 3): only its registration lets a record
+    /// name it, so the entry was lost, and a query would otherwise call a drafted
+    /// provision unknown, or a write take a second registration.
     pub fn registration(&self, kind: Kind, slug: &Slug) -> Result<Option<Registration>> {
         let stored = self.db.get(index::registered_key(kind, slug))?;
         // A seq alone (a ledger written before ids were kept) or the id and the seq.
@@ -973,9 +979,11 @@ impl Ledger {
                 let prefix = index::postings_prefix(kind, slug);
                 let first = self.db.scan_prefix(&prefix).keys().next().transpose()?;
                 match first.and_then(|key| index::seq_from(&key)) {
-                    Some(seq) if seq <= self.head.seq => Err(Error::SledDamaged(format!(
-                        "the registration of {kind} `{slug}` is missing from sled's index, yet record {seq} touches it"
-                    ))),
+                    Some(seq) if seq <= self.head.seq => Err(missing_registration(
+                        kind,
+                        slug,
+                        &format!("record {seq} touches it"),
+                    )),
                     _ => Ok(None),
                 }
             }
@@ -1000,9 +1008,7 @@ impl Ledger {
                 let key = key?;
                 let slug = String::from_utf8_lossy(&key[1..]);
                 if out.binary_search_by(|s| s.as_str().cmp(&slug)).is_err() {
-                    return Err(Error::SledDamaged(format!(
-                        "the registration of provision `{slug}` is missing from sled's index, yet its history is stored"
-                    )));
+                    return Err(missing_registration(kind, &slug, "its history is stored"));
                 }
             }
         }

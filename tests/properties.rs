@@ -2892,16 +2892,9 @@ fn postings_of_x(ledger: &Ledger) -> Vec<(u64, Vec<(T, u64)>)> {
 /// after it wrote chunks leaves the blocks exactly as they were.
 #[test]
 fn a_long_history_in_one_write_fills_posting_blocks_in_turn() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut ledger = Ledger::open(&dir.path().join("l"), Access::Create).unwrap();
+    let (_dir, _path, mut ledger) = drafted_x();
     ledger.set_postings_per_block(4);
     ledger.set_postings_staged(5);
-    let setup = vec![
-        json!({"type": "party_registered", "occurred_at": day(0), "party": "a", "name": "A"}),
-        json!({"type": "proposal_tabled", "occurred_at": day(0), "proposal": "p", "title": "P", "parties": ["a"]}),
-        json!({"type": "provision_drafted", "occurred_at": day(0), "provision": "x", "proposal": "p", "title": "X", "text": "t"}),
-    ];
-    append_values(&mut ledger, record_time(0), setup);
     let statuses = ["contested", "under_negotiation", "agreed"];
     let status = |n: usize| json!({"type": "status_changed", "occurred_at": day(1 + n as u32 % 40), "provision": "x", "status": statuses[n % 3]});
     append_values(&mut ledger, record_time(1), (0..11).map(status).collect());

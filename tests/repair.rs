@@ -59,6 +59,18 @@ fn cut_journal(ledger: &TestLedger, bytes: u64) -> (PathBuf, u64) {
     (path, len)
 }
 
+/// A write refused because sled was found damaged: exit 6, `said` and "nothing was
+/// written" on stderr.
+fn refused_as_damage(ledger: &TestLedger, args: &[&str], said: &str) {
+    let run = ledger.run(args);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(said) && run.stderr.contains("nothing was written"),
+        "{}",
+        run.stderr
+    );
+}
+
 fn sled_dir(ledger: &TestLedger) -> PathBuf {
     ledger.db.join(pactlog::store::SLED_DIR)
 }
@@ -1105,14 +1117,10 @@ fn a_missing_registration_entry_is_named_and_rebuilt_from_the_journal() {
         "--summary",
         "s",
     ];
-    let run = ledger.run(&stance);
-    assert_eq!(run.code, 6, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("the registration of provision `sanctions-relief` is missing")
-            && run.stderr.contains("nothing was written"),
-        "{}",
-        run.stderr
+    refused_as_damage(
+        &ledger,
+        &stance,
+        "the registration of provision `sanctions-relief` is missing",
     );
     assert_eq!(ledger.export(), export);
     ledger.ok(&stance);
@@ -1194,13 +1202,10 @@ fn a_lost_party_registration_never_lets_a_duplicate_in() {
         "--occurred-at",
         "2026-03-01",
     ];
-    let run = ledger.run(&again);
-    assert_eq!(run.code, 6, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("the registration of party `europe` is missing"),
-        "{}",
-        run.stderr
+    refused_as_damage(
+        &ledger,
+        &again,
+        "the registration of party `europe` is missing",
     );
     assert_eq!(ledger.export(), export);
     let run = ledger.run(&again);
