@@ -1214,3 +1214,85 @@ fn a_lost_party_registration_never_lets_a_duplicate_in() {
     assert_eq!(ledger.export(), export);
     ledger.ok(&["verify"]);
 }
+
+/// Found by a fresh tester: with a provision's registration gone, `state` of every
+/// provision left it out with nothing said; a registration value cut short was read
+/// as "not registered". Both are sled's damage: named, set aside, rebuilt. And a
+/// registration that is the head record itself is missed by no check.
+#[test]
+fn every_way_a_registration_is_lost_is_found() {
+    use pactlog::event::{Kind, Slug};
+    let ledger = TestLedger::bundled();
+    let all = ledger.ok(&["state", "--json"]);
+    let one = ledger.ok(&["state", "nato-membership", "--json"]);
+    let key = |kind, slug| pactlog::index::registered_key(kind, &Slug::parse(slug).unwrap());
+    let nato = key(Kind::Provision, "nato-membership");
+    let cases: [(_, _, &[&str], &String, &str); 2] = [
+        (
+            1,
+            None,
+            &["state", "--json"],
+            &all,
+            "is missing from sled's index",
+        ),
+        (
+            2,
+            Some(&[1u8; 10][..]),
+            &["state", "nato-membership", "--json"],
+            &one,
+            "does not decode",
+        ),
+    ];
+    for (n, change, command, before, said) in cases {
+        with_store(&ledger, |store, _| {
+            let db = store.sled_for_tests();
+            match change {
+                None => db.remove(&nato).unwrap(),
+                Some(value) => db.insert(&nato, value).unwrap(),
+            };
+        });
+        let run = ledger.run(command);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("provision `nato-membership`")
+                && run.stderr.contains(said)
+                && run.stderr.contains(&format!("sled.damaged.{n};")),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(&run.stdout, before);
+    }
+    ledger.ok(&[
+        "append",
+        "party_registered",
+        "--party",
+        "vatican",
+        "--name",
+        "Holy See",
+        "--occurred-at",
+        "2025-12-03",
+    ]);
+    let export = ledger.export();
+    with_store(&ledger, |store, _| {
+        assert!(store
+            .sled_for_tests()
+            .remove(key(Kind::Party, "vatican"))
+            .unwrap()
+            .is_some());
+    });
+    refused_as_damage(
+        &ledger,
+        &[
+            "append",
+            "party_registered",
+            "--party",
+            "vatican",
+            "--name",
+            "Dup",
+            "--occurred-at",
+            "2025-12-04",
+        ],
+        "the registration of party `vatican` is missing",
+    );
+    assert_eq!(ledger.export(), export);
+}
