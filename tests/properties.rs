@@ -1971,6 +1971,15 @@ fn record_time(step: u32) -> T {
 }
 
 fn append_values(ledger: &mut Ledger, now: T, events: Vec<Value>) {
+    try_append_values(ledger, now, events).unwrap();
+}
+
+/// Appends JSON objects as one write recorded at `now`, which may be refused.
+fn try_append_values(
+    ledger: &mut Ledger,
+    now: T,
+    events: Vec<Value>,
+) -> pactlog::Result<pactlog::append::Summary> {
     let items = events.into_iter().map(|v| {
         let Value::Object(object) = v else {
             unreachable!()
@@ -1990,7 +1999,6 @@ fn append_values(ledger: &mut Ledger, now: T, events: Vec<Value>) {
         },
         None,
     )
-    .unwrap();
 }
 
 /// A new ledger in a temporary folder (kept while the first value lives) with party
@@ -2333,25 +2341,7 @@ fn late_reports_across_writes_and_a_refused_write_read_the_same_from_postings() 
                 .map(|i| status_event(10_000 + i, 3, "agreed"))
                 .collect();
             items.push(json!({"type": "status_changed", "occurred_at": day(3), "provision": "nowhere", "status": "agreed"}));
-            let items = items.into_iter().map(|v| {
-                let Value::Object(object) = v else {
-                    unreachable!()
-                };
-                Ok(Item {
-                    at: Location::default(),
-                    object,
-                })
-            });
-            let mut new_id = Uuid::now_v7;
-            let refused = append_all(
-                &mut ledger,
-                items,
-                Clock {
-                    now: record_time(3),
-                    new_id: &mut new_id,
-                },
-                None,
-            );
+            let refused = try_append_values(&mut ledger, record_time(3), items);
             assert!(refused.is_err());
         }
     }
@@ -2917,21 +2907,7 @@ fn a_long_history_in_one_write_fills_posting_blocks_in_turn() {
     // A write refused after its first chunk (1,000 records) was written to sled.
     let mut refused: Vec<Value> = (0..1_200).map(status).collect();
     refused.push(json!({"type": "status_changed", "occurred_at": day(3), "provision": "nope", "status": "agreed"}));
-    let items = refused.into_iter().map(|v| {
-        let Value::Object(object) = v else {
-            unreachable!()
-        };
-        Ok(Item {
-            at: Location::default(),
-            object,
-        })
-    });
-    let mut new_id = Uuid::now_v7;
-    let clock = Clock {
-        now: record_time(2),
-        new_id: &mut new_id,
-    };
-    assert!(append_all(&mut ledger, items, clock, None).is_err());
+    assert!(try_append_values(&mut ledger, record_time(2), refused).is_err());
     assert_eq!(postings_of_x(&ledger), blocks);
     assert_eq!(status_at(&ledger, 40, record_time(2)), statuses[10 % 3]);
 }
