@@ -1262,16 +1262,7 @@ fn every_way_a_registration_is_lost_is_found() {
         );
         assert_eq!(&run.stdout, before);
     }
-    ledger.ok(&[
-        "append",
-        "party_registered",
-        "--party",
-        "vatican",
-        "--name",
-        "Holy See",
-        "--occurred-at",
-        "2025-12-03",
-    ]);
+    ledger.ok(&crate::common::APPEND_VATICAN);
     let export = ledger.export();
     with_store(&ledger, |store, _| {
         assert!(store

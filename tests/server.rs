@@ -160,18 +160,6 @@ impl Server {
     }
 }
 
-/// A writer's append through the CLI: the Holy See registered as a party.
-const APPEND_VATICAN: [&str; 8] = [
-    "append",
-    "party_registered",
-    "--party",
-    "vatican",
-    "--name",
-    "Holy See",
-    "--occurred-at",
-    "2025-12-03",
-];
-
 fn terminate(child: &Child) {
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -1285,7 +1273,7 @@ fn the_cli_through_a_server_prints_what_it_prints_locally() {
         assert_eq!(remote.2, local.2, "`{}`", args.join(" "));
     }
     // Writes, with the writer's token; the reader's is refused.
-    let append = APPEND_VATICAN;
+    let append = crate::common::APPEND_VATICAN;
     let refused = client(&ledger, Some((&server, &reader)), &append, "");
     assert_eq!(refused.0, 8, "{refused:?}");
     assert!(
@@ -1418,7 +1406,7 @@ fn an_explicit_db_beside_pactlog_server_never_writes_into_the_served_ledger() {
     let n = records(&ledger);
     let server = Server::start(&ledger, &[]);
     let scratch = TestLedger::new();
-    let append = APPEND_VATICAN;
+    let append = crate::common::APPEND_VATICAN;
     // The example: `--db /tmp/scratch.db append …` with PACTLOG_SERVER set.
     let mut args = vec!["--db", scratch.db.to_str().unwrap()];
     args.extend(append);
@@ -1490,7 +1478,7 @@ fn serve_refuses_a_missing_ledger_unless_create() {
 fn refusals_have_their_own_exit_code_and_token_says_where_it_runs() {
     let (ledger, writer, reader) = shared_ledger();
     let server = Server::start(&ledger, &[]);
-    let append = APPEND_VATICAN;
+    let append = crate::common::APPEND_VATICAN;
     // 403 (a reader writing) and 401 (an unknown token): exit 8, not 1 (a storage error).
     let forbidden = client(&ledger, Some((&server, &reader)), &append, "");
     assert_eq!(forbidden.0, 8, "{forbidden:?}");

@@ -11,6 +11,18 @@ use std::process::{Command, Output, Stdio};
 /// The clock every test pins unless it moves it on purpose.
 pub const NOW: &str = "2026-11-26T09:00:00Z";
 
+/// A writer's append through the CLI: the Holy See registered as a party.
+pub const APPEND_VATICAN: [&str; 8] = [
+    "append",
+    "party_registered",
+    "--party",
+    "vatican",
+    "--name",
+    "Holy See",
+    "--occurred-at",
+    "2025-12-03",
+];
+
 /// The project folder (for `events/` and `snapshots/`).
 pub fn project() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
