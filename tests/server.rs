@@ -668,6 +668,95 @@ fn bad_input_is_a_400_naming_line_and_field_and_writes_nothing() {
     assert_eq!(ledger.export(), before, "nothing was written");
 }
 
+/// Sends `head` (a request line and headers, without the blank line) on a new
+/// connection, withholding any body; returns the answer's status line, whether it
+/// says `Connection: close`, and whether the server then closed the connection.
+fn refused_before_the_body(server: &Server, head: &str) -> (String, bool, bool) {
+    use std::io::{Read, Write};
+    let address = server.url.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    stream
+        .write_all(format!("{head}\r\nHost: test\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    // Read up to the end of the answer's body (Content-Length), then once more.
+    let closed = loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => break true,
+            Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset => break true,
+            Err(_) => break false, // timed out: the connection is kept open
+        }
+    };
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let status = text.lines().next().unwrap_or_default().to_string();
+    let says_close = text
+        .lines()
+        .take_while(|line| !line.is_empty())
+        .any(|line| line.eq_ignore_ascii_case("connection: close"));
+    (status, says_close, closed)
+}
+
+#[test]
+fn a_refusal_before_the_body_is_read_says_the_connection_closes() {
+    // The example: a request refused before its body was read (a 415 in CI, a 401
+    // before it) left a kept-alive connection the server then closed; the client's
+    // next request on it read a reset instead of an answer.
+    let (ledger, writer, reader) = shared_ledger();
+    let server = Server::start(&ledger, &[]);
+    let post = "POST /api/v1/events HTTP/1.1\r\nContent-Length: 64";
+    for (head, status) in [
+        (
+            format!("{post}\r\nAuthorization: Bearer {writer}\r\nContent-Type: text/plain"),
+            "415",
+        ),
+        (post.to_string(), "401"),
+        (format!("{post}\r\nAuthorization: Bearer {reader}"), "403"),
+        (
+            format!("{post}\r\nAuthorization: Bearer {writer}\r\nIf-Match: \"x\""),
+            "400",
+        ),
+        (
+            format!("POST /api/v1/cite/seq:1 HTTP/1.1\r\nContent-Length: 9\r\nAuthorization: Bearer {reader}"),
+            "403",
+        ),
+        (
+            "POST /api/v1/nowhere HTTP/1.1\r\nTransfer-Encoding: chunked".to_string(),
+            "404",
+        ),
+    ] {
+        let (line, says_close, closed) = refused_before_the_body(&server, &head);
+        assert!(line.contains(status), "{head:?}: {line}");
+        assert!(says_close, "{head:?}: {line} without `Connection: close`");
+        assert!(closed, "{head:?}: the connection stays open");
+    }
+    // A refusal of a request without a body keeps the connection for the next one.
+    let (line, says_close, closed) =
+        refused_before_the_body(&server, "GET /api/v1/nowhere HTTP/1.1");
+    assert!(line.contains("404"), "{line}");
+    assert!(!says_close && !closed, "{line}");
+    // Through a client that keeps connections: each refusal, then a request that
+    // must be answered, many times over.
+    let event = r#"{"type":"party_registered","party":"vatican","name":"Holy See","occurred_at":"2025-12-03"}"#;
+    for _ in 0..50 {
+        let media = server.post(
+            "/api/v1/events",
+            Some(&writer),
+            &[("Content-Type", "text/plain")],
+            event,
+        );
+        assert_eq!(media.status, 415);
+        assert_eq!(server.post("/api/v1/events", None, &[], event).status, 401);
+        assert_eq!(server.get("/api/v1/health", None).status, 200);
+    }
+    let (code, _) = server.stop();
+    assert_eq!(code, 0);
+}
+
 /// The `error` and `field` of a reply.
 fn error_and_field(reply: &Reply) -> (String, Value) {
     let body = reply.json();

@@ -52,6 +52,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         ))
         // Outside the limits, so that their refusals are said as JSON too.
         .layer(axum::middleware::map_response(errors_as_json))
+        .layer(axum::middleware::from_fn(close_after_refused_body))
         .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -191,6 +192,30 @@ async fn errors_as_json(response: Response) -> Response {
         }
         _ => response,
     }
+}
+
+/// A request with a body that is refused may be answered before its body is read
+/// (a token, a media type or a size checked first), and hyper then closes the
+/// connection after the answer: say so with `Connection: close`, so that a client
+/// never sends its next request on a connection the server is closing (it would
+/// read a reset instead of an answer).
+async fn close_after_refused_body(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let headers = request.headers();
+    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0");
+    let mut response = next.run(request).await;
+    let status = response.status();
+    if has_body && (status.is_client_error() || status.is_server_error()) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 async fn not_found() -> Failure {
