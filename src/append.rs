@@ -13,7 +13,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -27,6 +27,10 @@ use crate::time::Instant;
 
 /// Records per sled batch. Large enough to amortise a batch, small enough to bound memory.
 const CHUNK: usize = 1_000;
+
+/// The events of a write kept in memory for the snapshot refresh after its commit
+/// (about 0.5 KiB each); a larger write's later events are read back from sled.
+const WRITTEN_KEPT: usize = 16 << 10;
 
 /// Appends at least this large settle the store afterwards (see `Ledger::settle`).
 const SETTLE_AFTER: u64 = 10_000;
@@ -212,12 +216,19 @@ struct Stage<'l> {
     ids: HashMap<Uuid, u64>,
     /// Registrations of this write: seq and event id.
     registered: HashMap<(Kind, Slug), (u64, Uuid)>,
+    /// Every record of this write that registers an entity (its first registration
+    /// or a later one: a meeting held after it was scheduled, a provision drafted in
+    /// another proposal, a correction restating one): (seq, event id), in seq order.
+    registrations: HashMap<(Kind, Slug), Vec<(u64, Uuid)>>,
     drafts: HashMap<(Slug, Slug), u64>,
     held: HashMap<Slug, u64>,
     removed: HashMap<Uuid, u64>,
     maxima: index::RunningMaxima,
     /// Provisions whose history this append extends, for their snapshots.
     touched: BTreeSet<Slug>,
+    /// The events of the first [`WRITTEN_KEPT`] records staged, from `since + 1` on:
+    /// the refresh after the commit folds them without reading them back.
+    written: Vec<Arc<Event>>,
     /// Provisions whose history a correction of this append reaches (its target's):
     /// their snapshots may be spoiled ([`crate::snapshot::refresh`]).
     corrected: BTreeSet<Slug>,
@@ -238,6 +249,8 @@ struct Stage<'l> {
 #[derive(Default)]
 struct Committed {
     registered: HashMap<(Kind, Slug), Option<Registration>>,
+    /// See [`Stage::committed_registrations`].
+    registrations: HashMap<(Kind, Slug), Arc<[(u64, Uuid)]>>,
     removed: HashMap<Uuid, Option<u64>>,
 }
 
@@ -259,11 +272,13 @@ impl<'l> Stage<'l> {
             wrote_chunks: false,
             ids: HashMap::new(),
             registered: HashMap::new(),
+            registrations: HashMap::new(),
             drafts: HashMap::new(),
             held: HashMap::new(),
             removed: HashMap::new(),
             maxima: index::RunningMaxima::default(),
             touched: BTreeSet::new(),
+            written: Vec::new(),
             corrected: BTreeSet::new(),
             appended: 0,
             unchanged: 0,
@@ -282,7 +297,13 @@ impl<'l> Stage<'l> {
                 // Snapshots are a cache: the append is committed whether or not they are written.
                 let touched = std::mem::take(&mut self.touched);
                 let corrected = std::mem::take(&mut self.corrected);
-                if crate::snapshot::refresh(self.ledger, &touched, &corrected, self.since).is_ok() {
+                let written = crate::snapshot::Written {
+                    first: self.since + 1,
+                    events: &self.written,
+                };
+                if crate::snapshot::refresh(self.ledger, &touched, &corrected, self.since, written)
+                    .is_ok()
+                {
                     let _ = self.ledger.refresh_done();
                 }
                 if summary.appended >= SETTLE_AFTER {
@@ -495,36 +516,58 @@ impl<'l> Stage<'l> {
     /// their one registration; for meetings and provisions any schedule, holding or
     /// draft, read from the entity's history and from this append's records.
     fn live_registration(&self, kind: Kind, slug: &Slug, except: Option<u64>) -> Result<bool> {
-        let mut seqs = match kind {
+        let key = (kind, slug.clone());
+        let committed = match kind {
             Kind::Party | Kind::Actor | Kind::Proposal => {
                 // The one registration, and each correction that superseded it in turn
                 // (a correction restates the registration: the entity stays).
                 let mut chain = Vec::new();
                 let mut next = self.registered(kind, slug)?;
                 while let Some(seq) = next {
-                    chain.push(seq);
-                    let id = self.record_any(seq)?.event.id;
-                    next = match self.removed(&id)? {
-                        Some(by) if self.record_any(by)?.event.supersedes == Some(id) => Some(by),
+                    let event = self.record_any(seq)?.event;
+                    if seq <= self.ledger.head().seq && event.registers() == Some((kind, slug)) {
+                        chain.push((seq, event.id));
+                    }
+                    next = match self.removed(&event.id)? {
+                        Some(by) if self.record_any(by)?.event.supersedes == Some(event.id) => {
+                            Some(by)
+                        }
                         _ => None,
                     };
                 }
-                chain
+                Arc::from(chain)
             }
-            Kind::Meeting | Kind::Provision => self.ledger.touching(kind, slug)?,
+            Kind::Meeting | Kind::Provision => self.committed_registrations(&key)?,
         };
-        seqs.extend(self.ledger.head().seq + 1..self.next_seq);
-        for seq in seqs {
-            if Some(seq) == except {
-                continue;
-            }
-            let record = self.record_any(seq)?;
-            let registers = record.event.registers() == Some((kind, slug));
-            if registers && self.removed(&record.event.id)?.is_none() {
+        let staged = self.registrations.get(&key).map_or(&[][..], Vec::as_slice);
+        for &(seq, id) in committed.iter().chain(staged) {
+            if Some(seq) != except && self.removed(&id)?.is_none() {
                 return Ok(true);
             }
         }
         Ok(false)
+    }
+
+    /// The committed records that register a meeting or provision (schedule, holding,
+    /// draft): (seq, event id), read once per append from the entity's history (a
+    /// write may name the entity thousands of times).
+    fn committed_registrations(&self, key: &(Kind, Slug)) -> Result<Arc<[(u64, Uuid)]>> {
+        if let Some(found) = self.committed.borrow().registrations.get(key) {
+            return Ok(found.clone());
+        }
+        let mut found = Vec::new();
+        for seq in self.ledger.touching(key.0, &key.1)? {
+            let event = self.ledger.event_at(seq)?.1;
+            if event.registers() == Some((key.0, &key.1)) {
+                found.push((seq, event.id));
+            }
+        }
+        let found: Arc<[(u64, Uuid)]> = Arc::from(found);
+        self.committed
+            .borrow_mut()
+            .registrations
+            .insert(key.clone(), found.clone());
+        Ok(found)
     }
 
     /// Checks the ledger's rules: references exist, registrations are new, a text
@@ -752,11 +795,20 @@ impl<'l> Stage<'l> {
         }
         self.frame.push(bytes);
         self.recorded.push(record.recorded_at);
+        if self.written.len() < WRITTEN_KEPT {
+            self.written.push(record.event.clone());
+        }
         let event = &record.event;
         self.ids.insert(event.id, seq);
-        if let (Some((kind, slug)), true) = (event.registers(), firsts.registration) {
-            self.registered
-                .insert((kind, slug.clone()), (seq, event.id));
+        if let Some((kind, slug)) = event.registers() {
+            if firsts.registration {
+                self.registered
+                    .insert((kind, slug.clone()), (seq, event.id));
+            }
+            self.registrations
+                .entry((kind, slug.clone()))
+                .or_default()
+                .push((seq, event.id));
         }
         match &event.body {
             Body::ProvisionDrafted {
