@@ -28,10 +28,6 @@ use crate::time::Instant;
 /// Records per sled batch. Large enough to amortise a batch, small enough to bound memory.
 const CHUNK: usize = 1_000;
 
-/// The events of a write kept in memory for the snapshot refresh after its commit
-/// (about 0.5 KiB each); a larger write's later events are read back from sled.
-const WRITTEN_KEPT: usize = 16 << 10;
-
 /// Appends at least this large settle the store afterwards (see `Ledger::settle`).
 const SETTLE_AFTER: u64 = 10_000;
 
@@ -226,9 +222,6 @@ struct Stage<'l> {
     maxima: index::RunningMaxima,
     /// Provisions whose history this append extends, for their snapshots.
     touched: BTreeSet<Slug>,
-    /// The events of the first [`WRITTEN_KEPT`] records staged, from `since + 1` on:
-    /// the refresh after the commit folds them without reading them back.
-    written: Vec<Arc<Event>>,
     /// Provisions whose history a correction of this append reaches (its target's):
     /// their snapshots may be spoiled ([`crate::snapshot::refresh`]).
     corrected: BTreeSet<Slug>,
@@ -278,7 +271,6 @@ impl<'l> Stage<'l> {
             removed: HashMap::new(),
             maxima: index::RunningMaxima::default(),
             touched: BTreeSet::new(),
-            written: Vec::new(),
             corrected: BTreeSet::new(),
             appended: 0,
             unchanged: 0,
@@ -297,13 +289,7 @@ impl<'l> Stage<'l> {
                 // Snapshots are a cache: the append is committed whether or not they are written.
                 let touched = std::mem::take(&mut self.touched);
                 let corrected = std::mem::take(&mut self.corrected);
-                let written = crate::snapshot::Written {
-                    first: self.since + 1,
-                    events: &self.written,
-                };
-                if crate::snapshot::refresh(self.ledger, &touched, &corrected, self.since, written)
-                    .is_ok()
-                {
+                if crate::snapshot::refresh(self.ledger, &touched, &corrected, self.since).is_ok() {
                     let _ = self.ledger.refresh_done();
                 }
                 if summary.appended >= SETTLE_AFTER {
@@ -795,9 +781,6 @@ impl<'l> Stage<'l> {
         }
         self.frame.push(bytes);
         self.recorded.push(record.recorded_at);
-        if self.written.len() < WRITTEN_KEPT {
-            self.written.push(record.event.clone());
-        }
         let event = &record.event;
         self.ids.insert(event.id, seq);
         if let Some((kind, slug)) = event.registers() {

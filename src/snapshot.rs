@@ -264,7 +264,6 @@ pub fn provision_states(
     let mut out = Vec::new();
     in_seq_order(
         ledger,
-        Written::NONE,
         PREFETCH_EVENTS,
         plans,
         |(provision, base, tail), event| {
@@ -292,16 +291,12 @@ pub fn provision_states(
 /// the snapshots of any other provision are unspoiled, since a refresh rewrites every
 /// point a correction spoils.
 ///
-/// `fresh` holds events the caller has in memory (the write's own), which are then
-/// not read back from sled.
-///
 /// Returns how many snapshots it wrote.
 pub fn refresh(
     ledger: &Ledger,
     provisions: &BTreeSet<Slug>,
     corrected: &BTreeSet<Slug>,
     since_seq: u64,
-    fresh: Written<'_>,
 ) -> Result<usize> {
     let mut plans = Vec::new();
     for provision in provisions {
@@ -314,7 +309,6 @@ pub fn refresh(
     let mut held = 0; // bytes of `written` from earlier provisions
     in_seq_order(
         ledger,
-        fresh,
         PREFETCH_EVENTS,
         plans.into_iter().map(Ok),
         |plan, event| {
@@ -349,7 +343,7 @@ pub fn rebuild_all(ledger: &Ledger) -> Result<usize> {
         .into_iter()
         .filter_map(|slug| Slug::parse(&slug).ok())
         .collect();
-    let n = refresh(ledger, &provisions, &BTreeSet::new(), 0, Written::NONE)?;
+    let n = refresh(ledger, &provisions, &BTreeSet::new(), 0)?;
     ledger.refresh_done()?;
     Ok(n)
 }
@@ -376,7 +370,7 @@ pub fn resume(ledger: &Ledger) -> Result<Option<usize>> {
             }
         }
     }
-    let n = refresh(ledger, &touched, &corrected, since, Written::NONE)?;
+    let n = refresh(ledger, &touched, &corrected, since)?;
     ledger.refresh_done()?;
     Ok(Some(n))
 }
@@ -616,31 +610,6 @@ const PREFETCH_EVENTS: usize = 32 << 10;
 /// fewer, larger groups are what makes `verify` of 1M records fit its time.
 const VERIFY_PREFETCH_EVENTS: usize = 128 << 10;
 
-/// Committed events a caller holds in memory, by seq: `events[i]` is the event of
-/// record `first + i`. A refresh after a write is given the write's own events, which
-/// it would otherwise read back from sled moments after writing them (the events
-/// are the very ones sealed into the stored records, so folding them is folding the
-/// log).
-#[derive(Clone, Copy)]
-pub struct Written<'a> {
-    /// The seq of `events[0]`.
-    pub first: u64,
-    pub events: &'a [Arc<Event>],
-}
-
-impl Written<'_> {
-    /// No events in memory: every one is read from the ledger.
-    pub const NONE: Written<'static> = Written {
-        first: 0,
-        events: &[],
-    };
-
-    fn get(&self, seq: u64) -> Option<&Arc<Event>> {
-        let i = usize::try_from(seq.checked_sub(self.first)?).ok()?;
-        self.events.get(i)
-    }
-}
-
 /// Something to fold along a provision's history entries.
 trait Entries {
     fn entries(&self) -> &[(Instant, u64)];
@@ -657,7 +626,6 @@ impl<A, B> Entries for (A, B, Vec<(Instant, u64)>) {
 /// decompressed once per group rather than once per provision).
 fn in_seq_order<T: Entries>(
     ledger: &Ledger,
-    written: Written<'_>,
     prefetch: usize,
     items: impl IntoIterator<Item = Result<T>>,
     mut each: impl FnMut(T, &dyn Fn(u64) -> Result<Arc<Event>>) -> Result<()>,
@@ -683,10 +651,7 @@ fn in_seq_order<T: Entries>(
         seqs.dedup();
         let events = seqs
             .into_iter()
-            .map(|seq| match written.get(seq) {
-                Some(event) => Ok((seq, event.clone())),
-                None => Ok((seq, ledger.event_at(seq)?.1)),
-            })
+            .map(|seq| Ok((seq, ledger.event_at(seq)?.1)))
             .collect::<Result<HashMap<u64, Arc<Event>>>>()?;
         let event = |seq| match events.get(&seq) {
             Some(event) => Ok(event.clone()),
@@ -902,7 +867,6 @@ pub fn verify(ledger: &Ledger) -> Result<usize> {
     });
     in_seq_order(
         ledger,
-        Written::NONE,
         VERIFY_PREFETCH_EVENTS,
         items,
         |(provision, by_seq, entries), event| {

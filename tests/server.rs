@@ -199,6 +199,10 @@ fn shared_ledger() -> (TestLedger, String, String) {
     (ledger, writer, reader)
 }
 
+/// One event a writer may post: the Holy See registered as a party.
+const VATICAN: &str =
+    r#"{"type":"party_registered","party":"vatican","name":"Holy See","occurred_at":"2025-12-03"}"#;
+
 /// The CLI command and the endpoint that must answer the same bytes.
 const SAME_AS_CLI: &[(&[&str], &str)] = &[
     (&["state", "--json"], "/api/v1/state"),
@@ -388,7 +392,7 @@ fn errors_carry_the_cli_message_and_status() {
 fn tokens_guard_reads_and_writes_and_revocation_counts_at_once() {
     let (ledger, writer, reader) = shared_ledger();
     let server = Server::start(&ledger, &[]);
-    let event = r#"{"type":"party_registered","party":"vatican","name":"Holy See","occurred_at":"2025-12-03"}"#;
+    let event = VATICAN;
     // Without a token, or with one that is not the ledger's: 401 with a challenge.
     for token in [None, Some("pl_0000"), Some("")] {
         let reply = server.get("/api/v1/state", token);
@@ -441,7 +445,7 @@ fn public_read_opens_reads_only() {
         server.get("/api/v1/state/nato-membership", None).status,
         200
     );
-    let event = r#"{"type":"party_registered","party":"vatican","name":"Holy See","occurred_at":"2025-12-03"}"#;
+    let event = VATICAN;
     assert_eq!(server.post("/api/v1/events", None, &[], event).status, 401);
     assert_eq!(
         server
@@ -741,7 +745,7 @@ fn a_refusal_before_the_body_is_read_says_the_connection_closes() {
     assert!(!says_close && !closed, "{line}");
     // Through a client that keeps connections: each refusal, then a request that
     // must be answered, many times over.
-    let event = r#"{"type":"party_registered","party":"vatican","name":"Holy See","occurred_at":"2025-12-03"}"#;
+    let event = VATICAN;
     for _ in 0..50 {
         let media = server.post(
             "/api/v1/events",
