@@ -238,12 +238,15 @@ struct Stage<'l> {
     committed: RefCell<Committed>,
 }
 
+/// Records that register an entity: (seq, event id), in seq order.
+type Registrations = Arc<[(u64, Uuid)]>;
+
 /// Lookups in the committed ledger made by one append (see [`Stage::committed`]).
 #[derive(Default)]
 struct Committed {
     registered: HashMap<(Kind, Slug), Option<Registration>>,
     /// See [`Stage::committed_registrations`].
-    registrations: HashMap<(Kind, Slug), Arc<[(u64, Uuid)]>>,
+    registrations: HashMap<(Kind, Slug), Registrations>,
     removed: HashMap<Uuid, Option<u64>>,
 }
 
@@ -537,7 +540,7 @@ impl<'l> Stage<'l> {
     /// The committed records that register a meeting or provision (schedule, holding,
     /// draft): (seq, event id), read once per append from the entity's history (a
     /// write may name the entity thousands of times).
-    fn committed_registrations(&self, key: &(Kind, Slug)) -> Result<Arc<[(u64, Uuid)]>> {
+    fn committed_registrations(&self, key: &(Kind, Slug)) -> Result<Registrations> {
         if let Some(found) = self.committed.borrow().registrations.get(key) {
             return Ok(found.clone());
         }
@@ -548,7 +551,7 @@ impl<'l> Stage<'l> {
                 found.push((seq, event.id));
             }
         }
-        let found: Arc<[(u64, Uuid)]> = Arc::from(found);
+        let found: Registrations = Arc::from(found);
         self.committed
             .borrow_mut()
             .registrations
