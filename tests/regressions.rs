@@ -761,21 +761,14 @@ fn many_small_writes_of_late_reports_leave_snapshots_that_verify_untouched() {
             .unwrap()
     };
     let before = counted(&ledger);
-    let run = ledger.run(&["verify"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stderr.is_empty(),
-        "verify had to repair: {}",
-        run.stderr
-    );
-    let snapshots: u64 = run
-        .stdout
+    let verified = verified_untouched(&ledger);
+    let snapshots: u64 = verified
         .split(" snapshot")
         .next()
         .and_then(|s| s.rsplit(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    assert!(snapshots >= 1, "the writes made snapshots: {}", run.stdout);
+    assert!(snapshots >= 1, "the writes made snapshots: {}", verified);
     // Every event of the provision counts: the bundled ones and the `total` added.
     let fresh = TestLedger::new();
     let export = ledger.write("all.ndjson", ledger.export().as_bytes());
@@ -789,33 +782,14 @@ fn many_small_writes_of_late_reports_leave_snapshots_that_verify_untouched() {
 #[test]
 fn a_snapshot_among_many_events_at_one_instant_counts_them_all() {
     let ledger = TestLedger::new();
-    ledger.register_party("a", "A");
-    ledger.ok(&[
-        "append",
-        "proposal_tabled",
-        "--proposal",
-        "p",
-        "--title",
-        "P",
-        "--parties",
-        "a",
-        "--occurred-at",
-        "2025-01-01",
-    ]);
-    ledger.ok(&[
-        "append",
-        "provision_drafted",
-        "--provision",
-        "x",
-        "--proposal",
-        "p",
-        "--title",
-        "X",
-        "--text",
-        "T",
-        "--occurred-at",
-        "2025-01-01",
-    ]);
+    let setup = [
+        json!({"type": "party_registered", "party": "a", "name": "A", "occurred_at": "2025-01-01"}),
+        json!({"type": "proposal_tabled", "proposal": "p", "title": "P", "parties": ["a"], "occurred_at": "2025-01-01"}),
+        json!({"type": "provision_drafted", "provision": "x", "proposal": "p", "title": "X", "text": "T", "occurred_at": "2025-01-01"}),
+    ];
+    let setup: String = setup.iter().map(|event| format!("{event}\n")).collect();
+    let file = ledger.write("setup.ndjson", setup.as_bytes());
+    ledger.ok(&["-q", "import", file.to_str().unwrap()]);
     let lines: String = (0..257)
         .map(|i| {
             format!(
@@ -841,6 +815,11 @@ fn a_snapshot_among_many_events_at_one_instant_counts_them_all() {
     ]);
     let state = crate::common::json(&ledger, &["state", "x", "--json"]);
     assert_eq!(state["events"], 259, "the draft, 257 reports and one more");
+    verified_untouched(&ledger);
+}
+
+/// `verify`'s report, which must pass with nothing to repair (no word on stderr).
+fn verified_untouched(ledger: &TestLedger) -> String {
     let run = ledger.run(&["verify"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
@@ -848,4 +827,5 @@ fn a_snapshot_among_many_events_at_one_instant_counts_them_all() {
         "verify had to repair: {}",
         run.stderr
     );
+    run.stdout
 }

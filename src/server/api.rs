@@ -663,16 +663,30 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Failure> {
     })
 }
 
-/// How much of a body past `--max-body` is read and thrown away before the 413, so
-/// that the client, still sending, reads the answer instead of a reset connection.
+/// How much of a refused body is read and thrown away before the refusal (a 413 past
+/// `--max-body`, a 401, 403, 415 or 400 decided from the headers), so that the
+/// client, still sending, reads the answer instead of a reset connection.
 const DRAIN_AT_MOST: usize = 16 << 20;
+
+/// Reads and drops the rest of `body`, up to [`DRAIN_AT_MOST`] bytes past `read`,
+/// then gives back `failure` to answer with.
+async fn drained(body: Body, mut read: usize, failure: Failure) -> Failure {
+    use http_body_util::BodyExt as _;
+    let mut body = body;
+    while let Some(Ok(frame)) = body.frame().await {
+        read += frame.data_ref().map_or(0, |data| data.len());
+        if read > DRAIN_AT_MOST {
+            break;
+        }
+    }
+    failure
+}
 
 /// The request body, within `max` bytes (`--max-body`; 413 beyond).
 pub(crate) async fn body_bytes(body: Body, max: usize) -> Result<Bytes, Failure> {
     use http_body_util::BodyExt as _;
     let mut body = body;
     let mut bytes = Vec::new();
-    let mut over = 0usize;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|err| {
             Failure::new(
@@ -683,23 +697,27 @@ pub(crate) async fn body_bytes(body: Body, max: usize) -> Result<Bytes, Failure>
         let Ok(data) = frame.into_data() else {
             continue;
         };
-        if over > 0 || bytes.len() + data.len() > max {
-            over += data.len();
-            bytes = Vec::new();
-            if over > DRAIN_AT_MOST {
-                break;
-            }
-        } else {
-            bytes.extend_from_slice(&data);
+        if bytes.len() + data.len() > max {
+            let too_large = Failure::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the request body is larger than the server takes (--max-body {max} bytes)"
+                ),
+            );
+            return Err(drained(body, bytes.len() + data.len(), too_large).await);
         }
-    }
-    if over > 0 {
-        return Err(Failure::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the request body is larger than the server takes (--max-body {max} bytes)"),
-        ));
+        bytes.extend_from_slice(&data);
     }
     Ok(Bytes::from(bytes))
+}
+
+/// What the headers of a write decide, or its refusal once the body is drained
+/// (see [`DRAIN_AT_MOST`]).
+async fn from_headers<T>(body: Body, checked: Result<T, Failure>) -> Result<(T, Body), Failure> {
+    match checked {
+        Ok(value) => Ok((value, body)),
+        Err(failure) => Err(drained(body, 0, failure).await),
+    }
 }
 
 /// What a write answers: 201 when it wrote (200 when everything was already in the
@@ -763,6 +781,29 @@ async fn write(
     })
 }
 
+/// Whether a `POST /api/v1/events` body holds many events (NDJSON) or one (JSON),
+/// from its `Content-Type`; 415 for any other.
+fn many_events(headers: &HeaderMap) -> Result<bool, Failure> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    match content_type.as_deref() {
+        None | Some("application/json") => Ok(false),
+        Some("application/x-ndjson" | "application/ndjson" | "application/jsonl") => Ok(true),
+        Some(other) => Err(Failure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Content-Type `{other}`: send application/json (one event) or application/x-ndjson (many)"),
+        )),
+    }
+}
+
 /// `POST /api/v1/events`: one event (`application/json`, as `append -`) or many
 /// (`application/x-ndjson`, as `import -`: all or nothing).
 async fn post_events(State(s): State<Arc<Shared>>, h: HeaderMap, body: Body) -> Response {
@@ -776,28 +817,11 @@ async fn post_events_inner(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Failure> {
-    let holder = authorize(&shared, &headers, Need::Write)?;
-    let expect_seq = if_match(&headers)?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        });
-    let many = match content_type.as_deref() {
-        None | Some("application/json") => false,
-        Some("application/x-ndjson" | "application/ndjson" | "application/jsonl") => true,
-        Some(other) => {
-            return Err(Failure::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("Content-Type `{other}`: send application/json (one event) or application/x-ndjson (many)"),
-            ))
-        }
-    };
+    let checked = (|| {
+        let holder = authorize(&shared, &headers, Need::Write)?;
+        Ok((holder, if_match(&headers)?, many_events(&headers)?))
+    })();
+    let ((holder, expect_seq, many), body) = from_headers(body, checked).await?;
     let bytes = body_bytes(body, shared.options.max_body).await?;
     write(shared, holder, expect_seq, move |ledger, env| {
         if many {
@@ -873,8 +897,13 @@ async fn post_command_inner(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Failure> {
-    let holder = authorize(&shared, &headers, Need::Write)?;
-    let expect_seq = if_match(&headers)?;
+    let checked = (|| {
+        Ok((
+            authorize(&shared, &headers, Need::Write)?,
+            if_match(&headers)?,
+        ))
+    })();
+    let ((holder, expect_seq), body) = from_headers(body, checked).await?;
     let fields = body_fields(body, shared.options.max_body).await?;
     let mut line = arguments_line(Given::Body, command, id, fields, &[], false)?;
     if let Some(seq) = expect_seq {
