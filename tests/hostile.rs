@@ -1039,3 +1039,41 @@ fn importing_a_folder_follows_links_inside_it_and_names_those_out_of_it() {
     let out = ledger.ok(&["import", dir.join("link.ndjson").to_str().unwrap()]);
     assert!(out.starts_with("imported 1 event ("), "{out}");
 }
+
+/// A tester's case: a quote of 200,000 characters without a space made `state` run
+/// for over 30 s (the table's wrapping of one long word grows faster than its
+/// length). Text tables show a cell's first 4,000 characters and say how many more
+/// there are; `--json` has them all.
+#[test]
+fn a_very_long_unbroken_quote_is_cut_in_tables_and_whole_in_json() {
+    let ledger = TestLedger::bundled();
+    let quote = "q".repeat(60_000);
+    let event = serde_json::json!({
+        "type": "statement_made", "quote": quote, "attribution": "someone",
+        "occurred_at": "2025-12-11", "provisions": ["nato-membership"],
+        "source": {"outlet": "X"},
+    });
+    ledger.at(NOW).stdin(event.to_string()).ok(&["append", "-"]);
+    for args in [
+        &["state", "nato-membership"][..],
+        &["history", "nato-membership"],
+        &["search", "qqqq"],
+    ] {
+        let shown = ledger.ok(args);
+        // The table wraps the note across lines: read it without the borders.
+        let flat: String = shown
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == ';' || *c == '-')
+            .collect();
+        assert!(
+            flat.contains("morecharacters;--jsonshowsthemall"),
+            "{args:?}: {}",
+            &shown[..shown.len().min(2000)]
+        );
+    }
+    let json = crate::common::json(&ledger, &["history", "nato-membership", "--json"]);
+    assert!(
+        json.to_string().contains(&quote),
+        "--json has the whole quote"
+    );
+}

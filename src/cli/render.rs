@@ -22,7 +22,8 @@ use crate::store::Ledger;
 /// columns, as under `script`), so such output wraps the same way every time.
 const PIPE_WIDTH: u16 = 110;
 
-pub fn table(header: &[&str]) -> Table {
+/// A text table of `header`, as wide as the terminal (or [`PIPE_WIDTH`] columns).
+pub fn table(header: &[&str]) -> TextTable {
     let mut table = Table::new();
     table
         .load_preset(presets::UTF8_FULL_CONDENSED)
@@ -32,7 +33,46 @@ pub fn table(header: &[&str]) -> Table {
     if table.width().is_none_or(|columns| columns == 0) {
         table.set_width(PIPE_WIDTH);
     }
-    table
+    TextTable(table)
+}
+
+/// Characters a text table shows of one cell. Wrapping a long unbroken string takes
+/// the table time that grows faster than its length (a 200,000-character quote took
+/// over 30 s); a reader of a terminal table wants its start, and `--json` has it all.
+const CELL_CHARS: usize = 4_000;
+
+/// A text table whose cells are cut at [`CELL_CHARS`] characters, saying how many
+/// more there are and where to read them.
+pub struct TextTable(Table);
+
+impl TextTable {
+    pub fn add_row<T: Into<comfy_table::Cell>>(
+        &mut self,
+        cells: impl IntoIterator<Item = T>,
+    ) -> &mut Self {
+        let cells: Vec<comfy_table::Cell> = cells.into_iter().map(|c| fit(c.into())).collect();
+        self.0.add_row(cells);
+        self
+    }
+}
+
+impl std::fmt::Display for TextTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// `cell` as it is, or its first [`CELL_CHARS`] characters and how many more.
+fn fit(cell: comfy_table::Cell) -> comfy_table::Cell {
+    let content = cell.content();
+    let Some((cut, _)) = content.char_indices().nth(CELL_CHARS) else {
+        return cell;
+    };
+    let more = content[cut..].chars().count();
+    comfy_table::Cell::new(format!(
+        "{}… ({more} more characters; --json shows them all)",
+        &content[..cut]
+    ))
 }
 
 /// Colour only on a terminal, and never when `NO_COLOR` is set (no-color.org).
