@@ -720,6 +720,15 @@ async fn from_headers<T>(body: Body, checked: Result<T, Failure>) -> Result<(T, 
     }
 }
 
+/// What every write's headers decide: who writes (its token) and the head it
+/// expects (`If-Match`).
+fn write_headers(
+    shared: &Shared,
+    headers: &HeaderMap,
+) -> Result<(Option<Holder>, Option<u64>), Failure> {
+    Ok((authorize(shared, headers, Need::Write)?, if_match(headers)?))
+}
+
 /// What a write answers: 201 when it wrote (200 when everything was already in the
 /// ledger), `{"seq", "id", "head", "appended", "unchanged"}` and the head as ETag.
 pub(crate) fn written(summary: crate::append::Summary) -> Response {
@@ -817,10 +826,8 @@ async fn post_events_inner(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Failure> {
-    let checked = (|| {
-        let holder = authorize(&shared, &headers, Need::Write)?;
-        Ok((holder, if_match(&headers)?, many_events(&headers)?))
-    })();
+    let checked = write_headers(&shared, &headers)
+        .and_then(|(holder, expect_seq)| Ok((holder, expect_seq, many_events(&headers)?)));
     let ((holder, expect_seq, many), body) = from_headers(body, checked).await?;
     let bytes = body_bytes(body, shared.options.max_body).await?;
     write(shared, holder, expect_seq, move |ledger, env| {
@@ -897,12 +904,7 @@ async fn post_command_inner(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Failure> {
-    let checked = (|| {
-        Ok((
-            authorize(&shared, &headers, Need::Write)?,
-            if_match(&headers)?,
-        ))
-    })();
+    let checked = write_headers(&shared, &headers);
     let ((holder, expect_seq), body) = from_headers(body, checked).await?;
     let fields = body_fields(body, shared.options.max_body).await?;
     let mut line = arguments_line(Given::Body, command, id, fields, &[], false)?;
