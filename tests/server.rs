@@ -1886,3 +1886,54 @@ fn a_write_the_server_may_have_taken_is_never_run_again_here() {
     std::fs::remove_file(&runtime).unwrap();
     assert_eq!(records(&ledger), 2);
 }
+
+/// A tester's case: a client that opened a large export and stopped reading held
+/// the ledger. Writes waited for a minute and were answered 408 although they were
+/// committed after, reads queued behind them, and SIGTERM never ended the server.
+/// A command now holds the ledger only while it computes, never while its client
+/// reads; and a write that has started is never answered with a timeout.
+#[test]
+fn a_client_that_stops_reading_holds_nothing_but_its_connection() {
+    use std::io::{Read, Write};
+    let (ledger, writer, reader) = shared_ledger();
+    // About 12 MB to export: more than the socket buffers between the two hold.
+    let lines: String = (0..60)
+        .map(|i| {
+            let event = json!({
+                "type": "statement_made", "quote": format!("{i}{}", "q".repeat(200_000)),
+                "attribution": "someone", "occurred_at": "2025-12-11",
+                "provisions": ["nato-membership"], "source": {"outlet": "X"},
+            });
+            format!("{event}\n")
+        })
+        .collect();
+    ledger.at(NOW).stdin(lines).ok(&["import", "-"]);
+    let server = Server::start(&ledger, &[]);
+    let address = server.url.strip_prefix("http://").unwrap();
+    let mut stalled = std::net::TcpStream::connect(address).unwrap();
+    stalled
+        .write_all(
+            format!("GET /api/v1/export HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {reader}\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+    let mut head = [0u8; 4096];
+    let read = stalled.read(&mut head).unwrap();
+    assert!(
+        String::from_utf8_lossy(&head[..read]).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&head[..read])
+    );
+    // It reads no more. A write and a read are answered as if it were not there.
+    std::thread::sleep(Duration::from_millis(500));
+    let written = server.post("/api/v1/events", Some(&writer), &[], VATICAN);
+    assert_eq!(written.status, 201, "{}", written.body);
+    let state = server.get("/api/v1/state/nato-membership", Some(&reader));
+    assert_eq!(state.status, 200, "{}", state.body);
+    // SIGTERM ends the server (the stalled response is cut off after its grace).
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+    drop(stalled);
+    assert!(ledger.export().contains("\"vatican\""));
+    ledger.ok(&["verify"]);
+}

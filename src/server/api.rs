@@ -25,6 +25,13 @@ type Params = Query<Vec<(String, String)>>;
 /// Every route, with the limits and headers every response gets.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let options = shared.options.clone();
+    // Writes keep their own deadlines (see [`Deadline`]): a write that has started
+    // is never cut off, so a timeout never answers for a write that then commits.
+    let writes = Router::new()
+        .route("/api/v1/events", post(post_events))
+        .route("/api/v1/retract/{id}", post(post_command))
+        .route("/api/v1/cite/{id}", post(post_command))
+        .route("/api/v1/cli", post(super::remote::run_command));
     Router::new()
         .route("/api/v1/health", get(health))
         .route("/api/v1/state", get(read_endpoint))
@@ -39,17 +46,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/search", get(read_endpoint))
         .route("/api/v1/timeline", get(read_endpoint))
         .route("/api/v1/verify", post(read_endpoint))
-        .route("/api/v1/events", post(post_events))
-        .route("/api/v1/retract/{id}", post(post_command))
-        .route("/api/v1/cite/{id}", post(post_command))
-        .route("/api/v1/cli", post(super::remote::run_command))
         .merge(super::pages::routes())
         .fallback(not_found)
-        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             options.request_timeout,
         ))
+        .merge(writes)
+        .layer(axum::extract::DefaultBodyLimit::disable())
         // Outside the limits, so that their refusals are said as JSON too.
         .layer(axum::middleware::map_response(errors_as_json))
         .layer(axum::middleware::from_fn(close_after_refused_body))
@@ -524,29 +528,90 @@ enum First {
     Whole(Vec<u8>),
     /// It failed before any output left.
     Failed(CliError),
-    /// Its output is flowing: the rest comes through the channel.
-    Streaming,
+    /// Its output is flowing: the rest is read from the spool.
+    Streaming(Spooled),
+}
+
+/// How far a command has written its spool: the bytes written, and whether it has
+/// ended (and how).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Progress {
+    written: u64,
+    end: Option<Ended>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Ended {
+    Done,
+    Failed,
+}
+
+/// The reading side of a spool: the file (read at offsets, never through the
+/// writer's position) and the writer's progress.
+struct Spooled {
+    file: std::fs::File,
+    progress: tokio::sync::watch::Receiver<Progress>,
 }
 
 /// Output of a command on a blocking thread: buffered up to [`STREAM_AFTER`], then
-/// sent in chunks down a bounded channel (a slow reader slows the command).
+/// written on to an unnamed temporary file (the spool) that the response reads at
+/// the client's pace. The command never waits for the client, so it holds the
+/// ledger only for as long as it computes: a client that stops reading holds
+/// nothing but its connection and the spool's disk space.
 struct Pipe {
     buffer: Vec<u8>,
     first: Option<tokio::sync::oneshot::Sender<First>>,
-    chunks: tokio::sync::mpsc::Sender<Result<Bytes, io::Error>>,
+    spool: Option<(std::fs::File, tokio::sync::watch::Sender<Progress>)>,
 }
 
 impl Pipe {
-    fn send(&mut self) -> io::Result<()> {
-        if let Some(first) = self.first.take() {
-            first
-                .send(First::Streaming)
+    /// Writes the buffer to the spool (made, and announced, on the first call).
+    fn spill(&mut self) -> io::Result<()> {
+        if self.spool.is_none() {
+            let file = tempfile::tempfile()?;
+            let (progress, watched) = tokio::sync::watch::channel(Progress {
+                written: 0,
+                end: None,
+            });
+            let reader = Spooled {
+                file: file.try_clone()?,
+                progress: watched,
+            };
+            self.first
+                .take()
+                .expect("the first answer is sent once")
+                .send(First::Streaming(reader))
                 .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))?;
+            self.spool = Some((file, progress));
         }
-        let chunk = Bytes::from(std::mem::take(&mut self.buffer));
-        self.chunks
-            .blocking_send(Ok(chunk))
-            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
+        let (file, progress) = self.spool.as_mut().expect("made above");
+        file.write_all(&self.buffer)?;
+        let written = self.buffer.len() as u64;
+        self.buffer.clear();
+        if progress.is_closed() {
+            // The client went away: the command may stop.
+            return Err(io::Error::from(io::ErrorKind::BrokenPipe));
+        }
+        progress.send_modify(|p| p.written += written);
+        Ok(())
+    }
+
+    /// The command ended: says how to whoever reads its output.
+    fn end(mut self, result: Result<(), CliError>) {
+        if let Some(first) = self.first.take() {
+            let _ = first.send(match result {
+                Ok(()) => First::Whole(std::mem::take(&mut self.buffer)),
+                Err(err) => First::Failed(err),
+            });
+            return;
+        }
+        let end = match result {
+            Ok(()) => self.spill().map_or(Ended::Failed, |()| Ended::Done),
+            Err(_) => Ended::Failed,
+        };
+        if let Some((_, progress)) = &self.spool {
+            progress.send_modify(|p| p.end = Some(end));
+        }
     }
 }
 
@@ -554,7 +619,7 @@ impl Write for Pipe {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.buffer.extend_from_slice(buf);
         if self.buffer.len() >= STREAM_AFTER {
-            self.send()?;
+            self.spill()?;
         }
         Ok(buf.len())
     }
@@ -564,46 +629,70 @@ impl Write for Pipe {
     }
 }
 
+/// The body that reads a spool as the command writes it, in chunks of up to
+/// [`STREAM_AFTER`] bytes; an error after everything written was sent if the
+/// command failed mid-way (the client sees the body cut short).
+fn spool_body(spooled: Spooled) -> Body {
+    use std::os::unix::fs::FileExt as _;
+    let (chunks, body) = tokio::sync::mpsc::channel::<Result<Bytes, io::Error>>(2);
+    tokio::spawn(async move {
+        let Spooled { file, mut progress } = spooled;
+        let mut sent = 0u64;
+        loop {
+            let now = *progress.borrow_and_update();
+            if sent < now.written {
+                let length = (now.written - sent).min(STREAM_AFTER as u64);
+                let mut chunk = vec![0; length as usize];
+                let read = file
+                    .read_exact_at(&mut chunk, sent)
+                    .map(|()| Bytes::from(chunk));
+                sent += length;
+                let failed = read.is_err();
+                if chunks.send(read).await.is_err() || failed {
+                    return;
+                }
+                continue;
+            }
+            match now.end {
+                Some(Ended::Done) => return,
+                Some(Ended::Failed) => {
+                    let _ = chunks
+                        .send(Err(io::Error::other("the command failed mid-way")))
+                        .await;
+                    return;
+                }
+                None if progress.changed().await.is_err() => return,
+                None => {}
+            }
+        }
+    });
+    Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(body))
+}
+
 /// Runs `command` on a blocking thread with the ledger shared, and gives its output
-/// as a body: whole when it is small or failed early, streamed otherwise (an error
-/// after the stream started cuts the body short, so the client sees it incomplete).
+/// as a body: whole when it is small or failed early, streamed from a spool
+/// otherwise (see [`Pipe`]; an error after the stream started cuts the body short,
+/// so the client sees it incomplete).
 async fn run_streamed(
     shared: Arc<Shared>,
     command: impl FnOnce(&crate::store::Ledger, &mut dyn Write) -> Result<(), CliError> + Send + 'static,
 ) -> Result<Body, Failure> {
     let (first_tx, first_rx) = tokio::sync::oneshot::channel();
-    let (chunks_tx, chunks_rx) = tokio::sync::mpsc::channel(8);
     tokio::task::spawn_blocking(move || {
         let ledger = shared.ledger.blocking_read();
         let mut pipe = Pipe {
             buffer: Vec::new(),
             first: Some(first_tx),
-            chunks: chunks_tx,
+            spool: None,
         };
         let result = command(&ledger, &mut pipe);
-        match (result, pipe.first.take()) {
-            (Ok(()), Some(first)) => {
-                let _ = first.send(First::Whole(std::mem::take(&mut pipe.buffer)));
-            }
-            (Err(err), Some(first)) => {
-                let _ = first.send(First::Failed(err));
-            }
-            (Ok(()), None) => {
-                let _ = pipe.send();
-            }
-            (Err(_), None) => {
-                let _ = pipe
-                    .chunks
-                    .blocking_send(Err(io::Error::other("the command failed mid-way")));
-            }
-        }
+        drop(ledger);
+        pipe.end(result);
     });
     match first_rx.await {
         Ok(First::Whole(bytes)) => Ok(Body::from(bytes)),
         Ok(First::Failed(err)) => Err(Failure::from(err)),
-        Ok(First::Streaming) => Ok(Body::from_stream(
-            tokio_stream::wrappers::ReceiverStream::new(chunks_rx),
-        )),
+        Ok(First::Streaming(spooled)) => Ok(spool_body(spooled)),
         Err(_) => Err(Failure::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "the command stopped without an answer",
@@ -711,13 +800,23 @@ pub(crate) async fn body_bytes(body: Body, max: usize) -> Result<Bytes, Failure>
     Ok(Bytes::from(bytes))
 }
 
-/// What the headers of a write decide, or its refusal once the body is drained
-/// (see [`DRAIN_AT_MOST`]).
-async fn from_headers<T>(body: Body, checked: Result<T, Failure>) -> Result<(T, Body), Failure> {
-    match checked {
-        Ok(value) => Ok((value, body)),
-        Err(failure) => Err(drained(body, 0, failure).await),
-    }
+/// What the headers of a write decide and its body (within `--max-body`), both
+/// received by the deadline; or the headers' refusal once the body is drained (see
+/// [`DRAIN_AT_MOST`]).
+async fn checked_body<T>(
+    shared: &Shared,
+    deadline: &Deadline,
+    body: Body,
+    checked: Result<T, Failure>,
+) -> Result<(T, Bytes), Failure> {
+    deadline
+        .receive(async {
+            match checked {
+                Ok(value) => Ok((value, body_bytes(body, shared.options.max_body).await?)),
+                Err(failure) => Err(drained(body, 0, failure).await),
+            }
+        })
+        .await
 }
 
 /// What every write's headers decide: who writes (its token) and the head it
@@ -727,6 +826,75 @@ fn write_headers(
     headers: &HeaderMap,
 ) -> Result<(Option<Holder>, Option<u64>), Failure> {
     Ok((authorize(shared, headers, Need::Write)?, if_match(headers)?))
+}
+
+/// How long a write may wait before it starts: its body must arrive, then the
+/// ledger must be its alone, within `--request-timeout` of its headers. Past it, the
+/// write is refused and nothing is written; once it has the ledger, it runs to its
+/// end whatever the clock says (so a timeout never answers for a write that then
+/// commits).
+pub(crate) struct Deadline {
+    at: tokio::time::Instant,
+    limit: std::time::Duration,
+}
+
+impl Deadline {
+    /// `--request-timeout` from now (the request's headers have just arrived).
+    pub(crate) fn after_headers(shared: &Shared) -> Deadline {
+        let limit = shared.options.request_timeout;
+        Deadline {
+            at: tokio::time::Instant::now() + limit,
+            limit,
+        }
+    }
+
+    /// `receive` (reading the request's body), or a 408 if the body has not arrived
+    /// by the deadline.
+    pub(crate) async fn receive<T>(
+        &self,
+        receive: impl std::future::Future<Output = Result<T, Failure>>,
+    ) -> Result<T, Failure> {
+        tokio::time::timeout_at(self.at, receive)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Failure::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!(
+                        "the request's body did not arrive within {} s; nothing was written",
+                        self.limit.as_secs()
+                    ),
+                ))
+            })
+    }
+
+    /// The ledger to this write alone, or a 503 if other requests held it past the
+    /// deadline (nothing was written: the request may be sent again).
+    pub(crate) async fn ledger_alone(
+        &self,
+        shared: &Shared,
+    ) -> Result<tokio::sync::OwnedRwLockWriteGuard<crate::store::Ledger>, Failure> {
+        self.held(shared.ledger.clone().write_owned()).await
+    }
+
+    /// The ledger shared with other reads, or a 503 as [`Deadline::ledger_alone`].
+    pub(crate) async fn ledger_shared(
+        &self,
+        shared: &Shared,
+    ) -> Result<tokio::sync::OwnedRwLockReadGuard<crate::store::Ledger>, Failure> {
+        self.held(shared.ledger.clone().read_owned()).await
+    }
+
+    async fn held<G>(&self, lock: impl std::future::Future<Output = G>) -> Result<G, Failure> {
+        tokio::time::timeout_at(self.at, lock).await.map_err(|_| {
+            Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "the ledger was busy with other requests for {} s; nothing was written: send the request again",
+                    self.limit.as_secs()
+                ),
+            )
+        })
+    }
 }
 
 /// What a write answers: 201 when it wrote (200 when everything was already in the
@@ -755,10 +923,11 @@ pub(crate) fn written(summary: crate::append::Summary) -> Response {
     response
 }
 
-/// Runs a write on a blocking thread with the ledger to itself, recorded by the
-/// token's holder. A conflict with `If-Match` is a 412.
+/// Runs a write on a blocking thread with the ledger to itself (`ledger`, from
+/// [`Deadline::ledger_alone`]), recorded by the token's holder. A conflict with
+/// `If-Match` is a 412.
 async fn write(
-    shared: Arc<Shared>,
+    mut ledger: tokio::sync::OwnedRwLockWriteGuard<crate::store::Ledger>,
     holder: Option<Holder>,
     expect_seq: Option<u64>,
     command: impl FnOnce(&mut crate::store::Ledger, &Env) -> Result<crate::append::Summary, Error>
@@ -766,7 +935,6 @@ async fn write(
         + 'static,
 ) -> Result<Response, Failure> {
     tokio::task::spawn_blocking(move || {
-        let mut ledger = shared.ledger.blocking_write();
         let mut env =
             Env::from_process().map_err(|m| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, m))?;
         // The token's name is who recorded it.
@@ -826,11 +994,13 @@ async fn post_events_inner(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Failure> {
+    let deadline = Deadline::after_headers(&shared);
     let checked = write_headers(&shared, &headers)
         .and_then(|(holder, expect_seq)| Ok((holder, expect_seq, many_events(&headers)?)));
-    let ((holder, expect_seq, many), body) = from_headers(body, checked).await?;
-    let bytes = body_bytes(body, shared.options.max_body).await?;
-    write(shared, holder, expect_seq, move |ledger, env| {
+    let ((holder, expect_seq, many), bytes) =
+        checked_body(&shared, &deadline, body, checked).await?;
+    let ledger = deadline.ledger_alone(&shared).await?;
+    write(ledger, holder, expect_seq, move |ledger, env| {
         if many {
             refuse_an_array(&bytes)?;
             let items = crate::import::items("body".into(), Box::new(io::Cursor::new(bytes)));
@@ -904,15 +1074,17 @@ async fn post_command_inner(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Failure> {
+    let deadline = Deadline::after_headers(&shared);
     let checked = write_headers(&shared, &headers);
-    let ((holder, expect_seq), body) = from_headers(body, checked).await?;
-    let fields = body_fields(body, shared.options.max_body).await?;
+    let ((holder, expect_seq), bytes) = checked_body(&shared, &deadline, body, checked).await?;
+    let fields = body_fields(bytes)?;
     let mut line = arguments_line(Given::Body, command, id, fields, &[], false)?;
     if let Some(seq) = expect_seq {
         line.insert(2, format!("--expect-seq={seq}"));
     }
     let cli = parse(line)?;
-    super::remote::write_command(shared, holder, cli, expect_seq)
+    let ledger = deadline.ledger_alone(&shared).await?;
+    super::remote::write_command(ledger, holder, cli, expect_seq)
         .await
         .map_err(|failure| Failure {
             message: in_command_body_terms(&failure.message),
@@ -945,8 +1117,7 @@ fn body_text(bytes: Bytes) -> Result<String, Error> {
 }
 
 /// The fields of a JSON body as `--flag value` pairs (every value a string).
-async fn body_fields(body: Body, max: usize) -> Result<Vec<(String, String)>, Failure> {
-    let bytes = body_bytes(body, max).await?;
+fn body_fields(bytes: Bytes) -> Result<Vec<(String, String)>, Failure> {
     let text = body_text(bytes)?;
     let object = crate::import::parse_object(&text, &Location("body".into()), "send one")?;
     let mut fields = Vec::new();

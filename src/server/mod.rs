@@ -38,7 +38,9 @@ pub struct Options {
     pub max_body: usize,
     /// Connections served at once; more wait in the listen queue.
     pub max_connections: usize,
-    /// Time to answer a request, from its headers to the start of the response (408 beyond).
+    /// Time to answer a read, from its headers to the start of the response (408
+    /// beyond); for a write, the time to receive its body (408) and then to get the
+    /// ledger to itself (503): a write that has started is never cut off.
     pub request_timeout: Duration,
     /// Time for a client to send a request's headers, also on an idle kept-alive connection.
     pub header_timeout: Duration,
@@ -47,9 +49,10 @@ pub struct Options {
 /// What every request handler shares.
 pub(crate) struct Shared {
     /// The one handle on the ledger: reads share it, a write has it alone. A fair
-    /// (first come, first served) lock, taken on blocking threads: a stream of
-    /// writes, each holding it through its fsync, cannot starve the readers.
-    pub ledger: RwLock<Ledger>,
+    /// (first come, first served) lock: a stream of writes, each holding it through
+    /// its fsync, cannot starve the readers. It is held while a command computes,
+    /// never while a client reads or sends (see `api::run_streamed`).
+    pub ledger: Arc<RwLock<Ledger>>,
     /// The ledger folder (tokens live there).
     pub path: PathBuf,
     pub options: Options,
@@ -101,7 +104,7 @@ pub fn serve(ledger: Ledger, options: Options, ready: impl FnOnce(SocketAddr)) -
         .map_err(|e| Error::io("tokio runtime", e))?;
     let shared = Arc::new(Shared {
         path: ledger.path().to_path_buf(),
-        ledger: RwLock::new(ledger),
+        ledger: Arc::new(RwLock::new(ledger)),
         options: options.clone(),
         local_token: tokens::generate()?,
     });
@@ -109,16 +112,11 @@ pub fn serve(ledger: Ledger, options: Options, ready: impl FnOnce(SocketAddr)) -
     let _ = std::fs::remove_file(shared.path.join(RUNTIME_FILE));
     result?;
     // Every handler has returned; a blocking write whose client went away may still
-    // run: taking the write lock waits for it. Then the ledger closes.
-    let ledger = match Arc::try_unwrap(shared) {
-        Ok(shared) => Some(shared.ledger.into_inner()),
-        Err(shared) => {
-            drop(shared.ledger.blocking_write());
-            None
-        }
-    };
+    // run: taking the write lock waits for it (no command waits on a client while it
+    // holds the lock). Then the runtime and its tasks go, and the ledger closes.
+    drop(shared.ledger.blocking_write());
     drop(runtime);
-    drop(ledger);
+    drop(shared);
     Ok(())
 }
 

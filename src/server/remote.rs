@@ -11,9 +11,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::api::{authorize, Failure, Need};
+use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard};
+
+use super::api::{authorize, Deadline, Failure, Need};
 use super::Shared;
 use crate::cli::{self, Cli, CliError, ClientInput, Command, Env, Held};
+use crate::store::Ledger;
 
 /// A command line and what the client sends with it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -107,7 +110,8 @@ async fn run_inner(
     } else {
         shared.options.max_body
     };
-    let bytes = super::api::body_bytes(body, max).await?;
+    let deadline = Deadline::after_headers(&shared);
+    let bytes = deadline.receive(super::api::body_bytes(body, max)).await?;
     let request: Request = serde_json::from_slice(&bytes)
         .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, format!("body: {e}")))?;
     // Parsed as the CLI parses its own line (global options among `append`'s fields too).
@@ -154,6 +158,12 @@ async fn run_inner(
         None => None,
     };
     let input = request.input;
+    // Waited for here, so that a command refused for a busy ledger never runs.
+    let guard = if write {
+        Guard::Alone(deadline.ledger_alone(&shared).await?)
+    } else {
+        Guard::Shared(deadline.ledger_shared(&shared).await?)
+    };
     tokio::task::spawn_blocking(move || {
         let mut env = match Env::from_process() {
             Ok(env) => env,
@@ -161,16 +171,15 @@ async fn run_inner(
         };
         env.recorded_by = recorded_by;
         let mut out = Vec::new();
-        let result = if write {
-            let mut ledger = shared.ledger.blocking_write();
-            let held = Held::Write {
-                ledger: RefCell::new(&mut ledger),
-                input: &input,
-            };
-            cli::run(&cli, &mut env, held, &mut out)
-        } else {
-            let ledger = shared.ledger.blocking_read();
-            cli::run(&cli, &mut env, Held::Read(&ledger), &mut out)
+        let result = match guard {
+            Guard::Alone(mut ledger) => {
+                let held = Held::Write {
+                    ledger: RefCell::new(&mut ledger),
+                    input: &input,
+                };
+                cli::run(&cli, &mut env, held, &mut out)
+            }
+            Guard::Shared(ledger) => cli::run(&cli, &mut env, Held::Read(&ledger), &mut out),
         };
         let stdout = String::from_utf8_lossy(&out).into_owned();
         match result {
@@ -202,10 +211,16 @@ async fn run_inner(
     })
 }
 
+/// How a command holds the ledger: alone (a write) or shared (a read).
+enum Guard {
+    Alone(OwnedRwLockWriteGuard<Ledger>),
+    Shared(OwnedRwLockReadGuard<Ledger>),
+}
+
 /// Runs a write command (`cite`) on the held ledger for the JSON API and answers as
 /// the other writes do: `{"seq", "id", "head", …}` of the record it appended, 201.
 pub(crate) async fn write_command(
-    shared: Arc<Shared>,
+    mut ledger: OwnedRwLockWriteGuard<Ledger>,
     holder: Option<super::tokens::Holder>,
     cli: Cli,
     expect_seq: Option<u64>,
@@ -214,7 +229,6 @@ pub(crate) async fn write_command(
         let mut env =
             Env::from_process().map_err(|m| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, m))?;
         env.recorded_by = holder.map(|h| h.name);
-        let mut ledger = shared.ledger.blocking_write();
         let before = ledger.head().seq;
         let input = ClientInput::default();
         let held = Held::Write {
