@@ -199,6 +199,12 @@ struct Stage<'l> {
     prev_hash: String,
     last_recorded: Option<Instant>,
     chunk_start: u64,
+    /// The chunk written last, whose sled batch may still be being applied (see
+    /// [`Ledger::write_chunk`]): its first seq, records and ids, read from here until
+    /// the next chunk is written.
+    written_start: u64,
+    written: Vec<Record>,
+    written_ids: HashMap<Uuid, u64>,
     /// The head before the write: the snapshot refresh looks at what came after it.
     since: u64,
     chunk: Vec<Record>,
@@ -260,6 +266,9 @@ impl<'l> Stage<'l> {
             prev_hash: head.hash,
             last_recorded: head.recorded_at,
             chunk_start: head.seq + 1,
+            written_start: head.seq + 1,
+            written: Vec::new(),
+            written_ids: HashMap::new(),
             since: head.seq,
             chunk: Vec::new(),
             frame: Vec::new(),
@@ -829,11 +838,13 @@ impl<'l> Stage<'l> {
             };
             self.ledger.write_chunk(&mut self.batch, chunk)?;
             self.wrote_chunks = true;
-            self.chunk.clear();
+            // The chunk is read from memory until its batch is surely applied (the next
+            // chunk waits for it); the one before it from the store: memory stays bounded.
+            self.written = std::mem::take(&mut self.chunk);
+            self.written_ids = std::mem::take(&mut self.ids);
+            self.written_start = self.chunk_start;
             self.frame.clear();
             self.recorded.clear();
-            // From here their ids are looked up in the store: memory stays bounded.
-            self.ids.clear();
             self.chunk_start = self.next_seq;
         }
         Ok(())
@@ -895,6 +906,9 @@ impl<'l> Stage<'l> {
         if seq >= self.chunk_start {
             return Ok(self.chunk[(seq - self.chunk_start) as usize].clone());
         }
+        if seq >= self.written_start {
+            return Ok(self.written[(seq - self.written_start) as usize].clone());
+        }
         let bytes = self
             .ledger
             .raw(seq)?
@@ -904,7 +918,7 @@ impl<'l> Stage<'l> {
     }
 
     fn seq_of(&self, id: &Uuid) -> Result<Option<u64>> {
-        if let Some(&seq) = self.ids.get(id) {
+        if let Some(&seq) = self.ids.get(id).or_else(|| self.written_ids.get(id)) {
             return Ok(Some(seq));
         }
         if self.wrote_chunks {

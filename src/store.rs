@@ -308,6 +308,9 @@ pub struct Ledger {
     /// `crate::recover`): [`OlderLayout::PerRecord`] (one key per record, before
     /// record blocks: only its head is read) or [`OlderLayout::Packed`] (`Mlayout` 2).
     pub(crate) older_layout: Option<OlderLayout>,
+    /// The sled batch of the last chunk written, being applied on its own thread while
+    /// the write checks its next events (see [`Ledger::write_chunk`]).
+    applying: Option<std::thread::JoinHandle<sled::Result<()>>>,
 }
 
 /// "the registration of provision `x` is missing from sled's index, yet `why`".
@@ -406,6 +409,7 @@ impl Ledger {
             blocks: Mutex::default(),
             histories: Mutex::default(),
             older_layout: None,
+            applying: None,
         };
         match ledger.db.get(index::META_LAYOUT)? {
             Some(layout) if layout == index::LAYOUT => {}
@@ -1290,6 +1294,7 @@ impl Ledger {
     /// by this handle throughout; if sled cannot reopen, the handle refuses to write
     /// (its data on disk is untouched, and the journal holds every commit).
     pub fn settle(&mut self) -> Result<()> {
+        self.applied()?;
         let placeholder = sled::Config::new().temporary(true).open()?;
         drop(std::mem::replace(&mut self.db, placeholder));
         match open_sled(&self.path.join(SLED_DIR)) {
@@ -1317,8 +1322,16 @@ impl Ledger {
     /// Writes one chunk of an unfinished write past the head: its journal frame (not
     /// yet durable) and its sled batch. The first chunk also sets the pending marker,
     /// so a crash before the commit is cleaned up on open.
+    ///
+    /// The batch is applied on its own thread: the write checks and seals its next
+    /// events meanwhile, and the next chunk, the commit or the discard waits for it
+    /// first ([`Ledger::applied`]). Until then the writer must not read what the chunk
+    /// wrote from sled: `append::Stage` keeps the chunk's ids and records in memory
+    /// until the next chunk is written, and reads committed data only, which the batch
+    /// does not change (it writes past the head).
     pub(crate) fn write_chunk(&mut self, staged: &mut Staged, chunk: Chunk<'_>) -> Result<()> {
         self.check_not_lost()?;
+        self.applied()?;
         let (framed, batch) = self.beside_journal_frame(&chunk, false, |ledger| {
             let mut batch = std::mem::take(&mut staged.batch);
             put_blocks(&mut batch, &chunk);
@@ -1330,8 +1343,25 @@ impl Ledger {
         framed?;
         let mut batch = batch?;
         batch.insert(index::META_PENDING, &self.head.seq.to_be_bytes());
-        self.db.apply_batch(batch)?;
+        let db = self.db.clone();
+        self.applying = Some(
+            std::thread::Builder::new()
+                .name("pactlog-apply".into())
+                .spawn(move || db.apply_batch(batch))
+                .map_err(|e| Error::io("a thread to write the chunk", e))?,
+        );
         Ok(())
+    }
+
+    /// Waits for the last chunk's batch ([`Ledger::write_chunk`]) to be in sled.
+    fn applied(&mut self) -> Result<()> {
+        match self.applying.take() {
+            Some(applying) => applying
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                .map_err(Error::from),
+            None => Ok(()),
+        }
     }
 
     /// Appends `chunk`'s journal frame (and, for a commit frame, makes the journal
@@ -1418,6 +1448,7 @@ impl Ledger {
         chunk: Chunk<'_>,
     ) -> Result<()> {
         self.check_not_lost()?;
+        self.applied()?;
         let (framed, batch) = self.beside_journal_frame(&chunk, true, |ledger| {
             let mut batch = std::mem::take(&mut staged.batch);
             put_blocks(&mut batch, &chunk);
@@ -1585,6 +1616,8 @@ impl Ledger {
     /// records wrote (computed from the records themselves, newest first so that a
     /// correction's target is still readable) and its entries in posting blocks.
     pub(crate) fn discard_uncommitted(&mut self) -> Result<()> {
+        // A chunk that failed to apply leaves nothing or all of itself: either is discarded.
+        let _ = self.applied();
         let head = self.head.seq;
         let residue: Vec<sled::IVec> = self
             .db
