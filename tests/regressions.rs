@@ -829,3 +829,64 @@ fn verified_untouched(ledger: &TestLedger) -> String {
     );
     run.stdout
 }
+
+/// A write of several chunks (1,000 records each) refers back to the chunk just
+/// written, whose sled batch may still be being applied: a retraction, a correction
+/// and an exact repeat of events of that chunk, and of a chunk before it. Every
+/// lookup finds them, the write verifies, and a repeat with other content is refused
+/// naming the earlier event of the input.
+#[test]
+fn a_write_refers_back_to_the_chunk_it_has_just_written() {
+    let ledger = TestLedger::bundled();
+    let id = |n: usize| format!("0190cccc-0000-7000-8000-{n:012}");
+    let status = |n: usize, status: &str| {
+        json!({
+            "id": id(n), "type": "status_changed", "provision": NATO, "status": status,
+            "occurred_at": format!("2025-03-{:02}T{:02}:{:02}:00Z", 1 + n % 28, n % 24, n % 60),
+            "source": {"outlet": format!("O{n}")},
+        })
+    };
+    let mut lines: Vec<Value> = (0..3500).map(|n| status(n, "contested")).collect();
+    // In the second chunk: retract an event of the first, correct another, repeat a third.
+    lines[1001] = json!({
+        "id": id(1001), "type": "event_retracted", "target": id(990),
+        "occurred_at": "2025-04-01", "reason": "misreported",
+    });
+    let mut correction = status(1002, "agreed");
+    correction["supersedes"] = id(995).into();
+    lines[1002] = correction;
+    lines[1003] = lines[998].clone();
+    // In the fourth: the same, reaching back to the first chunk and the third.
+    lines[3001] = json!({
+        "id": id(3001), "type": "event_retracted", "target": id(10),
+        "occurred_at": "2025-04-02", "reason": "misreported",
+    });
+    lines[3002] = lines[2999].clone();
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let file = ledger.write("chunks.ndjson", text.as_bytes());
+    let out = ledger.ok(&["import", file.to_str().unwrap()]);
+    assert!(out.contains("2 already present"), "{out}");
+    verified_untouched(&ledger);
+    let history = crate::common::json(&ledger, &["history", NATO, "--json"]).to_string();
+    for n in [990, 995, 10] {
+        assert!(history.contains(&id(n)), "{n} is in the history");
+    }
+    let export = ledger.export();
+    assert!(export.contains(&id(1001)) && export.contains(&id(3001)));
+    // The same id with other content, one chunk after its first use: refused, by line.
+    let mut clash: Vec<Value> = (5000..6200).map(|n| status(n, "contested")).collect();
+    clash[1100] = status(5150, "rejected");
+    let text: String = clash.iter().map(|l| format!("{l}\n")).collect();
+    let file = ledger.write("clash.ndjson", text.as_bytes());
+    let before = ledger.export();
+    let run = ledger.fails(&["import", file.to_str().unwrap()]);
+    assert!(
+        run.stderr.contains(":1101:")
+            && run
+                .stderr
+                .contains("given to an earlier event of this input"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(ledger.export(), before, "a refused import writes nothing");
+}
