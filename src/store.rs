@@ -1044,11 +1044,23 @@ impl Ledger {
                 return Ok(history.clone());
             }
         }
-        let mut by_seq = Vec::new();
+        let mut by_seq: Vec<(Instant, u64)> = Vec::new();
         for item in self.db.scan_prefix(index::postings_prefix(kind, slug)) {
-            let (_, value) = item?;
-            let postings = block::postings(&value)
-                .map_err(|e| Error::SledDamaged(format!("the history of {kind} `{slug}`: {e}")))?;
+            let (key, value) = item?;
+            let damaged =
+                |what: &str| Error::SledDamaged(format!("the history of {kind} `{slug}`: {what}"));
+            let postings = block::postings(&value).map_err(|e| damaged(&e))?;
+            // A block is keyed by its first entry's seq, and entries run in seq order
+            // within and across blocks (a correction's two entries share one seq).
+            let first = postings.first().map(|&(_, seq)| seq);
+            let in_order = postings.windows(2).all(|w| w[0].1 <= w[1].1)
+                && by_seq
+                    .last()
+                    .zip(first)
+                    .is_none_or(|(last, first)| last.1 <= first);
+            if first.is_none() || first != index::seq_from(&key) || !in_order {
+                return Err(damaged("a history block is damaged"));
+            }
             by_seq.extend(postings.into_iter().filter(|&(_, seq)| seq <= head));
         }
         let mut by_time = by_seq.clone();

@@ -1287,3 +1287,50 @@ fn every_way_a_registration_is_lost_is_found() {
     );
     assert_eq!(ledger.export(), export);
 }
+
+/// A history block changed inside sled so that it still decodes (one entry's seq
+/// replaced by an earlier one, as a stray write would leave it) made `history` show
+/// a wrong history with exit 0. Its entries run in seq order from the seq in its key:
+/// anything else is damage, and the command rebuilds sled from the journal and
+/// answers as before. The second case: a block whose first entry no longer matches
+/// its key.
+#[test]
+fn a_changed_history_block_is_damage_never_a_wrong_history() {
+    for case in ["an entry out of order", "a first entry not its key's"] {
+        let ledger = TestLedger::bundled();
+        let history = ledger.ok(&["history", "nato-membership", "--json"]);
+        let export = ledger.export();
+        with_store(&ledger, |store, _| {
+            let sled = store.sled_for_tests();
+            let nato = pactlog::event::Slug::parse("nato-membership").unwrap();
+            let prefix = pactlog::index::postings_prefix(pactlog::event::Kind::Provision, &nato);
+            let (key, value) = sled
+                .scan_prefix(&prefix)
+                .next()
+                .map(|kv| kv.unwrap())
+                .unwrap_or_else(|| panic!("no history block under {prefix:?}"));
+            let mut value = value.to_vec();
+            assert!(value.len() >= 40, "the block has two entries");
+            // Each entry is 12 bytes of valid time and 8 of seq.
+            let (from, to) = match case {
+                "an entry out of order" => (value.len() - 8, 12),
+                _ => (12, value.len() - 8),
+            };
+            let seq: [u8; 8] = value[to..to + 8].try_into().unwrap();
+            value[from..from + 8].copy_from_slice(&seq);
+            sled.insert(key, value).unwrap();
+        });
+        let run = ledger.run(&["history", "nato-membership", "--json"]);
+        assert_eq!(run.code, 0, "{case}: {}", run.stderr);
+        assert_eq!(run.stdout, history, "{case}");
+        assert!(
+            run.stderr
+                .contains("the history of provision `nato-membership`")
+                && run.stderr.contains("rebuilding sled from the journal"),
+            "{case}: {}",
+            run.stderr
+        );
+        assert_eq!(ledger.export(), export, "{case}");
+        ledger.ok(&["verify"]);
+    }
+}
