@@ -768,11 +768,7 @@ fn short_ids_are_unique_and_any_unique_prefix_or_seq_names_an_event() {
         "--occurred-at",
         "now",
     ]);
-    refused(
-        &run,
-        3,
-        "field `target`: no event id starts with `ffff0000`",
-    );
+    refused(&run, 3, "ID: no event id starts with `ffff0000`");
 }
 
 /// `list` and `search` count removals as of everything the ledger holds, like every
@@ -906,4 +902,177 @@ fn meetings_and_provisions_keep_their_registrations_while_events_name_them() {
         "2025-11-25",
     ]);
     refused(&run, 3, "meeting `talks` was retracted");
+}
+
+/// `PACTLOG_SERVER` as `serve --bind` takes an address (no scheme) is refused with the
+/// value corrected; nothing runs, here or anywhere.
+#[test]
+fn pactlog_server_without_its_scheme_shows_the_url_corrected() {
+    let ledger = TestLedger::bundled();
+    let run = |server: &str| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_pactlog"))
+            .env_clear()
+            .env("PACTLOG_DB", &ledger.db)
+            .env("PACTLOG_NOW", NOW)
+            .env("PACTLOG_SERVER", server)
+            .args(["state", "nato-membership"])
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    // The example.
+    let (code, err) = run("127.0.0.1:7878");
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("needs http://") && err.contains("PACTLOG_SERVER=http://127.0.0.1:7878"),
+        "{err}"
+    );
+    // Another scheme, and a host name.
+    let (code, err) = run("ftp://example.org");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not ftp://"), "{err}");
+    let (code, err) = run("localhost:7878/");
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("PACTLOG_SERVER=http://localhost:7878"),
+        "{err}"
+    );
+}
+
+/// An event built from a command's flags is refused naming the flag that gave the
+/// field, never the event's inner path (`sources[0].outlet`, `source.outlet`).
+#[test]
+fn errors_of_events_built_from_flags_name_the_flags() {
+    let ledger = TestLedger::bundled();
+    let before = ledger.export();
+    // The example.
+    let run = ledger.run(&["cite", "seq:3", "--outlet", ""]);
+    refused(&run, 3, "--outlet cannot be empty");
+    assert!(!run.error().contains("sources[0]"), "{}", run.error());
+    // Cases of the kind: another flag of `cite`, `append`'s source and fields,
+    // `retract`'s reason and its ID.
+    let run = ledger.run(&["cite", "seq:3", "--outlet", "BBC", "--grade", "Q9"]);
+    refused(&run, 3, "--grade: grade `Q9`");
+    let run = ledger.run(&[
+        "append",
+        "statement_made",
+        "--quote",
+        "q",
+        "--attribution",
+        "a",
+        "--occurred-at",
+        "2025-12-04",
+        "--source-outlet",
+        "",
+    ]);
+    refused(&run, 3, "--source-outlet cannot be empty");
+    let run = ledger.run(&[
+        "append",
+        "status_changed",
+        "--provision",
+        "nato-membership",
+        "--staus",
+        "agreed",
+        "--occurred-at",
+        "now",
+    ]);
+    refused(
+        &run,
+        3,
+        "unknown flag --staus for status_changed (did you mean `--status`?)",
+    );
+    let run = ledger.run(&[
+        "append",
+        "status_changed",
+        "--status",
+        "agreed",
+        "--occurred-at",
+        "now",
+    ]);
+    refused(&run, 3, "status_changed needs --provision");
+    let run = ledger.run(&["retract", "seq:5", "--reason", "", "--occurred-at", "now"]);
+    refused(&run, 3, "--reason cannot be empty");
+    // JSON on stdin keeps the event's own field names.
+    let run = ledger
+        .at(NOW)
+        .stdin(r#"{"type":"status_changed","occurred_at":"2025-12-04","provision":"nato-membership","status":"agreed","source":{"outlet":""}}"#)
+        .run(&["append", "-"]);
+    refused(&run, 3, "field `source.outlet` cannot be empty");
+    assert_eq!(ledger.export(), before);
+}
+
+/// `append -` with nothing on stdin says so (exit 3, invalid input); an empty input
+/// to `import` imports nothing (exit 0) and says which input was empty.
+#[test]
+fn an_empty_input_is_refused_by_append_and_noted_by_import() {
+    let ledger = TestLedger::bundled();
+    let before = ledger.export();
+    // The example.
+    for stdin in ["", " \n\n"] {
+        let run = ledger.at(NOW).stdin(stdin).run(&["append", "-"]).fails();
+        refused(&run, 3, "stdin: no event on standard input");
+    }
+    let empty = ledger.write("empty.ndjson", b"");
+    let run = ledger.run(&["import", empty.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with("imported 0 events"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stderr.trim(),
+        format!("pactlog: no events in {}", empty.display())
+    );
+    // Comments only, beside a file with an event: that one is imported, the empty one named.
+    let comments = ledger.write("comments.ndjson", b"# nothing yet\n\n");
+    let one = ledger.write("one.ndjson", EVENT.as_bytes());
+    let run = ledger.run(&["import", comments.to_str().unwrap(), one.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.starts_with("imported 1 event"), "{}", run.stdout);
+    assert!(run.stderr.contains("no events in") && run.stderr.contains("comments.ndjson"));
+    assert!(!run.stderr.contains("one.ndjson"), "{}", run.stderr);
+    // Standard input, and --quiet says nothing.
+    let run = ledger.at(NOW).stdin("").run(&["import", "-"]);
+    assert!(
+        run.stderr.contains("no events in standard input"),
+        "{}",
+        run.stderr
+    );
+    let run = ledger.at(NOW).stdin("").run(&["--quiet", "import", "-"]);
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+    assert_eq!(ledger.export().lines().count(), before.lines().count() + 1);
+}
+
+/// A file that cannot be written is named as the user gave it, never by the
+/// temporary file beside it that is renamed into place.
+#[test]
+fn an_unwritable_output_is_named_as_given() {
+    let ledger = TestLedger::bundled();
+    let missing = ledger.path("nowhere/x.html");
+    let shown = missing.to_str().unwrap();
+    // The example.
+    let run = ledger.run(&["timeline", "nato-membership", "--html", shown]);
+    refused(&run, 1, &format!("{shown}: the folder "));
+    assert!(!run.error().contains(".pactlog-"), "{}", run.error());
+    // Every writer of a FILE: export's NDJSON and each publishing format.
+    for args in [
+        &["export", "--out"][..],
+        &["export", "--format", "csv", "--out"],
+        &["export", "--format", "timelinejs", "--out"],
+    ] {
+        let out = ledger.path("nowhere/x.out");
+        let run = ledger.run(&[args, &[out.to_str().unwrap()]].concat());
+        refused(&run, 1, &format!("{}: the folder ", out.display()));
+        assert!(!run.error().contains(".pactlog-"), "{}", run.error());
+    }
+    // A file where a folder should be.
+    let file = ledger.write("plain", b"x");
+    let inside = file.join("x.ndjson");
+    let run = ledger.run(&["export", "--out", inside.to_str().unwrap()]);
+    refused(&run, 1, &inside.display().to_string());
+    assert!(!run.error().contains(".pactlog-"), "{}", run.error());
 }

@@ -720,7 +720,7 @@ fn append_flags_with_a_bad_slug() {
         3,
     );
     assert!(
-        err.contains("field `party`: slug `Fr` has the capital `F`"),
+        err.contains("--party: slug `Fr` has the capital `F`"),
         "{err}"
     );
 }
@@ -743,7 +743,7 @@ fn append_flags_with_an_unknown_field() {
         3,
     );
     assert!(
-        err.contains("unknown field `nmae` for party_registered (did you mean `name`?)"),
+        err.contains("unknown flag --nmae for party_registered (did you mean `--name`?)"),
         "{err}"
     );
 }

@@ -363,7 +363,7 @@ fn errors_carry_the_cli_message_and_status() {
             400,
             "unknown query parameter `att` (did you mean `at`?)",
         ),
-        ("/api/v1/state?at=2025-13-45", 400, "--at:"),
+        ("/api/v1/state?at=2025-13-45", 400, "query parameter `at`:"),
         ("/api/v1/state?db=/etc", 400, "unknown query parameter `db`"),
         (
             "/api/v1/timeline?html=/tmp/x.html",
@@ -1936,4 +1936,311 @@ fn a_client_that_stops_reading_holds_nothing_but_its_connection() {
     drop(stalled);
     assert!(ledger.export().contains("\"vatican\""));
     ledger.ok(&["verify"]);
+}
+
+/// The `error` of a JSON reply, asserted to name `says` and no CLI flag.
+fn says_in_request_terms(reply: &Reply, status: u16, says: &str) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    let error = reply.json()["error"].as_str().unwrap().to_string();
+    assert!(error.contains(says), "{error}");
+    assert!(!error.contains("--"), "names a CLI flag: {error}");
+}
+
+#[test]
+fn query_errors_name_the_query_parameter_never_the_flag() {
+    // The example: a bad `?at=` said `--at`.
+    let (ledger, writer, reader) = shared_ledger();
+    let before = ledger.export();
+    let server = Server::start(&ledger, &[]);
+    let get = |path: &str| server.get(path, Some(&reader));
+    says_in_request_terms(
+        &get("/api/v1/state?at=2025-13-45"),
+        400,
+        "query parameter `at`: `2025-13-45` is not a date",
+    );
+    // Cases of the kind: every flag a read's query gives, clap's own messages, the
+    // positional arguments taken from the query, the pages' form, If-Match's 412.
+    for (path, status, says) in [
+        (
+            "/api/v1/state?known_at=bogus",
+            404,
+            "query parameter `known_at`: unknown meeting `bogus`",
+        ),
+        (
+            "/api/v1/diff/nato-membership?from=zz",
+            404,
+            "query parameter `from`: unknown meeting",
+        ),
+        (
+            "/api/v1/state?min_grade=ZZ",
+            400,
+            "query parameter `min_grade`: grade `ZZ`",
+        ),
+        (
+            "/api/v1/export?format=xx",
+            400,
+            "invalid value 'xx' for query parameter `format`",
+        ),
+        ("/api/v1/export?at=2025-11-01", 400, "query parameter `at`"),
+        (
+            "/api/v1/timeline?provision=Bad",
+            400,
+            "query parameter `provision`: slug `Bad`",
+        ),
+        ("/api/v1/search", 400, "query parameter `q`"),
+    ] {
+        says_in_request_terms(&get(path), status, says);
+    }
+    let page = get("/?at=2025-13-45");
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("query parameter `at`") && !page.body.contains("--at"));
+    let stale = server.post(
+        "/api/v1/events",
+        Some(&writer),
+        &[("If-Match", "3")],
+        VATICAN,
+    );
+    says_in_request_terms(&stale, 412, "(If-Match)");
+    drop(server);
+    assert_eq!(ledger.export(), before, "nothing was written");
+}
+
+#[test]
+fn a_browser_without_a_token_is_told_what_a_person_can_do() {
+    // The example: the 401 page told a browser user to send a header.
+    let (ledger, _, reader) = shared_ledger();
+    let server = Server::start(&ledger, &[]);
+    for path in ["/", "/timeline", "/provisions/nato-membership"] {
+        let page = server.get(path, None);
+        assert_eq!(page.status, 401, "{path}");
+        assert!(page.content_type.starts_with("text/html"));
+        assert!(
+            !page.body.contains("Authorization: Bearer"),
+            "{}",
+            page.body
+        );
+        assert!(
+            page.body.contains("pactlog serve --public-read")
+                && page.body.contains("PACTLOG_TOKEN"),
+            "{}",
+            page.body
+        );
+        assert!(page.header("WWW-Authenticate").is_some());
+    }
+    // The API, whose clients do send headers, still says which one.
+    let api = server.get("/api/v1/state", None);
+    assert_eq!(api.status, 401);
+    assert!(api.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("Authorization: Bearer"));
+    // An unknown token on a page is said as it is.
+    let page = server.get("/", Some("pl_0000"));
+    assert!(page.body.contains("unknown or revoked"), "{}", page.body);
+    assert_eq!(server.get("/", Some(&reader)).status, 200);
+}
+
+#[test]
+fn parameters_that_are_not_utf8_once_decoded_are_refused_naming_them() {
+    // The example: `?q=%FF` was read as U+FFFD and answered 200 [].
+    let (ledger, _, reader) = shared_ledger();
+    let server = Server::start(&ledger, &[]);
+    let get = |path: &str| server.get(path, Some(&reader));
+    says_in_request_terms(
+        &get("/api/v1/search?q=%FF"),
+        400,
+        "query parameter `q`: `%FF` is not UTF-8",
+    );
+    // Cases of the kind: a cut split mid-character, a parameter's name, a path
+    // parameter (axum said it in plain text), the pages.
+    says_in_request_terms(
+        &get("/api/v1/state?at=2025%E2%82"),
+        400,
+        "query parameter `at`",
+    );
+    says_in_request_terms(&get("/api/v1/state?%FF=1"), 400, "`%FF` is not UTF-8");
+    says_in_request_terms(
+        &get("/api/v1/state/nato%FF"),
+        400,
+        "path parameter `provision` is not UTF-8",
+    );
+    says_in_request_terms(&get("/api/v1/compare/a/%C3"), 400, "path parameter `right`");
+    for page in [
+        "/?known_at=%FF",
+        "/provisions/%FF",
+        "/timeline?provision=%FF",
+    ] {
+        let reply = get(page);
+        assert_eq!(reply.status, 400, "{page}: {}", reply.body);
+        assert!(reply.body.contains("not UTF-8"), "{page}: {}", reply.body);
+    }
+    // Well-formed encodings still read: `+` and `%20` are spaces, `%C3%A9` is é.
+    let spaced = get("/api/v1/search?q=legal+sense");
+    assert_eq!(spaced.body, get("/api/v1/search?q=legal%20sense").body);
+    assert_eq!(spaced.json().as_array().unwrap().len(), 3);
+    assert_eq!(get("/api/v1/search?q=%C3%A9").status, 200);
+}
+
+#[test]
+fn a_weak_etag_in_if_match_never_matches() {
+    // The example: `W/"68"` was taken as the expected head 68.
+    let (ledger, writer, _) = shared_ledger();
+    let before = ledger.export();
+    let server = Server::start(&ledger, &[]);
+    let post = |if_match: &str| {
+        server.post(
+            "/api/v1/events",
+            Some(&writer),
+            &[("If-Match", if_match)],
+            VATICAN,
+        )
+    };
+    let weak = post("W/\"68\"");
+    says_in_request_terms(&weak, 412, "weak ETag");
+    // A weak ETag of another head, and on the other writing endpoint.
+    says_in_request_terms(&post("W/\"5\""), 412, "RFC 9110");
+    let cite = server.post(
+        "/api/v1/cite/seq:3",
+        Some(&writer),
+        &[("If-Match", "W/\"68\"")],
+        r#"{"outlet":"BBC"}"#,
+    );
+    says_in_request_terms(&cite, 412, "weak ETag");
+    assert_eq!(ledger.export(), before, "nothing was written");
+    // The strong form of the same head is taken.
+    assert_eq!(post("\"68\"").status, 201);
+}
+
+#[test]
+fn a_charset_other_than_utf8_is_a_415_naming_it() {
+    // The example: `charset=latin1` was read as UTF-8.
+    let (ledger, writer, _) = shared_ledger();
+    let before = ledger.export();
+    let server = Server::start(&ledger, &[]);
+    let post = |path: &str, content_type: &str, body: &str| {
+        server.post(path, Some(&writer), &[("Content-Type", content_type)], body)
+    };
+    let latin = post(
+        "/api/v1/events",
+        "application/json; charset=latin1",
+        VATICAN,
+    );
+    says_in_request_terms(&latin, 415, "charset `latin1`");
+    // Other bodies, quoted charsets, NDJSON.
+    says_in_request_terms(
+        &post(
+            "/api/v1/events",
+            "application/x-ndjson;charset=\"ISO-8859-1\"",
+            VATICAN,
+        ),
+        415,
+        "charset `ISO-8859-1`",
+    );
+    says_in_request_terms(
+        &post(
+            "/api/v1/cite/seq:3",
+            "application/json; charset=utf-16",
+            r#"{"outlet":"BBC"}"#,
+        ),
+        415,
+        "charset `utf-16`",
+    );
+    assert_eq!(ledger.export(), before, "nothing was written");
+    assert_eq!(
+        post("/api/v1/events", "application/json; charset=UTF-8", VATICAN).status,
+        201
+    );
+}
+
+#[test]
+fn every_error_is_json_and_a_405_says_allow() {
+    // The example: a 405 answered an empty body.
+    let (ledger, writer, reader) = shared_ledger();
+    let server = Server::start(&ledger, &[]);
+    let wrong = server.get("/api/v1/events", Some(&writer));
+    says_in_request_terms(&wrong, 405, "/api/v1/events does not take GET");
+    assert_eq!(wrong.header("Allow"), Some("POST"));
+    // A write route, a read route and a page asked with the wrong method; an unknown route.
+    for (path, allow) in [
+        ("/api/v1/state", "GET"),
+        ("/", "GET"),
+        ("/api/v1/verify", "POST"),
+    ] {
+        let method = if allow == "GET" { "POST" } else { "GET" };
+        let reply = if method == "POST" {
+            server.post(path, Some(&writer), &[], "")
+        } else {
+            server.get(path, Some(&reader))
+        };
+        assert_eq!(reply.status, 405, "{path}");
+        assert!(reply.content_type.starts_with("application/json"), "{path}");
+        assert!(reply.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("does not take {method}")));
+        assert!(reply.header("Allow").unwrap().contains(allow), "{path}");
+    }
+    let nowhere = server.get("/api/v1/nowhere", None);
+    assert_eq!(nowhere.status, 404);
+    assert!(nowhere.json()["error"].is_string());
+}
+
+#[test]
+fn an_empty_ndjson_body_imports_nothing_as_an_empty_file_does() {
+    // The example: `import EMPTY` exited 0 and the same body over HTTP was a 400.
+    let (ledger, writer, _) = shared_ledger();
+    let before = ledger.export();
+    let server = Server::start(&ledger, &[]);
+    let ndjson = [("Content-Type", "application/x-ndjson")];
+    let empty = server.post("/api/v1/events", Some(&writer), &ndjson, "");
+    assert_eq!(empty.status, 200, "{}", empty.body);
+    let body = empty.json();
+    assert_eq!(
+        (body["appended"].clone(), body["unchanged"].clone()),
+        (json!(0), json!(0))
+    );
+    assert!(body["seq"].is_null() && body["id"].is_null());
+    assert_eq!(body["head"]["seq"], 68);
+    assert_eq!(empty.header("ETag"), Some("\"68\""));
+    // Blank lines and comments only: nothing either. One event (application/json)
+    // must be there, as `append -` refuses an empty stdin.
+    let blank = server.post("/api/v1/events", Some(&writer), &ndjson, "\n# none\n\n");
+    assert_eq!(blank.status, 200, "{}", blank.body);
+    let one = server.post(
+        "/api/v1/events",
+        Some(&writer),
+        &[("Content-Type", "application/json")],
+        " \n",
+    );
+    says_in_request_terms(&one, 400, "no event in the body");
+    drop(server);
+    assert_eq!(ledger.export(), before, "nothing was written");
+    // The CLI agrees: an empty file imports nothing and says so.
+    let file = ledger.write("empty.ndjson", b"");
+    let run = ledger.run(&["import", file.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("no events in"), "{}", run.stderr);
+    assert_eq!(ledger.export(), before);
+}
+
+#[test]
+fn a_note_of_a_command_run_by_a_server_reaches_the_clients_stderr() {
+    let (ledger, writer, _) = shared_ledger();
+    let server = Server::start(&ledger, &[]);
+    let empty = ledger.write("empty.ndjson", b"# nothing yet\n");
+    let (code, out, err) = client(
+        &ledger,
+        Some((&server, &writer)),
+        &["import", empty.to_str().unwrap()],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("imported 0 events"), "{out}");
+    assert!(
+        err.contains("pactlog: no events in ") && err.contains("empty.ndjson"),
+        "{err}"
+    );
+    let (code, _, err) = client(&ledger, Some((&server, &writer)), &["import", "-"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("no events in standard input"), "{err}");
 }

@@ -111,6 +111,12 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
                 format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to() + 1),
             )
         })?;
+        if text.trim_start_matches('\u{feff}').trim().is_empty() {
+            return Err(CliError::from(Error::invalid(
+                &at,
+                "no event on standard input: `append -` reads one JSON object (`pactlog import -` reads NDJSON, and an empty input there imports nothing)",
+            )));
+        }
         let several = "`pactlog import -` reads many events";
         (parse_object(&text, &at, several)?, at)
     } else {
@@ -120,8 +126,73 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         )
     };
     ctx.expect_ledger(expect_seq)?;
-    let summary = append_one(ctx, object, at, expect_seq)?;
+    let from_flags = at.0.is_empty();
+    let summary = append_one(ctx, object, at, expect_seq).map_err(|err| {
+        if from_flags {
+            said_as(err, flag_of_field)
+        } else {
+            err
+        }
+    })?;
     report(ctx, out, &summary)
+}
+
+/// A message about an event built from a command's arguments, said in the terms of
+/// those arguments: each ``field `NAME` `` it names becomes the flag or argument that
+/// gave the field (`argument(NAME)`: `--outlet` for `cite`'s `sources[0].outlet`,
+/// `--source-outlet` for `source.outlet`); a field no argument gave stays as it is.
+pub fn in_argument_terms(message: &str, argument: impl Fn(&str) -> Option<String>) -> String {
+    const FIELD: &str = "field `";
+    let mut out = String::new();
+    let mut rest = message;
+    let mut unknown = false;
+    while let Some(start) = rest.find(FIELD) {
+        let after = &rest[start + FIELD.len()..];
+        let Some(end) = after.find('`') else { break };
+        match argument(&after[..end]) {
+            Some(named) => {
+                let before = &rest[..start];
+                out.push_str(before);
+                if before.ends_with("unknown ") {
+                    unknown = true;
+                    out.push_str("flag ");
+                }
+                out.push_str(&named);
+            }
+            None => out.push_str(&rest[..start + FIELD.len() + end + 1]),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    if unknown {
+        // The suggestion of an unknown flag is a flag too.
+        if let Some(start) = out.find("(did you mean `") {
+            out.insert_str(start + "(did you mean `".len(), "--");
+        }
+    }
+    out
+}
+
+/// The flag that sets an event field on `append TYPE --field value…`: `--occurred-at`
+/// for `occurred_at`, `--source-url` for `source.url`.
+pub fn flag_of_field(field: &str) -> Option<String> {
+    let flag = match field.strip_prefix("source.") {
+        Some(part) => format!("source_{part}"),
+        None => field.to_string(),
+    };
+    (!flag.contains(['.', '[']) && flag != "type").then(|| format!("--{}", flag.replace('_', "-")))
+}
+
+/// An error of a command whose event was built from its arguments, said in their
+/// terms (see [`in_argument_terms`]).
+pub fn said_as(err: CliError, argument: impl Fn(&str) -> Option<String>) -> CliError {
+    match err {
+        CliError::Failed { code, message } => CliError::Failed {
+            code,
+            message: in_argument_terms(&message, argument),
+        },
+        other => other,
+    }
 }
 
 /// Appends one object and returns what happened.

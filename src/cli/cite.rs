@@ -122,6 +122,16 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     if let Some(id) = &args.id {
         object.insert("id".into(), Value::String(id.clone()));
     }
-    let summary = super::append::append_one(ctx, object, Location("cite".into()), args.expect_seq)?;
+    let summary = super::append::append_one(ctx, object, Location("cite".into()), args.expect_seq)
+        .map_err(|err| {
+            super::append::said_as(err, |field| match field {
+                "target" => Some("EVENT".into()),
+                "id" => Some("--id".into()),
+                // `occurred_at` is EVENT's own, given by no flag.
+                _ => field
+                    .strip_prefix("sources[0].")
+                    .map(|part| format!("--{}", part.replace('_', "-"))),
+            })
+        })?;
     super::append::report(ctx, out, &summary)
 }

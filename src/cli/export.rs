@@ -260,35 +260,49 @@ pub fn out_file(path: Option<&std::path::Path>) -> Option<&std::path::Path> {
 /// Runs `write` on stdout, or, with a path, on a temporary file beside it that is
 /// synced and renamed into place only when everything was written. The file gets the
 /// mode an ordinary new file gets (0666 less the umask), or keeps the mode of the file
-/// it replaces: a published timeline must stay readable by a web server.
+/// it replaces: a published timeline must stay readable by a web server. Every error
+/// names the path the user gave, never the temporary file.
 pub fn write_to(
     path: Option<&std::path::Path>,
     out: &mut dyn Write,
     write: impl FnOnce(&mut dyn Write) -> Result<(), CliError>,
 ) -> Result<(), CliError> {
-    let Some(path) = path else {
+    let Some(given) = path else {
         return write(out);
     };
+    let shown = given.display().to_string();
+    // An error of the temporary file, said of the file the user named.
+    let failed = |err: std::io::Error| Error::Io {
+        path: shown.clone(),
+        message: without_path(err),
+    };
     // Writing to a link writes the file it points to, as any editor would.
-    let resolved = match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path).ok(),
+    let resolved = match std::fs::symlink_metadata(given) {
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(given).ok(),
         _ => None,
     };
-    let path = resolved.as_deref().unwrap_or(path);
+    let path = resolved.as_deref().unwrap_or(given);
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    let shown = path.display().to_string();
+    if !dir.is_dir() {
+        return Err(CliError::from(Error::Io {
+            path: shown,
+            message: format!(
+                "the folder {} does not exist (pactlog does not create folders)",
+                dir.display()
+            ),
+        }));
+    }
     let mut builder = tempfile::Builder::new();
     builder.prefix(".pactlog-");
     // The mode an ordinary new file is created with; the umask takes its part.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let mut temp = builder.tempfile_in(dir).map_err(|e| Error::io(&shown, e))?;
+    let mut temp = builder.tempfile_in(dir).map_err(failed)?;
     if let Ok(existing) = std::fs::metadata(path) {
-        std::fs::set_permissions(temp.path(), existing.permissions())
-            .map_err(|e| Error::io(&shown, e))?;
+        std::fs::set_permissions(temp.path(), existing.permissions()).map_err(failed)?;
     }
     {
         let mut writer = BufWriter::new(temp.as_file_mut());
@@ -299,11 +313,18 @@ pub fn write_to(
             },
             other => other,
         })?;
-        writer.flush().map_err(|e| Error::io(&shown, e))?;
+        writer.flush().map_err(failed)?;
     }
-    temp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io(&shown, e))?;
-    temp.persist(path).map_err(|e| Error::io(&shown, e.error))?;
+    temp.as_file().sync_all().map_err(failed)?;
+    temp.persist(path).map_err(|e| failed(e.error))?;
     Ok(())
+}
+
+/// What an I/O error says, without the path that the temporary file's errors add
+/// (`… at path "/dir/.pactlog-x1y2"`): the OS's own words for it.
+fn without_path(err: std::io::Error) -> String {
+    match err.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code).to_string(),
+        None => std::io::Error::from(err.kind()).to_string(),
+    }
 }

@@ -66,12 +66,28 @@ pub fn import_inputs(
     let mut stdin = || -> Box<dyn BufRead> { Box::new(std::io::stdin().lock()) };
     let bar = ctx.progress("importing");
     let mut streams = Vec::new();
+    // Each input's name and how many objects it held, for the note on an empty one.
+    let mut counts = Vec::new();
+    let mut counted = |name: String, stream: Box<dyn Iterator<Item = _>>| {
+        let count = std::rc::Rc::new(std::cell::Cell::new(0u64));
+        counts.push((name, count.clone()));
+        streams.push(stream.inspect(move |_| count.set(count.get() + 1)));
+    };
     for input in inputs {
-        streams.push(read(input, &mut stdin)?);
+        let name = match input {
+            Input::Stdin => "standard input".to_string(),
+            Input::File(path) => path.display().to_string(),
+        };
+        counted(name, read(input, &mut stdin)?);
     }
     for (name, text) in ctx.client_files().unwrap_or_default() {
         let bytes = std::io::Cursor::new(text.clone().into_bytes());
-        streams.push(crate::import::items(name.clone(), Box::new(bytes)));
+        let shown = if name == "stdin" {
+            "standard input".to_string()
+        } else {
+            name.clone()
+        };
+        counted(shown, crate::import::items(name.clone(), Box::new(bytes)));
     }
     let mut new_id = || ctx.env.new_id();
     let clock = Clock {
@@ -86,5 +102,13 @@ pub fn import_inputs(
         ctx.env.recorded_by.as_deref(),
     );
     drop(bar);
-    Ok(summary?)
+    let summary = summary?;
+    // An empty input imports nothing, as an empty file copies nothing: not an
+    // error, but said, since a wrong file given is the likelier cause.
+    for (name, count) in counts {
+        if count.get() == 0 {
+            ctx.note(format!("no events in {name}"));
+        }
+    }
+    Ok(summary)
 }

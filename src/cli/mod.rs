@@ -419,6 +419,9 @@ pub struct Env {
     pub recorded_by: Option<String>,
     /// What this command repaired (the notes said on stderr), for `verify --json`.
     pub repaired: std::cell::RefCell<Vec<String>>,
+    /// Notes for the user that a command run by `pactlog serve` for a client could not
+    /// say on its own stderr (the server's): sent back to the client, which says them.
+    pub notes: std::cell::RefCell<Vec<String>>,
 }
 
 /// A `--recorded-by` name: trimmed, empty for none, one line of at most 200 characters.
@@ -448,6 +451,7 @@ impl Env {
                 .ok()
                 .and_then(|name| recorder(&name).ok().flatten()),
             repaired: Default::default(),
+            notes: Default::default(),
         })
     }
 
@@ -654,6 +658,18 @@ impl<'a> Ctx<'a> {
             .db
             .clone()
             .unwrap_or_else(|| PathBuf::from("pactlog.db"))
+    }
+
+    /// Says a note on stderr (`pactlog: …`) unless `--quiet`: here, or, for a command
+    /// a server runs for a client, on the client's stderr (see [`Env::notes`]).
+    pub fn note(&self, note: String) {
+        if self.cli.quiet {
+            return;
+        }
+        match self.held {
+            Held::None => eprintln!("pactlog: {note}"),
+            _ => self.env.notes.borrow_mut().push(note),
+        }
     }
 
     /// Writes a success line unless `--quiet`.

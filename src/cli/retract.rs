@@ -66,6 +66,12 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         object.insert("source".into(), serde_json::json!({ "outlet": outlet }));
     }
     ctx.expect_ledger(args.expect_seq)?;
-    let summary = append::append_one(ctx, object, Location(String::new()), args.expect_seq)?;
+    let summary = append::append_one(ctx, object, Location(String::new()), args.expect_seq)
+        .map_err(|err| {
+            append::said_as(err, |field| match field {
+                "target" => Some("ID".into()),
+                _ => append::flag_of_field(field),
+            })
+        })?;
     append::report(ctx, out, &summary)
 }

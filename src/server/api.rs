@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{MatchedPath, Query, RawPathParams, State};
+use axum::extract::{MatchedPath, RawPathParams, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -19,8 +19,6 @@ use super::Shared;
 use crate::append::{append_recorded_by, Clock};
 use crate::cli::{self, Cli, CliError, Env};
 use crate::error::{Error, Location};
-
-type Params = Query<Vec<(String, String)>>;
 
 /// Every route, with the limits and headers every response gets.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -55,7 +53,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .merge(writes)
         .layer(axum::extract::DefaultBodyLimit::disable())
         // Outside the limits, so that their refusals are said as JSON too.
-        .layer(axum::middleware::map_response(errors_as_json))
+        .layer(axum::middleware::from_fn(errors_as_json))
         .layer(axum::middleware::from_fn(close_after_refused_body))
         .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -174,28 +172,51 @@ impl From<Error> for Failure {
     }
 }
 
-/// Limits and timeouts answer in plain text or with no body: say it as JSON too.
-async fn errors_as_json(response: Response) -> Response {
+/// Every error is said as JSON (`{"error": …}`): limits, timeouts, a method a
+/// route does not take (405, with its `Allow` header) and axum's own refusals answer
+/// in plain text or with no body. Their headers (`Allow`, `WWW-Authenticate`,
+/// `Connection`) are kept; pages keep their HTML.
+async fn errors_as_json(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
     let status = response.status();
-    let is_json = response
+    let said = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    let is_page = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-    match status {
-        StatusCode::PAYLOAD_TOO_LARGE if !is_json => Failure::new(
-            status,
-            "the request body is larger than the server takes (--max-body)",
-        )
-        .into_response(),
-        StatusCode::REQUEST_TIMEOUT if !is_json && !is_page => {
-            Failure::new(status, "the request took too long").into_response()
-        }
-        _ => response,
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+        });
+    if said || !(status.is_client_error() || status.is_server_error()) {
+        return response;
     }
+    let (parts, body) = response.into_parts();
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            "the request body is larger than the server takes (--max-body)".to_string()
+        }
+        StatusCode::REQUEST_TIMEOUT => "the request took too long".to_string(),
+        // axum adds `Allow` after this layer has run.
+        StatusCode::METHOD_NOT_ALLOWED => {
+            format!("{path} does not take {method}: the `Allow` header lists the methods it takes")
+        }
+        _ => {
+            let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+            let text = String::from_utf8_lossy(&text).trim().to_string();
+            if text.is_empty() {
+                status.canonical_reason().unwrap_or("refused").to_string()
+            } else {
+                text
+            }
+        }
+    };
+    let mut said = Failure::new(status, message).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            said.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    said
 }
 
 /// A request with a body that is refused may be answered before its body is read
@@ -480,18 +501,24 @@ async fn read_inner(
     } else {
         "application/json"
     };
+    let in_query_terms = |failure: Failure| Failure {
+        message: in_request_terms(Given::Query, command, positional, &failure.message),
+        ..failure
+    };
     let cli = parse(command_line(
         command,
         positionals,
         query,
         positional,
         json_flag,
-    )?)?;
+    )?)
+    .map_err(in_query_terms)?;
     let output = run_streamed(shared, move |ledger, out| {
         let mut env = Env::from_process().map_err(CliError::usage)?;
         cli::run(&cli, &mut env, cli::Held::Read(ledger), out)
     })
-    .await?;
+    .await
+    .map_err(in_query_terms)?;
     let mut response = Response::new(output);
     response
         .headers_mut()
@@ -716,22 +743,33 @@ fn route_command(route: &MatchedPath) -> String {
 async fn read_endpoint(
     State(shared): State<Arc<Shared>>,
     route: MatchedPath,
-    params: RawPathParams,
+    params: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
     headers: HeaderMap,
-    Query(query): Params,
+    RawQuery(query): RawQuery,
 ) -> Response {
     let command = route_command(&route);
-    let positionals = params.iter().map(|(_, value)| value.to_string()).collect();
     let from_query: &[&str] = match command.as_str() {
         "search" => &["q"],
         "timeline" => &["provision"],
         _ => &[],
+    };
+    let (positionals, query) = match path_params(params)
+        .and_then(|positionals| Ok((positionals, query_pairs(query.as_deref())?)))
+    {
+        Ok(both) => both,
+        Err(failure) => return failure.into_response(),
     };
     read(shared, &headers, &command, positionals, query, from_query).await
 }
 
 /// `If-Match: SEQ` (or `"SEQ"`, as an ETag): the head the write expects, as
 /// `--expect-seq`; `*` is no condition.
+///
+/// A weak ETag (`W/"12"`) is a 412, not a 400: it is a well-formed If-Match, but
+/// If-Match compares strongly (RFC 9110 13.1.1), and a weak validator never matches
+/// strongly, so the condition is false whatever the head, which is what 412 says
+/// (13.1.1: "respond with 412 if the condition evaluates to false"). It is refused
+/// from the headers, before the ledger is looked at: nothing is written.
 fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Failure> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
@@ -741,7 +779,15 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Failure> {
     if text == "*" {
         return Ok(None);
     }
-    let bare = text.trim_start_matches("W/").trim_matches('"');
+    if text.starts_with("W/") {
+        return Err(Failure::new(
+            StatusCode::PRECONDITION_FAILED,
+            format!(
+                "If-Match: `{text}` is a weak ETag, and If-Match compares ETags strongly (RFC 9110 13.1.1), so it never matches: send the head as `\"SEQ\"` or `SEQ` (the ETag a write answers); nothing was written"
+            ),
+        ));
+    }
+    let bare = text.trim_matches('"');
     bare.parse().map(Some).map_err(|_| {
         Failure::new(
             StatusCode::BAD_REQUEST,
@@ -898,9 +944,11 @@ impl Deadline {
 }
 
 /// What a write answers: 201 when it wrote (200 when everything was already in the
-/// ledger), `{"seq", "id", "head", "appended", "unchanged"}` and the head as ETag.
+/// ledger, or an NDJSON body held no event), `{"seq", "id", "head", "appended",
+/// "unchanged"}` (`seq` and `id` of the last event; null when there was none) and
+/// the head as ETag.
 pub(crate) fn written(summary: crate::append::Summary) -> Response {
-    let (id, seq) = summary.last.expect("one object at least");
+    let (id, seq) = summary.last.unzip();
     let status = if summary.appended > 0 {
         StatusCode::CREATED
     } else {
@@ -944,7 +992,7 @@ async fn write(
             Err(Error::Conflict(message))
                 if expect_seq.is_some_and(|seq| seq != ledger.head().seq) =>
             {
-                Err(Failure::new(StatusCode::PRECONDITION_FAILED, message))
+                Err(if_match_failed(&message))
             }
             Err(err) => Err(Failure::from(err)),
         }
@@ -958,9 +1006,45 @@ async fn write(
     })
 }
 
+/// A body is read as UTF-8 (RFC 8259 8.1: JSON exchanged between systems is
+/// UTF-8): a `Content-Type` naming another charset (`charset=latin1`) is a 415
+/// naming it, rather than bytes read as something they are not.
+pub(crate) fn utf8_charset(headers: &HeaderMap) -> Result<(), Failure> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let text = value.to_str().unwrap_or("");
+    for parameter in text.split(';').skip(1) {
+        let Some((name, charset)) = parameter.split_once('=') else {
+            continue;
+        };
+        let charset = charset.trim().trim_matches('"');
+        if name.trim().eq_ignore_ascii_case("charset")
+            && !charset.eq_ignore_ascii_case("utf-8")
+            && !charset.eq_ignore_ascii_case("utf8")
+        {
+            return Err(Failure::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Content-Type charset `{charset}`: the body must be UTF-8 (send `charset=utf-8`, or no charset)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A 412: the head is not the one `If-Match` expects, said in the header's terms
+/// (the CLI's message names `--expect-seq`).
+pub(crate) fn if_match_failed(message: &str) -> Failure {
+    Failure::new(
+        StatusCode::PRECONDITION_FAILED,
+        message.replace("(--expect-seq)", "(If-Match)"),
+    )
+}
+
 /// Whether a `POST /api/v1/events` body holds many events (NDJSON) or one (JSON),
-/// from its `Content-Type`; 415 for any other.
+/// from its `Content-Type`; 415 for any other, or for a charset other than UTF-8.
 fn many_events(headers: &HeaderMap) -> Result<bool, Failure> {
+    utf8_charset(headers)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -1009,17 +1093,16 @@ async fn post_events_inner(
                 now: env.now,
                 new_id: &mut new_id,
             };
-            let summary =
-                append_recorded_by(ledger, items, clock, expect_seq, env.recorded_by.as_deref())?;
-            if summary.last.is_none() {
-                return Err(Error::invalid(
-                    &Location("body".into()),
-                    "no event in the body",
-                ));
-            }
-            Ok(summary)
+            // An empty body imports nothing, as `pactlog import` of an empty file.
+            append_recorded_by(ledger, items, clock, expect_seq, env.recorded_by.as_deref())
         } else {
             let at = Location("body".into());
+            if bytes.trim_ascii().is_empty() {
+                return Err(Error::invalid(
+                    &at,
+                    "no event in the body: send one JSON object (an empty NDJSON body, application/x-ndjson, imports nothing)",
+                ));
+            }
             let object = crate::import::parse_object(
                 &body_text(bytes)?,
                 &at,
@@ -1075,7 +1158,8 @@ async fn post_command_inner(
     body: Body,
 ) -> Result<Response, Failure> {
     let deadline = Deadline::after_headers(&shared);
-    let checked = write_headers(&shared, &headers);
+    let checked = write_headers(&shared, &headers)
+        .and_then(|written| utf8_charset(&headers).map(|()| written));
     let ((holder, expect_seq), bytes) = checked_body(&shared, &deadline, body, checked).await?;
     let fields = body_fields(bytes)?;
     let mut line = arguments_line(Given::Body, command, id, fields, &[], false)?;
@@ -1087,23 +1171,182 @@ async fn post_command_inner(
     super::remote::write_command(ledger, holder, cli, expect_seq)
         .await
         .map_err(|failure| Failure {
-            message: in_command_body_terms(&failure.message),
+            message: in_command_body_terms(command, &failure.message),
             ..failure
         })
 }
 
 /// A message of `cite` or `retract` said in the terms of their JSON body: without
-/// the CLI's locations (`cite: `; the argument `EVENT: ` or `ID: ` and the event's
-/// `field `target`: `, which are the path's id), and naming the body's field where the command built the event's
-/// (`sources[0].grade` is `grade`, `source.outlet` is `source_outlet`).
-fn in_command_body_terms(message: &str) -> String {
+/// the CLI's locations (`cite: `; the argument `EVENT: ` or `ID: `, which is the
+/// path's id), and naming the body's field where the command names its flag
+/// (`--grade` is `grade`, `--source-outlet` is `source_outlet`).
+fn in_command_body_terms(command: &str, message: &str) -> String {
     let mut message = message;
-    for location in ["cite: ", "EVENT: ", "ID: ", "field `target`: "] {
+    for location in ["cite: ", "EVENT: ", "ID: "] {
         message = message.strip_prefix(location).unwrap_or(message);
     }
-    message
-        .replace("field `sources[0].", "field `")
-        .replace("field `source.outlet`", "field `source_outlet`")
+    in_request_terms(Given::Body, command, &[], message)
+}
+
+/// A message of the CLI said in the terms of a request: each flag of `command` it
+/// names (`--at`, clap's `'--min-grade <XN>'`, `--format csv`) is the query
+/// parameter or body field that gives it (``query parameter `at` ``, ``field
+/// `format=csv` ``), and each positional argument taken from the query (named in
+/// `from_query` in order: `<TEXT>`, or `TEXT: ` leading the message) its parameter.
+pub(crate) fn in_request_terms(
+    given: Given,
+    command: &str,
+    from_query: &[&str],
+    message: &str,
+) -> String {
+    let cli = Cli::command();
+    let Some(sub) = cli.find_subcommand(command) else {
+        return message.to_string();
+    };
+    let noun = given.noun();
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '-';
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find("--") {
+        let (before, flag) = rest.split_at(start);
+        out.push_str(before);
+        let long_end = flag[2..]
+            .find(|c: char| !is_name(c))
+            .map_or(flag.len(), |n| n + 2);
+        let long = &flag[2..long_end];
+        let arg = sub.get_arguments().find(|a| a.get_long() == Some(long));
+        let at_boundary = !before.ends_with(is_name);
+        let Some(arg) = arg.filter(|_| at_boundary && !long.is_empty()) else {
+            out.push_str(&flag[..long_end.max(2)]);
+            rest = &flag[long_end.max(2)..];
+            continue;
+        };
+        let mut end = long_end;
+        // clap's value name after it: `--min-grade <XN>`.
+        if flag[end..].starts_with(" <") {
+            if let Some(close) = flag[end..].find('>') {
+                end += close + 1;
+            }
+        }
+        let name = long.replace('-', "_");
+        let mut named = format!("{noun} `{name}`");
+        // One of the flag's values after it: `--format csv` is `format=csv`.
+        if let Some(after) = flag[end..].strip_prefix(' ') {
+            let value = &after[..after.find(|c: char| !is_name(c)).unwrap_or(after.len())];
+            if !value.is_empty()
+                && arg
+                    .get_possible_values()
+                    .iter()
+                    .any(|p| p.get_name() == value)
+            {
+                named = format!("{noun} `{name}={value}`");
+                end += 1 + value.len();
+            }
+        }
+        // Quoted by clap (`'--x <X>'`) or in backticks: the name is quoted already.
+        if let Some(quote) = out.chars().last().filter(|c| *c == '\'' || *c == '`') {
+            if flag[end..].starts_with(quote) {
+                out.pop();
+                end += 1;
+            }
+        }
+        out.push_str(&named);
+        rest = &flag[end..];
+    }
+    out.push_str(rest);
+    let positionals = sub.get_arguments().filter(|a| a.is_positional());
+    for (arg, name) in positionals.zip(from_query) {
+        // Its value name, as clap and the command's own messages say it (`TEXT`;
+        // `PROVISIONS` in usage, `PROVISION` for one of them).
+        let value_name = arg
+            .get_value_names()
+            .and_then(|v| v.first())
+            .map_or_else(|| arg.get_id().as_str().to_uppercase(), |v| v.to_string());
+        let one = value_name.strip_suffix('S').unwrap_or(&value_name);
+        let named = format!("{noun} `{name}`");
+        for shown in [format!("<{value_name}>..."), format!("<{value_name}>")] {
+            out = out.replace(&shown, &named);
+        }
+        for shown in [&value_name, one] {
+            if let Some(tail) = out.strip_prefix(&format!("{shown}: ")) {
+                out = format!("{named}: {tail}");
+            }
+        }
+    }
+    out
+}
+
+/// The pairs of a query, each name and value percent-decoded and `+` as a space,
+/// as a form sends them; a name or value that is not UTF-8 once decoded is a 400
+/// naming it, never read with replacement characters in its place.
+pub(crate) fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, Failure> {
+    let mut pairs = Vec::new();
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decoded_name = percent_decoded(name).map_err(|byte| {
+            Failure::new(
+                StatusCode::BAD_REQUEST,
+                format!("the query parameter named `{name}` is not UTF-8 once percent-decoded (byte {byte}); send names and values as UTF-8, percent-encoded"),
+            )
+        })?;
+        let decoded_value = percent_decoded(value).map_err(|byte| {
+            Failure::new(
+                StatusCode::BAD_REQUEST,
+                format!("query parameter `{decoded_name}`: `{value}` is not UTF-8 once percent-decoded (byte {byte}); send the value as UTF-8, percent-encoded"),
+            )
+        })?;
+        pairs.push((decoded_name, decoded_value));
+    }
+    Ok(pairs)
+}
+
+/// `text` percent-decoded, `+` as a space; or the 1-based position of the first
+/// byte that is not UTF-8.
+fn percent_decoded(text: &str) -> Result<String, usize> {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'+' => decoded.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(high), Some(low)) => {
+                    decoded.push((high * 16 + low) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => decoded.push(b'%'),
+            },
+            other => decoded.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8(decoded).map_err(|e| e.utf8_error().valid_up_to() + 1)
+}
+
+/// The path's parameters, percent-decoded; one that is not UTF-8 once decoded is a
+/// 400 naming it (axum says it in plain text).
+pub(crate) fn path_params(
+    params: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
+) -> Result<Vec<String>, Failure> {
+    match params {
+        Ok(params) => Ok(params.iter().map(|(_, value)| value.to_string()).collect()),
+        Err(rejection) => Err(path_failure(&rejection.body_text())),
+    }
+}
+
+/// A refusal of the path's parameters (axum's `Invalid UTF-8 in `provision``) said
+/// as the API says it.
+pub(crate) fn path_failure(text: &str) -> Failure {
+    let key = text.split('`').nth(1).filter(|_| text.contains("UTF-8"));
+    Failure::new(
+        StatusCode::BAD_REQUEST,
+        match key {
+            Some(key) => format!("path parameter `{key}` is not UTF-8 once percent-decoded; send it as UTF-8, percent-encoded"),
+            None => format!("the path: {text}"),
+        },
+    )
 }
 
 /// A body as text: UTF-8, or an error naming the first bad byte.

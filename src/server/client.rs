@@ -34,6 +34,7 @@ fn target(cli: &Cli, db: &Path) -> Result<Option<Target>, String> {
     if let Ok(url) = std::env::var("PACTLOG_SERVER") {
         let url = url.trim().trim_end_matches('/').to_string();
         if !url.is_empty() {
+            let url = server_url(&url)?;
             if let Some(named) = &cli.db {
                 let same = held
                     .as_ref()
@@ -62,6 +63,24 @@ fn target(cli: &Cli, db: &Path) -> Result<Option<Target>, String> {
         local: true,
         via: format!("{}", db.join(RUNTIME_FILE).display()),
     }))
+}
+
+/// The URL `PACTLOG_SERVER` gives, checked: `http://HOST:PORT` (or `https://`, behind
+/// a proxy). Without its scheme (`127.0.0.1:7878`, as `serve --bind` takes an
+/// address), the error shows the value corrected.
+fn server_url(url: &str) -> Result<String, String> {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return Ok(url.to_string());
+    }
+    match url.split_once("://") {
+        Some((scheme, _)) => Err(format!(
+            "PACTLOG_SERVER=`{url}`: a server is reached over http://, not {scheme}://: such as PACTLOG_SERVER=http://127.0.0.1:7878; nothing was run"
+        )),
+        None => Err(format!(
+            "PACTLOG_SERVER=`{url}` is not a URL: it needs http:// in front, as in PACTLOG_SERVER=http://{url}; nothing was run"
+        )),
+    }
 }
 
 /// The server on this machine that holds the ledger at `db`, from its runtime file.
@@ -248,6 +267,9 @@ fn send(cli: &Cli, env: &Env, target: &Target) -> Option<u8> {
         }
     }
     let _ = stdout.flush();
+    for note in &reply.notes {
+        eprintln!("pactlog: {}", note.replace(['\n', '\r'], " "));
+    }
     if let Some(error) = reply.error {
         eprintln!("error: {}", error.replace(['\n', '\r'], " "));
     }

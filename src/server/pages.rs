@@ -10,7 +10,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -161,9 +162,17 @@ fn policy(page: &str) -> String {
     csp
 }
 
+/// What a person at a browser can do about a 401: a browser sends no
+/// `Authorization: Bearer` header of its own (the pages take the token from that
+/// header only, never a cookie or the URL), so reading the pages without a token
+/// needs the server started with `--public-read`; with a token, the CLI reads the
+/// same ledger through the server.
+const NO_TOKEN_IN_A_BROWSER: &str = "These pages are open only to holders of a token, and a browser cannot send one by itself. To read them in a browser, ask whoever runs this server to start it with `pactlog serve --public-read` (reads and pages without a token; writes still need a writer's). With a reader's token, the command line reads the same ledger: PACTLOG_SERVER=<this server's address> PACTLOG_TOKEN=<token> pactlog state.";
+
 /// A failure as a page (the API says it as JSON).
 fn failed(failure: Failure) -> Response {
-    let title = if failure.status == StatusCode::UNAUTHORIZED {
+    let unauthorized = failure.status == StatusCode::UNAUTHORIZED;
+    let title = if unauthorized {
         "A token is needed"
     } else {
         "Not shown"
@@ -173,7 +182,12 @@ fn failed(failure: Failure) -> Response {
         layout(
             title,
             html! {
-                p.error { (failure.message) }
+                @if unauthorized && failure.message.starts_with("reading needs a token") {
+                    p.error { "Reading this ledger needs a token." }
+                    p { (NO_TOKEN_IN_A_BROWSER) }
+                } @else {
+                    p.error { (failure.message) }
+                }
             },
         ),
     );
@@ -262,12 +276,23 @@ fn source(value: &Value) -> Markup {
     }
 }
 
-async fn index(
-    State(s): State<Arc<Shared>>,
-    h: HeaderMap,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Response {
-    index_page(s, h, cut_query(q)).await.unwrap_or_else(failed)
+async fn index(State(s): State<Arc<Shared>>, h: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    let page = async {
+        let query = cut_query(api::query_pairs(q.as_deref())?);
+        index_page(s, h, query).await
+    };
+    page.await
+        .map_err(|failure| in_form_terms("state", &[], failure))
+        .unwrap_or_else(failed)
+}
+
+/// A page's failure said in the terms of its form and query (`at`, `known_at`,
+/// `provision`), never the CLI's flags.
+fn in_form_terms(command: &str, from_query: &[&str], failure: Failure) -> Failure {
+    Failure {
+        message: api::in_request_terms(api::Given::Query, command, from_query, &failure.message),
+        ..failure
+    }
 }
 
 async fn index_page(
@@ -337,12 +362,17 @@ async fn index_page(
 
 async fn provision(
     State(s): State<Arc<Shared>>,
-    Path(provision): Path<String>,
+    provision: Result<Path<String>, PathRejection>,
     h: HeaderMap,
-    Query(q): Query<Vec<(String, String)>>,
+    RawQuery(q): RawQuery,
 ) -> Response {
-    provision_page(s, provision, h, cut_query(q))
-        .await
+    let page = async {
+        let Path(provision) = provision.map_err(|r| api::path_failure(&r.body_text()))?;
+        let query = cut_query(api::query_pairs(q.as_deref())?);
+        provision_page(s, provision, h, query).await
+    };
+    page.await
+        .map_err(|failure| in_form_terms("state", &[], failure))
         .unwrap_or_else(failed)
 }
 
@@ -639,13 +669,13 @@ async fn provision_view(
     .await
 }
 
-async fn timeline(
-    State(s): State<Arc<Shared>>,
-    h: HeaderMap,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Response {
-    timeline_page(s, h, cut_query(q))
-        .await
+async fn timeline(State(s): State<Arc<Shared>>, h: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    let page = async {
+        let query = cut_query(api::query_pairs(q.as_deref())?);
+        timeline_page(s, h, query).await
+    };
+    page.await
+        .map_err(|failure| in_form_terms("timeline", &["provision"], failure))
         .unwrap_or_else(failed)
 }
 

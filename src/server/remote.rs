@@ -39,6 +39,9 @@ pub struct Reply {
     pub stdout: String,
     /// Its one-line error (without `error: `), when it failed.
     pub error: Option<String>,
+    /// The notes it said for stderr (`pactlog: …` lines), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// The largest body of a command from this machine (the runtime file's local token): 4 GiB.
@@ -79,6 +82,7 @@ fn usage(message: impl Into<String>) -> Reply {
         code: 2,
         stdout: String::new(),
         error: Some(message.into()),
+        notes: Vec::new(),
     }
 }
 
@@ -112,6 +116,7 @@ async fn run_inner(
     };
     let deadline = Deadline::after_headers(&shared);
     let bytes = deadline.receive(super::api::body_bytes(body, max)).await?;
+    super::api::utf8_charset(&headers)?;
     let request: Request = serde_json::from_slice(&bytes)
         .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, format!("body: {e}")))?;
     // Parsed as the CLI parses its own line (global options among `append`'s fields too).
@@ -126,6 +131,7 @@ async fn run_inner(
                 code: 0,
                 stdout: err.render().to_string(),
                 error: None,
+                notes: Vec::new(),
             })
         }
         Err(err) => return Ok(usage(cli::one_line_usage_error(&err))),
@@ -182,16 +188,19 @@ async fn run_inner(
             Guard::Shared(ledger) => cli::run(&cli, &mut env, Held::Read(&ledger), &mut out),
         };
         let stdout = String::from_utf8_lossy(&out).into_owned();
+        let notes = env.notes.take();
         match result {
             Ok(()) | Err(CliError::BrokenPipe) => Reply {
                 code: 0,
                 stdout,
                 error: None,
+                notes,
             },
             Err(CliError::Failed { code, message }) => Reply {
                 code,
                 stdout,
                 error: Some(message),
+                notes,
             },
             Err(CliError::SledDamaged(reason)) => Reply {
                 code: 6,
@@ -199,6 +208,7 @@ async fn run_inner(
                 error: Some(format!(
                     "sled's files are damaged ({reason}); restart the server to rebuild them from the journal"
                 )),
+                notes,
             },
         }
     })
@@ -239,7 +249,7 @@ pub(crate) async fn write_command(
         match cli::run(&cli, &mut env, held, &mut out) {
             Ok(()) => {}
             Err(CliError::Failed { code: 5, message }) if expect_seq.is_some() => {
-                return Err(Failure::new(StatusCode::PRECONDITION_FAILED, message))
+                return Err(super::api::if_match_failed(&message))
             }
             Err(err) => return Err(Failure::from(err)),
         }
