@@ -200,10 +200,9 @@ struct Stage<'l> {
     last_recorded: Option<Instant>,
     chunk_start: u64,
     /// The chunk written last, whose sled batch may still be being applied (see
-    /// [`Ledger::write_chunk`]): its first seq, records and ids, read from here until
-    /// the next chunk is written.
+    /// [`Ledger::write_chunk`]): its first seq and its ids, looked up here until the
+    /// next chunk is written (its records are read from sled once it is applied).
     written_start: u64,
-    written: Vec<Record>,
     written_ids: HashMap<Uuid, u64>,
     /// The head before the write: the snapshot refresh looks at what came after it.
     since: u64,
@@ -267,7 +266,6 @@ impl<'l> Stage<'l> {
             last_recorded: head.recorded_at,
             chunk_start: head.seq + 1,
             written_start: head.seq + 1,
-            written: Vec::new(),
             written_ids: HashMap::new(),
             since: head.seq,
             chunk: Vec::new(),
@@ -838,9 +836,10 @@ impl<'l> Stage<'l> {
             };
             self.ledger.write_chunk(&mut self.batch, chunk)?;
             self.wrote_chunks = true;
-            // The chunk is read from memory until its batch is surely applied (the next
-            // chunk waits for it); the one before it from the store: memory stays bounded.
-            self.written = std::mem::take(&mut self.chunk);
+            // The chunk's ids are looked up in memory until its batch is surely applied
+            // (the next chunk waits for it); those before it in the store: memory
+            // stays bounded.
+            self.chunk.clear();
             self.written_ids = std::mem::take(&mut self.ids);
             self.written_start = self.chunk_start;
             self.frame.clear();
@@ -907,7 +906,8 @@ impl<'l> Stage<'l> {
             return Ok(self.chunk[(seq - self.chunk_start) as usize].clone());
         }
         if seq >= self.written_start {
-            return Ok(self.written[(seq - self.written_start) as usize].clone());
+            // A record of the chunk written last: once its batch is in sled.
+            self.ledger.applied()?;
         }
         let bytes = self
             .ledger

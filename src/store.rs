@@ -310,7 +310,7 @@ pub struct Ledger {
     pub(crate) older_layout: Option<OlderLayout>,
     /// The sled batch of the last chunk written, being applied on its own thread while
     /// the write checks its next events (see [`Ledger::write_chunk`]).
-    applying: Option<std::thread::JoinHandle<sled::Result<()>>>,
+    applying: Mutex<Option<std::thread::JoinHandle<sled::Result<()>>>>,
 }
 
 /// "the registration of provision `x` is missing from sled's index, yet `why`".
@@ -409,7 +409,7 @@ impl Ledger {
             blocks: Mutex::default(),
             histories: Mutex::default(),
             older_layout: None,
-            applying: None,
+            applying: Mutex::new(None),
         };
         match ledger.db.get(index::META_LAYOUT)? {
             Some(layout) if layout == index::LAYOUT => {}
@@ -1338,9 +1338,10 @@ impl Ledger {
     /// The batch is applied on its own thread: the write checks and seals its next
     /// events meanwhile, and the next chunk, the commit or the discard waits for it
     /// first ([`Ledger::applied`]). Until then the writer must not read what the chunk
-    /// wrote from sled: `append::Stage` keeps the chunk's ids and records in memory
-    /// until the next chunk is written, and reads committed data only, which the batch
-    /// does not change (it writes past the head).
+    /// wrote from sled: `append::Stage` keeps the chunk's ids in memory until the next
+    /// chunk is written, waits ([`Ledger::applied`]) before it reads one of its
+    /// records, and otherwise reads committed data only, which the batch does not
+    /// change (it writes past the head).
     pub(crate) fn write_chunk(&mut self, staged: &mut Staged, chunk: Chunk<'_>) -> Result<()> {
         self.check_not_lost()?;
         self.applied()?;
@@ -1356,18 +1357,19 @@ impl Ledger {
         let mut batch = batch?;
         batch.insert(index::META_PENDING, &self.head.seq.to_be_bytes());
         let db = self.db.clone();
-        self.applying = Some(
-            std::thread::Builder::new()
-                .name("pactlog-apply".into())
-                .spawn(move || db.apply_batch(batch))
-                .map_err(|e| Error::io("a thread to write the chunk", e))?,
-        );
+        let applying = std::thread::Builder::new()
+            .name("pactlog-apply".into())
+            .spawn(move || db.apply_batch(batch))
+            .map_err(|e| Error::io("a thread to write the chunk", e))?;
+        *self.applying.lock().expect("not poisoned") = Some(applying);
         Ok(())
     }
 
-    /// Waits for the last chunk's batch ([`Ledger::write_chunk`]) to be in sled.
-    fn applied(&mut self) -> Result<()> {
-        match self.applying.take() {
+    /// Waits for the last chunk's batch ([`Ledger::write_chunk`]) to be in sled. Errors: what
+    /// sled said when it could not apply it ([`Error::Storage`] and kin, as from `apply_batch`).
+    pub(crate) fn applied(&self) -> Result<()> {
+        let applying = self.applying.lock().expect("not poisoned").take();
+        match applying {
             Some(applying) => applying
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
