@@ -2244,3 +2244,41 @@ fn a_note_of_a_command_run_by_a_server_reaches_the_clients_stderr() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("no events in standard input"), "{err}");
 }
+
+/// A write whose body does not arrive within `--request-timeout` is answered 408 and
+/// writes nothing; the server goes on answering.
+#[test]
+fn a_write_whose_body_does_not_arrive_in_time_is_a_408_and_writes_nothing() {
+    use std::io::{Read, Write};
+    let (ledger, writer, _) = shared_ledger();
+    let before = records(&ledger);
+    let server = Server::start(&ledger, &["--request-timeout", "1"]);
+    let address = server.url.strip_prefix("http://").unwrap();
+    let mut slow = std::net::TcpStream::connect(address).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    // Half of the event, then nothing.
+    let half = &VATICAN[..VATICAN.len() / 2];
+    slow.write_all(
+        format!(
+            "POST /api/v1/events HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {writer}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{half}",
+            VATICAN.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = slow.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("did not arrive within 1 s; nothing was written"),
+        "{answer}"
+    );
+    assert_eq!(server.get("/api/v1/health", None).status, 200);
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(records(&ledger), before, "nothing was written");
+    // The flag's range is checked.
+    let run = ledger.run(&["serve", "--request-timeout", "0"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}

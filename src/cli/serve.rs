@@ -35,6 +35,12 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub max_connections: usize,
 
+    /// Seconds to answer a read (408 beyond); a write's body must arrive within them
+    /// (408) and the ledger then be free for it within them (503): either way nothing
+    /// is written, and a write that has started is never cut off
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub request_timeout: u64,
+
     /// Create an empty ledger when none is at `--db` (without it, a missing ledger is
     /// exit 4, as for every read: a mistyped path never serves a new empty ledger)
     #[arg(long)]
@@ -52,7 +58,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         public_read: args.public_read,
         max_body: args.max_body,
         max_connections: args.max_connections,
-        request_timeout: Duration::from_secs(60),
+        request_timeout: Duration::from_secs(args.request_timeout),
         header_timeout: Duration::from_secs(10),
     };
     let mut said = Ok(());
