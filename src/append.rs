@@ -757,13 +757,8 @@ impl<'l> Stage<'l> {
     }
 
     fn stage(&mut self, record: Record, bytes: Vec<u8>, firsts: Firsts) -> Result<()> {
-        if let (Some(expected), 0) = (self.expect_seq, self.appended) {
-            let actual = self.ledger.head().seq;
-            if actual != expected {
-                return Err(Error::Conflict(format!(
-                    "the ledger head is at seq {actual}, not {expected} (--expect-seq): another write came first"
-                )));
-            }
+        if self.appended == 0 {
+            self.check_expected_head()?;
         }
         let seq = record.seq;
         let target = match record.event.refers_to() {
@@ -849,7 +844,25 @@ impl<'l> Stage<'l> {
         Ok(())
     }
 
+    /// `--expect-seq`: the head the write expects is the ledger's, else a conflict.
+    fn check_expected_head(&self) -> Result<()> {
+        if let Some(expected) = self.expect_seq {
+            let actual = self.ledger.head().seq;
+            if actual != expected {
+                return Err(Error::Conflict(format!(
+                    "the ledger head is at seq {actual}, not {expected} (--expect-seq): another write came first"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn commit(&mut self) -> Result<Summary> {
+        // An input with no event at all is held to `--expect-seq` too (an identical
+        // retry, whose events are all there already, is not).
+        if self.appended == 0 && self.unchanged == 0 {
+            self.check_expected_head()?;
+        }
         if self.appended > 0 {
             let head = Head {
                 seq: self.next_seq - 1,

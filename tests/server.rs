@@ -2213,13 +2213,32 @@ fn an_empty_ndjson_body_imports_nothing_as_an_empty_file_does() {
         " \n",
     );
     says_in_request_terms(&one, 400, "no event in the body");
+    // A tester's case: an empty body is still held to its `If-Match` (412 when the
+    // head moved on); one that holds is a 200.
+    let stale = [
+        ("Content-Type", "application/x-ndjson"),
+        ("If-Match", "\"1\""),
+    ];
+    let refused = server.post("/api/v1/events", Some(&writer), &stale, "");
+    assert_eq!(refused.status, 412, "{}", refused.body);
+    let current = [("Content-Type", "application/x-ndjson"), ("If-Match", "68")];
+    let held = server.post("/api/v1/events", Some(&writer), &current, "");
+    assert_eq!(held.status, 200, "{}", held.body);
     drop(server);
     assert_eq!(ledger.export(), before, "nothing was written");
-    // The CLI agrees: an empty file imports nothing and says so.
+    // The CLI agrees: an empty file imports nothing and says so, and a stale
+    // `--expect-seq` is a conflict even then.
     let file = ledger.write("empty.ndjson", b"");
     let run = ledger.run(&["import", file.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("no events in"), "{}", run.stderr);
+    let run = ledger.run(&["import", "--expect-seq", "3", file.to_str().unwrap()]);
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not 3 (--expect-seq)"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(ledger.export(), before);
 }
 

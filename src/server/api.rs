@@ -792,7 +792,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Failure> {
         Failure::new(
             StatusCode::BAD_REQUEST,
             format!(
-                "If-Match: `{text}` is not a seq (the head the write expects, as --expect-seq)"
+                "If-Match: `{text}` is not a seq (the head the write expects: a number, or the ETag a write answers (`\"SEQ\"`))"
             ),
         )
     })
