@@ -1321,6 +1321,21 @@ impl Ledger {
         }
     }
 
+    /// Closes sled and releases the folder's lock before the handle is dropped, so
+    /// that another process may open the ledger at once (a server stopping while a
+    /// slow client still reads an answer). The handle then refuses writes, and must
+    /// not be read: it stands on an empty temporary sled. Errors: sled could not flush
+    /// ([`Error::Storage`]; the journal holds every commit, so nothing is lost).
+    pub fn close(&mut self) -> Result<()> {
+        let applied = self.applied();
+        let flushed = self.db.flush().map(|_| ()).map_err(Error::from);
+        let placeholder = sled::Config::new().temporary(true).open()?;
+        drop(std::mem::replace(&mut self.db, placeholder));
+        self.lost = true;
+        self._lock = None;
+        applied.and(flushed)
+    }
+
     fn check_not_lost(&self) -> Result<()> {
         if self.lost {
             return Err(Error::Storage(format!(

@@ -1930,10 +1930,26 @@ fn a_client_that_stops_reading_holds_nothing_but_its_connection() {
     assert_eq!(written.status, 201, "{}", written.body);
     let state = server.get("/api/v1/state/nato-membership", Some(&reader));
     assert_eq!(state.status, 200, "{}", state.body);
-    // SIGTERM ends the server (the stalled response is cut off after its grace).
+    // SIGTERM: the ledger is closed and its folder free at once, while the stalled
+    // response has its grace (a tester's case: the lock was held for those 30 s,
+    // and every local command was exit 7).
+    terminate(server.child.as_ref().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let run = ledger.run(&["--lock-timeout", "0", "state", "nato-membership", "--json"]);
+        if run.code == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the ledger is still held after SIGTERM: {}",
+            run.stderr
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(stalled);
     let (code, stderr) = server.stop();
     assert_eq!(code, 0, "{stderr}");
-    drop(stalled);
     assert!(ledger.export().contains("\"vatican\""));
     ledger.ok(&["verify"]);
 }

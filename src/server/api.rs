@@ -530,6 +530,7 @@ async fn read_inner(
 pub(crate) async fn output(shared: Arc<Shared>, cli: Cli) -> Result<Vec<u8>, Failure> {
     tokio::task::spawn_blocking(move || {
         let ledger = shared.ledger.blocking_read();
+        shared.running()?;
         let mut env = Env::from_process().map_err(CliError::usage)?;
         let mut out = Vec::new();
         cli::run(&cli, &mut env, cli::Held::Read(&ledger), &mut out)?;
@@ -712,7 +713,7 @@ async fn run_streamed(
             first: Some(first_tx),
             spool: None,
         };
-        let result = command(&ledger, &mut pipe);
+        let result = shared.running().and_then(|()| command(&ledger, &mut pipe));
         drop(ledger);
         pipe.end(result);
     });
@@ -919,7 +920,9 @@ impl Deadline {
         &self,
         shared: &Shared,
     ) -> Result<tokio::sync::OwnedRwLockWriteGuard<crate::store::Ledger>, Failure> {
-        self.held(shared.ledger.clone().write_owned()).await
+        let guard = self.held(shared.ledger.clone().write_owned()).await?;
+        shared.running()?;
+        Ok(guard)
     }
 
     /// The ledger shared with other reads, or a 503 as [`Deadline::ledger_alone`].
@@ -927,7 +930,9 @@ impl Deadline {
         &self,
         shared: &Shared,
     ) -> Result<tokio::sync::OwnedRwLockReadGuard<crate::store::Ledger>, Failure> {
-        self.held(shared.ledger.clone().read_owned()).await
+        let guard = self.held(shared.ledger.clone().read_owned()).await?;
+        shared.running()?;
+        Ok(guard)
     }
 
     async fn held<G>(&self, lock: impl std::future::Future<Output = G>) -> Result<G, Failure> {

@@ -58,6 +58,22 @@ pub(crate) struct Shared {
     pub options: Options,
     /// The token of commands run on this machine (written to [`RUNTIME_FILE`]).
     pub local_token: String,
+    /// Set when the server stops: the ledger is closed once the commands in flight
+    /// are done, and a request that gets it after that is a 503.
+    pub stopping: std::sync::atomic::AtomicBool,
+}
+
+impl Shared {
+    /// A 503 once the server is stopping (the ledger it held is closed).
+    pub(crate) fn running(&self) -> std::result::Result<(), crate::cli::CliError> {
+        if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(crate::cli::CliError::Failed {
+                code: 7,
+                message: "the server is stopping; send the request again once it is back".into(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// The file in the ledger folder that tells commands on this machine where the
@@ -107,6 +123,7 @@ pub fn serve(ledger: Ledger, options: Options, ready: impl FnOnce(SocketAddr)) -
         ledger: Arc::new(RwLock::new(ledger)),
         options: options.clone(),
         local_token: tokens::generate()?,
+        stopping: Default::default(),
     });
     let result = runtime.block_on(run(shared.clone(), options, ready));
     let _ = std::fs::remove_file(shared.path.join(RUNTIME_FILE));
@@ -146,7 +163,7 @@ async fn run(shared: Arc<Shared>, options: Options, ready: impl FnOnce(SocketAdd
         },
     )?;
     ready(bound);
-    let app = api::router(shared);
+    let app = api::router(shared.clone());
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(options.header_timeout)
@@ -180,9 +197,18 @@ async fn run(shared: Arc<Shared>, options: Options, ready: impl FnOnce(SocketAdd
         });
     }
     drop(listener);
-    // Requests in flight finish; idle connections close. A client that holds a
-    // response open longer than this is cut off.
+    // The commands in flight finish (the lock is fair: those waiting for it go
+    // first), then the ledger is closed and its folder free for other processes,
+    // while responses still being read (from their spools) go on.
+    shared
+        .stopping
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let closed = shared.ledger.write().await.close();
+    let _ = std::fs::remove_file(shared.path.join(RUNTIME_FILE));
+    // Idle connections close. A client that holds a response open longer than this
+    // is cut off.
     let _ = tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await;
+    closed?;
     Ok(())
 }
 

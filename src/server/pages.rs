@@ -557,6 +557,7 @@ async fn at_state_cut<T: Send + 'static>(
     use crate::cli::{CliError, Ctx, Env, Held};
     let built = tokio::task::spawn_blocking(move || -> Result<T, CliError> {
         let ledger = shared.ledger.blocking_read();
+        shared.running()?;
         let env = Env::from_process().map_err(CliError::usage)?;
         let crate::cli::Command::State(args) = &cli.command else {
             return Err(CliError::usage("the page reads the provisions' state"));
