@@ -1075,4 +1075,10 @@ fn an_unwritable_output_is_named_as_given() {
     let run = ledger.run(&["export", "--out", inside.to_str().unwrap()]);
     refused(&run, 1, &inside.display().to_string());
     assert!(!run.error().contains(".pactlog-"), "{}", run.error());
+    // A tester's case: a folder where the file should be said "Is a directory (os
+    // error 21)".
+    let folder = ledger.path("");
+    let run = ledger.run(&["export", "--out", folder.to_str().unwrap()]);
+    refused(&run, 1, "is a folder: name a file");
+    assert!(!run.error().contains("os error"), "{}", run.error());
 }

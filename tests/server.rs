@@ -2317,3 +2317,28 @@ fn a_write_whose_body_does_not_arrive_in_time_is_a_408_and_writes_nothing() {
     let run = ledger.run(&["serve", "--request-timeout", "0"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
 }
+
+/// A tester's case: `PACTLOG_SERVER=https://…` to a server that speaks plain HTTP
+/// said "corrupt message". It says the server answered in plain HTTP, and the URL
+/// to use.
+#[test]
+fn https_to_a_plain_http_server_says_which_url_to_use() {
+    let (ledger, _, reader) = shared_ledger();
+    let server = Server::start(&ledger, &[]);
+    let tls = server.url.replacen("http://", "https://", 1);
+    let output = Command::new(env!("CARGO_BIN_EXE_pactlog"))
+        .env_clear()
+        .env("PACTLOG_NOW", NOW)
+        .env("PACTLOG_SERVER", &tls)
+        .env("PACTLOG_TOKEN", &reader)
+        .args(["state", "nato-membership"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("answered in plain HTTP, not TLS")
+            && stderr.contains(&format!("use {}", server.url)),
+        "{stderr}"
+    );
+}

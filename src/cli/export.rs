@@ -295,6 +295,12 @@ pub fn write_to(
             ),
         }));
     }
+    if path.is_dir() {
+        return Err(CliError::from(Error::Io {
+            path: shown,
+            message: "is a folder: name a file (in it or beside it) to write".into(),
+        }));
+    }
     let mut builder = tempfile::Builder::new();
     builder.prefix(".pactlog-");
     // The mode an ordinary new file is created with; the umask takes its part.

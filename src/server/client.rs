@@ -216,7 +216,18 @@ fn send(cli: &Cli, env: &Env, target: &Target) -> Option<u8> {
             return Some(1);
         }
         Err(err) => {
-            eprintln!("error: PACTLOG_SERVER {}: {err}", target.url);
+            // TLS spoken to a server that answers in plain HTTP (`pactlog serve` does;
+            // TLS is a reverse proxy's): rustls reads the answer as a corrupt record.
+            let plain_http = target.url.starts_with("https://")
+                && err.to_string().contains("InvalidContentType");
+            match plain_http {
+                true => eprintln!(
+                    "error: PACTLOG_SERVER {}: the server answered in plain HTTP, not TLS (`pactlog serve` speaks plain HTTP; TLS comes from a reverse proxy in front): use {}",
+                    target.url,
+                    target.url.replacen("https://", "http://", 1)
+                ),
+                false => eprintln!("error: PACTLOG_SERVER {}: {err}", target.url),
+            }
             return Some(1);
         }
     };
