@@ -920,9 +920,7 @@ impl Deadline {
         &self,
         shared: &Shared,
     ) -> Result<tokio::sync::OwnedRwLockWriteGuard<crate::store::Ledger>, Failure> {
-        let guard = self.held(shared.ledger.clone().write_owned()).await?;
-        shared.running()?;
-        Ok(guard)
+        self.held(shared, shared.ledger.clone().write_owned()).await
     }
 
     /// The ledger shared with other reads, or a 503 as [`Deadline::ledger_alone`].
@@ -930,13 +928,17 @@ impl Deadline {
         &self,
         shared: &Shared,
     ) -> Result<tokio::sync::OwnedRwLockReadGuard<crate::store::Ledger>, Failure> {
-        let guard = self.held(shared.ledger.clone().read_owned()).await?;
-        shared.running()?;
-        Ok(guard)
+        self.held(shared, shared.ledger.clone().read_owned()).await
     }
 
-    async fn held<G>(&self, lock: impl std::future::Future<Output = G>) -> Result<G, Failure> {
-        tokio::time::timeout_at(self.at, lock).await.map_err(|_| {
+    /// The lock, once `lock` has it and the server is not stopping (a 503 either way
+    /// past the deadline or once stopping, nothing written).
+    async fn held<G>(
+        &self,
+        shared: &Shared,
+        lock: impl std::future::Future<Output = G>,
+    ) -> Result<G, Failure> {
+        let guard = tokio::time::timeout_at(self.at, lock).await.map_err(|_| {
             Failure::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!(
@@ -944,7 +946,9 @@ impl Deadline {
                     self.limit.as_secs()
                 ),
             )
-        })
+        })?;
+        shared.running()?;
+        Ok(guard)
     }
 }
 
