@@ -331,6 +331,72 @@ pub fn history(
     Ok(entries)
 }
 
+/// What a view that streams the whole log (`list`, `search`, `log`) needs to judge
+/// each record on its own: which events are removed and by which record (id, seq),
+/// the citations and the [`Filter`], all as known at one record-time cut.
+///
+/// Built from the few records that remove or cite another event, found by one pass
+/// over the log's stored bytes; the view then streams the log a second time. Memory grows with the removals and citations, never with the log
+/// (holding every record took 1.4 GB at 300,000 records).
+pub struct Sieve {
+    removed: HashMap<Uuid, (Uuid, u64)>,
+    cited: Citations,
+    filter: Filter,
+}
+
+impl Sieve {
+    /// Reads the removals and citations known at `known`.
+    ///
+    /// Errors: the log does not read or decode ([`Error::SledDamaged`]).
+    pub fn new(ledger: &Ledger, filter: Filter, known: Known) -> Result<Sieve> {
+        // Every record that removes or cites another holds one of these in its
+        // canonical bytes (docs/format.md §4: no whitespace, quotes inside strings
+        // escaped); only those records are decoded, and each is checked.
+        let marks = [
+            "\"type\":\"event_retracted\"",
+            "\"type\":\"source_cited\"",
+            "\"supersedes\":",
+        ]
+        .map(memchr::memmem::Finder::new);
+        let mut side = Vec::new();
+        for item in ledger.raw_records(1) {
+            let (seq, bytes) = item?;
+            if marks.iter().any(|mark| mark.find(&bytes).is_some()) {
+                side.push(crate::store::decode(seq, &bytes)?);
+            }
+        }
+        side.retain(|r| {
+            r.event.removes().is_some() || matches!(r.event.body, Body::SourceCited { .. })
+        });
+        let removed = removals(&side, &[], known);
+        let cited = citations(&side, &removed, known);
+        let removed = removed
+            .into_iter()
+            .map(|(target, by)| (target, (by.event.id, by.seq)))
+            .collect();
+        Ok(Sieve {
+            removed,
+            cited,
+            filter,
+        })
+    }
+
+    /// The event (id, seq) that removed `id`, if any.
+    pub fn removed_by(&self, id: &Uuid) -> Option<(Uuid, u64)> {
+        self.removed.get(id).copied()
+    }
+
+    /// Whether the filter admits `event`, with the citations of it.
+    pub fn admits(&self, event: &crate::event::Event) -> bool {
+        self.filter.admits(event, self.cited.get(&event.id))
+    }
+
+    /// The citations known at the cut, by cited event.
+    pub fn citations(&self) -> &Citations {
+        &self.cited
+    }
+}
+
 /// Records in seq order as known at `known`.
 pub fn log(ledger: &Ledger, known: Known) -> impl Iterator<Item = Result<Record>> + '_ {
     ledger

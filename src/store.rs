@@ -652,13 +652,7 @@ impl Ledger {
             .transpose()?
             .flatten()
             .ok_or_else(|| Error::SledDamaged(format!("its record {seq} is missing")))?;
-        let (stored_seq, recorded_at, event) = Record::decode_event(&bytes)
-            .map_err(|e| Error::SledDamaged(format!("its record {seq} does not decode: {e}")))?;
-        if stored_seq != seq {
-            return Err(Error::SledDamaged(format!(
-                "its record at seq {seq} says it is seq {stored_seq}"
-            )));
-        }
+        let (recorded_at, event) = decode_event(seq, &bytes)?;
         let decoded = (recorded_at, Arc::new(event));
         if bytes.len() >= LARGE_RECORD {
             keep(
@@ -693,6 +687,20 @@ impl Ledger {
     pub fn records(&self, from: u64) -> impl Iterator<Item = Result<Record>> + '_ {
         self.raw_records(from)
             .map(|item| item.and_then(|(seq, bytes)| decode(seq, &bytes)))
+    }
+
+    /// Committed records from `from` on, in seq order, read the fast way (see
+    /// [`Record::decode_event`]): each record's seq, record time and event, never its
+    /// whole stored object. What a view that streams the whole log reads.
+    pub fn events(
+        &self,
+        from: u64,
+    ) -> impl Iterator<Item = Result<(u64, Instant, crate::event::Event)>> + '_ {
+        self.raw_records(from).map(|item| {
+            item.and_then(|(seq, bytes)| {
+                decode_event(seq, &bytes).map(|(recorded_at, event)| (seq, recorded_at, event))
+            })
+        })
     }
 
     /// Committed stored bytes from `from` on, in seq order (a block decoded at a time).
@@ -1981,7 +1989,8 @@ fn is_lock_error(err: &std::io::Error) -> bool {
 
 const INDEX_TAG_RANGES: &[u8] = index::INDEX_TAGS;
 
-fn decode(seq: u64, bytes: &[u8]) -> Result<Record> {
+/// The record in stored `bytes`, checked to say it is `seq`.
+pub(crate) fn decode(seq: u64, bytes: &[u8]) -> Result<Record> {
     let record = Record::decode(bytes)
         .map_err(|e| Error::SledDamaged(format!("its record {seq} does not decode: {e}")))?;
     if record.seq != seq {
@@ -1991,6 +2000,19 @@ fn decode(seq: u64, bytes: &[u8]) -> Result<Record> {
         )));
     }
     Ok(record)
+}
+
+/// The record time and event of the stored record at `seq` ([`Record::decode_event`]),
+/// checked to say it is `seq`.
+fn decode_event(seq: u64, bytes: &[u8]) -> Result<(Instant, crate::event::Event)> {
+    let (stored_seq, recorded_at, event) = Record::decode_event(bytes)
+        .map_err(|e| Error::SledDamaged(format!("its record {seq} does not decode: {e}")))?;
+    if stored_seq != seq {
+        return Err(Error::SledDamaged(format!(
+            "its record at seq {seq} says it is seq {stored_seq}"
+        )));
+    }
+    Ok((recorded_at, event))
 }
 
 /// Fsyncs the folder that holds `path`.

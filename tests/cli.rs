@@ -832,3 +832,37 @@ fn verify_json_gives_a_verdict_when_it_cannot_even_open() {
     let verdict: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(verdict["exit_code"], 7);
 }
+
+/// `log` prints a long log as tables of 1,000 records, so it never holds the whole
+/// log: every record is printed once, in seq order, across the tables' seams.
+#[test]
+fn a_long_log_prints_every_record_once_in_tables_of_a_thousand() {
+    let ledger = TestLedger::new();
+    let lines: Vec<String> = (0..2_001)
+        .map(|n| {
+            json!({"type": "party_registered", "occurred_at": "2025-11-20", "party": format!("p{n}"), "name": format!("Party {n}")})
+                .to_string()
+        })
+        .collect();
+    ledger
+        .at("2025-11-21T00:00:00Z")
+        .stdin(lines.join("\n"))
+        .ok(&["import", "-"]);
+    let log = ledger.ok(&["log"]);
+    let seqs: Vec<u64> = log
+        .lines()
+        .filter_map(|line| {
+            line.strip_prefix("│ ")?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert_eq!(seqs, (1..=2_001).collect::<Vec<u64>>());
+    assert_eq!(
+        log.matches("│ seq").count(),
+        3,
+        "three tables, each with its header"
+    );
+}

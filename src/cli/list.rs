@@ -75,16 +75,16 @@ pub struct Entry {
 pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
     let ledger = ctx.open(Access::Existing)?;
     let kind = args.kind.kind();
-    let records = ledger.records(1).collect::<Result<Vec<_>, _>>()?;
     let known = query::Known::at(ctx.latest(&ledger));
-    let removed = query::removals(&records, &[], known);
-    let filter = args.filter.filter()?;
+    // Two passes over the log, neither holding it: the removals and citations first,
+    // then each event on its own.
+    let sieve = query::Sieve::new(&ledger, args.filter.filter()?, known)?;
     let mut entries: BTreeMap<Slug, Entry> = BTreeMap::new();
-    let counted = records
-        .iter()
-        .filter(|r| !removed.contains_key(&r.event.id));
-    for record in filter.keep(counted, &records, known) {
-        let event = &record.event;
+    for item in ledger.events(1) {
+        let (_, _, event) = item?;
+        if sieve.removed_by(&event.id).is_some() || !sieve.admits(&event) {
+            continue;
+        }
         let mut slugs: Vec<&Slug> = event
             .registers()
             .into_iter()

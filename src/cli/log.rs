@@ -25,21 +25,14 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     let ledger = ctx.open(Access::Existing)?;
     let cut = ctx.cut(&ledger, None, args.known_at.as_deref())?;
     let filter = args.filter.filter()?;
-    // A filter needs the citations of every record first; without one, the log streams.
-    let kept: Option<std::collections::HashSet<u64>> = if filter.is_open() {
-        None
-    } else {
-        let all = query::log(&ledger, cut.known()).collect::<Result<Vec<_>, _>>()?;
-        Some(
-            filter
-                .keep(&all, &all, cut.known())
-                .iter()
-                .map(|r| r.seq)
-                .collect(),
-        )
+    // A filter needs the removals and citations first (a pass of its own); the log
+    // then streams, never held in memory.
+    let sieve = match filter.is_open() {
+        true => None,
+        false => Some(query::Sieve::new(&ledger, filter, cut.known())?),
     };
-    let records = query::log(&ledger, cut.known()).filter(|r| match (&kept, r) {
-        (Some(kept), Ok(r)) => kept.contains(&r.seq),
+    let records = query::log(&ledger, cut.known()).filter(|r| match (&sieve, r) {
+        (Some(sieve), Ok(r)) => sieve.admits(&r.event),
         _ => true,
     });
     if args.json {
@@ -53,25 +46,35 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         writeln!(out, "\n]")?;
         return Ok(());
     }
-    let mut t = render::table(&["seq", "recorded", "occurred", "type", "what", "id"]);
+    // A long log is printed as tables of TABLE_ROWS records each: a table is laid out
+    // once all its rows are known, and one table of the whole log would hold it all.
+    let header = ["seq", "recorded", "occurred", "type", "what", "id"];
+    let mut t = render::table(&header);
+    let mut rows = 0;
     for record in records {
         let r = record?;
+        if rows == TABLE_ROWS {
+            writeln!(out, "{t}")?;
+            t = render::table(&header);
+            rows = 0;
+        }
+        let what = render::subject(&ledger, &r, &crate::names::Names::none());
         t.add_row(vec![
             r.seq.to_string(),
             render::recorded(&r.recorded_at),
             render::when(&r.event.occurred_at),
             r.event.type_name().to_string(),
             match r.recorded_by() {
-                Some(by) => format!(
-                    "{}
-recorded by {by}",
-                    render::subject(&ledger, &r, &crate::names::Names::none())
-                ),
-                None => render::subject(&ledger, &r, &crate::names::Names::none()),
+                Some(by) => format!("{what}\nrecorded by {by}"),
+                None => what,
             },
             render::short(&ledger, &r.event.id),
         ]);
+        rows += 1;
     }
     writeln!(out, "{t}")?;
     Ok(())
 }
+
+/// Records in one table of `log`'s text output.
+const TABLE_ROWS: usize = 1_000;

@@ -45,26 +45,34 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     }
     let ledger = ctx.open(Access::Existing)?;
     let needle = args.text.to_lowercase();
-    let records = ledger.records(1).collect::<Result<Vec<_>, _>>()?;
     let known = query::Known::at(ctx.latest(&ledger));
-    let removed = query::removals(&records, &[], known);
-    let citations = crate::provenance::citations(&records, &removed, known);
+    // Two passes over the log, neither holding it: the removals and citations first,
+    // then each event on its own (a match reads its whole record).
+    let sieve = query::Sieve::new(&ledger, args.filter.filter()?, known)?;
     let mut matches = Vec::new();
-    for record in args.filter.filter()?.keep(&records, &records, known) {
-        let event = &record.event;
+    for item in ledger.events(1) {
+        let (seq, _, event) = item?;
+        if !sieve.admits(&event) {
+            continue;
+        }
         let header = [
             ("attribution", event.attribution.as_deref()),
             ("note", event.note.as_deref()),
         ];
         let header = header.into_iter().filter_map(|(k, v)| v.map(|v| (k, v)));
+        let mut record = None;
         for (field, value) in event.body.texts().into_iter().chain(header) {
             if value.to_lowercase().contains(&needle) {
+                if record.is_none() {
+                    record = ledger.records_at(&[seq])?.pop();
+                }
+                let record = record.as_ref().expect("read just now");
                 matches.push(Match {
-                    event: EventRef::new(record, &citations),
+                    event: EventRef::new(record, sieve.citations()),
                     provisions: event.provisions().map(|p| p.to_string()).collect(),
                     field,
                     value: value.to_string(),
-                    removed_by: removed.get(&event.id).map(|by| by.event.id),
+                    removed_by: sieve.removed_by(&event.id).map(|(id, _)| id),
                 });
             }
         }
