@@ -334,6 +334,10 @@ struct SizeResult {
     cli_import_rss_kb: Spread,
     rss_method: &'static str,
     first_after_cli: Spread,
+    /// `pactlog list provisions` and `pactlog search` after the one-file import:
+    /// seconds and peak RSS in MB (views that read the whole log).
+    list: (f64, f64),
+    search: (f64, f64),
     first_after_sessions: Spread,
     pactlog_disk: Disk,
     cli_disk: Disk,
@@ -574,6 +578,20 @@ fn run_size(n: usize, dir: &Path, reps: &Reps) -> Result<SizeResult, BoxError> {
         );
     }
     r.cli_disk = disk_usage(&cli_ledger);
+    // The views that read the whole log, on the same ledger: time and peak RSS.
+    for (view, args) in [
+        (&mut r.list, ["list", "provisions"]),
+        (&mut r.search, ["search", "no text is like this"]),
+    ] {
+        let args = args.map(std::ffi::OsStr::new);
+        let (secs, kb, _) = cli_child(bin, &cli_ledger, &args, span_known.1)?;
+        let mb = kb.ok_or("no peak RSS")? as f64 / 1024.0;
+        eprintln!(
+            "CLI {}: {secs:.2}s, peak RSS {mb:.0} MB",
+            args[0].to_string_lossy()
+        );
+        *view = (secs, mb);
+    }
     fs::remove_dir_all(&cli_ledger)?;
     r.cli_import_s = Spread::of(times);
     r.cli_import_rss_kb = Spread::of(rss);
@@ -805,6 +823,18 @@ fn cli_import(
     ndjson: &Path,
     now: Instant,
 ) -> Result<(f64, Option<u64>, &'static str), BoxError> {
+    cli_child(bin, db, &["import".as_ref(), ndjson.as_os_str()], now)
+}
+
+/// `pactlog ARGS` on the ledger `db` in a child, its output thrown away; wall time
+/// and peak RSS in kB.
+fn cli_child(
+    bin: &str,
+    db: &Path,
+    args: &[&std::ffi::OsStr],
+    now: Instant,
+) -> Result<(f64, Option<u64>, &'static str), BoxError> {
+    let what = args[0].to_string_lossy().into_owned();
     let now = pactlog::time::format(&now);
     let time_bin = Path::new("/usr/bin/time");
     if time_bin.is_file() {
@@ -818,15 +848,14 @@ fn cli_import(
             .arg(bin)
             .arg("--db")
             .arg(db)
-            .arg("import")
-            .arg(ndjson)
+            .args(args)
             .env("PACTLOG_NOW", &now)
             .stdin(Stdio::null())
             .output()?;
         let secs = t.elapsed().as_secs_f64();
         if !out.status.success() {
             return Err(format!(
-                "pactlog import failed: {}",
+                "pactlog {what} failed: {}",
                 String::from_utf8_lossy(&out.stderr)
             )
             .into());
@@ -843,8 +872,7 @@ fn cli_import(
     let mut child = Command::new(bin)
         .arg("--db")
         .arg(db)
-        .arg("import")
-        .arg(ndjson)
+        .args(args)
         .env("PACTLOG_NOW", &now)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -868,7 +896,7 @@ fn cli_import(
     };
     let secs = t.elapsed().as_secs_f64();
     if !status.success() {
-        return Err("pactlog import failed".into());
+        return Err(format!("pactlog {what} failed").into());
     }
     Ok((secs, peak, "polled VmHWM"))
 }
@@ -2394,6 +2422,15 @@ fn render(results: &[SizeResult], edges: &[EdgeResult], machine: &str, reps: &Re
             sp.max / 1024.0
         )
     });
+    row(
+        "whole-log views, one run: `list provisions` / `search`, time and peak RSS",
+        &|r| {
+            format!(
+                "{:.2} s, {:.0} MB / {:.2} s, {:.0} MB",
+                r.list.0, r.list.1, r.search.0, r.search.1
+            )
+        },
+    );
     row(
         "disk after one import: ledger folder / NDJSON (every byte)",
         &|r| disk(r, &r.cli_disk),
