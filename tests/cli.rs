@@ -866,3 +866,23 @@ fn a_long_log_prints_every_record_once_in_tables_of_a_thousand() {
         "three tables, each with its header"
     );
 }
+
+/// `list` takes a kind in the singular as well: `list provision` is `list provisions`.
+#[test]
+fn list_takes_a_kind_in_the_singular_too() {
+    let ledger = TestLedger::bundled();
+    for (one, many) in [
+        ("provision", "provisions"),
+        ("party", "parties"),
+        ("meeting", "meetings"),
+    ] {
+        assert_eq!(
+            ledger.ok(&["list", one]),
+            ledger.ok(&["list", many]),
+            "{one}"
+        );
+    }
+    let err = ledger.run(&["list", "provisons"]).fails();
+    assert_eq!(err.code, 2);
+    assert!(err.error().contains("provisions"), "{}", err.error());
+}

@@ -36,12 +36,18 @@ pub struct Args {
     pub json: bool,
 }
 
+/// A kind, in the plural; the singular is taken too (`list provision`).
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 pub enum KindArg {
+    #[value(alias = "party")]
     Parties,
+    #[value(alias = "actor")]
     Actors,
+    #[value(alias = "proposal")]
     Proposals,
+    #[value(alias = "provision")]
     Provisions,
+    #[value(alias = "meeting")]
     Meetings,
 }
 
