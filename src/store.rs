@@ -866,10 +866,8 @@ impl Ledger {
     /// text is none of these.
     pub fn find_id(&self, text: &str) -> Result<uuid::Uuid> {
         let at = Location::default();
-        if let Some(seq) = text.strip_prefix("seq:") {
-            let seq: u64 = seq.parse().map_err(|_| {
-                Error::invalid(&at, format!("`{text}`: `seq:` takes a record number"))
-            })?;
+        if let Some(seq) = crate::chain::parse_seq_form(text) {
+            let seq = seq.map_err(|message| Error::invalid(&at, message))?;
             return match self.record(seq)? {
                 Some(record) => Ok(record.event.id),
                 None => Err(Error::NotFound(format!(

@@ -184,11 +184,8 @@ impl When {
         if let Some(day) = text.strip_prefix("end of ").and_then(parse_day) {
             return Ok(When::Instant(end_of_day(day)));
         }
-        if let Some(seq) = text.strip_prefix("seq:") {
-            return seq
-                .parse()
-                .map(When::Record)
-                .map_err(|_| format!("`{text}`: `seq:` takes a record number, such as `seq:70`"));
+        if let Some(seq) = crate::chain::parse_seq_form(text) {
+            return seq.map(When::Record);
         }
         if let Some(day) = parse_day(text) {
             return Ok(When::Instant(end_of_day(day)));

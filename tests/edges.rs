@@ -1082,3 +1082,57 @@ fn an_unwritable_output_is_named_as_given() {
     refused(&run, 1, "is a folder: name a file");
     assert!(!run.error().contains("os error"), "{}", run.error());
 }
+
+/// Found by a fresh tester: a seq written with a sign (`--expect-seq +68`) was read
+/// as 68 (Rust's number parser takes the sign). A seq is a record's number in digits
+/// alone wherever a user gives one; a sign is refused naming where it was given, and
+/// nothing is written.
+#[test]
+fn a_seq_with_a_sign_is_refused_wherever_a_seq_is_given() {
+    let ledger = TestLedger::bundled();
+    let before = ledger.export();
+    let head = ledger.ok(&["verify", "--json"]);
+    let hash = serde_json::from_str::<serde_json::Value>(&head).unwrap()["head"]["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The example, with the flag before the event's fields and among them.
+    let mut append = crate::common::APPEND_VATICAN.to_vec();
+    append.extend(["--expect-seq", "+68"]);
+    let run = ledger.fails(&append);
+    refused(
+        &run,
+        2,
+        "--expect-seq: `+68` is not a seq: write its digits alone (`68`)",
+    );
+    let run = ledger.fails(&["append", "--expect-seq", "+68", "-"]);
+    refused(&run, 2, "--expect-seq: `+68` is not a seq");
+    // Cases of the kind: the flag of `import`, `seq:N` as a cut and as an event,
+    // the seq of `--head`.
+    let file = ledger.write("one.ndjson", EVENT.as_bytes());
+    let run = ledger.fails(&["import", "--expect-seq", "+68", file.to_str().unwrap()]);
+    refused(&run, 2, "--expect-seq: `+68` is not a seq");
+    let run = ledger.fails(&["state", "--known-at", "seq:+5"]);
+    refused(
+        &run,
+        2,
+        "--known-at: `seq:+5`: `seq:` takes a record number in digits alone, such as `seq:5`",
+    );
+    let run = ledger.fails(&["retract", "seq:+3", "--reason", "r", "--occurred-at", "now"]);
+    refused(
+        &run,
+        3,
+        "`seq:+3`: `seq:` takes a record number in digits alone",
+    );
+    let run = ledger.fails(&["verify", "--head", &format!("+68:{hash}")]);
+    refused(&run, 2, "--head: `+68:");
+    assert!(
+        run.error().contains("`+68` is not a seq"),
+        "{}",
+        run.error()
+    );
+    assert_eq!(ledger.export(), before);
+    // Digits alone are taken.
+    ledger.ok(&["verify", "--head", &format!("68:{hash}")]);
+    ledger.ok(&["import", "--expect-seq", "68", file.to_str().unwrap()]);
+}

@@ -728,7 +728,7 @@ fn a_refusal_of_a_request_with_a_body_reaches_the_client() {
         (post.to_string(), "401"),
         (format!("{post}\r\nAuthorization: Bearer {reader}"), "403"),
         (
-            format!("{post}\r\nAuthorization: Bearer {writer}\r\nIf-Match: \"x\""),
+            format!("{post}\r\nAuthorization: Bearer {writer}\r\nIf-Match: +68"),
             "400",
         ),
         (
@@ -736,6 +736,11 @@ fn a_refusal_of_a_request_with_a_body_reaches_the_client() {
             "403",
         ),
         ("POST /api/v1/nowhere HTTP/1.1".to_string(), "404"),
+        // A well-formed ETag that is none of this server's: it never matches.
+        (
+            format!("{post}\r\nAuthorization: Bearer {writer}\r\nIf-Match: \"x\""),
+            "412",
+        ),
     ];
     for (head, status) in &refusals {
         let (sent, line, says_close, closed) = send_raw(&server, head, 64);
@@ -2341,4 +2346,58 @@ fn https_to_a_plain_http_server_says_which_url_to_use() {
             && stderr.contains(&format!("use {}", server.url)),
         "{stderr}"
     );
+}
+
+/// A tester's case: `If-Match: "12", "13"` (a list of ETags, RFC 9110 13.1.1) was a
+/// 400, and `"+12448"` matched the ETag `"12448"` (Rust reads `+12448` as a number).
+/// A list holds when any strong ETag in it is the head's, ETags are compared as text,
+/// a weak one never matches; a bare seq is digits alone.
+#[test]
+fn if_match_takes_a_list_of_etags_compared_as_text() {
+    let (ledger, writer, _) = shared_ledger();
+    let before = ledger.export();
+    let server = Server::start(&ledger, &[]);
+    let post = |if_match: &str| {
+        server.post(
+            "/api/v1/events",
+            Some(&writer),
+            &[("If-Match", if_match)],
+            VATICAN,
+        )
+    };
+    // A list none of which is the head (68): 412, saying which it expected.
+    says_in_request_terms(
+        &post("\"12\", \"13\""),
+        412,
+        "the ledger head is at seq 68, not any of 12, 13 (If-Match",
+    );
+    // The head written otherwise is another ETag: it never matches.
+    for other in ["\"+68\"", "\"068\"", "W/\"68\", \"+68\""] {
+        says_in_request_terms(&post(other), 412, "never match");
+    }
+    // A bare seq with a sign is no seq (nor an ETag): 400 naming the header.
+    says_in_request_terms(&post("+68"), 400, "If-Match: `+68` is not a seq");
+    says_in_request_terms(&post("\"68\" x"), 400, "If-Match: `x` follows an ETag");
+    assert_eq!(ledger.export(), before, "nothing was written");
+    // The example: a list that holds the head, with commas inside a tag too.
+    let written = post("\"12\", \"a,b\", \"68\"");
+    assert_eq!(written.status, 201, "{}", written.body);
+    assert_eq!(written.header("ETag"), Some("\"69\""));
+    // Another case of the kind: on `cite`, a list over two If-Match lines whose weak
+    // member never matches and whose strong one does.
+    let cite = server.post(
+        "/api/v1/cite/seq:3",
+        Some(&writer),
+        &[("If-Match", "W/\"69\""), ("If-Match", "\"69\"")],
+        r#"{"outlet":"BBC"}"#,
+    );
+    assert_eq!(cite.status, 201, "{}", cite.body);
+    let stale = server.post(
+        "/api/v1/cite/seq:3",
+        Some(&writer),
+        &[("If-Match", "W/\"70\", \"69\"")],
+        r#"{"outlet":"AP"}"#,
+    );
+    says_in_request_terms(&stale, 412, "not 69 (If-Match");
+    assert_eq!(records(&ledger), 70);
 }

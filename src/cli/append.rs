@@ -52,7 +52,7 @@ pub struct Args {
     pub event_type: Option<String>,
 
     /// Fail unless the ledger head is at this seq (optimistic concurrency)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::seq_arg)]
     pub expect_seq: Option<u64>,
 
     /// Print help (with TYPE: that type's fields, allowed values and an example)
@@ -298,9 +298,8 @@ fn object_from_flags(
             value
         };
         if field == "expect_seq" {
-            let n = value.parse().map_err(|_| {
-                CliError::usage(format!("--expect-seq: `{value}` is not a whole number"))
-            })?;
+            let n = super::seq_arg(&value)
+                .map_err(|e| CliError::usage(format!("--expect-seq: {e}")))?;
             *expect_seq = Some(n);
         } else if let Some(part) = field.strip_prefix("source_") {
             source.insert(part.to_string(), Value::String(value));

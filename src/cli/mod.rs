@@ -149,6 +149,12 @@ pub fn command() -> clap::Command {
 
 pub use crate::error::count;
 
+/// A seq given as a flag's value (`--expect-seq N`): digits alone
+/// ([`crate::chain::parse_seq`]), so `+68` is refused rather than read as 68.
+pub(crate) fn seq_arg(text: &str) -> Result<u64, String> {
+    crate::chain::parse_seq(text)
+}
+
 /// Runs pactlog with the process's arguments and environment.
 pub fn main() -> ExitCode {
     let cli = match parse(std::env::args_os().collect()) {

@@ -763,40 +763,208 @@ async fn read_endpoint(
     read(shared, &headers, &command, positionals, query, from_query).await
 }
 
-/// `If-Match: SEQ` (or `"SEQ"`, as an ETag): the head the write expects, as
-/// `--expect-seq`; `*` is no condition.
-///
-/// A weak ETag (`W/"12"`) is a 412, not a 400: it is a well-formed If-Match, but
-/// If-Match compares strongly (RFC 9110 13.1.1), and a weak validator never matches
-/// strongly, so the condition is false whatever the head, which is what 412 says
-/// (13.1.1: "respond with 412 if the condition evaluates to false"). It is refused
-/// from the headers, before the ledger is looked at: nothing is written.
-fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Failure> {
-    let Some(value) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let text = value.to_str().unwrap_or("").trim();
-    // `*`: any current head (RFC 9110 13.1.1), the ledger always has one.
-    if text == "*" {
-        return Ok(None);
+/// What an `If-Match` header asks of the head: the condition of RFC 9110 13.1.1
+/// holds when the head is one of `seqs`. A write answers the head as its ETag
+/// (`"68"`); `If-Match` lists ETags (`"12", "13"`), or seqs (`68`, as
+/// `--expect-seq`), or is `*` (any head: the ledger always has one, so no
+/// condition at all).
+#[derive(Clone, Debug)]
+pub(crate) struct IfMatch {
+    /// The heads it accepts: each strong ETag that is one this server gives, and
+    /// each seq.
+    seqs: Vec<u64>,
+}
+
+impl IfMatch {
+    /// The seq to hold the write to (`--expect-seq`) when the head is `head`: the
+    /// head itself when the condition holds; otherwise one it is not, so that the
+    /// write is refused once it is found to write something (a retry of events
+    /// already there still succeeds, as under `--expect-seq`).
+    pub(crate) fn expected(&self, head: u64) -> u64 {
+        match self.seqs.contains(&head) {
+            true => head,
+            false => self.seqs.first().copied().unwrap_or(u64::MAX),
+        }
     }
-    if text.starts_with("W/") {
-        return Err(Failure::new(
+
+    /// The 412 of a write whose `If-Match` does not hold at `head`.
+    pub(crate) fn failed(&self, head: u64) -> Failure {
+        let listed = match self.seqs.as_slice() {
+            [one] => one.to_string(),
+            many => format!(
+                "any of {}",
+                many.iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        Failure::new(
             StatusCode::PRECONDITION_FAILED,
             format!(
-                "If-Match: `{text}` is a weak ETag, and If-Match compares ETags strongly (RFC 9110 13.1.1), so it never matches: send the head as `\"SEQ\"` or `SEQ` (the ETag a write answers); nothing was written"
+                "the ledger head is at seq {head}, not {listed} (If-Match): another write came first; nothing was written"
             ),
-        ));
+        )
     }
-    let bare = text.trim_matches('"');
-    bare.parse().map(Some).map_err(|_| {
+}
+
+/// One member of an `If-Match` list.
+#[derive(Debug, PartialEq)]
+enum Tag<'a> {
+    /// `"…"`: compared with the head's ETag character by character.
+    Strong(&'a str),
+    /// `W/"…"`: never matches (If-Match compares strongly).
+    Weak(&'a str),
+    /// `68`: a seq, as `--expect-seq` takes it.
+    Seq(&'a str),
+}
+
+/// The members of an `If-Match` list (RFC 9110 5.6.1: commas, optional white
+/// space, empty members ignored); an entity-tag may hold commas inside its quotes.
+/// The error says what is wrong where.
+fn if_match_tags(text: &str) -> Result<Vec<Tag<'_>>, String> {
+    let mut tags = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', ',']);
+        if rest.is_empty() {
+            return Ok(tags);
+        }
+        let (weak, quoted) = match rest.strip_prefix("W/") {
+            Some(after) => (true, after),
+            None => (false, rest),
+        };
+        let (tag, after) = if let Some(inside) = quoted.strip_prefix('"') {
+            let Some(close) = inside.find('"') else {
+                return Err(format!("`{rest}` opens a quote it does not close"));
+            };
+            let opaque = &inside[..close];
+            if let Some(c) = opaque.chars().find(|c| *c == ' ' || c.is_control()) {
+                return Err(format!(
+                    "`\"{opaque}\"` holds {}, which no ETag holds",
+                    if c == ' ' {
+                        "a space".to_string()
+                    } else {
+                        format!("the control character U+{:04X}", c as u32)
+                    }
+                ));
+            }
+            let tag = match weak {
+                true => Tag::Weak(&rest[..close + 4]),
+                false => Tag::Strong(&rest[..close + 2]),
+            };
+            (tag, &inside[close + 1..])
+        } else if weak {
+            return Err(format!(
+                "`{rest}`: a weak ETag is `W/` and a quoted tag, such as `W/\"68\"`"
+            ));
+        } else {
+            let end = rest.find([',', ' ', '\t']).unwrap_or(rest.len());
+            (Tag::Seq(&rest[..end]), &rest[end..])
+        };
+        let after_spaces = after.trim_start_matches([' ', '\t']);
+        if !(after_spaces.is_empty() || after_spaces.starts_with(',')) {
+            return Err(format!(
+                "`{}` follows an ETag without a comma between them",
+                after_spaces
+                    .split(',')
+                    .next()
+                    .unwrap_or(after_spaces)
+                    .trim()
+            ));
+        }
+        tags.push(tag);
+        rest = after_spaces;
+    }
+}
+
+/// `If-Match` (RFC 9110 13.1.1): `*`, or a list of ETags (`"68"`, the head a write
+/// answers; the condition holds if any is the head's, compared character by
+/// character, so `"068"` or `"+68"` never matches `"68"`) and seqs (`68`, as
+/// `--expect-seq`, digits alone); `None` when there is no condition. Several
+/// `If-Match` lines are one list (RFC 9110 5.3).
+///
+/// A list that can hold for no head (only weak ETags such as `W/"12"`, which never
+/// match strongly, or tags that are no ETag this server gives) is a 412, not a 400:
+/// it is a well-formed If-Match whose condition is false whatever the head (13.1.1:
+/// "respond with 412 if the condition evaluates to false"). It is refused from the
+/// headers, before the ledger is looked at: nothing is written. A malformed one is a
+/// 400 naming the header.
+fn if_match(headers: &HeaderMap) -> Result<Option<IfMatch>, Failure> {
+    let mut lines = Vec::new();
+    for value in headers.get_all(header::IF_MATCH) {
+        let Ok(line) = value.to_str() else {
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                "If-Match holds bytes that are not ASCII: send `*`, ETags such as `\"68\"` (the head a write answers) or seqs such as `68`",
+            ));
+        };
+        lines.push(line.trim());
+    }
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let text = lines.join(", ");
+    let malformed = |why: String| {
         Failure::new(
             StatusCode::BAD_REQUEST,
             format!(
-                "If-Match: `{text}` is not a seq (the head the write expects: a number, or the ETag a write answers (`\"SEQ\"`))"
+                "If-Match: {why}; send `*`, or one or more ETags separated by commas (`\"68\"`, the head a write answers as its ETag), or the seq the write expects (`68`)"
             ),
         )
-    })
+    };
+    // `*`: any current head (RFC 9110 13.1.1), and the ledger always has one.
+    if text == "*" {
+        return Ok(None);
+    }
+    let tags = if_match_tags(&text).map_err(malformed)?;
+    if tags.is_empty() {
+        return Err(malformed("the header is empty".into()));
+    }
+    let mut seqs = Vec::new();
+    let (mut weak, mut foreign) = (Vec::new(), Vec::new());
+    for tag in tags {
+        match tag {
+            Tag::Seq("*") => {
+                return Err(malformed(format!(
+                    "`{text}`: `*` stands alone, never in a list"
+                )))
+            }
+            Tag::Seq(seq) => {
+                seqs.push(crate::chain::parse_seq(seq).map_err(malformed)?);
+            }
+            Tag::Weak(tag) => weak.push(tag),
+            // The ETags a write answers: a seq in its own decimal form, in quotes.
+            Tag::Strong(tag) => match crate::chain::parse_seq(&tag[1..tag.len() - 1]) {
+                Ok(seq) if tag[1..tag.len() - 1] == seq.to_string() => seqs.push(seq),
+                _ => foreign.push(tag),
+            },
+        }
+    }
+    if !seqs.is_empty() {
+        return Ok(Some(IfMatch { seqs }));
+    }
+    let why = match (weak.as_slice(), foreign.as_slice()) {
+        ([one], []) => format!(
+            "`{one}` is a weak ETag, and If-Match compares ETags strongly (RFC 9110 13.1.1), so it never matches"
+        ),
+        (_, []) => format!(
+            "{} are weak ETags, and If-Match compares ETags strongly (RFC 9110 13.1.1), so none ever matches",
+            weak.join(", ")
+        ),
+        ([], [one]) => format!(
+            "`{one}` is not an ETag this server gives (the head's seq in quotes, such as `\"68\"`), and ETags are compared character by character (RFC 9110 8.8.3.2), so it never matches"
+        ),
+        _ => format!(
+            "none of `{text}` can match: this server's ETags are the head's seq in quotes (such as `\"68\"`), compared character by character, and a weak ETag never matches (RFC 9110 13.1.1)"
+        ),
+    };
+    Err(Failure::new(
+        StatusCode::PRECONDITION_FAILED,
+        format!(
+            "If-Match: {why}: send the head as `\"SEQ\"` or `SEQ` (the ETag a write answers); nothing was written"
+        ),
+    ))
 }
 
 /// How much of a refused body is read and thrown away before the refusal (a 413 past
@@ -871,7 +1039,7 @@ async fn checked_body<T>(
 fn write_headers(
     shared: &Shared,
     headers: &HeaderMap,
-) -> Result<(Option<Holder>, Option<u64>), Failure> {
+) -> Result<(Option<Holder>, Option<IfMatch>), Failure> {
     Ok((authorize(shared, headers, Need::Write)?, if_match(headers)?))
 }
 
@@ -981,13 +1149,18 @@ pub(crate) fn written(summary: crate::append::Summary) -> Response {
 }
 
 /// Runs a write on a blocking thread with the ledger to itself (`ledger`, from
-/// [`Deadline::ledger_alone`]), recorded by the token's holder. A conflict with
+/// [`Deadline::ledger_alone`]), recorded by the token's holder, held to the head
+/// `If-Match` expects (`command` is given it as `--expect-seq`). A conflict with
 /// `If-Match` is a 412.
 async fn write(
     mut ledger: tokio::sync::OwnedRwLockWriteGuard<crate::store::Ledger>,
     holder: Option<Holder>,
-    expect_seq: Option<u64>,
-    command: impl FnOnce(&mut crate::store::Ledger, &Env) -> Result<crate::append::Summary, Error>
+    if_match: Option<IfMatch>,
+    command: impl FnOnce(
+            &mut crate::store::Ledger,
+            &Env,
+            Option<u64>,
+        ) -> Result<crate::append::Summary, Error>
         + Send
         + 'static,
 ) -> Result<Response, Failure> {
@@ -996,12 +1169,12 @@ async fn write(
             Env::from_process().map_err(|m| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, m))?;
         // The token's name is who recorded it.
         env.recorded_by = holder.map(|h| h.name);
-        match command(&mut ledger, &env) {
+        let head = ledger.head().seq;
+        let expect_seq = if_match.as_ref().map(|m| m.expected(head));
+        match command(&mut ledger, &env, expect_seq) {
             Ok(summary) => Ok(written(summary)),
-            Err(Error::Conflict(message))
-                if expect_seq.is_some_and(|seq| seq != ledger.head().seq) =>
-            {
-                Err(if_match_failed(&message))
+            Err(Error::Conflict(_)) if expect_seq.is_some_and(|seq| seq != head) => {
+                Err(if_match.expect("an expected head").failed(head))
             }
             Err(err) => Err(Failure::from(err)),
         }
@@ -1039,15 +1212,6 @@ pub(crate) fn utf8_charset(headers: &HeaderMap) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-/// A 412: the head is not the one `If-Match` expects, said in the header's terms
-/// (the CLI's message names `--expect-seq`).
-pub(crate) fn if_match_failed(message: &str) -> Failure {
-    Failure::new(
-        StatusCode::PRECONDITION_FAILED,
-        message.replace("(--expect-seq)", "(If-Match)"),
-    )
 }
 
 /// Whether a `POST /api/v1/events` body holds many events (NDJSON) or one (JSON),
@@ -1089,11 +1253,10 @@ async fn post_events_inner(
 ) -> Result<Response, Failure> {
     let deadline = Deadline::after_headers(&shared);
     let checked = write_headers(&shared, &headers)
-        .and_then(|(holder, expect_seq)| Ok((holder, expect_seq, many_events(&headers)?)));
-    let ((holder, expect_seq, many), bytes) =
-        checked_body(&shared, &deadline, body, checked).await?;
+        .and_then(|(holder, if_match)| Ok((holder, if_match, many_events(&headers)?)));
+    let ((holder, if_match, many), bytes) = checked_body(&shared, &deadline, body, checked).await?;
     let ledger = deadline.ledger_alone(&shared).await?;
-    write(ledger, holder, expect_seq, move |ledger, env| {
+    write(ledger, holder, if_match, move |ledger, env, expect_seq| {
         if many {
             refuse_an_array(&bytes)?;
             let items = crate::import::items("body".into(), Box::new(io::Cursor::new(bytes)));
@@ -1169,15 +1332,12 @@ async fn post_command_inner(
     let deadline = Deadline::after_headers(&shared);
     let checked = write_headers(&shared, &headers)
         .and_then(|written| utf8_charset(&headers).map(|()| written));
-    let ((holder, expect_seq), bytes) = checked_body(&shared, &deadline, body, checked).await?;
+    let ((holder, if_match), bytes) = checked_body(&shared, &deadline, body, checked).await?;
     let fields = body_fields(bytes)?;
-    let mut line = arguments_line(Given::Body, command, id, fields, &[], false)?;
-    if let Some(seq) = expect_seq {
-        line.insert(2, format!("--expect-seq={seq}"));
-    }
+    let line = arguments_line(Given::Body, command, id, fields, &[], false)?;
     let cli = parse(line)?;
     let ledger = deadline.ledger_alone(&shared).await?;
-    super::remote::write_command(ledger, holder, cli, expect_seq)
+    super::remote::write_command(ledger, holder, cli, if_match)
         .await
         .map_err(|failure| Failure {
             message: in_command_body_terms(command, &failure.message),
