@@ -117,7 +117,7 @@ pub(crate) fn checked_from_sled(
 /// The error for record `seq` when neither the journal (`journal`: why) nor sled
 /// (`sled`: why) gives it intact.
 pub(crate) fn in_neither_copy(seq: u64, journal: &str, sled: &str) -> Error {
-    Error::Integrity(format!(
+    Error::JournalDamaged(format!(
         "record {seq} is in neither copy: {journal}; and {sled}"
     ))
 }
@@ -1567,15 +1567,13 @@ impl Ledger {
         let lost = seq > seq_now;
         let differs = seq == seq_now && hash != hash_now;
         if differs {
-            return Err(Error::Integrity(format!(
-                "the ledger's storage is damaged or not this ledger's: {HEAD_FILE} says record {seq} was committed with hash {hash}, but the journal and sled's record {seq} has hash {hash_now}; \
-                 export what verifies and import it into a new ledger"
+            return Err(Error::JournalDamaged(format!(
+                "the ledger's storage is damaged or not this ledger's: {HEAD_FILE} says record {seq} was committed with hash {hash}, but the journal and sled's record {seq} has hash {hash_now}"
             )));
         }
         if lost {
-            return Err(Error::Integrity(format!(
-                "the ledger's storage is damaged: {} committed (head {seq}:{hash}) but the journal and sled hold {seq_now}; \
-                 export what verifies and import it into a new ledger",
+            return Err(Error::JournalDamaged(format!(
+                "the ledger's storage is damaged: {} committed (head {seq}:{hash}) but the journal and sled hold {seq_now}",
                 crate::error::count(seq, "record was", "records were")
             )));
         }

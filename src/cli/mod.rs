@@ -927,7 +927,7 @@ impl From<Error> for CliError {
         }
         CliError::Failed {
             code: exit_code(err.kind()),
-            message: err.to_string(),
+            message: err.user_message(),
         }
     }
 }
