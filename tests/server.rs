@@ -658,11 +658,13 @@ fn bad_input_is_a_400_naming_line_and_field_and_writes_nothing() {
         "x".repeat(5000)
     );
     let too_large = server.post("/api/v1/events", Some(&writer), &[], &big);
-    assert_eq!(too_large.status, 413, "{}", too_large.body);
-    assert!(too_large.json()["error"]
-        .as_str()
-        .unwrap()
-        .contains("--max-body"));
+    // Said to an HTTP client: the limit in bytes, and that it is the server's (a
+    // tester's case: it named the server's `--max-body` flag).
+    says_in_request_terms(
+        &too_large,
+        413,
+        "larger than this server takes: at most 4096 bytes (a setting of the server",
+    );
     // Far over it (more than a socket buffer): still a 413 the client reads.
     let huge = big.replace(&"x".repeat(5000), &"x".repeat(2 << 20));
     let refused = server.post("/api/v1/events", Some(&writer), &[], &huge);
@@ -840,7 +842,7 @@ fn write_errors_name_body_fields_and_lines_never_flags() {
         (
             "/api/v1/retract/abcdef12",
             r#"{"reason":"x","occurred_at":"2025-12-04"}"#,
-            "no event id starts with `abcdef12`",
+            "path parameter `id`: no event id starts with `abcdef12`",
             Value::Null,
         ),
         (
@@ -2000,7 +2002,7 @@ fn query_errors_name_the_query_parameter_never_the_flag() {
         (
             "/api/v1/export?format=xx",
             400,
-            "invalid value 'xx' for query parameter `format`",
+            "query parameter `format`: `xx` is not one of ndjson, timelinejs, csv, markdown",
         ),
         ("/api/v1/export?at=2025-11-01", 400, "query parameter `at`"),
         (
@@ -2400,4 +2402,33 @@ fn if_match_takes_a_list_of_etags_compared_as_text() {
     );
     says_in_request_terms(&stale, 412, "not 69 (If-Match");
     assert_eq!(records(&ledger), 70);
+}
+
+/// Found by a fresh tester: clap's phrasing reached HTTP clients (`<KIND>` for the
+/// path's `kind`, "cannot be used multiple times" for a query parameter given
+/// twice). They are named as the request gives them.
+#[test]
+fn clap_phrasing_never_reaches_a_request() {
+    let (ledger, _, reader) = shared_ledger();
+    let server = Server::start(&ledger, &[]);
+    let get = |path: &str| server.get(path, Some(&reader));
+    for (path, says) in [
+        (
+            "/api/v1/list/partys",
+            "path parameter `kind`: `partys` is not one of parties, actors, proposals, provisions, meetings (did you mean `parties`?)",
+        ),
+        (
+            "/api/v1/state?at=2025-11-23&at=2025-11-30",
+            "query parameter `at` is given more than once: give it once",
+        ),
+        ("/api/v1/search", "query parameter `q` is required"),
+    ] {
+        let reply = get(path);
+        says_in_request_terms(&reply, 400, says);
+        let error = reply.json()["error"].as_str().unwrap().to_string();
+        assert!(
+            !error.contains('<') && !error.contains("multiple times"),
+            "{error}"
+        );
+    }
 }

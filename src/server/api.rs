@@ -53,7 +53,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .merge(writes)
         .layer(axum::extract::DefaultBodyLimit::disable())
         // Outside the limits, so that their refusals are said as JSON too.
-        .layer(axum::middleware::from_fn(errors_as_json))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            errors_as_json,
+        ))
         .layer(axum::middleware::from_fn(close_after_refused_body))
         .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -176,7 +179,11 @@ impl From<Error> for Failure {
 /// route does not take (405, with its `Allow` header) and axum's own refusals answer
 /// in plain text or with no body. Their headers (`Allow`, `WWW-Authenticate`,
 /// `Connection`) are kept; pages keep their HTML.
-async fn errors_as_json(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+async fn errors_as_json(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let response = next.run(request).await;
@@ -192,9 +199,7 @@ async fn errors_as_json(request: axum::extract::Request, next: axum::middleware:
     }
     let (parts, body) = response.into_parts();
     let message = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            "the request body is larger than the server takes (--max-body)".to_string()
-        }
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(shared.options.max_body).message,
         StatusCode::REQUEST_TIMEOUT => "the request took too long".to_string(),
         // axum adds `Allow` after this layer has run.
         StatusCode::METHOD_NOT_ALLOWED => {
@@ -462,15 +467,17 @@ pub(crate) fn parse(line: Vec<String>) -> Result<Cli, Failure> {
 }
 
 /// Runs a read command on the held ledger and answers with what it prints.
+/// `path`: the path's parameters (name, value), the command's first positional
+/// arguments; `positional`: the query parameters that give the others.
 async fn read(
     shared: Arc<Shared>,
     headers: &HeaderMap,
     command: &str,
-    positionals: Vec<String>,
+    path: Vec<(String, String)>,
     query: Vec<(String, String)>,
     positional: &[&str],
 ) -> Response {
-    match read_inner(shared, headers, command, positionals, query, positional).await {
+    match read_inner(shared, headers, command, path, query, positional).await {
         Ok(response) => response,
         Err(failure) => failure.into_response(),
     }
@@ -480,10 +487,11 @@ async fn read_inner(
     shared: Arc<Shared>,
     headers: &HeaderMap,
     command: &str,
-    positionals: Vec<String>,
+    path: Vec<(String, String)>,
     query: Vec<(String, String)>,
     positional: &[&str],
 ) -> Result<Response, Failure> {
+    let (path_names, positionals): (Vec<String>, Vec<String>) = path.into_iter().unzip();
     authorize(&shared, headers, Need::Read)?;
     let json_flag = command != "export";
     let content_type = if command == "export" {
@@ -502,7 +510,15 @@ async fn read_inner(
         "application/json"
     };
     let in_query_terms = |failure: Failure| Failure {
-        message: in_request_terms(Given::Query, command, positional, &failure.message),
+        message: in_request_terms(
+            Given::Query,
+            command,
+            &Positionals {
+                path: &path_names,
+                query: positional,
+            },
+            &failure.message,
+        ),
         ..failure
     };
     let cli = parse(command_line(
@@ -754,13 +770,12 @@ async fn read_endpoint(
         "timeline" => &["provision"],
         _ => &[],
     };
-    let (positionals, query) = match path_params(params)
-        .and_then(|positionals| Ok((positionals, query_pairs(query.as_deref())?)))
-    {
-        Ok(both) => both,
-        Err(failure) => return failure.into_response(),
-    };
-    read(shared, &headers, &command, positionals, query, from_query).await
+    let (path, query) =
+        match path_params(params).and_then(|path| Ok((path, query_pairs(query.as_deref())?))) {
+            Ok(both) => both,
+            Err(failure) => return failure.into_response(),
+        };
+    read(shared, &headers, &command, path, query, from_query).await
 }
 
 /// What an `If-Match` header asks of the head: the condition of RFC 9110 13.1.1
@@ -986,6 +1001,18 @@ async fn drained(body: Body, mut read: usize, failure: Failure) -> Failure {
     failure
 }
 
+/// The 413 of a body over `max` bytes, said to an HTTP client: the limit, and that it
+/// is the server's (`serve --max-body`, which the client cannot set).
+fn too_large(max: usize) -> Failure {
+    Failure::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "the request body is larger than this server takes: at most {} (a setting of the server, not of the request); nothing was written: send less at a time (several requests), or ask whoever runs the server to take more",
+            crate::error::count(max as u64, "byte", "bytes")
+        ),
+    )
+}
+
 /// The request body, within `max` bytes (`--max-body`; 413 beyond).
 pub(crate) async fn body_bytes(body: Body, max: usize) -> Result<Bytes, Failure> {
     use http_body_util::BodyExt as _;
@@ -1002,13 +1029,8 @@ pub(crate) async fn body_bytes(body: Body, max: usize) -> Result<Bytes, Failure>
             continue;
         };
         if bytes.len() + data.len() > max {
-            let too_large = Failure::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "the request body is larger than the server takes (--max-body {max} bytes)"
-                ),
-            );
-            return Err(drained(body, bytes.len() + data.len(), too_large).await);
+            let refused = too_large(max);
+            return Err(drained(body, bytes.len() + data.len(), refused).await);
         }
         bytes.extend_from_slice(&data);
     }
@@ -1346,26 +1368,35 @@ async fn post_command_inner(
 }
 
 /// A message of `cite` or `retract` said in the terms of their JSON body: without
-/// the CLI's locations (`cite: `; the argument `EVENT: ` or `ID: `, which is the
-/// path's id), and naming the body's field where the command names its flag
-/// (`--grade` is `grade`, `--source-outlet` is `source_outlet`).
+/// the CLI's location `cite: `, naming the path's `id` where the command names its
+/// argument (`EVENT`, `ID`) and the body's field where it names its flag (`--grade`
+/// is `grade`, `--source-outlet` is `source_outlet`).
 fn in_command_body_terms(command: &str, message: &str) -> String {
-    let mut message = message;
-    for location in ["cite: ", "EVENT: ", "ID: "] {
-        message = message.strip_prefix(location).unwrap_or(message);
-    }
-    in_request_terms(Given::Body, command, &[], message)
+    let message = message.strip_prefix("cite: ").unwrap_or(message);
+    let path = ["id".to_string()];
+    let positionals = Positionals {
+        path: &path,
+        query: &[],
+    };
+    in_request_terms(Given::Body, command, &positionals, message)
+}
+
+/// Where a request gives a command's positional arguments, in their order: the
+/// path's parameters by name, then the query parameters named.
+pub(crate) struct Positionals<'a> {
+    pub(crate) path: &'a [String],
+    pub(crate) query: &'a [&'a str],
 }
 
 /// A message of the CLI said in the terms of a request: each flag of `command` it
 /// names (`--at`, clap's `'--min-grade <XN>'`, `--format csv`) is the query
 /// parameter or body field that gives it (``query parameter `at` ``, ``field
-/// `format=csv` ``), and each positional argument taken from the query (named in
-/// `from_query` in order: `<TEXT>`, or `TEXT: ` leading the message) its parameter.
+/// `format=csv` ``), and each positional argument (`TEXT`, clap's `<TEXT>`) the path
+/// or query parameter that gives it (see [`Positionals`]).
 pub(crate) fn in_request_terms(
     given: Given,
     command: &str,
-    from_query: &[&str],
+    given_as: &Positionals,
     message: &str,
 ) -> String {
     let cli = Cli::command();
@@ -1424,7 +1455,12 @@ pub(crate) fn in_request_terms(
     }
     out.push_str(rest);
     let positionals = sub.get_arguments().filter(|a| a.is_positional());
-    for (arg, name) in positionals.zip(from_query) {
+    let names = (given_as
+        .path
+        .iter()
+        .map(|name| ("path parameter", name.as_str())))
+    .chain(given_as.query.iter().map(|name| ("query parameter", *name)));
+    for (arg, (noun, name)) in positionals.zip(names) {
         // Its value name, as clap and the command's own messages say it (`TEXT`;
         // `PROVISIONS` in usage, `PROVISION` for one of them).
         let value_name = arg
@@ -1436,12 +1472,27 @@ pub(crate) fn in_request_terms(
         for shown in [format!("<{value_name}>..."), format!("<{value_name}>")] {
             out = out.replace(&shown, &named);
         }
-        for shown in [&value_name, one] {
-            if let Some(tail) = out.strip_prefix(&format!("{shown}: ")) {
-                out = format!("{named}: {tail}");
-            }
+        for shown in [value_name.as_str(), one] {
+            out = replace_word(&out, shown, &named);
         }
     }
+    out
+}
+
+/// `text` with every `word` that stands as a word (not inside another word or a
+/// quoted value) replaced by `with`.
+fn replace_word(text: &str, word: &str, with: &str) -> String {
+    let is_name = |c: char| c.is_alphanumeric() || c == '_' || c == '-' || c == '`';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(word) {
+        let (before, after) = (&rest[..start], &rest[start + word.len()..]);
+        let alone = !before.ends_with(is_name) && !after.starts_with(is_name);
+        out.push_str(before);
+        out.push_str(if alone { with } else { word });
+        rest = after;
+    }
+    out.push_str(rest);
     out
 }
 
@@ -1494,13 +1545,16 @@ fn percent_decoded(text: &str) -> Result<String, usize> {
     String::from_utf8(decoded).map_err(|e| e.utf8_error().valid_up_to() + 1)
 }
 
-/// The path's parameters, percent-decoded; one that is not UTF-8 once decoded is a
-/// 400 naming it (axum says it in plain text).
+/// The path's parameters (name, value), percent-decoded; one that is not UTF-8 once
+/// decoded is a 400 naming it (axum says it in plain text).
 pub(crate) fn path_params(
     params: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
-) -> Result<Vec<String>, Failure> {
+) -> Result<Vec<(String, String)>, Failure> {
     match params {
-        Ok(params) => Ok(params.iter().map(|(_, value)| value.to_string()).collect()),
+        Ok(params) => Ok(params
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect()),
         Err(rejection) => Err(path_failure(&rejection.body_text())),
     }
 }

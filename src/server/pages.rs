@@ -282,15 +282,24 @@ async fn index(State(s): State<Arc<Shared>>, h: HeaderMap, RawQuery(q): RawQuery
         index_page(s, h, query).await
     };
     page.await
-        .map_err(|failure| in_form_terms("state", &[], failure))
+        .map_err(|failure| in_form_terms("state", &[], &[], failure))
         .unwrap_or_else(failed)
 }
 
-/// A page's failure said in the terms of its form and query (`at`, `known_at`,
-/// `provision`), never the CLI's flags.
-fn in_form_terms(command: &str, from_query: &[&str], failure: Failure) -> Failure {
+/// A page's failure said in the terms of its path, form and query (`provision`,
+/// `at`, `known_at`), never the CLI's flags and arguments.
+fn in_form_terms(
+    command: &str,
+    from_path: &[String],
+    from_query: &[&str],
+    failure: Failure,
+) -> Failure {
+    let given_as = api::Positionals {
+        path: from_path,
+        query: from_query,
+    };
     Failure {
-        message: api::in_request_terms(api::Given::Query, command, from_query, &failure.message),
+        message: api::in_request_terms(api::Given::Query, command, &given_as, &failure.message),
         ..failure
     }
 }
@@ -372,7 +381,7 @@ async fn provision(
         provision_page(s, provision, h, query).await
     };
     page.await
-        .map_err(|failure| in_form_terms("state", &[], failure))
+        .map_err(|failure| in_form_terms("state", &["provision".into()], &[], failure))
         .unwrap_or_else(failed)
 }
 
@@ -676,7 +685,7 @@ async fn timeline(State(s): State<Arc<Shared>>, h: HeaderMap, RawQuery(q): RawQu
         timeline_page(s, h, query).await
     };
     page.await
-        .map_err(|failure| in_form_terms("timeline", &["provision"], failure))
+        .map_err(|failure| in_form_terms("timeline", &[], &["provision"], failure))
         .unwrap_or_else(failed)
 }
 
