@@ -1136,3 +1136,23 @@ fn a_seq_with_a_sign_is_refused_wherever_a_seq_is_given() {
     ledger.ok(&["verify", "--head", &format!("68:{hash}")]);
     ledger.ok(&["import", "--expect-seq", "68", file.to_str().unwrap()]);
 }
+
+/// Found by a fresh tester: `append -` with only comment lines on stdin said
+/// "invalid JSON". Comments and blank lines alone are no event, refused as an empty
+/// stdin is; a comment before the one event is a comment, as in a file.
+#[test]
+fn comments_and_blank_lines_alone_are_no_event_for_append() {
+    let ledger = TestLedger::bundled();
+    let before = ledger.export();
+    // The example, and a byte-order mark, CRLF and indented comments.
+    for stdin in ["# nothing yet\n", "\u{feff}# header\r\n\r\n   # more\r\n"] {
+        let run = ledger.at(NOW).stdin(stdin).run(&["append", "-"]).fails();
+        refused(&run, 3, "stdin: no event on standard input");
+    }
+    assert_eq!(ledger.export(), before);
+    ledger
+        .at(NOW)
+        .stdin(format!("# France\n{EVENT}\n"))
+        .ok(&["append", "-"]);
+    assert_eq!(ledger.export().lines().count(), before.lines().count() + 1);
+}

@@ -2432,3 +2432,27 @@ fn clap_phrasing_never_reaches_a_request() {
         );
     }
 }
+
+/// `append -` refuses an input of comments and blank lines alone as it refuses an
+/// empty one (a tester's case said "invalid JSON"); over HTTP a one-event body the
+/// same, and an empty `cite` body names the field it lacks.
+#[test]
+fn a_body_of_comments_alone_holds_no_event() {
+    let (ledger, writer, _) = shared_ledger();
+    let before = ledger.export();
+    let server = Server::start(&ledger, &[]);
+    let json = [("Content-Type", "application/json")];
+    let comments = server.post("/api/v1/events", Some(&writer), &json, "# none yet\n\n");
+    says_in_request_terms(&comments, 400, "no event in the body");
+    let cite = server.post("/api/v1/cite/seq:3", Some(&writer), &json, "# none\n");
+    says_in_request_terms(&cite, 400, "field `outlet` is required");
+    assert_eq!(ledger.export(), before, "nothing was written");
+    // A comment line before the one event is a comment, as in a file.
+    let one = server.post(
+        "/api/v1/events",
+        Some(&writer),
+        &json,
+        &format!("# the Holy See\n{VATICAN}\n"),
+    );
+    assert_eq!(one.status, 201, "{}", one.body);
+}

@@ -111,7 +111,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
                 format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to() + 1),
             )
         })?;
-        if text.trim_start_matches('\u{feff}').trim().is_empty() {
+        if crate::import::holds_no_event(&text) {
             return Err(CliError::from(Error::invalid(
                 &at,
                 "no event on standard input: `append -` reads one JSON object (`pactlog import -` reads NDJSON, and an empty input there imports nothing)",

@@ -1291,14 +1291,15 @@ async fn post_events_inner(
             append_recorded_by(ledger, items, clock, expect_seq, env.recorded_by.as_deref())
         } else {
             let at = Location("body".into());
-            if bytes.trim_ascii().is_empty() {
+            let text = body_text(bytes)?;
+            if crate::import::holds_no_event(&text) {
                 return Err(Error::invalid(
                     &at,
                     "no event in the body: send one JSON object (an empty NDJSON body, application/x-ndjson, imports nothing)",
                 ));
             }
             let object = crate::import::parse_object(
-                &body_text(bytes)?,
+                &text,
                 &at,
                 "for several events send NDJSON (`Content-Type: application/x-ndjson`)",
             )?;
@@ -1582,9 +1583,14 @@ fn body_text(bytes: Bytes) -> Result<String, Error> {
     })
 }
 
-/// The fields of a JSON body as `--flag value` pairs (every value a string).
+/// The fields of a JSON body as `--flag value` pairs (every value a string); a
+/// body with nothing in it (or only blank and `#` lines) gives none, so that the
+/// refusal names the first field required.
 fn body_fields(bytes: Bytes) -> Result<Vec<(String, String)>, Failure> {
     let text = body_text(bytes)?;
+    if crate::import::holds_no_event(&text) {
+        return Ok(Vec::new());
+    }
     let object = crate::import::parse_object(&text, &Location("body".into()), "send one")?;
     let mut fields = Vec::new();
     for (key, value) in object {
