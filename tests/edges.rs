@@ -1156,3 +1156,51 @@ fn comments_and_blank_lines_alone_are_no_event_for_append() {
         .ok(&["append", "-"]);
     assert_eq!(ledger.export().lines().count(), before.lines().count() + 1);
 }
+
+/// Found by a fresh tester: a retraction naming an event that comes later in the
+/// same import said only that no such event is in the ledger. It says the event
+/// comes later in this input, with the file and line of both, and nothing is written.
+#[test]
+fn an_event_named_before_it_comes_in_the_input_is_refused_naming_both() {
+    let ledger = TestLedger::bundled();
+    let before = ledger.export();
+    let later = "0190aaaa-0000-7000-8000-0000000000b1";
+    let retraction = format!(
+        r#"{{"type":"event_retracted","target":"{later}","reason":"wrong","occurred_at":"2025-12-04"}}"#
+    );
+    let event = format!(
+        r#"{{"id":"{later}","type":"party_registered","party":"malta","name":"Malta","occurred_at":"2025-12-03"}}"#
+    );
+    // The example.
+    let file = ledger.write(
+        "late.ndjson",
+        format!("{retraction}\n# and then\n{event}\n").as_bytes(),
+    );
+    let run = ledger.fails(&["import", file.to_str().unwrap()]);
+    let shown = file.display();
+    refused(
+        &run,
+        3,
+        &format!(
+            "{shown}:1: field `target`: event {later} comes later in this input, at {shown}:3"
+        ),
+    );
+    // Another case of the kind: a correction (`supersedes`) in one file of the event
+    // it corrects in the next one.
+    let correction = format!(
+        r#"{{"type":"party_registered","party":"malta","name":"Republic of Malta","supersedes":"{later}","occurred_at":"2025-12-03"}}"#
+    );
+    let first = ledger.write("a.ndjson", format!("{correction}\n").as_bytes());
+    let second = ledger.write("b.ndjson", format!("{EVENT}\n{event}\n").as_bytes());
+    let run = ledger.fails(&["import", first.to_str().unwrap(), second.to_str().unwrap()]);
+    refused(
+        &run,
+        3,
+        &format!(
+            "{}:1: field `supersedes`: event {later} comes later in this input, at {}:2",
+            first.display(),
+            second.display()
+        ),
+    );
+    assert_eq!(ledger.export(), before, "nothing was written");
+}

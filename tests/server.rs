@@ -2456,3 +2456,31 @@ fn a_body_of_comments_alone_holds_no_event() {
     );
     assert_eq!(one.status, 201, "{}", one.body);
 }
+
+/// An NDJSON body whose event names one further on says both lines, in the body's
+/// terms, and writes nothing (the CLI's case is in `edges`).
+#[test]
+fn an_event_named_before_it_comes_in_a_body_is_refused_naming_both_lines() {
+    let (ledger, writer, _) = shared_ledger();
+    let before = ledger.export();
+    let server = Server::start(&ledger, &[]);
+    let body = concat!(
+        r#"{"type":"event_retracted","target":"0193e000-0000-7000-8000-0000000000bb","reason":"wrong","occurred_at":"2025-12-04"}"#,
+        "\n# a comment\n",
+        r#"{"id":"0193e000-0000-7000-8000-0000000000bb","type":"party_registered","party":"malta","name":"Malta","occurred_at":"2025-12-03"}"#,
+        "\n"
+    );
+    let reply = server.post(
+        "/api/v1/events",
+        Some(&writer),
+        &[("Content-Type", "application/x-ndjson")],
+        body,
+    );
+    says_in_request_terms(
+        &reply,
+        400,
+        "line 1: field `target`: event 0193e000-0000-7000-8000-0000000000bb comes later in this input, at line 3",
+    );
+    assert_eq!(reply.json()["line"], 1);
+    assert_eq!(ledger.export(), before, "nothing was written");
+}

@@ -118,19 +118,30 @@ impl IntoResponse for Failure {
 }
 
 /// A message about the request body said in the body's terms: the CLI's location
-/// `body:3: ` is `line 3: `, and `body: ` (the one object of a body) goes.
+/// `body:3` is `line 3` (leading the message, or naming another line in it), and
+/// `body: ` (the one object of a body) goes.
 fn in_body_terms(message: &str) -> String {
     if let Some(rest) = message.strip_prefix("body: ") {
         return rest.to_string();
     }
-    if let Some((line, rest)) = message
-        .strip_prefix("body:")
-        .and_then(|rest| rest.split_once(": "))
-        .filter(|(line, _)| line.parse::<u64>().is_ok())
-    {
-        return format!("line {line}: {rest}");
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find("body:") {
+        let after = &rest[start + "body:".len()..];
+        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let standalone = !rest[..start].ends_with(|c: char| c.is_alphanumeric() || c == '_');
+        out.push_str(&rest[..start]);
+        if digits > 0 && standalone {
+            out.push_str("line ");
+            out.push_str(&after[..digits]);
+        } else {
+            out.push_str("body:");
+            out.push_str(&after[..digits]);
+        }
+        rest = &after[digits..];
     }
-    message.to_string()
+    out.push_str(rest);
+    out
 }
 
 /// The line of the body an error names (`line 3: …`).
