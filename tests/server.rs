@@ -2484,3 +2484,61 @@ fn an_event_named_before_it_comes_in_a_body_is_refused_naming_both_lines() {
     assert_eq!(reply.json()["line"], 1);
     assert_eq!(ledger.export(), before, "nothing was written");
 }
+
+/// A tester's case: a damaged `tokens.json` made every request a 500 that showed
+/// the server's path to the file. `serve` refuses to start, naming the file and what
+/// is wrong (exit 1, a file error); damaged under a running server, requests are
+/// 500s that show no path, and the server's log says what is wrong.
+#[test]
+fn a_damaged_token_file_stops_serve_and_shows_no_path_to_clients() {
+    let (ledger, writer, reader) = shared_ledger();
+    let before = records(&ledger);
+    let tokens = ledger.db.join("tokens.json");
+    let whole = std::fs::read(&tokens).unwrap();
+    std::fs::write(&tokens, b"[{\"name\": \"desk\",").unwrap();
+    let run = ledger
+        .at(NOW)
+        .under(["timeout", "60"])
+        .run(&["serve", "--bind", "127.0.0.1:0"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.error()
+            .contains("tokens.json: the token file is damaged (not a token list"),
+        "{}",
+        run.error()
+    );
+    // `token` says the same, and writes nothing over it.
+    let run = ledger.fails(&["token", "add", "more", "--role", "reader"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run
+        .error()
+        .contains("tokens.json: the token file is damaged"));
+    // Damaged while the server runs.
+    std::fs::write(&tokens, &whole).unwrap();
+    let server = Server::start(&ledger, &[]);
+    assert_eq!(server.get("/api/v1/state", Some(&reader)).status, 200);
+    std::fs::write(&tokens, b"not json").unwrap();
+    let shown = ledger.dir.path().display().to_string();
+    let read = server.get("/api/v1/state", Some(&reader));
+    let write = server.post("/api/v1/events", Some(&writer), &[], VATICAN);
+    let page = server.get("/", Some(&reader));
+    for reply in [&read, &write, &page] {
+        assert_eq!(reply.status, 500, "{}", reply.body);
+        assert!(
+            reply.body.contains("the server cannot read its token file")
+                && !reply.body.contains(&shown)
+                && !reply.body.contains("tokens.json"),
+            "{}",
+            reply.body
+        );
+    }
+    assert!(page.content_type.starts_with("text/html"));
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0);
+    assert!(
+        stderr.contains(&format!("{}: the token file is damaged", tokens.display())),
+        "{stderr}"
+    );
+    std::fs::write(&tokens, &whole).unwrap();
+    assert_eq!(records(&ledger), before, "nothing was written");
+}

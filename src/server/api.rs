@@ -92,6 +92,17 @@ impl Failure {
             message: message.into(),
         }
     }
+
+    /// A 500: the server failed, not the request. The client reads `public`, which
+    /// names no file or folder of the server's; the detail (`detail`, which may) goes
+    /// to the server's log (its stderr), for whoever runs it.
+    pub(crate) fn internal(public: &str, detail: &str) -> Failure {
+        eprintln!("pactlog: {public}: {}", detail.replace(['\n', '\r'], " "));
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("{public}; the server's log says more"),
+        )
+    }
 }
 
 impl IntoResponse for Failure {
@@ -170,11 +181,23 @@ fn status_of(code: u8) -> StatusCode {
 impl From<CliError> for Failure {
     fn from(err: CliError) -> Failure {
         match err {
+            // The server's own failure: its files, its ledger's integrity. Said without
+            // the paths its message may hold (see [`Failure::internal`]).
+            CliError::Failed { code, message }
+                if status_of(code) == StatusCode::INTERNAL_SERVER_ERROR =>
+            {
+                let public = match code {
+                    1 => "the server could not read or write one of its files",
+                    6 => "the server's ledger failed an integrity check (its journal or its records are damaged); whoever runs the server can recover it (README: \"Recovering a damaged journal\")",
+                    _ => "the command failed on the server",
+                };
+                Failure::internal(public, &message)
+            }
             CliError::Failed { code, message } => Failure::new(status_of(code), message),
             CliError::BrokenPipe => Failure::new(StatusCode::BAD_REQUEST, "the client went away"),
-            CliError::SledDamaged(reason) => Failure::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("sled's files are damaged ({reason}); restart the server to rebuild them from the journal"),
+            CliError::SledDamaged(reason) => Failure::internal(
+                "the server's copy of the ledger in sled is damaged; restarting the server rebuilds it from the journal",
+                &format!("sled's files are damaged ({reason})"),
             ),
         }
     }
@@ -315,7 +338,12 @@ pub(crate) fn authorize(
             local: true,
         }));
     }
-    let entries = tokens::list(&shared.path)?;
+    let entries = tokens::list(&shared.path).map_err(|err| {
+        Failure::internal(
+            "the server cannot read its token file, so no token can be checked: whoever runs the server must mend it",
+            &err.user_message(),
+        )
+    })?;
     let holder = tokens::check(&entries, token).ok_or_else(|| {
         Failure::new(
             StatusCode::UNAUTHORIZED,
