@@ -2183,12 +2183,8 @@ fn every_error_is_json_and_a_405_says_allow() {
     let wrong = server.get("/api/v1/events", Some(&writer));
     says_in_request_terms(&wrong, 405, "/api/v1/events does not take GET");
     assert_eq!(wrong.header("Allow"), Some("POST"));
-    // A write route, a read route and a page asked with the wrong method; an unknown route.
-    for (path, allow) in [
-        ("/api/v1/state", "GET"),
-        ("/", "GET"),
-        ("/api/v1/verify", "POST"),
-    ] {
+    // A write route and a read route asked with the wrong method; an unknown route.
+    for (path, allow) in [("/api/v1/state", "GET"), ("/api/v1/verify", "POST")] {
         let method = if allow == "GET" { "POST" } else { "GET" };
         let reply = if method == "POST" {
             server.post(path, Some(&writer), &[], "")
@@ -2203,6 +2199,12 @@ fn every_error_is_json_and_a_405_says_allow() {
             .contains(&format!("does not take {method}")));
         assert!(reply.header("Allow").unwrap().contains(allow), "{path}");
     }
+    // A page answers its own as a page (README: "pages answer theirs as pages").
+    let page = server.post("/", Some(&writer), &[], "");
+    assert_eq!(page.status, 405);
+    assert!(page.content_type.starts_with("text/html"), "{}", page.body);
+    assert!(page.body.contains("/ does not take POST"), "{}", page.body);
+    assert!(page.header("Allow").unwrap().contains("GET"));
     let nowhere = server.get("/api/v1/nowhere", None);
     assert_eq!(nowhere.status, 404);
     assert!(nowhere.json()["error"].is_string());
@@ -2541,4 +2543,29 @@ fn a_damaged_token_file_stops_serve_and_shows_no_path_to_clients() {
     );
     std::fs::write(&tokens, &whole).unwrap();
     assert_eq!(records(&ledger), before, "nothing was written");
+}
+
+/// A tester's case: a page path that is no page (`/provisons`) answered JSON. A
+/// browser reads an HTML 404 page, its path escaped by maud; `/api/…` keeps JSON.
+#[test]
+fn a_path_that_is_no_page_answers_an_html_404_page() {
+    let (ledger, _, reader) = shared_ledger();
+    let server = Server::start(&ledger, &[]);
+    let page = server.get("/provisons", Some(&reader));
+    assert_eq!(page.status, 404);
+    assert!(page.content_type.starts_with("text/html"), "{}", page.body);
+    assert!(page.body.contains("No such page") && page.body.contains("/provisons"));
+    assert!(page.header("Content-Security-Policy").is_some());
+    // Another case of the kind: with text the page must escape, and without a token.
+    let hostile = server.get("/provisions/a/b&c", None);
+    assert_eq!(hostile.status, 404);
+    assert!(hostile.content_type.starts_with("text/html"));
+    assert!(
+        hostile.body.contains("b&amp;c") && !hostile.body.contains("b&c"),
+        "{}",
+        hostile.body
+    );
+    let api = server.get("/api/v1/nowhere", Some(&reader));
+    assert_eq!(api.status, 404);
+    assert_eq!(api.json()["error"], "no such endpoint");
 }

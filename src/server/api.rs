@@ -209,10 +209,17 @@ impl From<Error> for Failure {
     }
 }
 
-/// Every error is said as JSON (`{"error": …}`): limits, timeouts, a method a
-/// route does not take (405, with its `Allow` header) and axum's own refusals answer
-/// in plain text or with no body. Their headers (`Allow`, `WWW-Authenticate`,
-/// `Connection`) are kept; pages keep their HTML.
+/// Whether a path is one of the API's (`/api/…`), whose errors are JSON; every other
+/// path is a page's (or no page), whose errors are pages, for a browser.
+pub(crate) fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// Every error is said as JSON (`{"error": …}`) under `/api/`, and as a page
+/// elsewhere: limits, timeouts, a method a route does not take (405, with its
+/// `Allow` header) and axum's own refusals answer in plain text or with no body.
+/// Their headers (`Allow`, `WWW-Authenticate`, `Connection`) are kept; what a
+/// handler said as JSON or as a page is kept as it is.
 async fn errors_as_json(
     State(shared): State<Arc<Shared>>,
     request: axum::extract::Request,
@@ -249,7 +256,11 @@ async fn errors_as_json(
             }
         }
     };
-    let mut said = Failure::new(status, message).into_response();
+    let failure = Failure::new(status, message);
+    let mut said = match is_api(&path) {
+        true => failure.into_response(),
+        false => super::pages::failed(failure),
+    };
     for (name, value) in &parts.headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             said.headers_mut().insert(name.clone(), value.clone());
@@ -282,8 +293,13 @@ async fn close_after_refused_body(
     response
 }
 
-async fn not_found() -> Failure {
-    Failure::new(StatusCode::NOT_FOUND, "no such endpoint")
+/// A path no route takes: under `/api/`, a JSON 404 naming no endpoint; elsewhere a
+/// page saying there is no such page, with the pages there are.
+async fn not_found(uri: axum::http::Uri) -> Response {
+    match is_api(uri.path()) {
+        true => Failure::new(StatusCode::NOT_FOUND, "no such endpoint").into_response(),
+        false => super::pages::no_such_page(uri.path()),
+    }
 }
 
 /// What a request needs its token for.

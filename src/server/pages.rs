@@ -169,8 +169,30 @@ fn policy(page: &str) -> String {
 /// same ledger through the server.
 const NO_TOKEN_IN_A_BROWSER: &str = "These pages are open only to holders of a token, and a browser cannot send one by itself. To read them in a browser, ask whoever runs this server to start it with `pactlog serve --public-read` (reads and pages without a token; writes still need a writer's). With a reader's token, the command line reads the same ledger: PACTLOG_SERVER=<this server's address> PACTLOG_TOKEN=<token> pactlog state.";
 
+/// A path no page has: a 404 page saying so (the path escaped by maud), with the
+/// pages there are.
+pub(crate) fn no_such_page(path: &str) -> Response {
+    respond(
+        StatusCode::NOT_FOUND,
+        layout(
+            "No such page",
+            html! {
+                h1 { "No such page" }
+                p.error { "There is no page at " code { (path) } "." }
+                p { "The pages are:" }
+                ul {
+                    li { a href="/" { "Provisions" } ": every provision at a cut" }
+                    li { code { "/provisions/PROVISION" } ": one provision's state, statements, history and sources" }
+                    li { a href="/timeline" { "Timeline" } ": the timeline of every provision" }
+                }
+                p { "Programs read the JSON API under " code { "/api/v1/" } "." }
+            },
+        ),
+    )
+}
+
 /// A failure as a page (the API says it as JSON).
-fn failed(failure: Failure) -> Response {
+pub(crate) fn failed(failure: Failure) -> Response {
     let unauthorized = failure.status == StatusCode::UNAUTHORIZED;
     let title = if unauthorized {
         "A token is needed"
