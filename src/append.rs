@@ -20,7 +20,9 @@ use uuid::Uuid;
 
 use crate::chain::{Members, Record};
 use crate::error::{suggest, Error, Location, Result};
-use crate::event::{check_controls, parse_event, Body, Event, Kind, Slug, RECORD_FIELDS};
+use crate::event::{
+    check_blanks, check_controls, parse_event, Body, Event, Kind, Slug, RECORD_FIELDS,
+};
 use crate::index::{self, Firsts};
 use crate::store::{Chunk, Head, Ledger, Registration, Staged};
 use crate::time::Instant;
@@ -384,6 +386,9 @@ impl<'l> Stage<'l> {
             self.last = Some((event.id, seq));
             return Ok(());
         }
+        // New events only (a stored record, or a retry of one, is never refused by a
+        // rule made after it): no blank texts.
+        check_blanks(&object).map_err(|m| Error::invalid(&at, m))?;
         // New meetings only: a stored record is never refused by a rule made after it.
         if let Some((Kind::Meeting, slug)) = event.registers() {
             if self.registered(Kind::Meeting, slug)?.is_none() {
