@@ -21,7 +21,8 @@ use uuid::Uuid;
 use crate::chain::{Members, Record};
 use crate::error::{suggest, Error, Location, Result};
 use crate::event::{
-    check_blanks, check_controls, parse_event, Body, Event, Kind, Slug, RECORD_FIELDS,
+    check_blanks, check_controls, check_time_forms, parse_event, Body, Event, Kind, Slug,
+    RECORD_FIELDS,
 };
 use crate::index::{self, Firsts};
 use crate::store::{Chunk, Head, Ledger, Registration, Staged};
@@ -387,8 +388,9 @@ impl<'l> Stage<'l> {
             return Ok(());
         }
         // New events only (a stored record, or a retry of one, is never refused by a
-        // rule made after it): no blank texts.
+        // rule made after it): no blank texts, days written as days.
         check_blanks(&object).map_err(|m| Error::invalid(&at, m))?;
+        check_time_forms(&object).map_err(|m| Error::invalid(&at, m))?;
         // New meetings only: a stored record is never refused by a rule made after it.
         if let Some((Kind::Meeting, slug)) = event.registers() {
             if self.registered(Kind::Meeting, slug)?.is_none() {

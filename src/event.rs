@@ -78,6 +78,38 @@ pub fn check_blanks(object: &Map<String, Value>) -> Result<(), String> {
         .try_for_each(|(key, value)| check_blank(value, key))
 }
 
+/// Refuses a day written in a form only chrono reads (`+025-11-23`, the year 25) in
+/// the times of a new event (`occurred_at`, `planned_for`, a source's
+/// `published_at` and `retrieved_at`), naming the field; stored records keep theirs
+/// ([`time::check_day_form`]).
+pub fn check_time_forms(object: &Map<String, Value>) -> Result<(), String> {
+    let check = |value: Option<&Value>, path: &str| match value {
+        Some(Value::String(text)) => {
+            time::check_day_form(text).map_err(|e| format!("field `{path}`: {e}"))
+        }
+        _ => Ok(()),
+    };
+    for field in ["occurred_at", "planned_for"] {
+        check(object.get(field), field)?;
+    }
+    let sources: Vec<(String, &Map<String, Value>)> =
+        match (object.get("source"), object.get("sources")) {
+            (Some(Value::Object(one)), _) => vec![("source".to_string(), one)],
+            (_, Some(Value::Array(many))) => many
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.as_object().map(|s| (format!("sources[{i}]"), s)))
+                .collect(),
+            _ => Vec::new(),
+        };
+    for (path, source) in sources {
+        for field in ["published_at", "retrieved_at"] {
+            check(source.get(field), &format!("{path}.{field}"))?;
+        }
+    }
+    Ok(())
+}
+
 fn check_blank(value: &Value, path: &str) -> Result<(), String> {
     match value {
         Value::String(text) if text.is_empty() => Err(format!("field `{path}` cannot be empty")),

@@ -1277,3 +1277,52 @@ fn blank_texts_are_refused_in_new_events_and_kept_in_stored_records() {
         "{out}"
     );
 }
+
+/// A case of the sign kind found beside the seqs: chrono reads a day's year with a
+/// sign and fewer digits (`+025-11-23` as the year 25), so such a day was taken as a
+/// cut and stored in new events. It is refused in both, naming the flag or field;
+/// a record stored with one still imports.
+#[test]
+fn a_day_written_with_a_sign_is_refused_in_cuts_and_new_events() {
+    let ledger = TestLedger::bundled();
+    let before = ledger.export();
+    let run = ledger.fails(&["state", "nato-membership", "--at", "+025-11-23"]);
+    refused(
+        &run,
+        2,
+        "--at: `+025-11-23` is not a day as pactlog reads one: write the year in four digits, without a sign (`0025-11-23`)",
+    );
+    let mut append = crate::common::APPEND_VATICAN.to_vec();
+    append[7] = "+025-12-03";
+    refused(
+        &ledger.fails(&append),
+        3,
+        "--occurred-at: `+025-12-03` is not a day",
+    );
+    let source = r#"{"type":"party_registered","party":"va","name":"Holy See","occurred_at":"2025-12-03","source":{"outlet":"AP","published_at":"+025-12-03"}}"#;
+    let run = ledger.at(NOW).stdin(source).run(&["append", "-"]);
+    refused(
+        &run,
+        3,
+        "field `source.published_at`: `+025-12-03` is not a day",
+    );
+    assert_eq!(ledger.export(), before);
+    // Stored with one by an earlier release: imported as it was.
+    let last = stored(&before).pop().unwrap();
+    let mut record = serde_json::json!({
+        "id": "0190aaaa-0000-7000-8000-0000000000c2",
+        "type": "party_registered",
+        "party": "va",
+        "name": "Holy See",
+        "occurred_at": "+025-12-03",
+        "seq": 69,
+        "recorded_at": "2025-12-05T00:00:00Z",
+        "prev_hash": last["hash"],
+    });
+    let hash = pactlog::chain::hash_hex(&pactlog::chain::canonical(record.as_object().unwrap()));
+    record["hash"] = hash.into();
+    let file = ledger.write("old.ndjson", format!("{before}{record}\n").as_bytes());
+    let restored = TestLedger::new();
+    restored.ok(&["import", file.to_str().unwrap()]);
+    restored.ok(&["verify"]);
+}
