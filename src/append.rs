@@ -20,7 +20,10 @@ use uuid::Uuid;
 
 use crate::chain::{Members, Record};
 use crate::error::{suggest, Error, Location, Result};
-use crate::event::{check_controls, parse_event, Body, Event, Kind, Slug, RECORD_FIELDS};
+use crate::event::{
+    check_blanks, check_controls, check_time_forms, parse_event, Body, Event, Kind, Slug,
+    RECORD_FIELDS,
+};
 use crate::index::{self, Firsts};
 use crate::store::{Chunk, Head, Ledger, Registration, Staged};
 use crate::time::Instant;
@@ -94,12 +97,22 @@ pub fn append_recorded_by(
             mpsc::sync_channel::<Option<Vec<Result<Prepared>>>>(PIPELINE_DEPTH);
         let staging = scope.spawn(move || {
             let mut staged = || {
-                for batch in &receiver {
+                let mut batches = receiver.iter();
+                while let Some(batch) = batches.next() {
                     let Some(batch) = batch else {
                         return Ok(());
                     };
-                    for prepared in batch {
-                        stage.push(prepared?)?;
+                    let mut items = batch.into_iter();
+                    while let Some(prepared) = items.next() {
+                        if let Err(err) = prepared.and_then(|p| stage.push(p)) {
+                            // An event that names one not yet seen: if the input holds
+                            // it further on, the refusal says so.
+                            let later = match stage.missing.take() {
+                                Some(missing) => later_in_input(missing, items, &mut batches),
+                                None => None,
+                            };
+                            return Err(later.unwrap_or(err));
+                        }
                     }
                 }
                 Err(Error::Storage(
@@ -133,6 +146,34 @@ pub fn append_recorded_by(
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
+}
+
+/// An event that another names (`missing`: where that one is, the field, the id it
+/// names) found further on in the input (the rest of the current message, `items`,
+/// then the messages still to come): the refusal of the reference saying where
+/// both are. `None` when the input does not hold it, or stops at an error first.
+fn later_in_input(
+    missing: (Location, &'static str, Uuid),
+    items: impl Iterator<Item = Result<Prepared>>,
+    batches: &mut mpsc::Iter<'_, Option<Vec<Result<Prepared>>>>,
+) -> Option<Error> {
+    let (at, field, target) = missing;
+    let rest = batches.map_while(|batch| batch).flatten();
+    for prepared in items.chain(rest) {
+        let (later, id) = match prepared.ok()? {
+            Prepared::New { at, event, .. } => (at, event.id),
+            Prepared::Restored(at, record) => (at, record.event.id),
+        };
+        if id == target {
+            return Some(Error::invalid(
+                &at,
+                format!(
+                    "field `{field}`: event {target} comes later in this input, at {later}: an event can name only an event before it (in the ledger, or earlier in the input): move that one before this one"
+                ),
+            ));
+        }
+    }
+    None
 }
 
 /// Items parsed ahead of the staging thread, per message, and messages in flight:
@@ -237,6 +278,10 @@ struct Stage<'l> {
     expect_seq: Option<u64>,
     /// `recorded_by` of every new record.
     recorded_by: Option<Value>,
+    /// An event named by the event being checked that neither the ledger nor the
+    /// input so far holds: where it is named, by which field, its id (see
+    /// [`later_in_input`]).
+    missing: Option<(Location, &'static str, Uuid)>,
     /// The committed ledger's answers to [`Stage::registered`] and [`Stage::removed`],
     /// memoised: the committed ledger does not change while an append stages, and every
     /// event asks them of each entity it names.
@@ -287,6 +332,7 @@ impl<'l> Stage<'l> {
             last: None,
             expect_seq: None,
             recorded_by: None,
+            missing: None,
             committed: RefCell::default(),
         }
     }
@@ -341,6 +387,10 @@ impl<'l> Stage<'l> {
             self.last = Some((event.id, seq));
             return Ok(());
         }
+        // New events only (a stored record, or a retry of one, is never refused by a
+        // rule made after it): no blank texts, days written as days.
+        check_blanks(&object).map_err(|m| Error::invalid(&at, m))?;
+        check_time_forms(&object).map_err(|m| Error::invalid(&at, m))?;
         // New meetings only: a stored record is never refused by a rule made after it.
         if let Some((Kind::Meeting, slug)) = event.registers() {
             if self.registered(Kind::Meeting, slug)?.is_none() {
@@ -569,7 +619,7 @@ impl<'l> Stage<'l> {
     /// Checks the ledger's rules: references exist, registrations are new, a text
     /// exists before it is amended, a correction's target exists and is not already
     /// removed. Returns whether the event registers a new entity.
-    fn check(&self, event: &Event, at: &Location) -> Result<Firsts> {
+    fn check(&mut self, event: &Event, at: &Location) -> Result<Firsts> {
         for (kind, slug, field) in event.references() {
             if self.registered(kind, slug)?.is_none() {
                 let mut known = self.ledger.slugs(kind)?;
@@ -678,6 +728,7 @@ impl<'l> Stage<'l> {
                 "target"
             };
             let Some(seq) = self.seq_of(&target)? else {
+                self.missing = Some((at.clone(), field, target));
                 return Err(Error::invalid(
                     at,
                     format!("field `{field}`: no event with id {target} in the ledger"),
@@ -727,6 +778,7 @@ impl<'l> Stage<'l> {
         }
         if let Body::SourceCited { target } = &event.body {
             let Some(seq) = self.seq_of(target)? else {
+                self.missing = Some((at.clone(), "target", *target));
                 return Err(Error::invalid(
                     at,
                     format!("field `target`: no event with id {target} in the ledger"),

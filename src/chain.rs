@@ -17,6 +17,51 @@ use crate::time::{self, Instant};
 /// `prev_hash` of the first record.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// Reads a seq (a record's number) as a user writes it (`--expect-seq`, `seq:N`,
+/// `--head SEQ:HASH`, `If-Match: SEQ`): ASCII digits only. A sign or a space is
+/// refused, not read as Rust's number parser would read it (`+68` as 68): a seq
+/// names a record, and `+68` is not how the ledger ever writes one. Leading zeros
+/// are the number they write (`068` is 68). The error says what is wrong with the
+/// text; the caller names where it was given.
+pub fn parse_seq(text: &str) -> Result<u64, String> {
+    let shown = text.escape_debug();
+    if text.is_empty() {
+        return Err("a seq cannot be empty: write the record's number, such as `68`".into());
+    }
+    if !text.bytes().all(|b| b.is_ascii_digit()) {
+        let digits = text.trim().trim_start_matches('+');
+        let hint = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            format!(": write its digits alone (`{digits}`)")
+        } else {
+            ": a seq is a record's number, written in digits (such as `68`)".to_string()
+        };
+        return Err(format!("`{shown}` is not a seq{hint}"));
+    }
+    text.parse()
+        .map_err(|_| format!("`{shown}` is larger than any seq (at most {})", u64::MAX))
+}
+
+/// The seq of a `seq:N` (a cut, or an event named by its record), read by
+/// [`parse_seq`]; `None` when `text` does not start with `seq:`. The error quotes the
+/// whole text and says how it is written.
+pub fn parse_seq_form(text: &str) -> Option<Result<u64, String>> {
+    let n = text.strip_prefix("seq:")?;
+    Some(parse_seq(n).map_err(|e| {
+        let digits = n.trim().trim_start_matches('+');
+        if n.bytes().all(|b| b.is_ascii_digit()) {
+            return format!("`{}`: {e}", text.escape_debug());
+        }
+        let example = match !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            true => format!("seq:{digits}"),
+            false => "seq:70".to_string(),
+        };
+        format!(
+            "`{}`: `seq:` takes a record number in digits alone, such as `{example}`",
+            text.escape_debug()
+        )
+    }))
+}
+
 /// Checks stored `bytes` as record `seq` of a log whose record before is `prev`
 /// (its stored bytes; `None` for record 1): its seq, its canonical form and hash
 /// ([`Record::check_stored`]), and that its `prev_hash` names the record before.
@@ -314,6 +359,24 @@ fn member(key: &str, value: &Value) -> Vec<u8> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_seq_is_digits_alone() {
+        assert_eq!(parse_seq("68"), Ok(68));
+        assert_eq!(parse_seq("068"), Ok(68));
+        assert_eq!(parse_seq("0"), Ok(0));
+        let plus = parse_seq("+68").unwrap_err();
+        assert!(
+            plus.contains("`+68` is not a seq: write its digits alone (`68`)"),
+            "{plus}"
+        );
+        for text in ["-1", " 68", "68 ", "6_8", "x", "", "６８"] {
+            assert!(parse_seq(text).is_err(), "{text:?}");
+        }
+        assert!(parse_seq("99999999999999999999")
+            .unwrap_err()
+            .contains("larger than any seq"));
+    }
 
     #[test]
     fn canonical_form_sorts_keys_and_drops_whitespace() {

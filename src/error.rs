@@ -44,6 +44,12 @@ pub enum Error {
     /// that disagrees with the log, a record that does not parse.
     #[error("{0}")]
     Integrity(String),
+    /// The journal, the durable copy that sled is rebuilt from and that nothing can
+    /// rebuild, is damaged (what was found). An integrity error (exit 6) whose
+    /// message, as the CLI and the server say it, ends with [`JOURNAL_RECOVERY`]:
+    /// what the user can do.
+    #[error("{0}")]
+    JournalDamaged(String),
     /// sled's files are damaged (sled reported corruption, or bytes it holds do not
     /// decode). The journal holds every record: [`crate::recover::set_aside_sled`]
     /// and the next open rebuild sled from it.
@@ -59,6 +65,11 @@ pub enum Error {
     #[error("{path}: {message}")]
     Io { path: String, message: String },
 }
+
+/// What a user can do about a damaged journal: every error about one
+/// ([`Error::JournalDamaged`]) ends with it, as the CLI and the server say it
+/// ([`Error::user_message`]).
+pub const JOURNAL_RECOVERY: &str = "to recover, `pactlog export --out FILE` writes every record that verifies (the journal's, then sled's past the damage) and `pactlog --db NEW import FILE` rebuilds the ledger from them in a new folder (README: \"Recovering a damaged journal\")";
 
 fn prefix(at: &Location) -> String {
     if at.0.is_empty() {
@@ -92,10 +103,31 @@ impl Error {
             Error::Invalid { .. } => ErrorKind::Invalid,
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::Conflict(_) => ErrorKind::Conflict,
-            Error::Integrity(_) | Error::SledDamaged(_) => ErrorKind::Integrity,
+            Error::Integrity(_) | Error::JournalDamaged(_) | Error::SledDamaged(_) => {
+                ErrorKind::Integrity
+            }
             Error::Locked { .. } => ErrorKind::Locked,
             Error::Storage(_) | Error::Io { .. } => ErrorKind::Io,
         }
+    }
+
+    /// The message as the user reads it: the error's own, and for a damaged journal
+    /// what to do about it ([`JOURNAL_RECOVERY`]). Errors nested in other messages
+    /// keep their own text (`to_string`), so the hint is said once, at the end.
+    pub fn user_message(&self) -> String {
+        match self {
+            Error::JournalDamaged(found) => format!("{found}; {JOURNAL_RECOVERY}"),
+            other => other.to_string(),
+        }
+    }
+
+    /// A message with the [`JOURNAL_RECOVERY`] hint of [`Error::user_message`] taken
+    /// off its end, for a message that says what to do in its own words.
+    pub fn without_recovery(message: &str) -> &str {
+        message
+            .strip_suffix(JOURNAL_RECOVERY)
+            .and_then(|m| m.strip_suffix("; "))
+            .unwrap_or(message)
     }
 
     pub fn io(path: impl fmt::Display, err: std::io::Error) -> Error {

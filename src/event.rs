@@ -56,6 +56,77 @@ pub fn check_controls(value: &Value, path: &str) -> Result<(), String> {
     }
 }
 
+/// Refuses a blank text (empty, or only white space) in any field of a new event,
+/// at any depth (the error names the field: `source.url`, `sources[0].via`), except
+/// the values of `parameters` (values, not texts): a field with nothing to say is
+/// left out. Stored records are never refused on reading (an export of an earlier
+/// release may hold one).
+pub fn check_blanks(object: &Map<String, Value>) -> Result<(), String> {
+    // Paths are written only for the field refused (a meeting may list thousands of
+    // provisions).
+    fn any_blank(value: &Value) -> bool {
+        match value {
+            Value::String(text) => text.trim().is_empty(),
+            Value::Array(items) => items.iter().any(any_blank),
+            Value::Object(members) => members.values().any(any_blank),
+            _ => false,
+        }
+    }
+    object
+        .iter()
+        .filter(|(key, value)| key.as_str() != "parameters" && any_blank(value))
+        .try_for_each(|(key, value)| check_blank(value, key))
+}
+
+/// Refuses a day written in a form only chrono reads (`+025-11-23`, the year 25) in
+/// the times of a new event (`occurred_at`, `planned_for`, a source's
+/// `published_at` and `retrieved_at`), naming the field; stored records keep theirs
+/// ([`time::check_day_form`]).
+pub fn check_time_forms(object: &Map<String, Value>) -> Result<(), String> {
+    let check = |value: Option<&Value>, path: &str| match value {
+        Some(Value::String(text)) => {
+            time::check_day_form(text).map_err(|e| format!("field `{path}`: {e}"))
+        }
+        _ => Ok(()),
+    };
+    for field in ["occurred_at", "planned_for"] {
+        check(object.get(field), field)?;
+    }
+    let sources: Vec<(String, &Map<String, Value>)> =
+        match (object.get("source"), object.get("sources")) {
+            (Some(Value::Object(one)), _) => vec![("source".to_string(), one)],
+            (_, Some(Value::Array(many))) => many
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.as_object().map(|s| (format!("sources[{i}]"), s)))
+                .collect(),
+            _ => Vec::new(),
+        };
+    for (path, source) in sources {
+        for field in ["published_at", "retrieved_at"] {
+            check(source.get(field), &format!("{path}.{field}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_blank(value: &Value, path: &str) -> Result<(), String> {
+    match value {
+        Value::String(text) if text.is_empty() => Err(format!("field `{path}` cannot be empty")),
+        Value::String(text) if text.trim().is_empty() => Err(format!(
+            "field `{path}` cannot be empty (it holds only white space)"
+        )),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, item)| check_blank(item, &format!("{path}[{i}]"))),
+        Value::Object(members) => members
+            .iter()
+            .try_for_each(|(key, item)| check_blank(item, &format!("{path}.{key}"))),
+        _ => Ok(()),
+    }
+}
+
 /// A name of an entity: `[a-z0-9][a-z0-9-]*`, at most 64 characters. Shared text: a
 /// clone is a reference count (a meeting may list thousands of provisions).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -261,21 +261,8 @@ impl Lines {
             Error::invalid(&Location::line(&self.name, line), "invalid UTF-8")
         })?;
         text.push_str(&rest);
-        // `#` comment lines may stand around the array too. A JSON string cannot hold
-        // a raw line break, so a line that starts with `#` is never inside one; it is
-        // blanked in place, keeping every offset and line number.
-        let text: String = text
-            .split_inclusive('\n')
-            .map(|line| {
-                if line.trim_start().starts_with('#') {
-                    line.chars()
-                        .map(|c| if c == '\n' { c } else { ' ' })
-                        .collect()
-                } else {
-                    line.to_string()
-                }
-            })
-            .collect();
+        // `#` comment lines may stand around the array too.
+        let text = without_comments(&text);
         let line_of = |offset: usize| start_line + text[..offset].matches('\n').count();
         if let Some(offset) = text.find('\0') {
             let column = offset - text[..offset].rfind('\n').map_or(0, |n| n + 1);
@@ -469,9 +456,39 @@ fn json_error(err: &serde_json::Error, whole_file: bool) -> String {
     }
 }
 
-/// Reads one JSON object from a string (for `append -` and the event flags).
+/// `text` with its `#` comment lines blanked in place, keeping every offset and line
+/// number. A JSON string cannot hold a raw line break, so a line that starts with
+/// `#` is never inside one.
+fn without_comments(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| {
+            if line.trim_start().starts_with('#') {
+                line.chars()
+                    .map(|c| if c == '\n' { c } else { ' ' })
+                    .collect()
+            } else {
+                line.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Whether a text holds no event: nothing but an optional byte-order mark, blank
+/// lines and `#` comment lines (an input an import takes as empty). `append -` and
+/// a one-event body refuse it as having no event, never as invalid JSON.
+pub fn holds_no_event(text: &str) -> bool {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    text.lines().all(|line| {
+        let line = line.trim();
+        line.is_empty() || line.starts_with('#')
+    })
+}
+
+/// Reads one JSON object from a string (for `append -`, a one-event body and the
+/// event flags); `#` comment lines and blank lines around it are allowed, as in a file.
 pub fn parse_object(text: &str, at: &Location, for_several: &str) -> Result<Map<String, Value>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = &without_comments(text);
     if let Some(offset) = text.find('\0') {
         let column = offset - text[..offset].rfind('\n').map_or(0, |n| n + 1);
         return Err(Error::invalid(at, nul_message(column)));

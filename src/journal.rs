@@ -109,7 +109,7 @@ impl Journal {
     /// Opens (creating when missing) the journal of a ledger folder. `hint` is the
     /// position sled last recorded (its head and the journal offset after it), if any:
     /// frames before it are not read again. Everything after the last commit frame is
-    /// trimmed; a damaged frame before it is [`Error::Integrity`].
+    /// trimmed; a damaged frame before it is [`Error::JournalDamaged`].
     pub fn open(folder: &Path, hint: Option<&Position>) -> Result<(Journal, Opened)> {
         let path = folder.join(FILE);
         let shown = path.display().to_string();
@@ -346,7 +346,7 @@ impl Iterator for Frames {
 }
 
 fn damaged(shown: &str, offset: u64, what: impl std::fmt::Display) -> Error {
-    Error::Integrity(format!(
+    Error::JournalDamaged(format!(
         "the journal {shown} is damaged at byte {offset}: {what}"
     ))
 }
@@ -633,7 +633,9 @@ pub fn verified_records(folder: &Path) -> Result<impl Iterator<Item = Result<(u6
             Ok((seq, bytes)) => crate::chain::check_follows(next, &bytes, last.as_deref())
                 .map(|()| (seq, bytes))
                 .map_err(|e| {
-                    Error::Integrity(format!("the journal's record {next} does not verify: {e}"))
+                    Error::JournalDamaged(format!(
+                        "the journal's record {next} does not verify: {e}"
+                    ))
                 }),
             Err(err) => Err(err),
         };
@@ -697,7 +699,7 @@ mod tests {
             .append(1, &[b"not a record".to_vec()], &hash(1), true)
             .unwrap();
         let err = journal.frames_from(0).unwrap().next().unwrap().unwrap_err();
-        assert!(matches!(err, Error::Integrity(_)), "{err}");
+        assert!(matches!(err, Error::JournalDamaged(_)), "{err}");
     }
 
     #[test]
@@ -760,7 +762,7 @@ mod tests {
         fs::write(&path, &bytes).unwrap();
         assert!(matches!(
             Journal::open(dir.path(), None),
-            Err(Error::Integrity(_))
+            Err(Error::JournalDamaged(_))
         ));
         // Garbage where the last frame starts, nothing after: a tail for the caller to judge.
         let mut bytes = fs::read(&path).unwrap();
@@ -825,7 +827,7 @@ mod tests {
                 }
             });
             let err = result.expect_err(what);
-            assert!(matches!(err, Error::Integrity(_)), "{what}: {err}");
+            assert!(matches!(err, Error::JournalDamaged(_)), "{what}: {err}");
             // A count that disagrees shows first where the next frame should start.
             let at = if what == "count" {
                 "at byte"

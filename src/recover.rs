@@ -50,7 +50,7 @@ impl Ledger {
     /// Opens the ledger in folder `path` (see the module docs for what opening
     /// repairs). Errors: [`Error::NotFound`] for a missing ledger with
     /// [`Access::Existing`], [`Error::Locked`] while another process holds it,
-    /// [`Error::Integrity`] when the journal is damaged or holds less than was
+    /// [`Error::JournalDamaged`] when the journal is damaged or holds less than was
     /// committed, [`Error::Io`] for the folder.
     pub fn open(path: &Path, access: Access) -> Result<Ledger> {
         Ledger::open_with(path, access, &mut |_, _| {})
@@ -79,8 +79,8 @@ impl Ledger {
         let lock = store::lock_folder(path)?;
         let damaged = store::journal_damage(path)?;
         if let (Access::Create, Some(found)) = (access, &damaged) {
-            return Err(Error::Integrity(format!(
-                "the journal, which makes writes durable, was found damaged ({found}): this ledger takes no writes; `export` writes every record that verifies, to import into a new ledger (README: \"Recovering a damaged journal\"), and a `verify` that passes (a journal restored whole) lifts this"
+            return Err(Error::JournalDamaged(format!(
+                "the journal, which makes writes durable, was found damaged ({found}): this ledger takes no writes until a `verify` passes (a journal restored whole)"
             )));
         }
         let mut notes = Vec::new();
@@ -221,7 +221,7 @@ fn open_caught_up(
                 return Ok(ledger);
             }
             if joins && acknowledged > committed.seq {
-                return Err(Error::Integrity(format!(
+                return Err(Error::JournalDamaged(format!(
                     "the journal ends at record {} but {acknowledged} were committed ({HEAD_FILE}); sled holds them, and records past them that were never committed: move `{SLED_DIR}` aside only after exporting what it holds",
                     committed.seq
                 )));
@@ -302,7 +302,7 @@ fn trim_tail(
     let tail = crate::error::count(tail, "byte", "bytes");
     let note = match witness {
         Some(acked) if acked > last && acked > sled_seq => {
-            return Err(Error::Integrity(format!(
+            return Err(Error::JournalDamaged(format!(
                 "the journal's last whole commit ends at record {last}, followed by {tail} that do not read as frames, \
                  but {} were committed ({HEAD_FILE}): the journal is damaged after byte {}",
                 crate::error::count(acked, "record", "records"),
@@ -516,8 +516,9 @@ fn replay(
     let mut done = 0u64;
     let items = records.map(move |record| {
         let (seq, bytes) = record?;
-        let object: Map<String, Value> = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::Integrity(format!("the journal's record {seq} is damaged: {e}")))?;
+        let object: Map<String, Value> = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::JournalDamaged(format!("the journal's record {seq} is damaged: {e}"))
+        })?;
         Ok(Item {
             at: Location::line(&at, seq as usize),
             object,
@@ -536,7 +537,7 @@ fn replay(
     let result = append_all(ledger, counted, clock, None);
     ledger.replay_end = None;
     result.map(|_| ()).map_err(|err| match err {
-        Error::Invalid { message, .. } => Error::Integrity(format!(
+        Error::Invalid { message, .. } => Error::JournalDamaged(format!(
             "the journal {shown} fails its own chain: {message}"
         )),
         other => other,

@@ -117,7 +117,7 @@ pub(crate) fn checked_from_sled(
 /// The error for record `seq` when neither the journal (`journal`: why) nor sled
 /// (`sled`: why) gives it intact.
 pub(crate) fn in_neither_copy(seq: u64, journal: &str, sled: &str) -> Error {
-    Error::Integrity(format!(
+    Error::JournalDamaged(format!(
         "record {seq} is in neither copy: {journal}; and {sled}"
     ))
 }
@@ -899,10 +899,8 @@ impl Ledger {
     /// text is none of these.
     pub fn find_id(&self, text: &str) -> Result<uuid::Uuid> {
         let at = Location::default();
-        if let Some(seq) = text.strip_prefix("seq:") {
-            let seq: u64 = seq.parse().map_err(|_| {
-                Error::invalid(&at, format!("`{text}`: `seq:` takes a record number"))
-            })?;
+        if let Some(seq) = crate::chain::parse_seq_form(text) {
+            let seq = seq.map_err(|message| Error::invalid(&at, message))?;
             return match self.record(seq)? {
                 Some(record) => Ok(record.event.id),
                 None => Err(Error::NotFound(format!(
@@ -1602,15 +1600,13 @@ impl Ledger {
         let lost = seq > seq_now;
         let differs = seq == seq_now && hash != hash_now;
         if differs {
-            return Err(Error::Integrity(format!(
-                "the ledger's storage is damaged or not this ledger's: {HEAD_FILE} says record {seq} was committed with hash {hash}, but the journal and sled's record {seq} has hash {hash_now}; \
-                 export what verifies and import it into a new ledger"
+            return Err(Error::JournalDamaged(format!(
+                "the ledger's storage is damaged or not this ledger's: {HEAD_FILE} says record {seq} was committed with hash {hash}, but the journal and sled's record {seq} has hash {hash_now}"
             )));
         }
         if lost {
-            return Err(Error::Integrity(format!(
-                "the ledger's storage is damaged: {} committed (head {seq}:{hash}) but the journal and sled hold {seq_now}; \
-                 export what verifies and import it into a new ledger",
+            return Err(Error::JournalDamaged(format!(
+                "the ledger's storage is damaged: {} committed (head {seq}:{hash}) but the journal and sled hold {seq_now}",
                 crate::error::count(seq, "record was", "records were")
             )));
         }

@@ -99,6 +99,21 @@ fn parse_day(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
+/// Checks that a day is written as a user must write one: `YYYY-MM-DD`, digits
+/// alone. chrono reads a year with a sign and fewer digits (`+025-11-23` as the
+/// year 25), which [`parse_occurred_at`] keeps taking for records stored with one;
+/// a new event or a cut is refused it. Anything that is not read as a day passes.
+pub fn check_day_form(text: &str) -> Result<(), String> {
+    match parse_day(text) {
+        Some(day) if !date_shaped(text) => Err(format!(
+            "`{}` is not a day as pactlog reads one: write the year in four digits, without a sign (`{}`)",
+            text.escape_debug(),
+            day.format("%Y-%m-%d")
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Reads an RFC 3339 instant the one way pactlog reads instants (`occurred_at`,
 /// `planned_for`, `published_at`, `recorded_at`, `--at`, `--known-at`,
 /// `PACTLOG_NOW`), so that every instant it stores or prints reads back as the same
@@ -181,15 +196,16 @@ impl When {
     /// RFC 3339 instant, `seq:N`, or a meeting slug. Anything that parses as a day or
     /// an instant is one.
     pub fn parse(text: &str) -> Result<When, String> {
-        if let Some(day) = text.strip_prefix("end of ").and_then(parse_day) {
-            return Ok(When::Instant(end_of_day(day)));
+        if let Some(day) = text.strip_prefix("end of ") {
+            check_day_form(day)?;
+            if let Some(day) = parse_day(day) {
+                return Ok(When::Instant(end_of_day(day)));
+            }
         }
-        if let Some(seq) = text.strip_prefix("seq:") {
-            return seq
-                .parse()
-                .map(When::Record)
-                .map_err(|_| format!("`{text}`: `seq:` takes a record number, such as `seq:70`"));
+        if let Some(seq) = crate::chain::parse_seq_form(text) {
+            return seq.map(When::Record);
         }
+        check_day_form(text)?;
         if let Some(day) = parse_day(text) {
             return Ok(When::Instant(end_of_day(day)));
         }
@@ -322,6 +338,21 @@ mod tests {
             };
             assert_eq!(again, cut, "{label}");
         }
+    }
+
+    #[test]
+    fn a_day_is_four_digits_of_year_without_a_sign() {
+        assert!(check_day_form("2025-11-23").is_ok());
+        assert!(check_day_form("seq:5").is_ok());
+        let err = check_day_form("+025-11-23").unwrap_err();
+        assert!(
+            err.contains("write the year in four digits, without a sign (`0025-11-23`)"),
+            "{err}"
+        );
+        assert!(When::parse("+025-11-23").is_err());
+        assert!(When::parse("end of +025-11-23").is_err());
+        // A record stored with one is still read.
+        assert!(parse_occurred_at("+025-11-23").is_ok());
     }
 
     #[test]

@@ -213,13 +213,13 @@ fn verify_log(
                 // disagrees is damaged, and noted so, so that writes stop.
                 let found = match journaled.next().transpose() {
                     Ok(Some((journal_seq, journal_bytes))) if journal_seq == seq && journal_bytes == *bytes => None,
-                    Ok(Some((journal_seq, _))) if journal_seq != seq => Some(Error::Integrity(format!(
+                    Ok(Some((journal_seq, _))) if journal_seq != seq => Some(Error::JournalDamaged(format!(
                         "the journal holds record {journal_seq} where the ledger holds record {seq}"
                     ))),
-                    Ok(Some(_)) => Some(Error::Integrity(format!(
+                    Ok(Some(_)) => Some(Error::JournalDamaged(format!(
                         "the journal's record {seq} differs from sled's, which verifies: the journal's copy was changed"
                     ))),
-                    Ok(None) => Some(Error::Integrity(format!(
+                    Ok(None) => Some(Error::JournalDamaged(format!(
                         "the journal ends before record {seq}, which the ledger holds"
                     ))),
                     Err(err) => Some(err),
@@ -228,9 +228,9 @@ fn verify_log(
                     // In a folder that takes no files, writes fail anyway.
                     let _ = ledger.note_journal_damage(Some(&err.to_string()));
                     return Err(match err {
-                        // What to do, as the refused writes and reads say it.
-                        Error::Integrity(found) => Error::Integrity(format!(
-                            "{found}; the ledger takes no writes until a `verify` passes: `export` writes every record that verifies, to import into a new ledger (README: \"Recovering a damaged journal\")"
+                        // What follows, as the refused writes and reads say it.
+                        Error::JournalDamaged(found) => Error::JournalDamaged(format!(
+                            "{found}; the ledger takes no writes until a `verify` passes"
                         )),
                         other => other,
                     });

@@ -465,3 +465,56 @@ fn a_rebuild_on_a_terminal_clears_its_progress_line_before_the_output() {
         "the repair is said: {lines:#?}"
     );
 }
+
+/// Found by a fresh tester: clap's phrasing reached users: a placeholder shown bare
+/// (`<KIND>`), "the argument '--at <WHEN>' cannot be used multiple times". Arguments
+/// are named as they are typed, with the values they take where there is a set.
+#[test]
+fn usage_errors_name_arguments_as_typed_never_by_clap_placeholders() {
+    let ledger = TestLedger::bundled();
+    let before = ledger.export();
+    for (args, says) in [
+        // The examples.
+        (
+            &["list"][..],
+            "KIND is required: one of parties, actors, proposals, provisions, meetings",
+        ),
+        (
+            &["state", "--at", "2025-11-23", "--at", "2025-11-30"],
+            "--at is given more than once: give it once",
+        ),
+        // Cases of the kind.
+        (
+            &["list", "actrs"],
+            "KIND: `actrs` is not one of parties, actors, proposals, provisions, meetings (did you mean `actors`?)",
+        ),
+        (
+            &["retract", "seq:3"],
+            "--reason and --occurred-at are required",
+        ),
+        (
+            &["export", "--format", "xml"],
+            "--format: `xml` is not one of ndjson, timelinejs, csv, markdown",
+        ),
+        (&["state", "--min-grade"], "--min-grade needs a value (XN)"),
+        (
+            &["serve", "--max-body", "lots"],
+            "--max-body: `lots` is not a whole number",
+        ),
+        // `inf` was read as a number of seconds, and a wait that long panicked.
+        (
+            &["--lock-timeout", "inf", "state"],
+            "--lock-timeout: `inf` is not a number of seconds from 0 to 86400",
+        ),
+    ] {
+        let run = ledger.fails(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.error().starts_with(says), "{args:?}: {}", run.error());
+        assert!(
+            !run.error().contains('<') && !run.error().contains("multiple times"),
+            "{}",
+            run.error()
+        );
+    }
+    assert_eq!(ledger.export(), before);
+}

@@ -277,11 +277,68 @@ fn verify_with_journal_byte_changed(at: usize, named: &str) {
     assert!(run.error().contains(named), "{}", run.error());
     // It says what to do, as the refused writes do.
     assert!(
-        run.error()
-            .contains("`export` writes every record that verifies"),
+        run.error().ends_with(pactlog::error::JOURNAL_RECOVERY),
         "{}",
         run.error()
     );
+}
+
+/// A command on a ledger whose journal is damaged: exit 6, one line, ending with the
+/// one recovery hint every error about a damaged journal gives, once.
+fn says_how_to_recover(run: &Run, what: &str) {
+    let hint = pactlog::error::JOURNAL_RECOVERY;
+    assert_clear_failure(run, what);
+    assert_eq!(run.code, 6, "{what}: {}", run.stderr);
+    assert!(run.error().ends_with(hint), "{what}: {}", run.error());
+    assert_eq!(
+        run.error().matches(hint).count(),
+        1,
+        "{what}: {}",
+        run.error()
+    );
+}
+
+/// Found by a fresh tester: with the journal's last frame trailer changed, every
+/// command exited 6 saying what was damaged but not what to do, where other
+/// integrity errors said it. Every error about a damaged journal now ends with the
+/// same hint, and leaves the journal as it was.
+#[test]
+fn every_error_about_a_damaged_journal_says_how_to_recover() {
+    // The example: the last byte of the last frame's trailer changed.
+    let ledger = TestLedger::bundled();
+    let path = journal(&ledger);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&path, &bytes).unwrap();
+    for args in [
+        &["state", "nato-membership"][..],
+        &["verify"],
+        &["log"],
+        &crate::common::APPEND_VATICAN,
+    ] {
+        let run = ledger.run(args);
+        says_how_to_recover(&run, &args.join(" "));
+        assert!(run.error().contains("trailer"), "{}", run.error());
+    }
+    let run = ledger.run(&["verify", "--json"]);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(run.json()["error"]
+        .as_str()
+        .unwrap()
+        .ends_with(pactlog::error::JOURNAL_RECOVERY));
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "the journal as it was"
+    );
+    // Another case of the kind: damage `verify` finds inside a frame, and the write
+    // refused after it, which names what was found.
+    let ledger = bundled_with_journal_byte_changed(200);
+    says_how_to_recover(&ledger.run(&["verify"]), "verify");
+    let run = ledger.run(&crate::common::APPEND_VATICAN);
+    says_how_to_recover(&run, "a write after the damage was found");
+    assert!(run.error().contains("records 1–66"), "{}", run.error());
 }
 
 #[test]

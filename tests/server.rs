@@ -658,11 +658,13 @@ fn bad_input_is_a_400_naming_line_and_field_and_writes_nothing() {
         "x".repeat(5000)
     );
     let too_large = server.post("/api/v1/events", Some(&writer), &[], &big);
-    assert_eq!(too_large.status, 413, "{}", too_large.body);
-    assert!(too_large.json()["error"]
-        .as_str()
-        .unwrap()
-        .contains("--max-body"));
+    // Said to an HTTP client: the limit in bytes, and that it is the server's (a
+    // tester's case: it named the server's `--max-body` flag).
+    says_in_request_terms(
+        &too_large,
+        413,
+        "larger than this server takes: at most 4096 bytes (a setting of the server",
+    );
     // Far over it (more than a socket buffer): still a 413 the client reads.
     let huge = big.replace(&"x".repeat(5000), &"x".repeat(2 << 20));
     let refused = server.post("/api/v1/events", Some(&writer), &[], &huge);
@@ -728,7 +730,7 @@ fn a_refusal_of_a_request_with_a_body_reaches_the_client() {
         (post.to_string(), "401"),
         (format!("{post}\r\nAuthorization: Bearer {reader}"), "403"),
         (
-            format!("{post}\r\nAuthorization: Bearer {writer}\r\nIf-Match: \"x\""),
+            format!("{post}\r\nAuthorization: Bearer {writer}\r\nIf-Match: +68"),
             "400",
         ),
         (
@@ -736,6 +738,11 @@ fn a_refusal_of_a_request_with_a_body_reaches_the_client() {
             "403",
         ),
         ("POST /api/v1/nowhere HTTP/1.1".to_string(), "404"),
+        // A well-formed ETag that is none of this server's: it never matches.
+        (
+            format!("{post}\r\nAuthorization: Bearer {writer}\r\nIf-Match: \"x\""),
+            "412",
+        ),
     ];
     for (head, status) in &refusals {
         let (sent, line, says_close, closed) = send_raw(&server, head, 64);
@@ -835,7 +842,7 @@ fn write_errors_name_body_fields_and_lines_never_flags() {
         (
             "/api/v1/retract/abcdef12",
             r#"{"reason":"x","occurred_at":"2025-12-04"}"#,
-            "no event id starts with `abcdef12`",
+            "path parameter `id`: no event id starts with `abcdef12`",
             Value::Null,
         ),
         (
@@ -1995,7 +2002,7 @@ fn query_errors_name_the_query_parameter_never_the_flag() {
         (
             "/api/v1/export?format=xx",
             400,
-            "invalid value 'xx' for query parameter `format`",
+            "query parameter `format`: `xx` is not one of ndjson, timelinejs, csv, markdown",
         ),
         ("/api/v1/export?at=2025-11-01", 400, "query parameter `at`"),
         (
@@ -2176,12 +2183,8 @@ fn every_error_is_json_and_a_405_says_allow() {
     let wrong = server.get("/api/v1/events", Some(&writer));
     says_in_request_terms(&wrong, 405, "/api/v1/events does not take GET");
     assert_eq!(wrong.header("Allow"), Some("POST"));
-    // A write route, a read route and a page asked with the wrong method; an unknown route.
-    for (path, allow) in [
-        ("/api/v1/state", "GET"),
-        ("/", "GET"),
-        ("/api/v1/verify", "POST"),
-    ] {
+    // A write route and a read route asked with the wrong method; an unknown route.
+    for (path, allow) in [("/api/v1/state", "GET"), ("/api/v1/verify", "POST")] {
         let method = if allow == "GET" { "POST" } else { "GET" };
         let reply = if method == "POST" {
             server.post(path, Some(&writer), &[], "")
@@ -2196,6 +2199,12 @@ fn every_error_is_json_and_a_405_says_allow() {
             .contains(&format!("does not take {method}")));
         assert!(reply.header("Allow").unwrap().contains(allow), "{path}");
     }
+    // A page answers its own as a page (README: "pages answer theirs as pages").
+    let page = server.post("/", Some(&writer), &[], "");
+    assert_eq!(page.status, 405);
+    assert!(page.content_type.starts_with("text/html"), "{}", page.body);
+    assert!(page.body.contains("/ does not take POST"), "{}", page.body);
+    assert!(page.header("Allow").unwrap().contains("GET"));
     let nowhere = server.get("/api/v1/nowhere", None);
     assert_eq!(nowhere.status, 404);
     assert!(nowhere.json()["error"].is_string());
@@ -2341,4 +2350,222 @@ fn https_to_a_plain_http_server_says_which_url_to_use() {
             && stderr.contains(&format!("use {}", server.url)),
         "{stderr}"
     );
+}
+
+/// A tester's case: `If-Match: "12", "13"` (a list of ETags, RFC 9110 13.1.1) was a
+/// 400, and `"+12448"` matched the ETag `"12448"` (Rust reads `+12448` as a number).
+/// A list holds when any strong ETag in it is the head's, ETags are compared as text,
+/// a weak one never matches; a bare seq is digits alone.
+#[test]
+fn if_match_takes_a_list_of_etags_compared_as_text() {
+    let (ledger, writer, _) = shared_ledger();
+    let before = ledger.export();
+    let server = Server::start(&ledger, &[]);
+    let post = |if_match: &str| {
+        server.post(
+            "/api/v1/events",
+            Some(&writer),
+            &[("If-Match", if_match)],
+            VATICAN,
+        )
+    };
+    // A list none of which is the head (68): 412, saying which it expected.
+    says_in_request_terms(
+        &post("\"12\", \"13\""),
+        412,
+        "the ledger head is at seq 68, not any of 12, 13 (If-Match",
+    );
+    // The head written otherwise is another ETag: it never matches.
+    for other in ["\"+68\"", "\"068\"", "W/\"68\", \"+68\""] {
+        says_in_request_terms(&post(other), 412, "never match");
+    }
+    // A bare seq with a sign is no seq (nor an ETag): 400 naming the header.
+    says_in_request_terms(&post("+68"), 400, "If-Match: `+68` is not a seq");
+    says_in_request_terms(&post("\"68\" x"), 400, "If-Match: `x` follows an ETag");
+    assert_eq!(ledger.export(), before, "nothing was written");
+    // The example: a list that holds the head, with commas inside a tag too.
+    let written = post("\"12\", \"a,b\", \"68\"");
+    assert_eq!(written.status, 201, "{}", written.body);
+    assert_eq!(written.header("ETag"), Some("\"69\""));
+    // Another case of the kind: on `cite`, a list over two If-Match lines whose weak
+    // member never matches and whose strong one does.
+    let cite = server.post(
+        "/api/v1/cite/seq:3",
+        Some(&writer),
+        &[("If-Match", "W/\"69\""), ("If-Match", "\"69\"")],
+        r#"{"outlet":"BBC"}"#,
+    );
+    assert_eq!(cite.status, 201, "{}", cite.body);
+    let stale = server.post(
+        "/api/v1/cite/seq:3",
+        Some(&writer),
+        &[("If-Match", "W/\"70\", \"69\"")],
+        r#"{"outlet":"AP"}"#,
+    );
+    says_in_request_terms(&stale, 412, "not 69 (If-Match");
+    assert_eq!(records(&ledger), 70);
+}
+
+/// Found by a fresh tester: clap's phrasing reached HTTP clients (`<KIND>` for the
+/// path's `kind`, "cannot be used multiple times" for a query parameter given
+/// twice). They are named as the request gives them.
+#[test]
+fn clap_phrasing_never_reaches_a_request() {
+    let (ledger, _, reader) = shared_ledger();
+    let server = Server::start(&ledger, &[]);
+    let get = |path: &str| server.get(path, Some(&reader));
+    for (path, says) in [
+        (
+            "/api/v1/list/partys",
+            "path parameter `kind`: `partys` is not one of parties, actors, proposals, provisions, meetings (did you mean `parties`?)",
+        ),
+        (
+            "/api/v1/state?at=2025-11-23&at=2025-11-30",
+            "query parameter `at` is given more than once: give it once",
+        ),
+        ("/api/v1/search", "query parameter `q` is required"),
+    ] {
+        let reply = get(path);
+        says_in_request_terms(&reply, 400, says);
+        let error = reply.json()["error"].as_str().unwrap().to_string();
+        assert!(
+            !error.contains('<') && !error.contains("multiple times"),
+            "{error}"
+        );
+    }
+}
+
+/// `append -` refuses an input of comments and blank lines alone as it refuses an
+/// empty one (a tester's case said "invalid JSON"); over HTTP a one-event body the
+/// same, and an empty `cite` body names the field it lacks.
+#[test]
+fn a_body_of_comments_alone_holds_no_event() {
+    let (ledger, writer, _) = shared_ledger();
+    let before = ledger.export();
+    let server = Server::start(&ledger, &[]);
+    let json = [("Content-Type", "application/json")];
+    let comments = server.post("/api/v1/events", Some(&writer), &json, "# none yet\n\n");
+    says_in_request_terms(&comments, 400, "no event in the body");
+    let cite = server.post("/api/v1/cite/seq:3", Some(&writer), &json, "# none\n");
+    says_in_request_terms(&cite, 400, "field `outlet` is required");
+    assert_eq!(ledger.export(), before, "nothing was written");
+    // A comment line before the one event is a comment, as in a file.
+    let one = server.post(
+        "/api/v1/events",
+        Some(&writer),
+        &json,
+        &format!("# the Holy See\n{VATICAN}\n"),
+    );
+    assert_eq!(one.status, 201, "{}", one.body);
+}
+
+/// An NDJSON body whose event names one further on says both lines, in the body's
+/// terms, and writes nothing (the CLI's case is in `edges`).
+#[test]
+fn an_event_named_before_it_comes_in_a_body_is_refused_naming_both_lines() {
+    let (ledger, writer, _) = shared_ledger();
+    let before = ledger.export();
+    let server = Server::start(&ledger, &[]);
+    let body = concat!(
+        r#"{"type":"event_retracted","target":"0193e000-0000-7000-8000-0000000000bb","reason":"wrong","occurred_at":"2025-12-04"}"#,
+        "\n# a comment\n",
+        r#"{"id":"0193e000-0000-7000-8000-0000000000bb","type":"party_registered","party":"malta","name":"Malta","occurred_at":"2025-12-03"}"#,
+        "\n"
+    );
+    let reply = server.post(
+        "/api/v1/events",
+        Some(&writer),
+        &[("Content-Type", "application/x-ndjson")],
+        body,
+    );
+    says_in_request_terms(
+        &reply,
+        400,
+        "line 1: field `target`: event 0193e000-0000-7000-8000-0000000000bb comes later in this input, at line 3",
+    );
+    assert_eq!(reply.json()["line"], 1);
+    assert_eq!(ledger.export(), before, "nothing was written");
+}
+
+/// A tester's case: a damaged `tokens.json` made every request a 500 that showed
+/// the server's path to the file. `serve` refuses to start, naming the file and what
+/// is wrong (exit 1, a file error); damaged under a running server, requests are
+/// 500s that show no path, and the server's log says what is wrong.
+#[test]
+fn a_damaged_token_file_stops_serve_and_shows_no_path_to_clients() {
+    let (ledger, writer, reader) = shared_ledger();
+    let before = records(&ledger);
+    let tokens = ledger.db.join("tokens.json");
+    let whole = std::fs::read(&tokens).unwrap();
+    std::fs::write(&tokens, b"[{\"name\": \"desk\",").unwrap();
+    let run = ledger
+        .at(NOW)
+        .under(["timeout", "60"])
+        .run(&["serve", "--bind", "127.0.0.1:0"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.error()
+            .contains("tokens.json: the token file is damaged (not a token list"),
+        "{}",
+        run.error()
+    );
+    // `token` says the same, and writes nothing over it.
+    let run = ledger.fails(&["token", "add", "more", "--role", "reader"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run
+        .error()
+        .contains("tokens.json: the token file is damaged"));
+    // Damaged while the server runs.
+    std::fs::write(&tokens, &whole).unwrap();
+    let server = Server::start(&ledger, &[]);
+    assert_eq!(server.get("/api/v1/state", Some(&reader)).status, 200);
+    std::fs::write(&tokens, b"not json").unwrap();
+    let shown = ledger.dir.path().display().to_string();
+    let read = server.get("/api/v1/state", Some(&reader));
+    let write = server.post("/api/v1/events", Some(&writer), &[], VATICAN);
+    let page = server.get("/", Some(&reader));
+    for reply in [&read, &write, &page] {
+        assert_eq!(reply.status, 500, "{}", reply.body);
+        assert!(
+            reply.body.contains("the server cannot read its token file")
+                && !reply.body.contains(&shown)
+                && !reply.body.contains("tokens.json"),
+            "{}",
+            reply.body
+        );
+    }
+    assert!(page.content_type.starts_with("text/html"));
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0);
+    assert!(
+        stderr.contains(&format!("{}: the token file is damaged", tokens.display())),
+        "{stderr}"
+    );
+    std::fs::write(&tokens, &whole).unwrap();
+    assert_eq!(records(&ledger), before, "nothing was written");
+}
+
+/// A tester's case: a page path that is no page (`/provisons`) answered JSON. A
+/// browser reads an HTML 404 page, its path escaped by maud; `/api/…` keeps JSON.
+#[test]
+fn a_path_that_is_no_page_answers_an_html_404_page() {
+    let (ledger, _, reader) = shared_ledger();
+    let server = Server::start(&ledger, &[]);
+    let page = server.get("/provisons", Some(&reader));
+    assert_eq!(page.status, 404);
+    assert!(page.content_type.starts_with("text/html"), "{}", page.body);
+    assert!(page.body.contains("No such page") && page.body.contains("/provisons"));
+    assert!(page.header("Content-Security-Policy").is_some());
+    // Another case of the kind: with text the page must escape, and without a token.
+    let hostile = server.get("/provisions/a/b&c", None);
+    assert_eq!(hostile.status, 404);
+    assert!(hostile.content_type.starts_with("text/html"));
+    assert!(
+        hostile.body.contains("b&amp;c") && !hostile.body.contains("b&c"),
+        "{}",
+        hostile.body
+    );
+    let api = server.get("/api/v1/nowhere", Some(&reader));
+    assert_eq!(api.status, 404);
+    assert_eq!(api.json()["error"], "no such endpoint");
 }

@@ -52,7 +52,7 @@ pub struct Args {
     pub event_type: Option<String>,
 
     /// Fail unless the ledger head is at this seq (optimistic concurrency)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::seq_arg)]
     pub expect_seq: Option<u64>,
 
     /// Print help (with TYPE: that type's fields, allowed values and an example)
@@ -111,7 +111,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
                 format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to() + 1),
             )
         })?;
-        if text.trim_start_matches('\u{feff}').trim().is_empty() {
+        if crate::import::holds_no_event(&text) {
             return Err(CliError::from(Error::invalid(
                 &at,
                 "no event on standard input: `append -` reads one JSON object (`pactlog import -` reads NDJSON, and an empty input there imports nothing)",
@@ -298,9 +298,8 @@ fn object_from_flags(
             value
         };
         if field == "expect_seq" {
-            let n = value.parse().map_err(|_| {
-                CliError::usage(format!("--expect-seq: `{value}` is not a whole number"))
-            })?;
+            let n = super::seq_arg(&value)
+                .map_err(|e| CliError::usage(format!("--expect-seq: {e}")))?;
             *expect_seq = Some(n);
         } else if let Some(part) = field.strip_prefix("source_") {
             source.insert(part.to_string(), Value::String(value));

@@ -60,7 +60,7 @@ pub struct Args {
     pub id: Option<String>,
 
     /// Fail unless the ledger head is at this seq (optimistic concurrency)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::seq_arg)]
     pub expect_seq: Option<u64>,
 }
 

@@ -93,7 +93,7 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
             let _ = ledger.note_journal_damage(Some(why));
         }
         if let Some(err) = failed {
-            return Err(CliError::from(Error::Integrity(format!(
+            return Err(CliError::from(Error::JournalDamaged(format!(
                 "wrote {} to {shown}, each one verified, and stopped: {err}",
                 super::count(written, "record", "records")
             ))));
@@ -171,6 +171,8 @@ fn export_journal_prefix(
     out: &mut dyn Write,
     failed: &str,
 ) -> Result<(), CliError> {
+    // Said with what `export` did instead of the usual hint on what to do.
+    let failed = Error::without_recovery(failed);
     let path = ctx.db_path();
     let mut records = crate::recover::salvage(&path)?;
     let mut copied = Copied::default();
@@ -207,13 +209,10 @@ fn export_journal_prefix(
         (None, Some((seq, _))) => format!("{seq} were committed (pactlog.head)"),
         (None, None) => "the copies end there".to_string(),
     };
-    Err(CliError::Failed {
-        code: 6,
-        message: format!(
-            "{failed}; so `export` read the copies alone: it wrote {} to {shown} ({read}), each one verified against the hash chain, and stopped ({end}). Import that file into a new ledger and check its head against one you published (`verify --head`)",
-            super::count(written, "record", "records")
-        ),
-    })
+    Err(CliError::from(Error::JournalDamaged(format!(
+        "{failed}; so `export` read the copies alone: it wrote {} to {shown} ({read}), each one verified against the hash chain, and stopped ({end}); check the head of a ledger made from them against one you published (`verify --head`)",
+        super::count(written, "record", "records")
+    ))))
 }
 
 /// What [`Copied::copy`] wrote: how many records, the last one, and the error it

@@ -21,7 +21,7 @@ pub struct Args {
     pub paths: Vec<PathBuf>,
 
     /// Fail unless the ledger head is at this seq before the import
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::seq_arg)]
     pub expect_seq: Option<u64>,
 }
 

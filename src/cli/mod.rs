@@ -25,6 +25,7 @@ mod serve;
 pub(crate) mod state;
 pub(crate) mod timeline;
 mod token;
+mod usage;
 mod verify;
 
 use std::io::{self, Write};
@@ -68,7 +69,8 @@ pub struct Cli {
         global = true,
         env = "PACTLOG_LOCK_TIMEOUT",
         default_value_t = 10.0,
-        value_name = "SECS"
+        value_name = "SECS",
+        value_parser = lock_timeout_arg
     )]
     pub lock_timeout: f64,
 
@@ -148,6 +150,27 @@ pub fn command() -> clap::Command {
 }
 
 pub use crate::error::count;
+pub(crate) use usage::one_line_usage_error;
+
+/// `--lock-timeout` (or `PACTLOG_LOCK_TIMEOUT`): seconds, 0 to a day. Rust reads
+/// `inf`, `NaN` and `1e400` as numbers, and a wait that long cannot be a duration.
+fn lock_timeout_arg(text: &str) -> Result<f64, String> {
+    let secs: f64 = text.trim().parse().map_err(|_| {
+        format!("`{text}` is not a number of seconds (such as `10` or `0.5`; also PACTLOG_LOCK_TIMEOUT)")
+    })?;
+    if !(0.0..=86_400.0).contains(&secs) {
+        return Err(format!(
+            "`{text}` is not a number of seconds from 0 to 86400 (a day; also PACTLOG_LOCK_TIMEOUT)"
+        ));
+    }
+    Ok(secs)
+}
+
+/// A seq given as a flag's value (`--expect-seq N`): digits alone
+/// ([`crate::chain::parse_seq`]), so `+68` is refused rather than read as 68.
+pub(crate) fn seq_arg(text: &str) -> Result<u64, String> {
+    crate::chain::parse_seq(text)
+}
 
 /// Runs pactlog with the process's arguments and environment.
 pub fn main() -> ExitCode {
@@ -392,20 +415,6 @@ impl Command {
                 | Command::Token(_)
         )
     }
-}
-
-/// clap's usage error as one line: its message, the argument it names, and its tip,
-/// without the usage block.
-pub(crate) fn one_line_usage_error(err: &clap::Error) -> String {
-    let text = err.render().to_string();
-    let parts: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .take_while(|line| !line.starts_with("Usage:"))
-        .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
-        .collect();
-    let line = parts.join(" ");
-    line.strip_prefix("error: ").unwrap_or(&line).to_string()
 }
 
 /// What a command may take from the outside world.
@@ -921,7 +930,7 @@ impl From<Error> for CliError {
         }
         CliError::Failed {
             code: exit_code(err.kind()),
-            message: err.to_string(),
+            message: err.user_message(),
         }
     }
 }

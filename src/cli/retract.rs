@@ -39,7 +39,7 @@ pub struct Args {
     pub event_id: Option<String>,
 
     /// Fail unless the ledger head is at this seq
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::seq_arg)]
     pub expect_seq: Option<u64>,
 }
 

@@ -53,6 +53,9 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     } else {
         Access::Existing
     })?;
+    // A token file that cannot be read would refuse every request: refused here,
+    // naming it, rather than served.
+    server::tokens::list(ledger.path())?;
     let options = Options {
         bind: args.bind,
         public_read: args.public_read,

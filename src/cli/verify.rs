@@ -90,13 +90,17 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
 
 /// A published head as `--head` takes it: SEQ:HASH, a seq and a 64-digit hash.
 fn claimed_head(text: &str) -> Result<(u64, &str), CliError> {
-    let parsed = text
-        .split_once(':')
-        .and_then(|(seq, hash)| Some((seq.parse::<u64>().ok()?, hash)));
-    match parsed {
-        Some((seq, hash)) if hash.len() == 64 => Ok((seq, hash)),
-        _ => Err(CliError::usage(format!(
-            "--head: `{text}` is not SEQ:HASH (a seq and a 64-digit hash)"
-        ))),
+    let not_a_head = |why: String| {
+        CliError::usage(format!(
+            "--head: `{text}` is not SEQ:HASH (a seq and a 64-digit hash){why}"
+        ))
+    };
+    let Some((seq, hash)) = text.split_once(':') else {
+        return Err(not_a_head(String::new()));
+    };
+    let seq = crate::chain::parse_seq(seq).map_err(|e| not_a_head(format!(": {e}")))?;
+    if hash.len() != 64 {
+        return Err(not_a_head(String::new()));
     }
+    Ok((seq, hash))
 }

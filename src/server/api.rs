@@ -53,7 +53,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .merge(writes)
         .layer(axum::extract::DefaultBodyLimit::disable())
         // Outside the limits, so that their refusals are said as JSON too.
-        .layer(axum::middleware::from_fn(errors_as_json))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            errors_as_json,
+        ))
         .layer(axum::middleware::from_fn(close_after_refused_body))
         .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -89,6 +92,17 @@ impl Failure {
             message: message.into(),
         }
     }
+
+    /// A 500: the server failed, not the request. The client reads `public`, which
+    /// names no file or folder of the server's; the detail (`detail`, which may) goes
+    /// to the server's log (its stderr), for whoever runs it.
+    pub(crate) fn internal(public: &str, detail: &str) -> Failure {
+        eprintln!("pactlog: {public}: {}", detail.replace(['\n', '\r'], " "));
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("{public}; the server's log says more"),
+        )
+    }
 }
 
 impl IntoResponse for Failure {
@@ -115,19 +129,30 @@ impl IntoResponse for Failure {
 }
 
 /// A message about the request body said in the body's terms: the CLI's location
-/// `body:3: ` is `line 3: `, and `body: ` (the one object of a body) goes.
+/// `body:3` is `line 3` (leading the message, or naming another line in it), and
+/// `body: ` (the one object of a body) goes.
 fn in_body_terms(message: &str) -> String {
     if let Some(rest) = message.strip_prefix("body: ") {
         return rest.to_string();
     }
-    if let Some((line, rest)) = message
-        .strip_prefix("body:")
-        .and_then(|rest| rest.split_once(": "))
-        .filter(|(line, _)| line.parse::<u64>().is_ok())
-    {
-        return format!("line {line}: {rest}");
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find("body:") {
+        let after = &rest[start + "body:".len()..];
+        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let standalone = !rest[..start].ends_with(|c: char| c.is_alphanumeric() || c == '_');
+        out.push_str(&rest[..start]);
+        if digits > 0 && standalone {
+            out.push_str("line ");
+            out.push_str(&after[..digits]);
+        } else {
+            out.push_str("body:");
+            out.push_str(&after[..digits]);
+        }
+        rest = &after[digits..];
     }
-    message.to_string()
+    out.push_str(rest);
+    out
 }
 
 /// The line of the body an error names (`line 3: …`).
@@ -156,11 +181,23 @@ fn status_of(code: u8) -> StatusCode {
 impl From<CliError> for Failure {
     fn from(err: CliError) -> Failure {
         match err {
+            // The server's own failure: its files, its ledger's integrity. Said without
+            // the paths its message may hold (see [`Failure::internal`]).
+            CliError::Failed { code, message }
+                if status_of(code) == StatusCode::INTERNAL_SERVER_ERROR =>
+            {
+                let public = match code {
+                    1 => "the server could not read or write one of its files",
+                    6 => "the server's ledger failed an integrity check (its journal or its records are damaged); whoever runs the server can recover it (README: \"Recovering a damaged journal\")",
+                    _ => "the command failed on the server",
+                };
+                Failure::internal(public, &message)
+            }
             CliError::Failed { code, message } => Failure::new(status_of(code), message),
             CliError::BrokenPipe => Failure::new(StatusCode::BAD_REQUEST, "the client went away"),
-            CliError::SledDamaged(reason) => Failure::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("sled's files are damaged ({reason}); restart the server to rebuild them from the journal"),
+            CliError::SledDamaged(reason) => Failure::internal(
+                "the server's copy of the ledger in sled is damaged; restarting the server rebuilds it from the journal",
+                &format!("sled's files are damaged ({reason})"),
             ),
         }
     }
@@ -172,11 +209,22 @@ impl From<Error> for Failure {
     }
 }
 
-/// Every error is said as JSON (`{"error": …}`): limits, timeouts, a method a
-/// route does not take (405, with its `Allow` header) and axum's own refusals answer
-/// in plain text or with no body. Their headers (`Allow`, `WWW-Authenticate`,
-/// `Connection`) are kept; pages keep their HTML.
-async fn errors_as_json(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+/// Whether a path is one of the API's (`/api/…`), whose errors are JSON; every other
+/// path is a page's (or no page), whose errors are pages, for a browser.
+pub(crate) fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// Every error is said as JSON (`{"error": …}`) under `/api/`, and as a page
+/// elsewhere: limits, timeouts, a method a route does not take (405, with its
+/// `Allow` header) and axum's own refusals answer in plain text or with no body.
+/// Their headers (`Allow`, `WWW-Authenticate`, `Connection`) are kept; what a
+/// handler said as JSON or as a page is kept as it is.
+async fn errors_as_json(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let response = next.run(request).await;
@@ -192,9 +240,7 @@ async fn errors_as_json(request: axum::extract::Request, next: axum::middleware:
     }
     let (parts, body) = response.into_parts();
     let message = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            "the request body is larger than the server takes (--max-body)".to_string()
-        }
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(shared.options.max_body).message,
         StatusCode::REQUEST_TIMEOUT => "the request took too long".to_string(),
         // axum adds `Allow` after this layer has run.
         StatusCode::METHOD_NOT_ALLOWED => {
@@ -210,7 +256,11 @@ async fn errors_as_json(request: axum::extract::Request, next: axum::middleware:
             }
         }
     };
-    let mut said = Failure::new(status, message).into_response();
+    let failure = Failure::new(status, message);
+    let mut said = match is_api(&path) {
+        true => failure.into_response(),
+        false => super::pages::failed(failure),
+    };
     for (name, value) in &parts.headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             said.headers_mut().insert(name.clone(), value.clone());
@@ -243,8 +293,13 @@ async fn close_after_refused_body(
     response
 }
 
-async fn not_found() -> Failure {
-    Failure::new(StatusCode::NOT_FOUND, "no such endpoint")
+/// A path no route takes: under `/api/`, a JSON 404 naming no endpoint; elsewhere a
+/// page saying there is no such page, with the pages there are.
+async fn not_found(uri: axum::http::Uri) -> Response {
+    match is_api(uri.path()) {
+        true => Failure::new(StatusCode::NOT_FOUND, "no such endpoint").into_response(),
+        false => super::pages::no_such_page(uri.path()),
+    }
 }
 
 /// What a request needs its token for.
@@ -299,7 +354,12 @@ pub(crate) fn authorize(
             local: true,
         }));
     }
-    let entries = tokens::list(&shared.path)?;
+    let entries = tokens::list(&shared.path).map_err(|err| {
+        Failure::internal(
+            "the server cannot read its token file, so no token can be checked: whoever runs the server must mend it",
+            &err.user_message(),
+        )
+    })?;
     let holder = tokens::check(&entries, token).ok_or_else(|| {
         Failure::new(
             StatusCode::UNAUTHORIZED,
@@ -462,15 +522,17 @@ pub(crate) fn parse(line: Vec<String>) -> Result<Cli, Failure> {
 }
 
 /// Runs a read command on the held ledger and answers with what it prints.
+/// `path`: the path's parameters (name, value), the command's first positional
+/// arguments; `positional`: the query parameters that give the others.
 async fn read(
     shared: Arc<Shared>,
     headers: &HeaderMap,
     command: &str,
-    positionals: Vec<String>,
+    path: Vec<(String, String)>,
     query: Vec<(String, String)>,
     positional: &[&str],
 ) -> Response {
-    match read_inner(shared, headers, command, positionals, query, positional).await {
+    match read_inner(shared, headers, command, path, query, positional).await {
         Ok(response) => response,
         Err(failure) => failure.into_response(),
     }
@@ -480,10 +542,11 @@ async fn read_inner(
     shared: Arc<Shared>,
     headers: &HeaderMap,
     command: &str,
-    positionals: Vec<String>,
+    path: Vec<(String, String)>,
     query: Vec<(String, String)>,
     positional: &[&str],
 ) -> Result<Response, Failure> {
+    let (path_names, positionals): (Vec<String>, Vec<String>) = path.into_iter().unzip();
     authorize(&shared, headers, Need::Read)?;
     let json_flag = command != "export";
     let content_type = if command == "export" {
@@ -502,7 +565,15 @@ async fn read_inner(
         "application/json"
     };
     let in_query_terms = |failure: Failure| Failure {
-        message: in_request_terms(Given::Query, command, positional, &failure.message),
+        message: in_request_terms(
+            Given::Query,
+            command,
+            &Positionals {
+                path: &path_names,
+                query: positional,
+            },
+            &failure.message,
+        ),
         ..failure
     };
     let cli = parse(command_line(
@@ -754,49 +825,216 @@ async fn read_endpoint(
         "timeline" => &["provision"],
         _ => &[],
     };
-    let (positionals, query) = match path_params(params)
-        .and_then(|positionals| Ok((positionals, query_pairs(query.as_deref())?)))
-    {
-        Ok(both) => both,
-        Err(failure) => return failure.into_response(),
-    };
-    read(shared, &headers, &command, positionals, query, from_query).await
+    let (path, query) =
+        match path_params(params).and_then(|path| Ok((path, query_pairs(query.as_deref())?))) {
+            Ok(both) => both,
+            Err(failure) => return failure.into_response(),
+        };
+    read(shared, &headers, &command, path, query, from_query).await
 }
 
-/// `If-Match: SEQ` (or `"SEQ"`, as an ETag): the head the write expects, as
-/// `--expect-seq`; `*` is no condition.
-///
-/// A weak ETag (`W/"12"`) is a 412, not a 400: it is a well-formed If-Match, but
-/// If-Match compares strongly (RFC 9110 13.1.1), and a weak validator never matches
-/// strongly, so the condition is false whatever the head, which is what 412 says
-/// (13.1.1: "respond with 412 if the condition evaluates to false"). It is refused
-/// from the headers, before the ledger is looked at: nothing is written.
-fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Failure> {
-    let Some(value) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let text = value.to_str().unwrap_or("").trim();
-    // `*`: any current head (RFC 9110 13.1.1), the ledger always has one.
-    if text == "*" {
-        return Ok(None);
+/// What an `If-Match` header asks of the head: the condition of RFC 9110 13.1.1
+/// holds when the head is one of `seqs`. A write answers the head as its ETag
+/// (`"68"`); `If-Match` lists ETags (`"12", "13"`), or seqs (`68`, as
+/// `--expect-seq`), or is `*` (any head: the ledger always has one, so no
+/// condition at all).
+#[derive(Clone, Debug)]
+pub(crate) struct IfMatch {
+    /// The heads it accepts: each strong ETag that is one this server gives, and
+    /// each seq.
+    seqs: Vec<u64>,
+}
+
+impl IfMatch {
+    /// The seq to hold the write to (`--expect-seq`) when the head is `head`: the
+    /// head itself when the condition holds; otherwise one it is not, so that the
+    /// write is refused once it is found to write something (a retry of events
+    /// already there still succeeds, as under `--expect-seq`).
+    pub(crate) fn expected(&self, head: u64) -> u64 {
+        match self.seqs.contains(&head) {
+            true => head,
+            false => self.seqs.first().copied().unwrap_or(u64::MAX),
+        }
     }
-    if text.starts_with("W/") {
-        return Err(Failure::new(
+
+    /// The 412 of a write whose `If-Match` does not hold at `head`.
+    pub(crate) fn failed(&self, head: u64) -> Failure {
+        let listed = match self.seqs.as_slice() {
+            [one] => one.to_string(),
+            many => format!(
+                "any of {}",
+                many.iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        Failure::new(
             StatusCode::PRECONDITION_FAILED,
             format!(
-                "If-Match: `{text}` is a weak ETag, and If-Match compares ETags strongly (RFC 9110 13.1.1), so it never matches: send the head as `\"SEQ\"` or `SEQ` (the ETag a write answers); nothing was written"
+                "the ledger head is at seq {head}, not {listed} (If-Match): another write came first; nothing was written"
             ),
-        ));
+        )
     }
-    let bare = text.trim_matches('"');
-    bare.parse().map(Some).map_err(|_| {
+}
+
+/// One member of an `If-Match` list.
+#[derive(Debug, PartialEq)]
+enum Tag<'a> {
+    /// `"…"`: compared with the head's ETag character by character.
+    Strong(&'a str),
+    /// `W/"…"`: never matches (If-Match compares strongly).
+    Weak(&'a str),
+    /// `68`: a seq, as `--expect-seq` takes it.
+    Seq(&'a str),
+}
+
+/// The members of an `If-Match` list (RFC 9110 5.6.1: commas, optional white
+/// space, empty members ignored); an entity-tag may hold commas inside its quotes.
+/// The error says what is wrong where.
+fn if_match_tags(text: &str) -> Result<Vec<Tag<'_>>, String> {
+    let mut tags = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', ',']);
+        if rest.is_empty() {
+            return Ok(tags);
+        }
+        let (weak, quoted) = match rest.strip_prefix("W/") {
+            Some(after) => (true, after),
+            None => (false, rest),
+        };
+        let (tag, after) = if let Some(inside) = quoted.strip_prefix('"') {
+            let Some(close) = inside.find('"') else {
+                return Err(format!("`{rest}` opens a quote it does not close"));
+            };
+            let opaque = &inside[..close];
+            if let Some(c) = opaque.chars().find(|c| *c == ' ' || c.is_control()) {
+                return Err(format!(
+                    "`\"{opaque}\"` holds {}, which no ETag holds",
+                    if c == ' ' {
+                        "a space".to_string()
+                    } else {
+                        format!("the control character U+{:04X}", c as u32)
+                    }
+                ));
+            }
+            let tag = match weak {
+                true => Tag::Weak(&rest[..close + 4]),
+                false => Tag::Strong(&rest[..close + 2]),
+            };
+            (tag, &inside[close + 1..])
+        } else if weak {
+            return Err(format!(
+                "`{rest}`: a weak ETag is `W/` and a quoted tag, such as `W/\"68\"`"
+            ));
+        } else {
+            let end = rest.find([',', ' ', '\t']).unwrap_or(rest.len());
+            (Tag::Seq(&rest[..end]), &rest[end..])
+        };
+        let after_spaces = after.trim_start_matches([' ', '\t']);
+        if !(after_spaces.is_empty() || after_spaces.starts_with(',')) {
+            return Err(format!(
+                "`{}` follows an ETag without a comma between them",
+                after_spaces
+                    .split(',')
+                    .next()
+                    .unwrap_or(after_spaces)
+                    .trim()
+            ));
+        }
+        tags.push(tag);
+        rest = after_spaces;
+    }
+}
+
+/// `If-Match` (RFC 9110 13.1.1): `*`, or a list of ETags (`"68"`, the head a write
+/// answers; the condition holds if any is the head's, compared character by
+/// character, so `"068"` or `"+68"` never matches `"68"`) and seqs (`68`, as
+/// `--expect-seq`, digits alone); `None` when there is no condition. Several
+/// `If-Match` lines are one list (RFC 9110 5.3).
+///
+/// A list that can hold for no head (only weak ETags such as `W/"12"`, which never
+/// match strongly, or tags that are no ETag this server gives) is a 412, not a 400:
+/// it is a well-formed If-Match whose condition is false whatever the head (13.1.1:
+/// "respond with 412 if the condition evaluates to false"). It is refused from the
+/// headers, before the ledger is looked at: nothing is written. A malformed one is a
+/// 400 naming the header.
+fn if_match(headers: &HeaderMap) -> Result<Option<IfMatch>, Failure> {
+    let mut lines = Vec::new();
+    for value in headers.get_all(header::IF_MATCH) {
+        let Ok(line) = value.to_str() else {
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                "If-Match holds bytes that are not ASCII: send `*`, ETags such as `\"68\"` (the head a write answers) or seqs such as `68`",
+            ));
+        };
+        lines.push(line.trim());
+    }
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let text = lines.join(", ");
+    let malformed = |why: String| {
         Failure::new(
             StatusCode::BAD_REQUEST,
             format!(
-                "If-Match: `{text}` is not a seq (the head the write expects: a number, or the ETag a write answers (`\"SEQ\"`))"
+                "If-Match: {why}; send `*`, or one or more ETags separated by commas (`\"68\"`, the head a write answers as its ETag), or the seq the write expects (`68`)"
             ),
         )
-    })
+    };
+    // `*`: any current head (RFC 9110 13.1.1), and the ledger always has one.
+    if text == "*" {
+        return Ok(None);
+    }
+    let tags = if_match_tags(&text).map_err(malformed)?;
+    if tags.is_empty() {
+        return Err(malformed("the header is empty".into()));
+    }
+    let mut seqs = Vec::new();
+    let (mut weak, mut foreign) = (Vec::new(), Vec::new());
+    for tag in tags {
+        match tag {
+            Tag::Seq("*") => {
+                return Err(malformed(format!(
+                    "`{text}`: `*` stands alone, never in a list"
+                )))
+            }
+            Tag::Seq(seq) => {
+                seqs.push(crate::chain::parse_seq(seq).map_err(malformed)?);
+            }
+            Tag::Weak(tag) => weak.push(tag),
+            // The ETags a write answers: a seq in its own decimal form, in quotes.
+            Tag::Strong(tag) => match crate::chain::parse_seq(&tag[1..tag.len() - 1]) {
+                Ok(seq) if tag[1..tag.len() - 1] == seq.to_string() => seqs.push(seq),
+                _ => foreign.push(tag),
+            },
+        }
+    }
+    if !seqs.is_empty() {
+        return Ok(Some(IfMatch { seqs }));
+    }
+    let why = match (weak.as_slice(), foreign.as_slice()) {
+        ([one], []) => format!(
+            "`{one}` is a weak ETag, and If-Match compares ETags strongly (RFC 9110 13.1.1), so it never matches"
+        ),
+        (_, []) => format!(
+            "{} are weak ETags, and If-Match compares ETags strongly (RFC 9110 13.1.1), so none ever matches",
+            weak.join(", ")
+        ),
+        ([], [one]) => format!(
+            "`{one}` is not an ETag this server gives (the head's seq in quotes, such as `\"68\"`), and ETags are compared character by character (RFC 9110 8.8.3.2), so it never matches"
+        ),
+        _ => format!(
+            "none of `{text}` can match: this server's ETags are the head's seq in quotes (such as `\"68\"`), compared character by character, and a weak ETag never matches (RFC 9110 13.1.1)"
+        ),
+    };
+    Err(Failure::new(
+        StatusCode::PRECONDITION_FAILED,
+        format!(
+            "If-Match: {why}: send the head as `\"SEQ\"` or `SEQ` (the ETag a write answers); nothing was written"
+        ),
+    ))
 }
 
 /// How much of a refused body is read and thrown away before the refusal (a 413 past
@@ -818,6 +1056,18 @@ async fn drained(body: Body, mut read: usize, failure: Failure) -> Failure {
     failure
 }
 
+/// The 413 of a body over `max` bytes, said to an HTTP client: the limit, and that it
+/// is the server's (`serve --max-body`, which the client cannot set).
+fn too_large(max: usize) -> Failure {
+    Failure::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "the request body is larger than this server takes: at most {} (a setting of the server, not of the request); nothing was written: send less at a time (several requests), or ask whoever runs the server to take more",
+            crate::error::count(max as u64, "byte", "bytes")
+        ),
+    )
+}
+
 /// The request body, within `max` bytes (`--max-body`; 413 beyond).
 pub(crate) async fn body_bytes(body: Body, max: usize) -> Result<Bytes, Failure> {
     use http_body_util::BodyExt as _;
@@ -834,13 +1084,8 @@ pub(crate) async fn body_bytes(body: Body, max: usize) -> Result<Bytes, Failure>
             continue;
         };
         if bytes.len() + data.len() > max {
-            let too_large = Failure::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "the request body is larger than the server takes (--max-body {max} bytes)"
-                ),
-            );
-            return Err(drained(body, bytes.len() + data.len(), too_large).await);
+            let refused = too_large(max);
+            return Err(drained(body, bytes.len() + data.len(), refused).await);
         }
         bytes.extend_from_slice(&data);
     }
@@ -871,7 +1116,7 @@ async fn checked_body<T>(
 fn write_headers(
     shared: &Shared,
     headers: &HeaderMap,
-) -> Result<(Option<Holder>, Option<u64>), Failure> {
+) -> Result<(Option<Holder>, Option<IfMatch>), Failure> {
     Ok((authorize(shared, headers, Need::Write)?, if_match(headers)?))
 }
 
@@ -981,13 +1226,18 @@ pub(crate) fn written(summary: crate::append::Summary) -> Response {
 }
 
 /// Runs a write on a blocking thread with the ledger to itself (`ledger`, from
-/// [`Deadline::ledger_alone`]), recorded by the token's holder. A conflict with
+/// [`Deadline::ledger_alone`]), recorded by the token's holder, held to the head
+/// `If-Match` expects (`command` is given it as `--expect-seq`). A conflict with
 /// `If-Match` is a 412.
 async fn write(
     mut ledger: tokio::sync::OwnedRwLockWriteGuard<crate::store::Ledger>,
     holder: Option<Holder>,
-    expect_seq: Option<u64>,
-    command: impl FnOnce(&mut crate::store::Ledger, &Env) -> Result<crate::append::Summary, Error>
+    if_match: Option<IfMatch>,
+    command: impl FnOnce(
+            &mut crate::store::Ledger,
+            &Env,
+            Option<u64>,
+        ) -> Result<crate::append::Summary, Error>
         + Send
         + 'static,
 ) -> Result<Response, Failure> {
@@ -996,12 +1246,12 @@ async fn write(
             Env::from_process().map_err(|m| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, m))?;
         // The token's name is who recorded it.
         env.recorded_by = holder.map(|h| h.name);
-        match command(&mut ledger, &env) {
+        let head = ledger.head().seq;
+        let expect_seq = if_match.as_ref().map(|m| m.expected(head));
+        match command(&mut ledger, &env, expect_seq) {
             Ok(summary) => Ok(written(summary)),
-            Err(Error::Conflict(message))
-                if expect_seq.is_some_and(|seq| seq != ledger.head().seq) =>
-            {
-                Err(if_match_failed(&message))
+            Err(Error::Conflict(_)) if expect_seq.is_some_and(|seq| seq != head) => {
+                Err(if_match.expect("an expected head").failed(head))
             }
             Err(err) => Err(Failure::from(err)),
         }
@@ -1039,15 +1289,6 @@ pub(crate) fn utf8_charset(headers: &HeaderMap) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-/// A 412: the head is not the one `If-Match` expects, said in the header's terms
-/// (the CLI's message names `--expect-seq`).
-pub(crate) fn if_match_failed(message: &str) -> Failure {
-    Failure::new(
-        StatusCode::PRECONDITION_FAILED,
-        message.replace("(--expect-seq)", "(If-Match)"),
-    )
 }
 
 /// Whether a `POST /api/v1/events` body holds many events (NDJSON) or one (JSON),
@@ -1089,11 +1330,10 @@ async fn post_events_inner(
 ) -> Result<Response, Failure> {
     let deadline = Deadline::after_headers(&shared);
     let checked = write_headers(&shared, &headers)
-        .and_then(|(holder, expect_seq)| Ok((holder, expect_seq, many_events(&headers)?)));
-    let ((holder, expect_seq, many), bytes) =
-        checked_body(&shared, &deadline, body, checked).await?;
+        .and_then(|(holder, if_match)| Ok((holder, if_match, many_events(&headers)?)));
+    let ((holder, if_match, many), bytes) = checked_body(&shared, &deadline, body, checked).await?;
     let ledger = deadline.ledger_alone(&shared).await?;
-    write(ledger, holder, expect_seq, move |ledger, env| {
+    write(ledger, holder, if_match, move |ledger, env, expect_seq| {
         if many {
             refuse_an_array(&bytes)?;
             let items = crate::import::items("body".into(), Box::new(io::Cursor::new(bytes)));
@@ -1106,14 +1346,15 @@ async fn post_events_inner(
             append_recorded_by(ledger, items, clock, expect_seq, env.recorded_by.as_deref())
         } else {
             let at = Location("body".into());
-            if bytes.trim_ascii().is_empty() {
+            let text = body_text(bytes)?;
+            if crate::import::holds_no_event(&text) {
                 return Err(Error::invalid(
                     &at,
                     "no event in the body: send one JSON object (an empty NDJSON body, application/x-ndjson, imports nothing)",
                 ));
             }
             let object = crate::import::parse_object(
-                &body_text(bytes)?,
+                &text,
                 &at,
                 "for several events send NDJSON (`Content-Type: application/x-ndjson`)",
             )?;
@@ -1169,15 +1410,12 @@ async fn post_command_inner(
     let deadline = Deadline::after_headers(&shared);
     let checked = write_headers(&shared, &headers)
         .and_then(|written| utf8_charset(&headers).map(|()| written));
-    let ((holder, expect_seq), bytes) = checked_body(&shared, &deadline, body, checked).await?;
+    let ((holder, if_match), bytes) = checked_body(&shared, &deadline, body, checked).await?;
     let fields = body_fields(bytes)?;
-    let mut line = arguments_line(Given::Body, command, id, fields, &[], false)?;
-    if let Some(seq) = expect_seq {
-        line.insert(2, format!("--expect-seq={seq}"));
-    }
+    let line = arguments_line(Given::Body, command, id, fields, &[], false)?;
     let cli = parse(line)?;
     let ledger = deadline.ledger_alone(&shared).await?;
-    super::remote::write_command(ledger, holder, cli, expect_seq)
+    super::remote::write_command(ledger, holder, cli, if_match)
         .await
         .map_err(|failure| Failure {
             message: in_command_body_terms(command, &failure.message),
@@ -1186,26 +1424,35 @@ async fn post_command_inner(
 }
 
 /// A message of `cite` or `retract` said in the terms of their JSON body: without
-/// the CLI's locations (`cite: `; the argument `EVENT: ` or `ID: `, which is the
-/// path's id), and naming the body's field where the command names its flag
-/// (`--grade` is `grade`, `--source-outlet` is `source_outlet`).
+/// the CLI's location `cite: `, naming the path's `id` where the command names its
+/// argument (`EVENT`, `ID`) and the body's field where it names its flag (`--grade`
+/// is `grade`, `--source-outlet` is `source_outlet`).
 fn in_command_body_terms(command: &str, message: &str) -> String {
-    let mut message = message;
-    for location in ["cite: ", "EVENT: ", "ID: "] {
-        message = message.strip_prefix(location).unwrap_or(message);
-    }
-    in_request_terms(Given::Body, command, &[], message)
+    let message = message.strip_prefix("cite: ").unwrap_or(message);
+    let path = ["id".to_string()];
+    let positionals = Positionals {
+        path: &path,
+        query: &[],
+    };
+    in_request_terms(Given::Body, command, &positionals, message)
+}
+
+/// Where a request gives a command's positional arguments, in their order: the
+/// path's parameters by name, then the query parameters named.
+pub(crate) struct Positionals<'a> {
+    pub(crate) path: &'a [String],
+    pub(crate) query: &'a [&'a str],
 }
 
 /// A message of the CLI said in the terms of a request: each flag of `command` it
 /// names (`--at`, clap's `'--min-grade <XN>'`, `--format csv`) is the query
 /// parameter or body field that gives it (``query parameter `at` ``, ``field
-/// `format=csv` ``), and each positional argument taken from the query (named in
-/// `from_query` in order: `<TEXT>`, or `TEXT: ` leading the message) its parameter.
+/// `format=csv` ``), and each positional argument (`TEXT`, clap's `<TEXT>`) the path
+/// or query parameter that gives it (see [`Positionals`]).
 pub(crate) fn in_request_terms(
     given: Given,
     command: &str,
-    from_query: &[&str],
+    given_as: &Positionals,
     message: &str,
 ) -> String {
     let cli = Cli::command();
@@ -1264,7 +1511,12 @@ pub(crate) fn in_request_terms(
     }
     out.push_str(rest);
     let positionals = sub.get_arguments().filter(|a| a.is_positional());
-    for (arg, name) in positionals.zip(from_query) {
+    let names = (given_as
+        .path
+        .iter()
+        .map(|name| ("path parameter", name.as_str())))
+    .chain(given_as.query.iter().map(|name| ("query parameter", *name)));
+    for (arg, (noun, name)) in positionals.zip(names) {
         // Its value name, as clap and the command's own messages say it (`TEXT`;
         // `PROVISIONS` in usage, `PROVISION` for one of them).
         let value_name = arg
@@ -1276,12 +1528,27 @@ pub(crate) fn in_request_terms(
         for shown in [format!("<{value_name}>..."), format!("<{value_name}>")] {
             out = out.replace(&shown, &named);
         }
-        for shown in [&value_name, one] {
-            if let Some(tail) = out.strip_prefix(&format!("{shown}: ")) {
-                out = format!("{named}: {tail}");
-            }
+        for shown in [value_name.as_str(), one] {
+            out = replace_word(&out, shown, &named);
         }
     }
+    out
+}
+
+/// `text` with every `word` that stands as a word (not inside another word or a
+/// quoted value) replaced by `with`.
+fn replace_word(text: &str, word: &str, with: &str) -> String {
+    let is_name = |c: char| c.is_alphanumeric() || c == '_' || c == '-' || c == '`';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(word) {
+        let (before, after) = (&rest[..start], &rest[start + word.len()..]);
+        let alone = !before.ends_with(is_name) && !after.starts_with(is_name);
+        out.push_str(before);
+        out.push_str(if alone { with } else { word });
+        rest = after;
+    }
+    out.push_str(rest);
     out
 }
 
@@ -1334,13 +1601,16 @@ fn percent_decoded(text: &str) -> Result<String, usize> {
     String::from_utf8(decoded).map_err(|e| e.utf8_error().valid_up_to() + 1)
 }
 
-/// The path's parameters, percent-decoded; one that is not UTF-8 once decoded is a
-/// 400 naming it (axum says it in plain text).
+/// The path's parameters (name, value), percent-decoded; one that is not UTF-8 once
+/// decoded is a 400 naming it (axum says it in plain text).
 pub(crate) fn path_params(
     params: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
-) -> Result<Vec<String>, Failure> {
+) -> Result<Vec<(String, String)>, Failure> {
     match params {
-        Ok(params) => Ok(params.iter().map(|(_, value)| value.to_string()).collect()),
+        Ok(params) => Ok(params
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect()),
         Err(rejection) => Err(path_failure(&rejection.body_text())),
     }
 }
@@ -1368,9 +1638,14 @@ fn body_text(bytes: Bytes) -> Result<String, Error> {
     })
 }
 
-/// The fields of a JSON body as `--flag value` pairs (every value a string).
+/// The fields of a JSON body as `--flag value` pairs (every value a string); a
+/// body with nothing in it (or only blank and `#` lines) gives none, so that the
+/// refusal names the first field required.
 fn body_fields(bytes: Bytes) -> Result<Vec<(String, String)>, Failure> {
     let text = body_text(bytes)?;
+    if crate::import::holds_no_event(&text) {
+        return Ok(Vec::new());
+    }
     let object = crate::import::parse_object(&text, &Location("body".into()), "send one")?;
     let mut fields = Vec::new();
     for (key, value) in object {

@@ -169,8 +169,30 @@ fn policy(page: &str) -> String {
 /// same ledger through the server.
 const NO_TOKEN_IN_A_BROWSER: &str = "These pages are open only to holders of a token, and a browser cannot send one by itself. To read them in a browser, ask whoever runs this server to start it with `pactlog serve --public-read` (reads and pages without a token; writes still need a writer's). With a reader's token, the command line reads the same ledger: PACTLOG_SERVER=<this server's address> PACTLOG_TOKEN=<token> pactlog state.";
 
+/// A path no page has: a 404 page saying so (the path escaped by maud), with the
+/// pages there are.
+pub(crate) fn no_such_page(path: &str) -> Response {
+    respond(
+        StatusCode::NOT_FOUND,
+        layout(
+            "No such page",
+            html! {
+                h1 { "No such page" }
+                p.error { "There is no page at " code { (path) } "." }
+                p { "The pages are:" }
+                ul {
+                    li { a href="/" { "Provisions" } ": every provision at a cut" }
+                    li { code { "/provisions/PROVISION" } ": one provision's state, statements, history and sources" }
+                    li { a href="/timeline" { "Timeline" } ": the timeline of every provision" }
+                }
+                p { "Programs read the JSON API under " code { "/api/v1/" } "." }
+            },
+        ),
+    )
+}
+
 /// A failure as a page (the API says it as JSON).
-fn failed(failure: Failure) -> Response {
+pub(crate) fn failed(failure: Failure) -> Response {
     let unauthorized = failure.status == StatusCode::UNAUTHORIZED;
     let title = if unauthorized {
         "A token is needed"
@@ -282,15 +304,24 @@ async fn index(State(s): State<Arc<Shared>>, h: HeaderMap, RawQuery(q): RawQuery
         index_page(s, h, query).await
     };
     page.await
-        .map_err(|failure| in_form_terms("state", &[], failure))
+        .map_err(|failure| in_form_terms("state", &[], &[], failure))
         .unwrap_or_else(failed)
 }
 
-/// A page's failure said in the terms of its form and query (`at`, `known_at`,
-/// `provision`), never the CLI's flags.
-fn in_form_terms(command: &str, from_query: &[&str], failure: Failure) -> Failure {
+/// A page's failure said in the terms of its path, form and query (`provision`,
+/// `at`, `known_at`), never the CLI's flags and arguments.
+fn in_form_terms(
+    command: &str,
+    from_path: &[String],
+    from_query: &[&str],
+    failure: Failure,
+) -> Failure {
+    let given_as = api::Positionals {
+        path: from_path,
+        query: from_query,
+    };
     Failure {
-        message: api::in_request_terms(api::Given::Query, command, from_query, &failure.message),
+        message: api::in_request_terms(api::Given::Query, command, &given_as, &failure.message),
         ..failure
     }
 }
@@ -372,7 +403,7 @@ async fn provision(
         provision_page(s, provision, h, query).await
     };
     page.await
-        .map_err(|failure| in_form_terms("state", &[], failure))
+        .map_err(|failure| in_form_terms("state", &["provision".into()], &[], failure))
         .unwrap_or_else(failed)
 }
 
@@ -676,7 +707,7 @@ async fn timeline(State(s): State<Arc<Shared>>, h: HeaderMap, RawQuery(q): RawQu
         timeline_page(s, h, query).await
     };
     page.await
-        .map_err(|failure| in_form_terms("timeline", &["provision"], failure))
+        .map_err(|failure| in_form_terms("timeline", &[], &["provision"], failure))
         .unwrap_or_else(failed)
 }
 

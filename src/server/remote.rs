@@ -232,14 +232,21 @@ enum Guard {
 pub(crate) async fn write_command(
     mut ledger: OwnedRwLockWriteGuard<Ledger>,
     holder: Option<super::tokens::Holder>,
-    cli: Cli,
-    expect_seq: Option<u64>,
+    mut cli: Cli,
+    if_match: Option<super::api::IfMatch>,
 ) -> Result<Response, Failure> {
     tokio::task::spawn_blocking(move || {
         let mut env =
             Env::from_process().map_err(|m| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, m))?;
         env.recorded_by = holder.map(|h| h.name);
         let before = ledger.head().seq;
+        // `If-Match` is the command's `--expect-seq`, decided from the head it has now.
+        let expect_seq = if_match.as_ref().map(|m| m.expected(before));
+        match &mut cli.command {
+            Command::Cite(args) => args.expect_seq = expect_seq,
+            Command::Retract(args) => args.expect_seq = expect_seq,
+            _ => {}
+        }
         let input = ClientInput::default();
         let held = Held::Write {
             ledger: RefCell::new(&mut ledger),
@@ -248,8 +255,10 @@ pub(crate) async fn write_command(
         let mut out = Vec::new();
         match cli::run(&cli, &mut env, held, &mut out) {
             Ok(()) => {}
-            Err(CliError::Failed { code: 5, message }) if expect_seq.is_some() => {
-                return Err(super::api::if_match_failed(&message))
+            Err(CliError::Failed { code: 5, .. })
+                if expect_seq.is_some_and(|seq| seq != before) =>
+            {
+                return Err(if_match.expect("an expected head").failed(before))
             }
             Err(err) => return Err(Failure::from(err)),
         }

@@ -58,15 +58,49 @@ fn file(ledger: &Path) -> PathBuf {
     ledger.join(FILE)
 }
 
-/// Every token of the ledger at `ledger` (none when the file is absent).
+/// Every token of the ledger at `ledger` (none when the file is absent). Errors: a
+/// file that cannot be read, or is not one `pactlog token` writes (not JSON, an
+/// entry without its fields, a role, name or hash no token has, a name twice), is
+/// [`Error::Io`] naming the file and what is wrong (exit 1: a file of the ledger's
+/// folder, not its records).
 pub fn list(ledger: &Path) -> Result<Vec<Entry>> {
     let path = file(ledger);
-    match fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| Error::Integrity(format!("{}: {e}", path.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(Error::io(path.display(), e)),
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(path.display(), e)),
+    };
+    let damaged = |what: String| {
+        Error::Io {
+        path: path.display().to_string(),
+        message: format!(
+            "the token file is damaged ({what}): restore it, or move it aside and add the tokens again (`pactlog token add NAME --role reader|writer`)"
+        ),
     }
+    };
+    let entries: Vec<Entry> =
+        serde_json::from_slice(&bytes).map_err(|e| damaged(format!("not a token list: {e}")))?;
+    let mut names = std::collections::HashSet::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let which = || format!("token {} (`{}`)", i + 1, entry.name.escape_debug());
+        if Slug::parse(&entry.name).is_err() {
+            return Err(damaged(format!(
+                "{} has a name `pactlog token add` never gives",
+                which()
+            )));
+        }
+        let hex = |c: u8| c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
+        if entry.sha256.len() != 64 || !entry.sha256.bytes().all(hex) {
+            return Err(damaged(format!(
+                "{}: `sha256` is not 64 lowercase hex digits",
+                which()
+            )));
+        }
+        if !names.insert(entry.name.as_str()) {
+            return Err(damaged(format!("{} is there twice", which())));
+        }
+    }
+    Ok(entries)
 }
 
 /// A new random token: `pl_` and 64 hex digits (256 bits from the system's generator).
