@@ -260,11 +260,17 @@ fn verify_refuses(ledger: &TestLedger, said: &str) {
 /// The bundled record with the journal's byte `at` changed.
 fn bundled_with_journal_byte_changed(at: usize) -> TestLedger {
     let ledger = TestLedger::bundled();
-    let path = journal(&ledger);
+    change_journal_byte(&ledger, |_| at);
+    ledger
+}
+
+/// Changes the journal's byte `at(its length)`.
+fn change_journal_byte(ledger: &TestLedger, at: impl FnOnce(usize) -> usize) {
+    let path = journal(ledger);
     let mut bytes = std::fs::read(&path).unwrap();
+    let at = at(bytes.len());
     bytes[at] ^= 0x55;
     std::fs::write(&path, &bytes).unwrap();
-    ledger
 }
 
 /// `verify` on the bundled record with one byte of its journal changed: exit 6 and
@@ -306,11 +312,8 @@ fn says_how_to_recover(run: &Run, what: &str) {
 fn every_error_about_a_damaged_journal_says_how_to_recover() {
     // The example: the last byte of the last frame's trailer changed.
     let ledger = TestLedger::bundled();
-    let path = journal(&ledger);
-    let mut bytes = std::fs::read(&path).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0x55;
-    std::fs::write(&path, &bytes).unwrap();
+    change_journal_byte(&ledger, |len| len - 1);
+    let damaged = std::fs::read(journal(&ledger)).unwrap();
     for args in [
         &["state", "nato-membership"][..],
         &["verify"],
@@ -328,8 +331,8 @@ fn every_error_about_a_damaged_journal_says_how_to_recover() {
         .unwrap()
         .ends_with(pactlog::error::JOURNAL_RECOVERY));
     assert_eq!(
-        std::fs::read(&path).unwrap(),
-        bytes,
+        std::fs::read(journal(&ledger)).unwrap(),
+        damaged,
         "the journal as it was"
     );
     // Another case of the kind: damage `verify` finds inside a frame, and the write
@@ -781,11 +784,7 @@ fn a_damaged_journal_fails_verify_and_export_reads_sled_past_the_damage() {
 fn export_writes_the_journals_verified_records_when_the_ledger_cannot_open() {
     let healthy = TestLedger::bundled().export();
     let ledger = TestLedger::bundled();
-    let path = journal(&ledger);
-    let mut bytes = std::fs::read(&path).unwrap();
-    let last = bytes.len() - 40;
-    bytes[last] ^= 0x55;
-    std::fs::write(&path, &bytes).unwrap();
+    change_journal_byte(&ledger, |len| len - 40);
     std::fs::remove_dir_all(sled_dir(&ledger)).unwrap();
     ledger.fails(&["state", "nato-membership"]);
     let out = ledger.path("e.ndjson");
@@ -817,11 +816,7 @@ fn export_writes_the_journals_verified_records_when_the_ledger_cannot_open() {
 fn export_reads_sled_past_damage_in_the_journals_last_frame() {
     let healthy = TestLedger::bundled().export();
     let ledger = TestLedger::bundled();
-    let path = journal(&ledger);
-    let mut bytes = std::fs::read(&path).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0x55;
-    std::fs::write(&path, &bytes).unwrap();
+    change_journal_byte(&ledger, |len| len - 1);
     ledger.fails(&["state", "nato-membership"]);
     let out = ledger.path("e.ndjson");
     let run = ledger.run(&["export", "--out", out.to_str().unwrap()]);
