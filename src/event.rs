@@ -26,13 +26,12 @@ use crate::time::{self, Instant};
 /// valid for its format with any text an event can hold. Line feeds and tabs are
 /// text; a carriage return, NUL, DEL, the other C0 and the C1 controls are not.
 pub fn check_controls(value: &Value, path: &str) -> Result<(), String> {
-    match value {
-        Value::String(text) => {
-            let found = text
-                .chars()
-                .enumerate()
-                .find(|(_, c)| c.is_control() && !matches!(c, '\n' | '\t'));
-            match found {
+    each_text(value, path, &|text, path| {
+        let found = text
+            .chars()
+            .enumerate()
+            .find(|(_, c)| c.is_control() && !matches!(c, '\n' | '\t'));
+        match found {
                 Some((i, '\r')) => Err(format!(
                     "field `{path}`: a carriage return (U+000D) at character {}; write line breaks as \\n",
                     i + 1
@@ -44,14 +43,25 @@ pub fn check_controls(value: &Value, path: &str) -> Result<(), String> {
                 )),
                 None => Ok(()),
             }
-        }
+    })
+}
+
+/// Calls `check` with every string in `value`, at any depth, and the path that
+/// names it (`source.url`, `sources[0].via`); the first error.
+fn each_text(
+    value: &Value,
+    path: &str,
+    check: &dyn Fn(&str, &str) -> Result<(), String>,
+) -> Result<(), String> {
+    match value {
+        Value::String(text) => check(text, path),
         Value::Array(items) => items
             .iter()
             .enumerate()
-            .try_for_each(|(i, item)| check_controls(item, &format!("{path}[{i}]"))),
+            .try_for_each(|(i, item)| each_text(item, &format!("{path}[{i}]"), check)),
         Value::Object(members) => members
             .iter()
-            .try_for_each(|(key, item)| check_controls(item, &format!("{path}.{key}"))),
+            .try_for_each(|(key, item)| each_text(item, &format!("{path}.{key}"), check)),
         _ => Ok(()),
     }
 }
@@ -111,20 +121,17 @@ pub fn check_time_forms(object: &Map<String, Value>) -> Result<(), String> {
 }
 
 fn check_blank(value: &Value, path: &str) -> Result<(), String> {
-    match value {
-        Value::String(text) if text.is_empty() => Err(format!("field `{path}` cannot be empty")),
-        Value::String(text) if text.trim().is_empty() => Err(format!(
-            "field `{path}` cannot be empty (it holds only white space)"
-        )),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, item)| check_blank(item, &format!("{path}[{i}]"))),
-        Value::Object(members) => members
-            .iter()
-            .try_for_each(|(key, item)| check_blank(item, &format!("{path}.{key}"))),
-        _ => Ok(()),
-    }
+    each_text(value, path, &|text, path| {
+        if text.is_empty() {
+            Err(format!("field `{path}` cannot be empty"))
+        } else if text.trim().is_empty() {
+            Err(format!(
+                "field `{path}` cannot be empty (it holds only white space)"
+            ))
+        } else {
+            Ok(())
+        }
+    })
 }
 
 /// A name of an entity: `[a-z0-9][a-z0-9-]*`, at most 64 characters. Shared text: a
