@@ -172,8 +172,8 @@ impl Record {
             Some(_) => return Err(format!("field `{RECORDED_BY}` must be a string")),
         }
         let input = input_of(&object);
-        if !input.contains_key("id") {
-            return Err("a stored record needs field `id`".into());
+        if !matches!(input.get("id"), Some(Value::String(_))) {
+            return Err("a stored record needs field `id`, a UUID".into());
         }
         let event = parse_event_owned(input, &mut Uuid::nil)?;
         Ok(Record {

@@ -26,7 +26,10 @@ use crate::time::{self, Instant};
 /// valid for its format with any text an event can hold. Line feeds and tabs are
 /// text; a carriage return, NUL, DEL, the other C0 and the C1 controls are not.
 pub fn check_controls(value: &Value, path: &str) -> Result<(), String> {
-    each_text(value, path, &|text, path| {
+    each_leaf(value, path, &|value, path| {
+        let Value::String(text) = value else {
+            return Ok(());
+        };
         let found = text
             .chars()
             .enumerate()
@@ -46,37 +49,39 @@ pub fn check_controls(value: &Value, path: &str) -> Result<(), String> {
     })
 }
 
-/// Calls `check` with every string in `value`, at any depth, and the path that
-/// names it (`source.url`, `sources[0].via`); the first error.
-fn each_text(
+/// Calls `check` with every value in `value` that is no array or object (strings,
+/// numbers, booleans, nulls), at any depth, and the path that names it
+/// (`source.url`, `sources[0].via`); the first error.
+fn each_leaf(
     value: &Value,
     path: &str,
-    check: &dyn Fn(&str, &str) -> Result<(), String>,
+    check: &dyn Fn(&Value, &str) -> Result<(), String>,
 ) -> Result<(), String> {
     match value {
-        Value::String(text) => check(text, path),
         Value::Array(items) => items
             .iter()
             .enumerate()
-            .try_for_each(|(i, item)| each_text(item, &format!("{path}[{i}]"), check)),
+            .try_for_each(|(i, item)| each_leaf(item, &format!("{path}[{i}]"), check)),
         Value::Object(members) => members
             .iter()
-            .try_for_each(|(key, item)| each_text(item, &format!("{path}.{key}"), check)),
-        _ => Ok(()),
+            .try_for_each(|(key, item)| each_leaf(item, &format!("{path}.{key}"), check)),
+        leaf => check(leaf, path),
     }
 }
 
-/// Refuses a blank text (empty, or only white space) in any field of a new event,
-/// at any depth (the error names the field: `source.url`, `sources[0].via`), except
-/// the values of `parameters` (values, not texts): a field with nothing to say is
-/// left out. Stored records are never refused on reading (an export of an earlier
-/// release may hold one).
+/// Refuses a blank text (empty, or only white space) or a `null` in any field of a
+/// new event, at any depth (the error names the field: `source.url`,
+/// `sources[0].via`), except the values of `parameters` (values, not texts): a
+/// field with nothing to say is left out. (`"id": null` was stored as given while
+/// the event got a new id, and no command could read that ledger again.) Stored
+/// records are never refused on reading (an export of an earlier release may hold one).
 pub fn check_blanks(object: &Map<String, Value>) -> Result<(), String> {
     // Paths are written only for the field refused (a meeting may list thousands of
     // provisions).
     fn any_blank(value: &Value) -> bool {
         match value {
             Value::String(text) => text.trim().is_empty(),
+            Value::Null => true,
             Value::Array(items) => items.iter().any(any_blank),
             Value::Object(members) => members.values().any(any_blank),
             _ => false,
@@ -84,7 +89,10 @@ pub fn check_blanks(object: &Map<String, Value>) -> Result<(), String> {
     }
     object
         .iter()
-        .filter(|(key, value)| key.as_str() != "parameters" && any_blank(value))
+        .filter(|(key, value)| match key.as_str() {
+            "parameters" => value.is_null(),
+            _ => any_blank(value),
+        })
         .try_for_each(|(key, value)| check_blank(value, key))
 }
 
@@ -121,7 +129,21 @@ pub fn check_time_forms(object: &Map<String, Value>) -> Result<(), String> {
 }
 
 fn check_blank(value: &Value, path: &str) -> Result<(), String> {
-    each_text(value, path, &|text, path| {
+    each_leaf(value, path, &|value, path| {
+        let text = match value {
+            Value::Null => {
+                return Err(format!(
+                    "field `{path}` is null: leave a field out when it has nothing to say{}",
+                    if path == "id" {
+                        " (without `id` the ledger gives the event one)"
+                    } else {
+                        ""
+                    }
+                ))
+            }
+            Value::String(text) => text,
+            _ => return Ok(()),
+        };
         if text.is_empty() {
             Err(format!("field `{path}` cannot be empty"))
         } else if text.trim().is_empty() {

@@ -1278,6 +1278,67 @@ fn blank_texts_are_refused_in_new_events_and_kept_in_stored_records() {
     );
 }
 
+/// Found by a fresh tester: `"id": null` was accepted; the event got a new id but the
+/// record was stored with `null`, and every later command failed on that ledger
+/// (exit 6, sled set aside and rebuilt again and again). A `null` in any field of a
+/// new event is refused, naming the field: a field with nothing to say is left out.
+/// A stored record with `"id": null` is refused on import, naming the line.
+#[test]
+fn a_null_in_a_new_event_is_refused_naming_the_field() {
+    let ledger = TestLedger::bundled();
+    let before = ledger.export();
+    // The example, by import and by `append -`.
+    let example = r#"{"id":null,"type":"status_changed","provision":"nato-membership","status":"agreed","occurred_at":"2025-12-02"}"#;
+    let run = ledger.at(NOW).stdin(example).run(&["import", "-"]);
+    refused(&run, 3, "stdin:1: field `id` is null");
+    let run = ledger.at(NOW).stdin(example).run(&["append", "-"]);
+    refused(&run, 3, "field `id` is null");
+    // Cases of the kind: an optional field, a field inside a source, `source` beside
+    // `sources`, `parameters`.
+    for (object, says) in [
+        (
+            r#"{"type":"status_changed","provision":"nato-membership","status":"agreed","occurred_at":"2025-12-02","note":null}"#,
+            "field `note` is null",
+        ),
+        (
+            r#"{"type":"statement_made","quote":"q","attribution":"someone","sources":[{"outlet":"AP","grade":null}],"occurred_at":"2025-12-04"}"#,
+            "field `sources[0].grade` is null",
+        ),
+        (
+            r#"{"type":"statement_made","quote":"q","attribution":"someone","source":null,"sources":[{"outlet":"AP"}],"occurred_at":"2025-12-04"}"#,
+            "field `source` is null",
+        ),
+        (
+            r#"{"type":"provision_amended","provision":"nato-membership","proposal":"us-28-point-plan","text":"t","parameters":null,"occurred_at":"2025-12-04"}"#,
+            "field `parameters` is null",
+        ),
+    ] {
+        let run = ledger.at(NOW).stdin(object).run(&["append", "-"]);
+        refused(&run, 3, says);
+    }
+    assert_eq!(ledger.export(), before, "nothing was written");
+    ledger.ok(&["verify"]);
+    // An export line whose record says `"id": null` is refused on import.
+    let last = stored(&before).pop().unwrap();
+    let mut record = serde_json::json!({
+        "id": null,
+        "type": "status_changed",
+        "provision": "nato-membership",
+        "status": "contested",
+        "occurred_at": "2025-12-05",
+        "seq": 69,
+        "recorded_at": "2025-12-05T00:00:00Z",
+        "prev_hash": last["hash"],
+    });
+    let hash = pactlog::chain::hash_hex(&pactlog::chain::canonical(record.as_object().unwrap()));
+    record["hash"] = hash.into();
+    let file = ledger.write("old.ndjson", format!("{before}{record}\n").as_bytes());
+    let fresh = TestLedger::new();
+    let run = fresh.run(&["import", file.to_str().unwrap()]);
+    refused(&run, 3, "old.ndjson:69: ");
+    assert!(run.error().contains("field `id`"), "{}", run.error());
+}
+
 /// A case of the sign kind found beside the seqs: chrono reads a day's year with a
 /// sign and fewer digits (`+025-11-23` as the year 25), so such a day was taken as a
 /// cut and stored in new events. It is refused in both, naming the flag or field;
