@@ -39,7 +39,13 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         return super::write_json(out, &values);
     }
     let names = Names::of(&ledger, entries.iter().map(|e| &*e.record.event), &cut)?;
-    let mut t = render::table(&["seq", "occurred", "recorded", "event", "source", "id"]);
+    writeln!(
+        out,
+        "{provision}: {}, as known at {}",
+        super::count(entries.len() as u64, "event", "events"),
+        render::known(&cut)
+    )?;
+    let mut t = render::Paged::new(&["seq", "occurred", "recorded", "event", "source", "id"]);
     for entry in &entries {
         let r = &entry.record;
         let mut event = format!(
@@ -62,22 +68,19 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
                 render::short(&ledger, &by)
             ));
         }
-        t.add_row(vec![
-            r.seq.to_string(),
-            render::when(&r.event.occurred_at),
-            render::recorded(&r.recorded_at),
-            event,
-            render::sources_cell(&r.event.sources),
-            render::short(&ledger, &r.event.id),
-        ]);
+        t.add_row(
+            out,
+            vec![
+                r.seq.to_string(),
+                render::when(&r.event.occurred_at),
+                render::recorded(&r.recorded_at),
+                event,
+                render::sources_cell(&r.event.sources),
+                render::short(&ledger, &r.event.id),
+            ],
+        )?;
     }
-    writeln!(
-        out,
-        "{provision}: {}, as known at {}",
-        super::count(entries.len() as u64, "event", "events"),
-        render::known(&cut)
-    )?;
-    writeln!(out, "{t}")?;
+    t.finish(out)?;
     Ok(())
 }
 

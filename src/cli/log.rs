@@ -46,35 +46,25 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         writeln!(out, "\n]")?;
         return Ok(());
     }
-    // A long log is printed as tables of TABLE_ROWS records each: a table is laid out
-    // once all its rows are known, and one table of the whole log would hold it all.
-    let header = ["seq", "recorded", "occurred", "type", "what", "id"];
-    let mut t = render::table(&header);
-    let mut rows = 0;
+    let mut t = render::Paged::new(&["seq", "recorded", "occurred", "type", "what", "id"]);
     for record in records {
         let r = record?;
-        if rows == TABLE_ROWS {
-            writeln!(out, "{t}")?;
-            t = render::table(&header);
-            rows = 0;
-        }
         let what = render::subject(&ledger, &r, &crate::names::Names::none());
-        t.add_row(vec![
-            r.seq.to_string(),
-            render::recorded(&r.recorded_at),
-            render::when(&r.event.occurred_at),
-            r.event.type_name().to_string(),
-            match r.recorded_by() {
-                Some(by) => format!("{what}\nrecorded by {by}"),
-                None => what,
-            },
-            render::short(&ledger, &r.event.id),
-        ]);
-        rows += 1;
+        t.add_row(
+            out,
+            vec![
+                r.seq.to_string(),
+                render::recorded(&r.recorded_at),
+                render::when(&r.event.occurred_at),
+                r.event.type_name().to_string(),
+                match r.recorded_by() {
+                    Some(by) => format!("{what}\nrecorded by {by}"),
+                    None => what,
+                },
+                render::short(&ledger, &r.event.id),
+            ],
+        )?;
     }
-    writeln!(out, "{t}")?;
+    t.finish(out)?;
     Ok(())
 }
-
-/// Records in one table of `log`'s text output.
-const TABLE_ROWS: usize = 1_000;

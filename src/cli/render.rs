@@ -62,6 +62,49 @@ impl std::fmt::Display for TextTable {
     }
 }
 
+/// Rows of one table of a [`Paged`] listing.
+pub const PAGE_ROWS: usize = 1_000;
+
+/// A long listing (`log`, `search`, `history`) written as tables of [`PAGE_ROWS`]
+/// rows, each with the header: a table is laid out once all its rows are known, and
+/// one table of 300,000 rows took gigabytes.
+pub struct Paged<'h> {
+    header: &'h [&'h str],
+    table: TextTable,
+    rows: usize,
+}
+
+impl<'h> Paged<'h> {
+    pub fn new(header: &'h [&'h str]) -> Paged<'h> {
+        Paged {
+            header,
+            table: table(header),
+            rows: 0,
+        }
+    }
+
+    /// Adds a row, first writing the table so far to `out` when it is full.
+    pub fn add_row<T: Into<comfy_table::Cell>>(
+        &mut self,
+        out: &mut dyn std::io::Write,
+        cells: impl IntoIterator<Item = T>,
+    ) -> std::io::Result<()> {
+        if self.rows == PAGE_ROWS {
+            let full = std::mem::replace(&mut self.table, table(self.header));
+            writeln!(out, "{full}")?;
+            self.rows = 0;
+        }
+        self.table.add_row(cells);
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Writes the last table.
+    pub fn finish(self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        writeln!(out, "{}", self.table)
+    }
+}
+
 /// `cell` as it is, or its first [`CELL_CHARS`] characters and how many more.
 fn fit(cell: comfy_table::Cell) -> comfy_table::Cell {
     let content = cell.content();

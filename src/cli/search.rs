@@ -90,20 +90,23 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
     if matches.is_empty() {
         return Ok(());
     }
-    let mut t = render::table(&["date", "event", "provisions", "match", "id"]);
+    let mut t = render::Paged::new(&["date", "event", "provisions", "match", "id"]);
     for m in &matches {
         let mut event = m.event.type_name.to_string();
         if let Some(by) = m.removed_by {
             event.push_str(&format!("\n✗ removed by {}", render::short(&ledger, &by)));
         }
-        t.add_row(vec![
-            render::when(&m.event.occurred_at),
-            event,
-            m.provisions.join("\n"),
-            format!("{}: {}", m.field, m.value),
-            render::short(&ledger, &m.event.id),
-        ]);
+        t.add_row(
+            out,
+            vec![
+                render::when(&m.event.occurred_at),
+                event,
+                m.provisions.join("\n"),
+                format!("{}: {}", m.field, m.value),
+                render::short(&ledger, &m.event.id),
+            ],
+        )?;
     }
-    writeln!(out, "{t}")?;
+    t.finish(out)?;
     Ok(())
 }
