@@ -1106,6 +1106,25 @@ fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, String>
         let path = err.path().to_string();
         let path = path.strip_prefix("b.").unwrap_or(&path).to_string();
         let inner = err.into_inner().to_string();
+        // serde's wording, said in the terms of the rest of the messages: the whole
+        // path of a missing field (`source.outlet`, which `append` names as its flag),
+        // and what was expected before what was found.
+        if let Some(field) = inner
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.strip_suffix('`'))
+        {
+            return match path.as_str() {
+                "." => format!("field `{field}` is missing"),
+                _ => format!("field `{path}.{field}` is missing"),
+            };
+        }
+        let inner = match inner
+            .strip_prefix("invalid type: ")
+            .and_then(|rest| rest.split_once(", expected "))
+        {
+            Some((found, expected)) => format!("expected {expected}, found {found}"),
+            None => inner,
+        };
         if path == "." {
             inner
         } else {
@@ -1550,6 +1569,16 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_field_of_a_source_is_named_by_its_whole_path() {
+        let err = parse(
+            json!({"type": "status_changed", "occurred_at": "2025-11-23",
+            "provision": "nato", "status": "agreed", "source": {"url": "https://example.org"}}),
+        )
+        .unwrap_err();
+        assert_eq!(err, "field `source.outlet` is missing");
+    }
+
+    #[test]
     fn wrong_types_and_missing_fields_name_the_field() {
         let err =
             parse(json!({"type": "party_registered", "occurred_at": "2025-11-23", "party": "us"}))
@@ -1558,7 +1587,7 @@ mod tests {
         let err = parse(json!({"type": "party_registered", "occurred_at": "2025-11-23", "party": "us", "name": 5}))
             .unwrap_err();
         assert!(
-            err.starts_with("field `name`: invalid type: integer `5`"),
+            err.starts_with("field `name`: expected a string, found integer `5`"),
             "{err}"
         );
         let err = parse(

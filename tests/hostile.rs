@@ -233,7 +233,7 @@ fn a_value_of_the_wrong_type() {
     let text = format!("{GOOD}\n{}\n", party(r#""party":5"#));
     let err = reject("15-wrong-type", text.as_bytes(), 3, Some(2));
     assert!(
-        err.ends_with("field `party`: invalid type: integer `5`, expected a string"),
+        err.ends_with("field `party`: expected a string, found integer `5`"),
         "{err}"
     );
 }
@@ -243,7 +243,7 @@ fn a_string_where_a_list_belongs() {
     let text = r#"{"type":"proposal_tabled","occurred_at":"2025-12-03","proposal":"p","title":"T","parties":"us"}"#;
     let err = reject("16-wrong-type-list", text.as_bytes(), 3, Some(1));
     assert!(
-        err.contains("field `parties`: invalid type: string"),
+        err.contains("field `parties`: expected a sequence, found string"),
         "{err}"
     );
 }
