@@ -382,12 +382,13 @@ fn read_frame(reader: &mut impl Read, offset: u64, shown: &str) -> Result<(Frame
 
 /// The records of a frame, checked against its header.
 fn unpack(frame: &Frame, payload: &[u8], shown: &str) -> Result<Vec<Vec<u8>>> {
-    let what = || {
-        if frame.count == 1 {
-            format!("record {}", frame.first_seq)
-        } else {
-            format!("records {}–{}", frame.first_seq, frame.last_seq())
-        }
+    let what = || match frame.count {
+        0 => format!(
+            "no record (a commit of nothing, after record {})",
+            frame.first_seq.saturating_sub(1)
+        ),
+        1 => format!("record {}", frame.first_seq),
+        _ => format!("records {}–{}", frame.first_seq, frame.last_seq()),
     };
     let plain = zstd::stream::decode_all(payload).map_err(|e| {
         damaged(

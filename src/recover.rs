@@ -309,6 +309,9 @@ fn trim_tail(
                 committed.offset
             )));
         }
+        _ if sled_seq > last && last == 0 => format!(
+            "the journal was cut inside its first commit ({tail} that do not read as frames trimmed); sled holds every record"
+        ),
         _ if sled_seq > last => format!(
             "the journal was cut after record {last} ({tail} that do not read as frames trimmed); sled holds the records after it"
         ),
