@@ -28,6 +28,19 @@ fn stored(export: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// A stored record of `fields`, chained after the last record of `export` (its seq
+/// and `prev_hash`, recorded on 2025-12-05), with its hash: what an earlier release
+/// could have written.
+fn record_after(export: &str, mut record: serde_json::Value) -> serde_json::Value {
+    let last = stored(export).pop().unwrap();
+    record["seq"] = (last["seq"].as_u64().unwrap() + 1).into();
+    record["recorded_at"] = "2025-12-05T00:00:00Z".into();
+    record["prev_hash"] = last["hash"].clone();
+    let hash = pactlog::chain::hash_hex(&pactlog::chain::canonical(record.as_object().unwrap()));
+    record["hash"] = hash.into();
+    record
+}
+
 /// The id of the first record `pred` picks.
 fn id_where(records: &[serde_json::Value], pred: &dyn Fn(&serde_json::Value) -> bool) -> String {
     records.iter().find(|r| pred(r)).unwrap()["id"]
@@ -1249,21 +1262,17 @@ fn blank_texts_are_refused_in_new_events_and_kept_in_stored_records() {
     assert_eq!(ledger.export(), before, "nothing was written");
     // A stored record with a blank note, as an earlier release could write it, chained
     // after the bundled record: the export imports into a new ledger and verifies.
-    let last = stored(&before).pop().unwrap();
-    let mut record = serde_json::json!({
-        "id": "0190aaaa-0000-7000-8000-0000000000c1",
-        "type": "status_changed",
-        "provision": "nato-membership",
-        "status": "contested",
-        "note": "",
-        "occurred_at": "2025-12-05",
-        "seq": 69,
-        "recorded_at": "2025-12-05T00:00:00Z",
-        "prev_hash": last["hash"],
-    });
-    let object = record.as_object().unwrap();
-    let hash = pactlog::chain::hash_hex(&pactlog::chain::canonical(object));
-    record["hash"] = hash.into();
+    let record = record_after(
+        &before,
+        serde_json::json!({
+            "id": "0190aaaa-0000-7000-8000-0000000000c1",
+            "type": "status_changed",
+            "provision": "nato-membership",
+            "status": "contested",
+            "note": "",
+            "occurred_at": "2025-12-05",
+        }),
+    );
     let old = format!("{before}{record}\n");
     let file = ledger.write("old.ndjson", old.as_bytes());
     let restored = TestLedger::new();
@@ -1319,19 +1328,16 @@ fn a_null_in_a_new_event_is_refused_naming_the_field() {
     assert_eq!(ledger.export(), before, "nothing was written");
     ledger.ok(&["verify"]);
     // An export line whose record says `"id": null` is refused on import.
-    let last = stored(&before).pop().unwrap();
-    let mut record = serde_json::json!({
-        "id": null,
-        "type": "status_changed",
-        "provision": "nato-membership",
-        "status": "contested",
-        "occurred_at": "2025-12-05",
-        "seq": 69,
-        "recorded_at": "2025-12-05T00:00:00Z",
-        "prev_hash": last["hash"],
-    });
-    let hash = pactlog::chain::hash_hex(&pactlog::chain::canonical(record.as_object().unwrap()));
-    record["hash"] = hash.into();
+    let record = record_after(
+        &before,
+        serde_json::json!({
+            "id": null,
+            "type": "status_changed",
+            "provision": "nato-membership",
+            "status": "contested",
+            "occurred_at": "2025-12-05",
+        }),
+    );
     let file = ledger.write("old.ndjson", format!("{before}{record}\n").as_bytes());
     let fresh = TestLedger::new();
     let run = fresh.run(&["import", file.to_str().unwrap()]);
