@@ -29,11 +29,9 @@ pub fn parse_seq(text: &str) -> Result<u64, String> {
         return Err("a seq cannot be empty: write the record's number, such as `68`".into());
     }
     if !text.bytes().all(|b| b.is_ascii_digit()) {
-        let digits = text.trim().trim_start_matches('+');
-        let hint = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-            format!(": write its digits alone (`{digits}`)")
-        } else {
-            ": a seq is a record's number, written in digits (such as `68`)".to_string()
+        let hint = match digits_within(text) {
+            Some(digits) => format!(": write its digits alone (`{digits}`)"),
+            None => ": a seq is a record's number, written in digits (such as `68`)".to_string(),
         };
         return Err(format!("`{shown}` is not a seq{hint}"));
     }
@@ -47,19 +45,25 @@ pub fn parse_seq(text: &str) -> Result<u64, String> {
 pub fn parse_seq_form(text: &str) -> Option<Result<u64, String>> {
     let n = text.strip_prefix("seq:")?;
     Some(parse_seq(n).map_err(|e| {
-        let digits = n.trim().trim_start_matches('+');
         if n.bytes().all(|b| b.is_ascii_digit()) {
             return format!("`{}`: {e}", text.escape_debug());
         }
-        let example = match !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-            true => format!("seq:{digits}"),
-            false => "seq:70".to_string(),
+        let example = match digits_within(n) {
+            Some(digits) => format!("seq:{digits}"),
+            None => "seq:70".to_string(),
         };
         format!(
             "`{}`: `seq:` takes a record number in digits alone, such as `{example}`",
             text.escape_debug()
         )
     }))
+}
+
+/// The digits a user meant by a seq written with spaces or a `+` around them
+/// (` +68 ` → `68`), for the hint of an error; `None` when there are none.
+fn digits_within(text: &str) -> Option<&str> {
+    let digits = text.trim().trim_start_matches('+');
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
 }
 
 /// Checks stored `bytes` as record `seq` of a log whose record before is `prev`
