@@ -49,11 +49,12 @@ pub fn parse_seq_form(text: &str) -> Option<Result<u64, String>> {
             return format!("`{}`: {e}", text.escape_debug());
         }
         let example = match digits_within(n) {
-            Some(digits) => format!("seq:{digits}"),
-            None => "seq:70".to_string(),
+            Some(digits) => format!("such as `seq:{digits}`"),
+            // `seq:-1` is not the last record: records are counted from the first.
+            None => "counted from the first record, `seq:1`".to_string(),
         };
         format!(
-            "`{}`: `seq:` takes a record number in digits alone, such as `{example}`",
+            "`{}`: `seq:` takes a record number in digits alone, {example}",
             text.escape_debug()
         )
     }))

@@ -49,10 +49,7 @@ impl Cut {
     /// (records may share a record time, so the time alone would not say which), else
     /// as [`time::cut_label`].
     pub fn known_label(&self) -> String {
-        match self.known_seq {
-            Some(seq) => format!("seq:{seq}"),
-            None => time::cut_label(&self.known_at),
-        }
+        self.known().label()
     }
 
     /// The record-time side of the cut.
@@ -80,6 +77,14 @@ impl Known {
     /// Whether the record is known at this cut.
     pub fn knows(&self, record: &Record) -> bool {
         record.recorded_at <= self.at && self.seq.is_none_or(|n| record.seq <= n)
+    }
+
+    /// The cut as the user gave it: `seq:N`, else the instant (a day's end as the day).
+    pub fn label(&self) -> String {
+        match self.seq {
+            Some(seq) => format!("seq:{seq}"),
+            None => time::cut_label(&self.at),
+        }
     }
 
     /// The last seq known at this cut (0 when none).
@@ -176,24 +181,39 @@ pub fn resolve(ledger: &Ledger, when: &When, known: Known) -> Result<Instant> {
     if let Some(held) = held {
         return Ok(time::end_of_day(held.event.occurred_at.date_naive()));
     }
-    if ledger.registered(Kind::Meeting, meeting)?.is_some() {
-        let planned = records
-            .iter()
-            .filter(|r| known.knows(r) && !removed.contains_key(&r.event.id))
-            .filter_map(|r| match &r.event.body {
-                Body::MeetingScheduled { planned_for, .. } => Some(planned_for.clone()),
-                _ => None,
-            })
-            .next_back();
-        let planned = planned
-            .map(|p| format!(" (planned for {p})"))
-            .unwrap_or_default();
-        return Err(Error::NotFound(format!(
-            "meeting `{meeting}` is only scheduled{planned}, not held, as known at {}; use a date instead",
-            time::format(&known.at)
-        )));
+    if ledger.registered(Kind::Meeting, meeting)?.is_none() {
+        return Err(unknown(ledger, Kind::Meeting, meeting)?);
     }
-    Err(unknown(ledger, Kind::Meeting, meeting)?)
+    let registers = |r: &&Record| r.event.registers() == Some((Kind::Meeting, meeting));
+    let counted = records
+        .iter()
+        .filter(|r| known.knows(r) && !removed.contains_key(&r.event.id))
+        .filter(registers);
+    let planned = counted
+        .filter_map(|r| match &r.event.body {
+            Body::MeetingScheduled { planned_for, .. } => Some(planned_for.clone()),
+            _ => None,
+        })
+        .next_back();
+    let cut = known.label();
+    let message = match (
+        planned,
+        records.iter().filter(registers).find(|r| known.knows(r)),
+    ) {
+        (Some(planned), _) => {
+            format!("is only scheduled (planned for {planned}), not held, as known at {cut}")
+        }
+        (None, Some(_)) => {
+            format!("has no schedule or holding that counts as known at {cut} (retracted)")
+        }
+        (None, None) => {
+            let first = records.iter().find(registers).map_or(0, |r| r.seq);
+            format!("is not in the ledger yet as known at {cut} (its first record is seq {first})")
+        }
+    };
+    Err(Error::NotFound(format!(
+        "meeting `{meeting}` {message}; use a date instead"
+    )))
 }
 
 /// "unknown provision `x` (did you mean `y`?)".

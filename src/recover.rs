@@ -71,6 +71,14 @@ impl Ledger {
                     "no ledger at {shown} (a writing command such as `pactlog import` creates one; --db or PACTLOG_DB names another)"
                 )));
             }
+            if let Some(other) = not_pactlogs(path)? {
+                return Err(Error::Io {
+                    path: shown,
+                    message: format!(
+                        "holds files but no ledger (such as `{other}`): a new ledger is made only in a new or empty folder; name another with --db or PACTLOG_DB"
+                    ),
+                });
+            }
             store::create_private_dir(path).map_err(|e| Error::io(&shown, e))?;
             // The new folder's name is in its parent: without this fsync a crash can
             // lose the whole ledger after its first write was reported.
@@ -127,6 +135,35 @@ impl Ledger {
         ledger.notes = notes;
         Ok(ledger)
     }
+}
+
+/// The first entry of a folder that is not one pactlog keeps in a ledger folder (its
+/// lock, tokens, runtime file, set-aside or trimmed copies) nor hidden (a name
+/// starting with `.`): where a new ledger must not be made, lest it mix with a
+/// folder of other files. `None` for a missing or empty folder.
+fn not_pactlogs(path: &Path) -> Result<Option<String>> {
+    let entries = match fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(Error::io(path.display(), err)),
+    };
+    let ours = |name: &str| {
+        ["lock", "tokens.json", "serve.json"].contains(&name)
+            || [".", "journal", "sled", "pactlog.", PRE_JOURNAL_DIR]
+                .iter()
+                .any(|prefix| name.starts_with(prefix))
+    };
+    for entry in entries {
+        let name = entry
+            .map_err(|e| Error::io(path.display(), e))?
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        if !ours(&name) {
+            return Ok(Some(name));
+        }
+    }
+    Ok(None)
 }
 
 /// Opens sled and the journal and makes them agree.

@@ -114,6 +114,30 @@ pub fn check_day_form(text: &str) -> Result<(), String> {
     }
 }
 
+/// The day a text of digits and dashes that is not a day (`2025-1-3`, `20251103`)
+/// most likely meant, written as a day: `2025-01-03`, `2025-11-03`. `None` when it
+/// names no day of the years 0000 to 9999 that way.
+pub fn day_meant(text: &str) -> Option<String> {
+    let parts: Vec<&str> = match text.len() {
+        8 if !text.contains('-') => vec![&text[..4], &text[4..6], &text[6..]],
+        _ => text.split('-').collect(),
+    };
+    let [year, month, day] = parts[..] else {
+        return None;
+    };
+    let number = |part: &str, most: usize| {
+        (!part.is_empty() && part.len() <= most && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse::<u32>().ok())
+            .flatten()
+    };
+    let date = NaiveDate::from_ymd_opt(
+        i32::try_from(number(year, 4).filter(|_| year.len() == 4)?).ok()?,
+        number(month, 2)?,
+        number(day, 2)?,
+    )?;
+    Some(date.format("%Y-%m-%d").to_string())
+}
+
 /// Reads an RFC 3339 instant the one way pactlog reads instants (`occurred_at`,
 /// `planned_for`, `published_at`, `recorded_at`, `--at`, `--known-at`,
 /// `PACTLOG_NOW`), so that every instant it stores or prints reads back as the same

@@ -1393,3 +1393,106 @@ fn a_day_written_with_a_sign_is_refused_in_cuts_and_new_events() {
     restored.ok(&["import", file.to_str().unwrap()]);
     restored.ok(&["verify"]);
 }
+
+/// Found by a fresh tester: `timeline --html LEDGER/pactlog.head` replaced the head
+/// witness (every later command failed with exit 6), and `export --out
+/// LEDGER/journal` replaced the journal, both with exit 0. No output of pactlog is
+/// written inside a ledger folder, its own or another's, nor is a new ledger made in
+/// a folder of other files.
+#[test]
+fn no_output_is_written_inside_a_ledger_folder() {
+    let ledger = TestLedger::bundled();
+    let before = ledger.export();
+    let db = ledger.db.display().to_string();
+    let inside = |name: &str| format!("{db}/{name}");
+    // The example, then every file pactlog writes for a user.
+    for args in [
+        vec![
+            "timeline".to_string(),
+            "--html".into(),
+            inside("pactlog.head"),
+        ],
+        vec!["export".into(), "--out".into(), inside("journal")],
+        vec!["export".into(), "--out".into(), inside("sled/new.ndjson")],
+        vec![
+            "export".into(),
+            "--format".into(),
+            "csv".into(),
+            "--out".into(),
+            inside("x.csv"),
+        ],
+        vec!["man".into(), "--out".into(), inside("man")],
+        vec!["demo".into(), "--write-events".into(), inside("events")],
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = ledger.run(&args);
+        refused(
+            &run,
+            1,
+            &format!(
+                "is inside the ledger folder {}",
+                ledger.db.canonicalize().unwrap().display()
+            ),
+        );
+    }
+    assert_eq!(ledger.export(), before, "the ledger is as it was");
+    ledger.ok(&["verify"]);
+    // Another ledger's folder, through a link to it.
+    let other = TestLedger::bundled();
+    #[cfg(unix)]
+    {
+        let link = ledger.path("link");
+        std::os::unix::fs::symlink(&other.db, &link).unwrap();
+        let run = ledger.run(&["export", "--out", &format!("{}/journal", link.display())]);
+        refused(&run, 1, "is inside the ledger folder");
+        other.ok(&["verify"]);
+    }
+    // A folder of other files is not made a ledger.
+    let folder = ledger.path("notes");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("todo.txt"), "x").unwrap();
+    let run = ledger.run(&[
+        "--db",
+        folder.to_str().unwrap(),
+        "append",
+        "party_registered",
+        "--party",
+        "fr",
+        "--name",
+        "France",
+        "--occurred-at",
+        "2025-11-20",
+    ]);
+    refused(&run, 1, "holds files but no ledger (such as `todo.txt`)");
+    assert_eq!(
+        std::fs::read_dir(&folder).unwrap().count(),
+        1,
+        "nothing was made"
+    );
+}
+
+/// Found by a fresh tester: `--at 2025-1-1` or `--at 10000-01-01` was "unknown
+/// meeting" (exit 4). Digits and dashes that name no meeting were meant as a day: a
+/// usage error (exit 2) that writes the day it meant when there is one.
+#[test]
+fn a_day_mistyped_as_a_cut_says_the_day_it_meant() {
+    let ledger = TestLedger::bundled();
+    for (when, says) in [
+        ("2025-1-1", "did you mean 2025-01-01?"),
+        ("20251123", "did you mean 2025-11-23?"),
+        ("10000-01-01", "in the years 0000 to 9999"),
+    ] {
+        let run = ledger.run(&["state", "nato-membership", "--at", when]);
+        refused(
+            &run,
+            2,
+            &format!("--at: `{when}` is neither a day nor a meeting of the ledger"),
+        );
+        assert!(run.error().contains(says), "{}", run.error());
+        let run = ledger.run(&["history", "nato-membership", "--known-at", when]);
+        refused(&run, 2, says);
+    }
+    // A meeting asked before the ledger knew of it says so, with the cut as given.
+    let run = ledger.run(&["state", "--at", "geneva-2025-11-23", "--known-at", "seq:20"]);
+    refused(&run, 4, "meeting `geneva-2025-11-23` is not in the ledger yet as known at seq:20 (its first record is seq ");
+}

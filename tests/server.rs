@@ -2569,3 +2569,57 @@ fn a_path_that_is_no_page_answers_an_html_404_page() {
     assert_eq!(api.status, 404);
     assert_eq!(api.json()["error"], "no such endpoint");
 }
+
+/// Found by a fresh tester: a raw `POST /api/v1/cli` of `import FILE` without the
+/// file's text imported nothing and answered code 0, and one with `--db` wrote into
+/// the served ledger. Both are refused (code 2, nothing run); the CLI as a client,
+/// which sends its files and leaves `--db` out once it chose the server, still works.
+#[test]
+fn a_raw_command_line_naming_files_not_sent_or_another_ledger_is_refused() {
+    let (ledger, writer, _) = shared_ledger();
+    let n = records(&ledger);
+    let server = Server::start(&ledger, &[]);
+    let json = [("Content-Type", "application/json")];
+    let run = |body: &str| {
+        server
+            .post("/api/v1/cli", Some(&writer), &json, body)
+            .json()
+    };
+    // The example: a file of the server's own disk, not sent.
+    let reply = run(r#"{"args":["import","/etc/passwd"]}"#);
+    assert_eq!(reply["code"], 2, "{reply}");
+    let error = reply["error"].as_str().unwrap();
+    assert!(
+        error.contains("carries none of the files it names (`/etc/passwd`)"),
+        "{error}"
+    );
+    // The other case: --db, either way it is written.
+    for args in [
+        r#"["--db","/tmp/other.db","append","party_registered","--party","rr1","--name","X","--occurred-at","now"]"#,
+        r#"["append","party_registered","--party","rr1","--name","X","--occurred-at","now","--db=/tmp/other.db"]"#,
+    ] {
+        let reply = run(&format!(r#"{{"args":{args}}}"#));
+        assert_eq!(reply["code"], 2, "{reply}");
+        assert!(
+            reply["error"].as_str().unwrap().starts_with("--db: "),
+            "{reply}"
+        );
+    }
+    assert_eq!(records(&ledger), n, "nothing was written");
+    // A client naming the served ledger with --db goes through the server and writes.
+    let db = ledger.db.to_str().unwrap();
+    let file = ledger.write(
+        "one.ndjson",
+        br#"{"type":"party_registered","party":"rr2","name":"Y","occurred_at":"2025-12-03"}"#,
+    );
+    let made = client(
+        &ledger,
+        None,
+        &["--db", db, "import", file.to_str().unwrap()],
+        "",
+    );
+    assert_eq!(made.0, 0, "{made:?}");
+    assert!(made.1.starts_with("imported 1 event"), "{made:?}");
+    assert_eq!(server.stop().0, 0);
+    assert_eq!(records(&ledger), n + 1);
+}

@@ -57,6 +57,7 @@ pub fn man(ctx: &Ctx, args: &ManArgs, out: &mut dyn Write) -> Result<(), CliErro
         out.write_all(&page(man_command())?)?;
         return Ok(());
     };
+    super::export::check_outside_ledgers(dir, &dir.display().to_string())?;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
     let mut command = man_command();
     command.build();

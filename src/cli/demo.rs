@@ -193,6 +193,7 @@ fn shell_word(text: &str) -> String {
 /// `DIR/staged-correction/`, which a folder import reads after the record). An existing
 /// file is never replaced: the command fails before writing anything.
 fn write_events(ctx: &Ctx, dir: &std::path::Path, out: &mut dyn Write) -> Result<(), CliError> {
+    super::export::check_outside_ledgers(dir, &dir.display().to_string())?;
     let files: Vec<(PathBuf, &str)> = BUNDLED
         .iter()
         .chain(STAGED)

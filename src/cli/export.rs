@@ -285,6 +285,7 @@ pub fn write_to(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
+    check_outside_ledgers(path, &shown)?;
     if !dir.is_dir() {
         return Err(CliError::from(Error::Io {
             path: shown,
@@ -323,6 +324,45 @@ pub fn write_to(
     temp.as_file().sync_all().map_err(failed)?;
     temp.persist(path).map_err(|e| failed(e.error))?;
     Ok(())
+}
+
+/// Refuses to write `path` (a file or a folder, `shown` as the user gave it) inside a
+/// ledger folder, the `--db` one or any other: a file written there could replace the
+/// ledger's own (its journal, its head witness, sled's files). `path` may not exist
+/// yet: its nearest existing folder and every folder above it are looked at, links
+/// resolved. Errors: [`Error::Io`] naming the ledger folder (exit 1); nothing written.
+pub fn check_outside_ledgers(path: &std::path::Path, shown: &str) -> Result<(), CliError> {
+    let existing = path
+        .ancestors()
+        .map(|p| match p.as_os_str().is_empty() {
+            true => std::path::Path::new("."),
+            false => p,
+        })
+        .find(|p| p.exists());
+    let Some(folder) = existing.and_then(|p| std::fs::canonicalize(p).ok()) else {
+        return Ok(());
+    };
+    // The outermost: sled's own folder inside a ledger looks like a ledger of old.
+    match folder.ancestors().filter(|p| holds_ledger(p)).last() {
+        Some(ledger) => Err(CliError::from(Error::Io {
+            path: shown.to_string(),
+            message: format!(
+                "is inside the ledger folder {}, where pactlog writes nothing but the ledger (a file there could replace its journal, head witness or sled's files): name a path outside it",
+                ledger.display()
+            ),
+        })),
+        None => Ok(()),
+    }
+}
+
+/// Whether `folder` is a ledger, by its own files: a journal, a head witness, sled's
+/// folder, or sled's files of the layout before the journal (`conf` and `db` both).
+fn holds_ledger(folder: &std::path::Path) -> bool {
+    let file = |name: &str| folder.join(name).is_file();
+    file(crate::journal::FILE)
+        || file(crate::store::HEAD_FILE)
+        || file("sled/conf")
+        || (file("conf") && file("db"))
 }
 
 /// What an I/O error says, without the path that the temporary file's errors add

@@ -791,17 +791,17 @@ impl Ctx<'_> {
         flag: &str,
     ) -> Result<crate::time::Instant, CliError> {
         crate::query::resolve(ledger, when, known).map_err(|err| match (err, when) {
-            (Error::NotFound(message), When::Meeting(slug)) => {
-                let day_like = slug
-                    .as_str()
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || c == '-');
-                let hint = if day_like {
-                    "; a day is written YYYY-MM-DD (such as 2025-11-03)"
-                } else {
-                    ""
+            // Digits and dashes that name no meeting were meant as a day: a usage error.
+            (Error::NotFound(_), When::Meeting(slug))
+                if slug.as_str().chars().all(|c| c.is_ascii_digit() || c == '-') =>
+            {
+                let meant = match crate::time::day_meant(slug.as_str()) {
+                    Some(day) => format!("did you mean {day}?"),
+                    None => "such as 2025-11-03, in the years 0000 to 9999".into(),
                 };
-                CliError::from(Error::NotFound(format!("{flag}: {message}{hint}")))
+                CliError::usage(format!(
+                    "{flag}: `{slug}` is neither a day nor a meeting of the ledger: a day is written YYYY-MM-DD ({meant})"
+                ))
             }
             (Error::NotFound(message), _) => {
                 CliError::from(Error::NotFound(format!("{flag}: {message}")))

@@ -188,7 +188,9 @@ fn send(cli: &Cli, env: &Env, target: &Target) -> Option<u8> {
             return Some(fail(err));
         }
     };
-    let (args, file) = file_on_this_side(cli, std::env::args().skip(1).collect());
+    // The server runs on the ledger it holds (chosen above): `--db` is not sent.
+    let args = super::remote::without_db(std::env::args().skip(1).collect());
+    let (args, file) = file_on_this_side(cli, args);
     let request = Request {
         args,
         input,

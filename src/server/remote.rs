@@ -77,6 +77,50 @@ fn writes_a_file(command: &Command) -> Option<&'static str> {
     }
 }
 
+/// Where `args` (a command line after `pactlog`) gives `--db`, as `--db PATH` or
+/// `--db=PATH`, before any `--`: its index. A command sent to a server runs on the
+/// ledger the server holds, so a request never names one; the CLI as a client leaves
+/// the flag out once it chose the server ([`without_db`]).
+pub fn db_flag(args: &[String]) -> Option<usize> {
+    args.iter()
+        .take_while(|arg| *arg != "--")
+        .position(|arg| arg == "--db" || arg.starts_with("--db="))
+}
+
+/// `args` without its `--db` flag and value (see [`db_flag`]).
+pub fn without_db(mut args: Vec<String>) -> Vec<String> {
+    if let Some(at) = db_flag(&args) {
+        let n = if args[at] == "--db" { 2 } else { 1 };
+        args.drain(at..(at + n).min(args.len()));
+    }
+    args
+}
+
+/// Why a request cannot run as sent, before anything runs: a `--db` (the server runs
+/// on the ledger it holds), or an `import` of files the request does not carry (the
+/// server never reads its own disk for a client).
+fn refused_line(args: &[String], cli: &Cli, input: &ClientInput) -> Option<String> {
+    if db_flag(args).is_some() {
+        return Some(
+            "--db: a command sent to a server runs on the ledger it holds and names no other; leave --db out (nothing was run)".into(),
+        );
+    }
+    match &cli.command {
+        Command::Import(import) if input.files.is_empty() && !import.paths.is_empty() => {
+            Some(format!(
+                "import: the request carries none of the files it names ({}): a server imports what the client read on its side and sent in `input.files` as [name, text] pairs, never files on its own disk (nothing was run)",
+                import
+                    .paths
+                    .iter()
+                    .map(|p| format!("`{}`", p.display()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
+        _ => None,
+    }
+}
+
 fn usage(message: impl Into<String>) -> Reply {
     Reply {
         code: 2,
@@ -121,7 +165,7 @@ async fn run_inner(
         .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, format!("body: {e}")))?;
     // Parsed as the CLI parses its own line (global options among `append`'s fields too).
     let line = std::iter::once("pactlog".to_string())
-        .chain(request.args)
+        .chain(request.args.iter().cloned())
         .map(Into::into)
         .collect();
     let mut cli = match cli::parse(line) {
@@ -140,6 +184,9 @@ async fn run_inner(
         return Ok(usage(
             "this command runs where it is typed, not through a server",
         ));
+    }
+    if let Some(message) = refused_line(&request.args, &cli, &request.input) {
+        return Ok(usage(message));
     }
     if let Some(flag) = writes_a_file(&cli.command) {
         return Ok(usage(format!(
