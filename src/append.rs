@@ -686,7 +686,8 @@ impl<'l> Stage<'l> {
                     return Err(Error::invalid(
                         at,
                         format!(
-                            "provision `{provision}` already has a text in proposal `{proposal}` (seq {seq}); change it with provision_amended, or correct that draft with `supersedes`"
+                            "provision `{provision}` already has a text in proposal `{proposal}` {}; change it with provision_amended, or correct that draft with `supersedes`",
+                            self.seq_shown(seq)
                         ),
                     ));
                 }
@@ -715,7 +716,7 @@ impl<'l> Stage<'l> {
                 if let (Some(seq), false) = (existing, restates(&same)) {
                     return Err(Error::invalid(
                         at,
-                        format!("meeting `{meeting}` was already held (seq {seq}); correct that event with `supersedes`"),
+                        format!("meeting `{meeting}` was already held {}; correct that event with `supersedes`", self.seq_shown(seq)),
                     ));
                 }
             }
@@ -772,7 +773,7 @@ impl<'l> Stage<'l> {
                 let by_id = self.record_any(by)?.event.id;
                 return Err(Error::invalid(
                     at,
-                    format!("field `{field}`: event {target} was already retracted or superseded by {by_id} (seq {by})"),
+                    format!("field `{field}`: event {target} was already retracted or superseded by {by_id} {}", self.seq_shown(by)),
                 ));
             }
         }
@@ -801,7 +802,7 @@ impl<'l> Stage<'l> {
                 let by_id = self.record_any(by)?.event.id;
                 return Err(Error::invalid(
                     at,
-                    format!("field `target`: event {target} was retracted or superseded by {by_id} (seq {by}); cite the event that counts"),
+                    format!("field `target`: event {target} was retracted or superseded by {by_id} {}; cite the event that counts", self.seq_shown(by)),
                 ));
             }
         }
@@ -947,8 +948,6 @@ impl<'l> Stage<'l> {
         self.ledger.abandon_journal()
     }
 
-    /// Where the record at `seq` is, for a message: in the ledger, or earlier in this
-    /// append's input (staged, not committed).
     /// A record by seq, in a message: `seq N` once committed, else as the earlier
     /// event of this input it is (a seq is not given until the commit).
     fn which(&self, seq: u64) -> String {
@@ -958,6 +957,17 @@ impl<'l> Stage<'l> {
         }
     }
 
+    /// [`Stage::which`] in parentheses after an event named otherwise: `(seq N)`, or
+    /// `(an earlier event of this input, which would be seq N)`.
+    fn seq_shown(&self, seq: u64) -> String {
+        match seq > self.ledger.head().seq {
+            true => format!("(an earlier event of this input, which would be seq {seq})"),
+            false => format!("(seq {seq})"),
+        }
+    }
+
+    /// Where the record at `seq` is, for a message: in the ledger, or earlier in this
+    /// append's input (staged, not committed).
     fn where_is(&self, seq: u64) -> String {
         match seq > self.ledger.head().seq {
             true => format!("given to an earlier event of this input (it would be seq {seq})"),

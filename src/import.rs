@@ -228,6 +228,13 @@ impl Lines {
 
     fn object(&self, text: &str) -> Result<Item> {
         let at = self.at();
+        if text.starts_with('\u{feff}') {
+            // Taken at the file's start; inside it, most often files joined together.
+            return Err(Error::invalid(
+                &at,
+                "a byte-order mark (U+FEFF) starts this line: remove it (files saved with one and joined together put one at each join)",
+            ));
+        }
         match parse_value(text) {
             Ok(Value::Object(object)) => Ok(Item { at, object }),
             Ok(other) => Err(Error::invalid(
@@ -272,9 +279,15 @@ impl Lines {
             ));
         }
         let raws: Vec<&RawValue> = serde_json::from_str(&text).map_err(|e| {
+            let mut message = json_error(&e, true);
+            if message.starts_with("invalid JSON: trailing characters") {
+                message.push_str(&format!(
+                    ": something follows the JSON array that starts on line {start_line} (a file whose first event line starts with `[` is read as one array of every event; for one event per line, write each line as an object)"
+                ));
+            }
             Error::invalid(
                 &Location::line(&self.name, start_line + e.line().saturating_sub(1)),
-                json_error(&e, true),
+                message,
             )
         })?;
         let lines: Vec<usize> = raws

@@ -278,17 +278,24 @@ pub fn provision_state(ledger: &Ledger, provision: &Slug, cut: &Cut) -> Result<S
 /// show it, naming the filter when one is set (an event with no source graded high
 /// enough leaves it out).
 pub fn no_counted_draft(provision: &Slug, cut: &Cut) -> Error {
-    let filter = match cut.filter.flags() {
-        Some(flags) => format!(
-            " under {flags} (a draft with no source graded that high, or an inferred one, does not count)"
-        ),
-        None => String::new(),
-    };
+    let filter = under_filter(cut);
     Error::NotFound(format!(
         "provision `{provision}` has no counted draft at {} (known at {}){filter}",
         time::cut_label(&cut.at),
         cut.known_label()
     ))
+}
+
+/// What a message of no counted draft adds under a filter: ` under --min-grade B2
+/// (…)`, saying that a draft whose sources fall short does not count; empty without
+/// a filter.
+pub fn under_filter(cut: &Cut) -> String {
+    match cut.filter.flags() {
+        Some(flags) => format!(
+            " under {flags} (a draft with no source graded that high, or an inferred one, does not count)"
+        ),
+        None => String::new(),
+    }
 }
 
 /// Every provision drafted at the cut, by slug (each from its nearest snapshot).

@@ -1496,3 +1496,92 @@ fn a_day_mistyped_as_a_cut_says_the_day_it_meant() {
     let run = ledger.run(&["state", "--at", "geneva-2025-11-23", "--known-at", "seq:20"]);
     refused(&run, 4, "meeting `geneva-2025-11-23` is not in the ledger yet as known at seq:20 (its first record is seq ");
 }
+
+/// Found by a fresh tester: views and refusals that left out what the user gave. A
+/// backward `diff` listed every field as "removed, made by (before the cut)"; `state
+/// --min-grade A1` of every provision did not name the filter; `history --at` did not
+/// say its valid-time limit; a byte-order mark inside a file, or a line after a JSON
+/// array, got serde's words alone.
+#[test]
+fn views_and_refusals_say_the_cut_filter_and_form_they_were_given() {
+    let ledger = TestLedger::bundled();
+    let before = ledger.export();
+    // Backward on either axis: refused, saying which way round.
+    let run = ledger.run(&[
+        "diff",
+        "nato-membership",
+        "--from",
+        "2030-01-01",
+        "--to",
+        "2020-01-02",
+    ]);
+    refused(
+        &run,
+        2,
+        "--from (end of 2030-01-01) is after --to (end of 2020-01-02)",
+    );
+    let run = ledger.run(&[
+        "diff",
+        "nato-membership",
+        "--from-known-at",
+        "seq:60",
+        "--to-known-at",
+        "seq:20",
+    ]);
+    refused(
+        &run,
+        2,
+        "record time (seq:60) is after the later one's (seq:20)",
+    );
+    // The filter, named when it leaves no provision.
+    let none = ledger.ok(&["state", "--min-grade", "A1"]);
+    assert!(
+        none.contains("under --min-grade A1 (a draft with no source graded that high"),
+        "{none}"
+    );
+    // The valid-time limit in history's header.
+    let history = ledger.ok(&["history", "nato-membership", "--at", "2025-11-21"]);
+    assert!(
+        history.starts_with("nato-membership: 1 event up to end of 2025-11-21, as known at"),
+        "{history}"
+    );
+    // Forms of input: a BOM inside the file, a line after an array.
+    let event = |party: &str| {
+        format!(
+            r#"{{"type":"party_registered","party":"{party}","name":"P","occurred_at":"2025-11-20"}}"#
+        )
+    };
+    let bom = ledger.write(
+        "bom.ndjson",
+        format!("{}\n\u{feff}{}\n", event("aa"), event("bb")).as_bytes(),
+    );
+    let run = ledger.run(&["import", bom.to_str().unwrap()]);
+    refused(
+        &run,
+        3,
+        "bom.ndjson:2: a byte-order mark (U+FEFF) starts this line",
+    );
+    let arrays = ledger.write(
+        "arrays.ndjson",
+        format!("[{}]\n{}\n", event("aa"), event("bb")).as_bytes(),
+    );
+    let run = ledger.run(&["import", arrays.to_str().unwrap()]);
+    refused(&run, 3, "arrays.ndjson:2: invalid JSON: trailing characters: something follows the JSON array that starts on line 1");
+    // A correction of an event this same input already corrected names it as such.
+    let export = ledger.export();
+    let target = id_where(&stored(&export), &|r| r["type"] == "statement_made");
+    let twice = ledger.write(
+        "twice.ndjson",
+        format!(
+            "{{\"type\":\"event_retracted\",\"target\":\"{target}\",\"occurred_at\":\"2025-12-02\",\"reason\":\"wrong\"}}\n{{\"type\":\"event_retracted\",\"target\":\"{target}\",\"occurred_at\":\"2025-12-02\",\"reason\":\"again\"}}\n"
+        )
+        .as_bytes(),
+    );
+    let run = ledger.run(&["import", twice.to_str().unwrap()]);
+    refused(
+        &run,
+        3,
+        "(an earlier event of this input, which would be seq 69)",
+    );
+    assert_eq!(ledger.export(), before, "nothing was written");
+}

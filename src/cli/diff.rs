@@ -68,6 +68,22 @@ pub fn run<'a>(ctx: &Ctx, args: &'a Args, out: &mut dyn Write) -> Result<(), Cli
         known(&args.to_known_at, "--to-known-at"),
     )?;
     (from.filter, to.filter) = (filter, filter);
+    // The earlier picture first on both axes: read backwards, every field would be
+    // "removed", made by nothing.
+    if from.at > to.at {
+        return Err(CliError::usage(format!(
+            "--from ({}) is after --to ({}): the earlier picture comes first; swap them",
+            render::cut(&from.at),
+            render::cut(&to.at)
+        )));
+    }
+    if from.known().last_seq(&ledger)? > to.known().last_seq(&ledger)? {
+        return Err(CliError::usage(format!(
+            "the earlier picture's record time ({}) is after the later one's ({}): the earlier picture comes first; swap them",
+            render::known(&from),
+            render::known(&to)
+        )));
+    }
     let diff = audit::diff(&ledger, &provision, &from, &to)?;
     if args.json {
         return super::write_json(out, &diff);

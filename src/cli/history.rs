@@ -39,9 +39,16 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
         return super::write_json(out, &values);
     }
     let names = Names::of(&ledger, entries.iter().map(|e| &*e.record.event), &cut)?;
+    // The cut as given: a valid-time limit when --at set one (`now` adds nothing to say).
+    let until = match (at, args.cut.at.as_deref()) {
+        (Some(at), Some(given)) if given != crate::time::NOW => {
+            format!(" up to {}", render::cut(&at))
+        }
+        _ => String::new(),
+    };
     writeln!(
         out,
-        "{provision}: {}, as known at {}",
+        "{provision}: {}{until}, as known at {}",
         super::count(entries.len() as u64, "event", "events"),
         render::known(&cut)
     )?;

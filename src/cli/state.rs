@@ -99,9 +99,10 @@ pub fn run(ctx: &Ctx, args: &Args, out: &mut dyn Write) -> Result<(), CliError> 
                 return super::write_json(out, &states);
             }
             if states.is_empty() {
+                let filter = query::under_filter(&cut);
                 writeln!(
                     out,
-                    "no provision is drafted at {}, as known at {}",
+                    "no provision is drafted at {}, as known at {}{filter}",
                     render::cut(&cut.at),
                     render::known(&cut)
                 )?;
