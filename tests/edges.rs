@@ -49,6 +49,18 @@ fn id_where(records: &[serde_json::Value], pred: &dyn Fn(&serde_json::Value) -> 
         .to_string()
 }
 
+/// An append of one event from flags: France's registration.
+const APPEND_FRANCE: &[&str] = &[
+    "append",
+    "party_registered",
+    "--party",
+    "fr",
+    "--name",
+    "France",
+    "--occurred-at",
+    "2025-11-20",
+];
+
 const EVENT: &str = r#"{"id":"0190aaaa-0000-7000-8000-000000000001","type":"party_registered","occurred_at":"2025-11-20","party":"fr","name":"France"}"#;
 
 /// A retry of an append that succeeded is a no-op success, before `--expect-seq` is
@@ -790,18 +802,7 @@ fn short_ids_are_unique_and_any_unique_prefix_or_seq_names_an_event() {
 fn list_and_search_see_records_stamped_after_the_clock() {
     let ledger = TestLedger::new();
     let future = || ledger.at("2030-01-01T00:00:00Z");
-    future()
-        .run(&[
-            "append",
-            "party_registered",
-            "--party",
-            "fr",
-            "--name",
-            "France",
-            "--occurred-at",
-            "2025-11-20",
-        ])
-        .ok();
+    future().run(APPEND_FRANCE).ok();
     let out = future()
         .run(&[
             "append",
@@ -1451,18 +1452,7 @@ fn no_output_is_written_inside_a_ledger_folder() {
     let folder = ledger.path("notes");
     std::fs::create_dir(&folder).unwrap();
     std::fs::write(folder.join("todo.txt"), "x").unwrap();
-    let run = ledger.run(&[
-        "--db",
-        folder.to_str().unwrap(),
-        "append",
-        "party_registered",
-        "--party",
-        "fr",
-        "--name",
-        "France",
-        "--occurred-at",
-        "2025-11-20",
-    ]);
+    let run = ledger.run(&[&["--db", folder.to_str().unwrap()][..], APPEND_FRANCE].concat());
     refused(&run, 1, "holds files but no ledger (such as `todo.txt`)");
     assert_eq!(
         std::fs::read_dir(&folder).unwrap().count(),
