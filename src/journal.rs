@@ -76,6 +76,18 @@ impl Frame {
     }
 }
 
+/// Whether the file at `path` reads as a journal's start: empty (a ledger created,
+/// nothing committed yet) or opening with a frame's magic. A file of another kind
+/// that happens to be named `journal` is not one.
+pub fn looks_like_one(path: &Path) -> bool {
+    let mut start = [0u8; 4];
+    match File::open(path).and_then(|mut file| file.read(&mut start)) {
+        Ok(0) => true,
+        Ok(n) => MAGIC.starts_with(&start[..n]),
+        Err(_) => false,
+    }
+}
+
 /// What opening the journal found and did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Opened {

@@ -147,11 +147,28 @@ fn not_pactlogs(path: &Path) -> Result<Option<String>> {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(Error::io(path.display(), err)),
     };
+    // A name followed by digits alone (`sled.damaged.2`).
+    let numbered = |name: &str, prefix: &str| {
+        name.strip_prefix(prefix)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
     let ours = |name: &str| {
-        ["lock", "tokens.json", "serve.json"].contains(&name)
-            || [".", "journal", "sled", "pactlog.", PRE_JOURNAL_DIR]
-                .iter()
-                .any(|prefix| name.starts_with(prefix))
+        name.starts_with('.')
+            || [
+                "lock",
+                "tokens.json",
+                "serve.json",
+                "pactlog.head.tmp",
+                "journal.damaged",
+                "journal.upgrading",
+                PRE_JOURNAL_DIR,
+                PER_RECORD_DIR,
+                LAYOUT_2_DIR,
+            ]
+            .contains(&name)
+            || numbered(name, "journal.trimmed.")
+            || numbered(name, "sled.damaged.")
+            || (name == SLED_DIR && empty_dir(&path.join(name)))
     };
     for entry in entries {
         let name = entry
@@ -164,6 +181,11 @@ fn not_pactlogs(path: &Path) -> Result<Option<String>> {
         }
     }
     Ok(None)
+}
+
+/// Whether `path` is a folder with nothing in it.
+fn empty_dir(path: &Path) -> bool {
+    fs::read_dir(path).is_ok_and(|mut entries| entries.next().is_none())
 }
 
 /// Opens sled and the journal and makes them agree.

@@ -367,24 +367,28 @@ impl Ledger {
     /// Like [`Ledger::exists`], but a ledger that cannot be looked at is an error,
     /// not a missing ledger. A ledger is a journal, a sled folder, or sled's files of
     /// the layout before the journal.
+    ///
+    /// Names another folder could hold as well are taken only as a ledger's: a
+    /// `journal` that is empty or starts as a journal does, and sled's `conf` and `db`
+    /// of the layout before the journal together (a folder with a `db` file of its own
+    /// is no ledger).
     pub(crate) fn probe(path: &Path) -> Result<bool> {
-        for name in [
-            crate::journal::FILE,
-            HEAD_FILE,
-            "sled/conf",
-            "sled/db",
-            "conf",
-            "db",
-        ] {
-            match fs::metadata(path.join(name)) {
-                Ok(meta) if meta.is_file() => return Ok(true),
-                Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {
-                    return Err(Error::io(path.display(), err));
-                }
-                _ => {}
+        let file = |name: &str| match fs::metadata(path.join(name)) {
+            Ok(meta) => Ok(meta.is_file()),
+            Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {
+                Err(Error::io(path.display(), err))
             }
+            Err(_) => Ok(false),
+        };
+        if file(HEAD_FILE)? || file("sled/conf")? || file("sled/db")? {
+            return Ok(true);
         }
-        Ok(false)
+        if file(crate::journal::FILE)?
+            && crate::journal::looks_like_one(&path.join(crate::journal::FILE))
+        {
+            return Ok(true);
+        }
+        Ok(file("conf")? && file("db")?)
     }
 
     /// Opens the sled database in `sled_dir` as it is (no journal yet): its head,

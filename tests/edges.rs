@@ -1448,6 +1448,48 @@ fn no_output_is_written_inside_a_ledger_folder() {
         refused(&run, 1, "is inside the ledger folder");
         other.ok(&["verify"]);
     }
+    // A second tester's cases: links and `..` in paths still to be made.
+    #[cfg(unix)]
+    {
+        let other = TestLedger::bundled();
+        let journal = std::fs::read(other.db.join("journal")).unwrap();
+        let pages = ledger.path("pages");
+        std::fs::create_dir(&pages).unwrap();
+        std::fs::hard_link(other.db.join("journal"), pages.join("pactlog.1")).unwrap();
+        std::os::unix::fs::symlink(other.db.join("pactlog.head"), pages.join("pactlog-state.1"))
+            .unwrap();
+        let run = ledger.run(&["man", "--out", pages.to_str().unwrap()]);
+        refused(&run, 1, "pactlog-state.1: is inside the ledger folder");
+        let through = ledger.path("nowhere/../other/man");
+        std::os::unix::fs::symlink(&other.db, ledger.path("other")).unwrap();
+        let run = ledger.run(&["man", "--out", through.to_str().unwrap()]);
+        refused(&run, 1, "is inside the ledger folder");
+        let events = ledger.path("events");
+        std::fs::create_dir(&events).unwrap();
+        std::os::unix::fs::symlink(&other.db, events.join("russia-ukraine-2025")).unwrap();
+        let run = ledger.run(&["demo", "--write-events", events.to_str().unwrap()]);
+        refused(&run, 1, "01-talks.ndjson: is inside the ledger folder");
+        assert_eq!(std::fs::read(other.db.join("journal")).unwrap(), journal);
+        other.ok(&["verify"]);
+    }
+    // Files another folder may hold are no ledger: a `db` alone, a `journal` of text.
+    for (name, text) in [("db", "my dump"), ("journal", "my diary")] {
+        let folder = ledger.path(&format!("folder-with-{name}"));
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(folder.join(name), text).unwrap();
+        let run = ledger.run(&[&["--db", folder.to_str().unwrap()][..], APPEND_FRANCE].concat());
+        refused(
+            &run,
+            1,
+            &format!("holds files but no ledger (such as `{name}`)"),
+        );
+        assert_eq!(std::fs::read_to_string(folder.join(name)).unwrap(), text);
+        assert_eq!(
+            std::fs::read_dir(&folder).unwrap().count(),
+            1,
+            "nothing was made"
+        );
+    }
     // A folder of other files is not made a ledger.
     let folder = ledger.path("notes");
     std::fs::create_dir(&folder).unwrap();
@@ -1521,8 +1563,11 @@ fn views_and_refusals_say_the_cut_filter_and_form_they_were_given() {
     refused(
         &run,
         2,
-        "record time (seq:60) is after the later one's (seq:20)",
+        "--from-known-at (seq:60) is after --to-known-at (seq:20)",
     );
+    // A side not given says the default it took.
+    let run = ledger.run(&["diff", "nato-membership", "--to", "2025-11-20"]);
+    refused(&run, 2, "--from (not given: now, ");
     // The filter, named when it leaves no provision.
     let none = ledger.ok(&["state", "--min-grade", "A1"]);
     assert!(

@@ -2590,7 +2590,7 @@ fn a_raw_command_line_naming_files_not_sent_or_another_ledger_is_refused() {
     assert_eq!(reply["code"], 2, "{reply}");
     let error = reply["error"].as_str().unwrap();
     assert!(
-        error.contains("carries none of the files it names (`/etc/passwd`)"),
+        error.contains("import: the request does not carry `/etc/passwd`"),
         "{error}"
     );
     // The other case: --db, either way it is written.
@@ -2606,6 +2606,41 @@ fn a_raw_command_line_naming_files_not_sent_or_another_ledger_is_refused() {
         );
     }
     assert_eq!(records(&ledger), n, "nothing was written");
+    // A second tester's case: only some of the files it names.
+    let reply = run(
+        r#"{"args":["import","/etc/passwd"],"input":{"stdin":"","files":[["x.ndjson","{\"type\":\"party_registered\",\"party\":\"de\",\"name\":\"Germany\",\"occurred_at\":\"2025-12-01\"}"]]}}"#,
+    );
+    assert_eq!(reply["code"], 2, "{reply}");
+    assert_eq!(records(&ledger), n, "nothing was written");
+    // A second tester's high: a quote reading `--db`, sent through the server, is the
+    // quote (only the global option is left out of what the client sends).
+    let quoted = client(
+        &ledger,
+        None,
+        &[
+            "append",
+            "statement_made",
+            "--quote",
+            "--db",
+            "--note",
+            "the recorder's note",
+            "--actor",
+            "marco-rubio",
+            "--occurred-at",
+            "2025-12-02",
+            "--source-outlet",
+            "Reuters",
+        ],
+        "",
+    );
+    assert_eq!(quoted.0, 0, "{quoted:?}");
+    let log = crate::common::json(&ledger, &["log", "--json"]);
+    let last = &log[n as usize];
+    assert_eq!(
+        (last["quote"].as_str(), last["note"].as_str()),
+        (Some("--db"), Some("the recorder's note"))
+    );
+    let n = n + 1;
     // A client naming the served ledger with --db goes through the server and writes.
     let db = ledger.db.to_str().unwrap();
     let file = ledger.write(

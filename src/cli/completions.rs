@@ -57,6 +57,11 @@ pub fn man(ctx: &Ctx, args: &ManArgs, out: &mut dyn Write) -> Result<(), CliErro
         out.write_all(&page(man_command())?)?;
         return Ok(());
     };
+    if dir.as_os_str() == "-" {
+        return Err(CliError::usage(
+            "--out: `-` (standard output) takes one page: leave --out out to print pactlog(1), or name a folder",
+        ));
+    }
     super::export::check_outside_ledgers(dir, &dir.display().to_string())?;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
     let mut command = man_command();
@@ -81,7 +86,12 @@ fn write_pages(command: clap::Command, dir: &Path) -> Result<u64, CliError> {
         n += write_pages(sub.clone(), dir)?;
     }
     let path = dir.join(clap_mangen::Man::new(command.clone()).get_filename());
-    std::fs::write(&path, page(command)?).map_err(|e| Error::io(path.display(), e))?;
+    // Replaced by a rename, never written through: a link in `dir` (a hard link to a
+    // ledger's journal, say) keeps what it points to.
+    let page = page(command)?;
+    super::export::write_to(Some(&path), &mut std::io::sink(), |w| {
+        Ok(w.write_all(&page)?)
+    })?;
     Ok(n + 1)
 }
 

@@ -193,7 +193,11 @@ fn shell_word(text: &str) -> String {
 /// `DIR/staged-correction/`, which a folder import reads after the record). An existing
 /// file is never replaced: the command fails before writing anything.
 fn write_events(ctx: &Ctx, dir: &std::path::Path, out: &mut dyn Write) -> Result<(), CliError> {
-    super::export::check_outside_ledgers(dir, &dir.display().to_string())?;
+    if dir.as_os_str() == "-" {
+        return Err(CliError::usage(
+            "--write-events: name a folder (`-` is standard output, which holds no files)",
+        ));
+    }
     let files: Vec<(PathBuf, &str)> = BUNDLED
         .iter()
         .chain(STAGED)
@@ -205,6 +209,10 @@ fn write_events(ctx: &Ctx, dir: &std::path::Path, out: &mut dyn Write) -> Result
             (dir.join(relative), *text)
         })
         .collect();
+    // Each file, since the folders under `dir` may be ledgers (or links to them).
+    for (path, _) in &files {
+        super::export::check_outside_ledgers(path, &path.display().to_string())?;
+    }
     if let Some((path, _)) = files.iter().find(|(path, _)| path.exists()) {
         return Err(CliError::from(Error::Io {
             path: path.display().to_string(),
@@ -215,7 +223,13 @@ fn write_events(ctx: &Ctx, dir: &std::path::Path, out: &mut dyn Write) -> Result
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
         }
-        std::fs::write(path, text).map_err(|e| Error::io(path.display(), e))?;
+        // A new file only (`O_EXCL`): never written through a link left at its name.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .and_then(|mut file| file.write_all(text.as_bytes()))
+            .map_err(|e| Error::io(path.display(), e))?;
         ctx.say(out, format_args!("wrote {}", path.display()))?;
     }
     // A ledger that does not exist yet here: never one that may hold the record already.

@@ -329,21 +329,17 @@ pub fn write_to(
 /// Refuses to write `path` (a file or a folder, `shown` as the user gave it) inside a
 /// ledger folder, the `--db` one or any other: a file written there could replace the
 /// ledger's own (its journal, its head witness, sled's files). `path` may not exist
-/// yet: its nearest existing folder and every folder above it are looked at, links
-/// resolved. Errors: [`Error::Io`] naming the ledger folder (exit 1); nothing written.
+/// yet; it is resolved as the OS would resolve it once its folders are made
+/// ([`as_written`]), and every folder from there up is looked at. Errors:
+/// [`Error::Io`] naming the ledger folder (exit 1); nothing written.
 pub fn check_outside_ledgers(path: &std::path::Path, shown: &str) -> Result<(), CliError> {
-    let existing = path
+    let resolved = as_written(path);
+    let ledger = resolved
         .ancestors()
-        .map(|p| match p.as_os_str().is_empty() {
-            true => std::path::Path::new("."),
-            false => p,
-        })
-        .find(|p| p.exists());
-    let Some(folder) = existing.and_then(|p| std::fs::canonicalize(p).ok()) else {
-        return Ok(());
-    };
-    // The outermost: sled's own folder inside a ledger looks like a ledger of old.
-    match folder.ancestors().filter(|p| holds_ledger(p)).last() {
+        .filter(|p| crate::store::Ledger::probe(p).unwrap_or(false))
+        // The outermost: sled's own folder inside a ledger looks like a ledger of old.
+        .last();
+    match ledger {
         Some(ledger) => Err(CliError::from(Error::Io {
             path: shown.to_string(),
             message: format!(
@@ -355,14 +351,37 @@ pub fn check_outside_ledgers(path: &std::path::Path, shown: &str) -> Result<(), 
     }
 }
 
-/// Whether `folder` is a ledger, by its own files: a journal, a head witness, sled's
-/// folder, or sled's files of the layout before the journal (`conf` and `db` both).
-fn holds_ledger(folder: &std::path::Path) -> bool {
-    let file = |name: &str| folder.join(name).is_file();
-    file(crate::journal::FILE)
-        || file(crate::store::HEAD_FILE)
-        || file("sled/conf")
-        || (file("conf") && file("db"))
+/// Where `path` is once written: absolute, each existing part with its links resolved
+/// (`canonicalize`), and each `..` taken from what comes before it as the OS takes it
+/// (after a link, from the link's target; after a folder still to be made, from that
+/// folder's parent, as `create_dir_all` makes it).
+fn as_written(path: &std::path::Path) -> PathBuf {
+    use std::path::Component;
+    let real = |p: PathBuf| std::fs::canonicalize(&p).unwrap_or(p);
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut at = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            Component::ParentDir => {
+                at = real(at);
+                at.pop();
+            }
+            Component::CurDir => {}
+            other => at.push(other),
+        }
+    }
+    // The deepest part that exists, resolved; the rest as written.
+    let exists = at.ancestors().find(|p| p.exists()).map(PathBuf::from);
+    match exists {
+        Some(base) => {
+            let rest = at
+                .strip_prefix(&base)
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            real(base).join(rest)
+        }
+        None => at,
+    }
 }
 
 /// What an I/O error says, without the path that the temporary file's errors add

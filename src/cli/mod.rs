@@ -313,6 +313,46 @@ pub(crate) fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
     parse_from(&moved)
 }
 
+/// `args` (the words after `pactlog`) without the global `--db PATH` (or `--db=PATH`)
+/// that the CLI reads in them: the one whose removal leaves the same command and
+/// options, found by parsing the line again, so that a `--db` that is a field's value
+/// (a quote reading `--db`) is never taken for it. `None` when the line gives no
+/// `--db` option, or does not parse. A command sent to a server leaves it out (the
+/// server runs on the ledger it holds), and the server refuses a line that has one.
+pub fn without_db(args: &[String]) -> Option<Vec<String>> {
+    let parsed = |args: &[String]| {
+        let line = std::iter::once("pactlog")
+            .chain(args.iter().map(String::as_str))
+            .map(Into::into)
+            .collect();
+        parse(line).ok()
+    };
+    // Everything the line says but the ledger.
+    let said = |cli: &Cli| {
+        format!(
+            "{:?} {:?} {:?} {} {}",
+            cli.command, cli.lock_timeout, cli.recorded_by, cli.quiet, cli.verbose
+        )
+    };
+    let whole = parsed(args)?;
+    let end = args
+        .iter()
+        .position(|arg| arg == "--")
+        .unwrap_or(args.len());
+    (0..end)
+        .filter_map(|at| match args[at].as_str() {
+            "--db" => Some((at, 2)),
+            arg if arg.starts_with("--db=") => Some((at, 1)),
+            _ => None,
+        })
+        .map(|(at, n)| {
+            let mut rest = args.to_vec();
+            rest.drain(at..(at + n).min(args.len()));
+            rest
+        })
+        .find(|rest| parsed(rest).is_some_and(|cli| said(&cli) == said(&whole)))
+}
+
 /// `pactlog help append TYPE` (after global options, if any) is `pactlog append TYPE
 /// --help`: clap's `help` knows commands, not event types.
 fn help_append_type(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {

@@ -189,7 +189,8 @@ fn send(cli: &Cli, env: &Env, target: &Target) -> Option<u8> {
         }
     };
     // The server runs on the ledger it holds (chosen above): `--db` is not sent.
-    let args = super::remote::without_db(std::env::args().skip(1).collect());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args = crate::cli::without_db(&args).unwrap_or(args);
     let (args, file) = file_on_this_side(cli, args);
     let request = Request {
         args,

@@ -77,48 +77,42 @@ fn writes_a_file(command: &Command) -> Option<&'static str> {
     }
 }
 
-/// Where `args` (a command line after `pactlog`) gives `--db`, as `--db PATH` or
-/// `--db=PATH`, before any `--`: its index. A command sent to a server runs on the
-/// ledger the server holds, so a request never names one; the CLI as a client leaves
-/// the flag out once it chose the server ([`without_db`]).
-pub fn db_flag(args: &[String]) -> Option<usize> {
-    args.iter()
-        .take_while(|arg| *arg != "--")
-        .position(|arg| arg == "--db" || arg.starts_with("--db="))
-}
-
-/// `args` without its `--db` flag and value (see [`db_flag`]).
-pub fn without_db(mut args: Vec<String>) -> Vec<String> {
-    if let Some(at) = db_flag(&args) {
-        let n = if args[at] == "--db" { 2 } else { 1 };
-        args.drain(at..(at + n).min(args.len()));
-    }
-    args
-}
-
 /// Why a request cannot run as sent, before anything runs: a `--db` (the server runs
 /// on the ledger it holds), or an `import` of files the request does not carry (the
 /// server never reads its own disk for a client).
 fn refused_line(args: &[String], cli: &Cli, input: &ClientInput) -> Option<String> {
-    if db_flag(args).is_some() {
+    if cli::without_db(args).is_some() {
         return Some(
             "--db: a command sent to a server runs on the ledger it holds and names no other; leave --db out (nothing was run)".into(),
         );
     }
-    match &cli.command {
-        Command::Import(import) if input.files.is_empty() && !import.paths.is_empty() => {
-            Some(format!(
-                "import: the request carries none of the files it names ({}): a server imports what the client read on its side and sent in `input.files` as [name, text] pairs, never files on its own disk (nothing was run)",
-                import
-                    .paths
-                    .iter()
-                    .map(|p| format!("`{}`", p.display()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        }
-        _ => None,
+    let Command::Import(import) = &cli.command else {
+        return None;
+    };
+    let missing: Vec<String> = import
+        .paths
+        .iter()
+        .filter(|path| !carried(path, &input.files))
+        .map(|path| format!("`{}`", path.display()))
+        .collect();
+    (!missing.is_empty()).then(|| format!(
+        "import: the request does not carry {}: a server imports what the client read on its side and sent in `input.files` as [name, text] pairs (a file by its name, a folder's files by names under it, standard input as `stdin`), never files on its own disk (nothing was run)",
+        missing.join(", ")
+    ))
+}
+
+/// Whether an `import` argument's text is among the files a request carries: the
+/// file itself, files under the folder it names, or `stdin` for `-`. The CLI as a
+/// client names each file as a local import would (`crate::import::expand`).
+fn carried(path: &std::path::Path, files: &[(String, String)]) -> bool {
+    let named = path.to_string_lossy();
+    if named == "-" {
+        return files.iter().any(|(name, _)| name == "stdin");
     }
+    let folder = format!("{}/", named.trim_end_matches('/'));
+    files
+        .iter()
+        .any(|(name, _)| *name == named || name.starts_with(&folder))
 }
 
 fn usage(message: impl Into<String>) -> Reply {
