@@ -191,6 +191,28 @@ fn records(ledger: &TestLedger) -> u64 {
     ledger.export().lines().count() as u64
 }
 
+/// [`shared_ledger`] served with the default options: the ledger, the writer's token,
+/// its export before any request, and the server.
+fn served() -> (TestLedger, String, String, Server) {
+    let (ledger, writer, _) = shared_ledger();
+    let before = ledger.export();
+    let server = Server::start(&ledger, &[]);
+    (ledger, writer, before, server)
+}
+
+/// `POST /api/v1/events` of [`VATICAN`] by `token`, under `If-Match: if_match`.
+fn vatican_if(server: &Server, token: &str, if_match: &str) -> Reply {
+    server.post(
+        "/api/v1/events",
+        Some(token),
+        &[("If-Match", if_match)],
+        VATICAN,
+    )
+}
+
+/// The header of a JSON body.
+const JSON: [(&str, &str); 1] = [("Content-Type", "application/json")];
+
 /// A ledger holding the bundled record, a writer's and a reader's token.
 fn shared_ledger() -> (TestLedger, String, String) {
     let ledger = TestLedger::bundled();
@@ -791,9 +813,7 @@ fn error_and_field(reply: &Reply) -> (String, Value) {
 
 #[test]
 fn write_errors_name_body_fields_and_lines_never_flags() {
-    let (ledger, writer, _) = shared_ledger();
-    let before = ledger.export();
-    let server = Server::start(&ledger, &[]);
+    let (ledger, writer, before, server) = served();
     let post = |path: &str, body: &str| server.post(path, Some(&writer), &[], body);
     // (path, body, the error, the field): a user's findings, then cases of the kind.
     let cases = [
@@ -2107,17 +2127,8 @@ fn parameters_that_are_not_utf8_once_decoded_are_refused_naming_them() {
 #[test]
 fn a_weak_etag_in_if_match_never_matches() {
     // The example: `W/"68"` was taken as the expected head 68.
-    let (ledger, writer, _) = shared_ledger();
-    let before = ledger.export();
-    let server = Server::start(&ledger, &[]);
-    let post = |if_match: &str| {
-        server.post(
-            "/api/v1/events",
-            Some(&writer),
-            &[("If-Match", if_match)],
-            VATICAN,
-        )
-    };
+    let (ledger, writer, before, server) = served();
+    let post = |if_match: &str| vatican_if(&server, &writer, if_match);
     let weak = post("W/\"68\"");
     says_in_request_terms(&weak, 412, "weak ETag");
     // A weak ETag of another head, and on the other writing endpoint.
@@ -2137,9 +2148,7 @@ fn a_weak_etag_in_if_match_never_matches() {
 #[test]
 fn a_charset_other_than_utf8_is_a_415_naming_it() {
     // The example: `charset=latin1` was read as UTF-8.
-    let (ledger, writer, _) = shared_ledger();
-    let before = ledger.export();
-    let server = Server::start(&ledger, &[]);
+    let (ledger, writer, before, server) = served();
     let post = |path: &str, content_type: &str, body: &str| {
         server.post(path, Some(&writer), &[("Content-Type", content_type)], body)
     };
@@ -2213,9 +2222,7 @@ fn every_error_is_json_and_a_405_says_allow() {
 #[test]
 fn an_empty_ndjson_body_imports_nothing_as_an_empty_file_does() {
     // The example: `import EMPTY` exited 0 and the same body over HTTP was a 400.
-    let (ledger, writer, _) = shared_ledger();
-    let before = ledger.export();
-    let server = Server::start(&ledger, &[]);
+    let (ledger, writer, before, server) = served();
     let ndjson = [("Content-Type", "application/x-ndjson")];
     let empty = server.post("/api/v1/events", Some(&writer), &ndjson, "");
     assert_eq!(empty.status, 200, "{}", empty.body);
@@ -2358,17 +2365,8 @@ fn https_to_a_plain_http_server_says_which_url_to_use() {
 /// a weak one never matches; a bare seq is digits alone.
 #[test]
 fn if_match_takes_a_list_of_etags_compared_as_text() {
-    let (ledger, writer, _) = shared_ledger();
-    let before = ledger.export();
-    let server = Server::start(&ledger, &[]);
-    let post = |if_match: &str| {
-        server.post(
-            "/api/v1/events",
-            Some(&writer),
-            &[("If-Match", if_match)],
-            VATICAN,
-        )
-    };
+    let (ledger, writer, before, server) = served();
+    let post = |if_match: &str| vatican_if(&server, &writer, if_match);
     // A list none of which is the head (68): 412, saying which it expected.
     says_in_request_terms(
         &post("\"12\", \"13\""),
@@ -2440,20 +2438,17 @@ fn clap_phrasing_never_reaches_a_request() {
 /// same, and an empty `cite` body names the field it lacks.
 #[test]
 fn a_body_of_comments_alone_holds_no_event() {
-    let (ledger, writer, _) = shared_ledger();
-    let before = ledger.export();
-    let server = Server::start(&ledger, &[]);
-    let json = [("Content-Type", "application/json")];
-    let comments = server.post("/api/v1/events", Some(&writer), &json, "# none yet\n\n");
+    let (ledger, writer, before, server) = served();
+    let comments = server.post("/api/v1/events", Some(&writer), &JSON, "# none yet\n\n");
     says_in_request_terms(&comments, 400, "no event in the body");
-    let cite = server.post("/api/v1/cite/seq:3", Some(&writer), &json, "# none\n");
+    let cite = server.post("/api/v1/cite/seq:3", Some(&writer), &JSON, "# none\n");
     says_in_request_terms(&cite, 400, "field `outlet` is required");
     assert_eq!(ledger.export(), before, "nothing was written");
     // A comment line before the one event is a comment, as in a file.
     let one = server.post(
         "/api/v1/events",
         Some(&writer),
-        &json,
+        &JSON,
         &format!("# the Holy See\n{VATICAN}\n"),
     );
     assert_eq!(one.status, 201, "{}", one.body);
@@ -2463,9 +2458,7 @@ fn a_body_of_comments_alone_holds_no_event() {
 /// terms, and writes nothing (the CLI's case is in `edges`).
 #[test]
 fn an_event_named_before_it_comes_in_a_body_is_refused_naming_both_lines() {
-    let (ledger, writer, _) = shared_ledger();
-    let before = ledger.export();
-    let server = Server::start(&ledger, &[]);
+    let (ledger, writer, before, server) = served();
     let body = concat!(
         r#"{"type":"event_retracted","target":"0193e000-0000-7000-8000-0000000000bb","reason":"wrong","occurred_at":"2025-12-04"}"#,
         "\n# a comment\n",
@@ -2579,10 +2572,9 @@ fn a_raw_command_line_naming_files_not_sent_or_another_ledger_is_refused() {
     let (ledger, writer, _) = shared_ledger();
     let n = records(&ledger);
     let server = Server::start(&ledger, &[]);
-    let json = [("Content-Type", "application/json")];
     let run = |body: &str| {
         server
-            .post("/api/v1/cli", Some(&writer), &json, body)
+            .post("/api/v1/cli", Some(&writer), &JSON, body)
             .json()
     };
     // The example: a file of the server's own disk, not sent.

@@ -71,42 +71,51 @@ pub fn run<'a>(ctx: &Ctx, args: &'a Args, out: &mut dyn Write) -> Result<(), Cli
     // The earlier picture first on both axes: read backwards, every field would be
     // "removed", made by nothing.
     // Each side as the user gave it, or the default it took.
-    let side = |flag: &str, given: bool, shown: String| match given {
+    // Each side as the user gave it, or the default it took (`default`); one refusal
+    // for either axis.
+    let side = |flag: &str, given: bool, default: &str, shown: String| match given {
         true => format!("{flag} ({shown})"),
-        false => format!("{flag} (not given: now, {shown})"),
+        false => format!("{flag} (not given: {default}, {shown})"),
+    };
+    let backward = |earlier: String, later: String, both: bool| {
+        CliError::usage(format!(
+            "{earlier} is after {later}: the earlier picture comes first; {}",
+            if both {
+                "swap them"
+            } else {
+                "give both, earlier first"
+            }
+        ))
     };
     if from.at > to.at {
-        return Err(CliError::usage(format!(
-            "{} is after {}: the earlier picture comes first{}",
-            side("--from", args.from.is_some(), render::cut(&from.at)),
-            side("--to", args.to.is_some(), render::cut(&to.at)),
-            match (args.from.is_some(), args.to.is_some()) {
-                (true, true) => "; swap them",
-                _ => "; give both, earlier first",
-            }
-        )));
+        return Err(backward(
+            side("--from", args.from.is_some(), "now", render::cut(&from.at)),
+            side("--to", args.to.is_some(), "now", render::cut(&to.at)),
+            args.from.is_some() && args.to.is_some(),
+        ));
     }
     if from.known().last_seq(&ledger)? > to.known().last_seq(&ledger)? {
         // A side's record time: its own flag, else --known-at, else now.
-        let record_side = |flag: &str, own: &Option<String>, cut: &crate::query::Cut| {
-            let shown = render::known(cut);
-            match (own, &args.known_at) {
-                (Some(_), _) => format!("{flag} ({shown})"),
-                (None, Some(_)) => format!("{flag} (not given: --known-at, {shown})"),
-                (None, None) => format!("{flag} (not given: now, {shown})"),
-            }
+        let default = if args.known_at.is_some() {
+            "--known-at"
+        } else {
+            "now"
         };
-        let both = args.from_known_at.is_some() && args.to_known_at.is_some();
-        return Err(CliError::usage(format!(
-            "{} is after {}: the earlier picture comes first{}",
-            record_side("--from-known-at", &args.from_known_at, &from),
-            record_side("--to-known-at", &args.to_known_at, &to),
-            if both {
-                "; swap them"
-            } else {
-                "; give both, earlier first"
-            }
-        )));
+        return Err(backward(
+            side(
+                "--from-known-at",
+                args.from_known_at.is_some(),
+                default,
+                render::known(&from),
+            ),
+            side(
+                "--to-known-at",
+                args.to_known_at.is_some(),
+                default,
+                render::known(&to),
+            ),
+            args.from_known_at.is_some() && args.to_known_at.is_some(),
+        ));
     }
     let diff = audit::diff(&ledger, &provision, &from, &to)?;
     if args.json {
