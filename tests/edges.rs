@@ -1490,6 +1490,16 @@ fn no_output_is_written_inside_a_ledger_folder() {
             "nothing was made"
         );
     }
+    // What pactlog itself leaves in a ledger folder does not stop a new ledger there
+    // (sled set aside after damage, the lock), and an empty journal is a ledger's.
+    let leftovers = ledger.path("leftovers");
+    std::fs::create_dir_all(leftovers.join("sled.damaged.1")).unwrap();
+    std::fs::write(leftovers.join("lock"), "").unwrap();
+    ledger.ok(&[&["--db", leftovers.to_str().unwrap()][..], APPEND_FRANCE].concat());
+    let fresh = ledger.path("fresh");
+    std::fs::create_dir(&fresh).unwrap();
+    std::fs::write(fresh.join("journal"), "").unwrap();
+    ledger.ok(&["--db", fresh.to_str().unwrap(), "log"]);
     // A folder of other files is not made a ledger.
     let folder = ledger.path("notes");
     std::fs::create_dir(&folder).unwrap();

@@ -2647,6 +2647,17 @@ fn a_raw_command_line_naming_files_not_sent_or_another_ledger_is_refused() {
     );
     assert_eq!(made.0, 0, "{made:?}");
     assert!(made.1.starts_with("imported 1 event"), "{made:?}");
+    // A folder's files are carried under its name.
+    let folder = ledger.path("more");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(
+        folder.join("two.ndjson"),
+        br#"{"type":"party_registered","party":"rr3","name":"Z","occurred_at":"2025-12-03"}"#,
+    )
+    .unwrap();
+    let made = client(&ledger, None, &["import", folder.to_str().unwrap()], "");
+    assert_eq!(made.0, 0, "{made:?}");
+    let n = n + 1;
     assert_eq!(server.stop().0, 0);
     assert_eq!(records(&ledger), n + 1);
 }
